@@ -1,0 +1,55 @@
+// swift-tools-version:5.10
+// GPD Studio: an embedded video-diffusion engine, Guided Progressive Distillation and a terminal studio.
+// Layers (arrows point down): gpd → Studio → Terminal; Runs, Distill, Eval, Data, Diffusion, Models → NN → Tensors → C shims.
+import PackageDescription
+import Foundation
+
+// Release builds target the CPU's vector units. Swift compiles for baseline x86-64 (SSE2) unless told
+// otherwise; `haswell` (AVX2 + FMA) runs on every machine this project targets and lets LLVM vectorise
+// the elementwise loops 3× wider (docs/benchmarks.md has the measurement). GPD_BASELINE_CPU=1 builds the
+// baseline instead, to reproduce that measurement.
+var engineFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+#if arch(x86_64)
+if ProcessInfo.processInfo.environment["GPD_BASELINE_CPU"] == nil {
+    engineFlags.append(.unsafeFlags(["-target-cpu", "haswell"]))
+}
+#endif
+
+let package = Package(
+    name: "GPDStudio",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gpd", targets: ["gpd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims: module maps and static inline wrappers only.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
+                       providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
+                       providers: [.apt(["libsixel-dev"])]),
+
+        // Engine.
+        .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW"], swiftSettings: engineFlags),
+        .target(name: "NN", dependencies: ["Tensors"], swiftSettings: engineFlags),
+
+        // The command line.
+        .executableTarget(name: "gpd", dependencies: [
+            "Tensors", "NN", "CNcursesw", "CSixel",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: engineFlags),
+
+        // Test helpers shared by the test targets (gradient checks, tolerance-aware asserts, fixtures).
+        .target(name: "_TestSupport", dependencies: ["Tensors"], path: "Tests/_TestSupport", swiftSettings: engineFlags),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
+                    swiftSettings: engineFlags),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
+                    swiftSettings: engineFlags),
+    ]
+)

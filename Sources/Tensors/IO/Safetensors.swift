@@ -1,0 +1,186 @@
+// safetensors read/write (https://github.com/huggingface/safetensors, format spec in its README):
+// u64 little-endian header length N, N bytes of JSON header, then the raw data buffer.
+// Reading accepts F32, F16, BF16, F64, I64, I32 (converted to Float32) and keeps `__metadata__`;
+// every offset, size and dtype is checked before a byte is read, so a crafted file gives a
+// TensorError, never a crash or an out-of-bounds read. Writing is F32, atomic (temp, fsync, rename).
+import Foundation
+
+public struct SafetensorsFile {
+    public var tensors: [String: Tensor]
+    public var metadata: [String: String]
+    /// Original dtypes by name ("F32", "BF16", …).
+    public var dtypes: [String: String]
+
+    public init(tensors: [String: Tensor], metadata: [String: String] = [:], dtypes: [String: String] = [:]) {
+        self.tensors = tensors
+        self.metadata = metadata
+        self.dtypes = dtypes
+    }
+
+    /// The tensor named `name`, with a typed error naming the file when it is missing or mis-shaped.
+    public func tensor(_ name: String, shape: [Int]? = nil, path: String = "<memory>") throws -> Tensor {
+        guard let t = tensors[name] else { throw TensorError.missingTensor(name: name, path: path) }
+        if let shape, t.shape != shape { throw TensorError.wrongShape(name: name, expected: shape, actual: t.shape, path: path) }
+        return t
+    }
+}
+
+public enum Safetensors {
+    static let maxHeader = 100 << 20
+    static let elementSize: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4]
+
+    public static func read(_ path: String) throws -> SafetensorsFile {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
+        catch { throw TensorError.file(path: path, "cannot read: \(error.localizedDescription)") }
+        return try parse(data, path: path)
+    }
+
+    public static func parse(_ data: Data, path: String = "<memory>") throws -> SafetensorsFile {
+        func bad(_ why: String) -> TensorError { .safetensors(path: path, why) }
+        guard data.count >= 8 else { throw bad("file is \(data.count) bytes, shorter than the 8-byte header length") }
+        let n64 = data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self) }.littleEndian
+        guard n64 <= UInt64(maxHeader) else { throw bad("header length \(n64) exceeds the \(maxHeader)-byte limit") }
+        let n = Int(n64)
+        guard 8 + n <= data.count else { throw bad("header length \(n) runs past the end of the \(data.count)-byte file") }
+        let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + n)
+        guard let json = try? JSONSerialization.jsonObject(with: headerBytes), let header = json as? [String: Any] else {
+            throw bad("header is not a JSON object")
+        }
+        let bufferStart = 8 + n, bufferSize = data.count - bufferStart
+        var file = SafetensorsFile(tensors: [:])
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let meta = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
+                for (k, v) in meta {
+                    guard let s = v as? String else { throw bad("__metadata__ value for '\(k)' is not a string") }
+                    file.metadata[k] = s
+                }
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shapeAny = entry["shape"] as? [Any], let offsAny = entry["data_offsets"] as? [Any], offsAny.count == 2 else {
+                throw bad("tensor '\(name)' lacks dtype, shape or data_offsets")
+            }
+            guard let size = elementSize[dtype] else { throw bad("tensor '\(name)' has unsupported dtype \(dtype) (F32, F16, BF16, F64, I64, I32 are read)") }
+            guard let shape = intArray(shapeAny), shape.allSatisfy({ $0 >= 0 && $0 < (1 << 40) }) else { throw bad("tensor '\(name)' has an invalid shape") }
+            guard let offs = intArray(offsAny), offs[0] >= 0, offs[0] <= offs[1], offs[1] <= bufferSize else {
+                throw bad("tensor '\(name)' data_offsets \(offsAny) fall outside the \(bufferSize)-byte data buffer")
+            }
+            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
+            }
+            guard !overflow, count.multipliedReportingOverflow(by: size).partialValue == offs[1] - offs[0],
+                  !count.multipliedReportingOverflow(by: size).overflow else {
+                throw bad("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(count * size) bytes, data_offsets give \(offs[1] - offs[0])")
+            }
+            let values = data.withUnsafeBytes { raw -> [Float] in
+                let base = raw.baseAddress! + bufferStart + offs[0]
+                return decode(base, count: count, dtype: dtype)
+            }
+            file.tensors[name] = Tensor(shape: shape, data: values, name: name)
+            file.dtypes[name] = dtype
+        }
+        return file
+    }
+
+    static func intArray(_ a: [Any]) -> [Int]? {
+        var out: [Int] = []
+        for v in a {
+            guard let num = v as? NSNumber else { return nil }
+            let d = num.doubleValue
+            guard d == d.rounded(), d >= 0, d < 9e15 else { return nil }
+            out.append(num.intValue)
+        }
+        return out
+    }
+
+    static func decode(_ p: UnsafeRawPointer, count: Int, dtype: String) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { po in
+            switch dtype {
+            case "F32": for i in 0..<count { po[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            case "F64": for i in 0..<count { po[i] = Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            case "BF16": for i in 0..<count { po[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            case "F16": for i in 0..<count { po[i] = halfToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            case "I64": for i in 0..<count { po[i] = Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+            case "I32": for i in 0..<count { po[i] = Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+            default: preconditionFailure("unreachable dtype \(dtype)")
+            }
+        }
+        return out
+    }
+
+    /// IEEE binary16 → binary32, including subnormals, infinities and NaN.
+    public static func halfToFloat(_ h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exp = Int((h >> 10) & 0x1F), mant = UInt32(h & 0x3FF)
+        if exp == 0 {
+            let v = Float(mant) * Float(sign: .plus, exponent: -24, significand: 1)
+            return sign != 0 ? -v : v
+        }
+        if exp == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mant << 13)) }
+        return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
+    }
+
+    /// The bytes of a safetensors file holding `tensors` as F32, names sorted, header padded to 8 bytes.
+    public static func serialize(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let t = tensors[name]!
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]]
+            offset += 4 * t.count
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data(capacity: 8 + json.count + offset)
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(json)
+        for name in names {
+            tensors[name]!.data.withUnsafeBufferPointer { p in
+                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: UInt8.self), count: p.count * 4))
+            }
+        }
+        return out
+    }
+
+    /// Writes atomically: a temp file beside `path`, fsync, rename. A crash leaves the old file intact.
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+        let data = try serialize(tensors, metadata: metadata)
+        try AtomicFile.write(data, to: path)
+    }
+}
+
+/// Whole-file writes that are either complete or absent: temp file, fsync, rename, fsync of the folder.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw TensorError.file(path: tmp, "cannot create: \(String(cString: strerror(errno)))") }
+        var ok = true
+        var err = ""
+        data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let w = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
+                if w < 0 { if errno == EINTR { continue }; ok = false; err = String(cString: strerror(errno)); return }
+                done += w
+            }
+        }
+        if ok && fsync(fd) != 0 { ok = false; err = String(cString: strerror(errno)) }
+        close(fd)
+        guard ok else { unlink(tmp); throw TensorError.file(path: path, "write failed: \(err); the previous file is untouched") }
+        guard rename(tmp, path) == 0 else {
+            let e = String(cString: strerror(errno)); unlink(tmp)
+            throw TensorError.file(path: path, "rename failed: \(e)")
+        }
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+}

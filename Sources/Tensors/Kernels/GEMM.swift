@@ -1,0 +1,45 @@
+// Matrix products: cblas_sgemm (OpenBLAS) and its naive twin. Row-major throughout.
+// C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, op = transpose when the flag is set.
+import CBLAS
+
+public enum GEMM {
+    /// Row-major sgemm on raw pointers with explicit leading dimensions (lets callers address
+    /// one head of a [L, H·d] matrix without copying).
+    @inline(__always)
+    public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } } }
+            else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Triple-loop reference with Double accumulation; same contract as `sgemm`.
+    public static func naive(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    let av = transA ? a[p * lda + i] : a[i * lda + p]
+                    let bv = transB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += Double(av) * Double(bv)
+                }
+                let prev = beta == 0 ? 0 : beta * c[i * ldc + j]
+                c[i * ldc + j] = alpha * Float(s) + prev
+            }
+        }
+    }
+
+    /// Threads OpenBLAS may use (it starts with one per core).
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+    public static var config: String { String(cString: gpd_openblas_config()) }
+    public static var coreName: String { String(cString: gpd_openblas_corename()) }
+}

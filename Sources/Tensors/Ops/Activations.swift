@@ -1,0 +1,49 @@
+// Pointwise nonlinearities: SiLU, tanh-GELU, tanh, exp, square, sqrt. Forward and backward side by side.
+
+extension Tensor {
+    /// Shared shape of a pointwise op: y = f(x), dx = df(x, dy). The backward keeps x only.
+    func pointwise(_ op: String,
+                   _ forward: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void,
+                   backward: @escaping (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        var y = [Float](repeating: 0, count: count)
+        data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in forward(px, py) } }
+        let out = Tensor(shape: shape, data: y)
+        if Tensor.needsGrad(self) {
+            let x = data
+            out.record(op, [self]) { g in
+                var gx = [Float](repeating: 0, count: x.count)
+                x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
+                    gx.withUnsafeMutableBufferPointer { pgx in backward(px, pg, pgx) }
+                } }
+                return [gx]
+            }
+        }
+        return out
+    }
+
+    /// x·σ(x)
+    public func silu() -> Tensor { pointwise("silu", Kernels.silu, backward: Kernels.siluBackward) }
+
+    /// GELU with the tanh approximation (PyTorch `approximate="tanh"`).
+    public func gelu() -> Tensor { pointwise("gelu", Kernels.gelu, backward: Kernels.geluBackward) }
+
+    public func tanh() -> Tensor {
+        pointwise("tanh", { x, y in for i in 0..<x.count { y[i] = Kernels.fastTanh(x[i]) } },
+                  backward: { x, g, d in for i in 0..<x.count { let t = Kernels.fastTanh(x[i]); d[i] = g[i] * (1 - t * t) } })
+    }
+
+    public func exp() -> Tensor {
+        pointwise("exp", { x, y in for i in 0..<x.count { y[i] = Kernels.fastExp(x[i]) } },
+                  backward: { x, g, d in for i in 0..<x.count { d[i] = g[i] * Kernels.fastExp(x[i]) } })
+    }
+
+    public func square() -> Tensor {
+        pointwise("square", { x, y in for i in 0..<x.count { y[i] = x[i] * x[i] } },
+                  backward: { x, g, d in for i in 0..<x.count { d[i] = 2 * x[i] * g[i] } })
+    }
+
+    public func sqrt() -> Tensor {
+        pointwise("sqrt", { x, y in for i in 0..<x.count { y[i] = x[i].squareRoot() } },
+                  backward: { x, g, d in for i in 0..<x.count { d[i] = g[i] * 0.5 / x[i].squareRoot() } })
+    }
+}

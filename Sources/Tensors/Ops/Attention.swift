@@ -1,0 +1,113 @@
+// Multi-head scaled dot-product attention and Wan's interleaved 3D RoPE.
+// Layout [B, L, H, d] (tokens, then heads): Wan's q/k/v projections produce [B, L, H·d] directly,
+// so heads are addressed in place through sgemm's leading dimension, with no transposes.
+// The forward keeps the attention probabilities P for the backward (O(L²) per head; a blocked
+// variant is a performance issue of its own).
+
+extension Tensor {
+    /// softmax(q·kᵀ·scale)·v per (batch, head). q: [B, Lq, H, d], k, v: [B, Lk, H, d] → [B, Lq, H, d]
+    public static func attention(q: Tensor, k: Tensor, v: Tensor, scale: Float? = nil) -> Tensor {
+        precondition(q.rank == 4 && k.rank == 4 && v.rank == 4, "attention: q \(q.shape), k \(k.shape), v \(v.shape) must be [B, L, H, d]")
+        let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        let lk = k.shape[1]
+        precondition(k.shape == [b, lk, h, d] && v.shape == [b, lk, h, d],
+                     "attention: k \(k.shape) and v \(v.shape) must be [\(b), Lk, \(h), \(d)] to match q \(q.shape)")
+        let sc = scale ?? 1 / Float(d).squareRoot()
+        let ld = h * d
+        var probs = [Float](repeating: 0, count: b * h * lq * lk)
+        var out = [Float](repeating: 0, count: q.count)
+        q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
+        probs.withUnsafeMutableBufferPointer { pp in out.withUnsafeMutableBufferPointer { po in
+            for bi in 0..<b {
+                for hi in 0..<h {
+                    let qh = pq.baseAddress! + bi * lq * ld + hi * d
+                    let kh = pk.baseAddress! + bi * lk * ld + hi * d
+                    let vh = pv.baseAddress! + bi * lk * ld + hi * d
+                    let p = pp.baseAddress! + (bi * h + hi) * lq * lk
+                    // S = scale·Q·Kᵀ: [Lq, Lk]
+                    GEMM.sgemm(transA: false, transB: true, m: lq, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld, c: p, ldc: lk)
+                    Softmax.rows(p, rows: lq, cols: lk, ld: lk)
+                    // O = P·V: [Lq, d] written into the head's columns.
+                    GEMM.sgemm(transA: false, transB: false, m: lq, n: d, k: lk, a: p, lda: lk, b: vh, ldb: ld,
+                               c: po.baseAddress! + bi * lq * ld + hi * d, ldc: ld)
+                }
+            }
+        } } } } }
+        let result = Tensor(shape: q.shape, data: out)
+        if needsGrad(q, k, v) {
+            let (qd, kd, vd) = (q.data, k.data, v.data)
+            result.record("attention", [q, k, v]) { g in
+                var gq = [Float](repeating: 0, count: qd.count)
+                var gk = [Float](repeating: 0, count: kd.count)
+                var gv = [Float](repeating: 0, count: vd.count)
+                var dp = [Float](repeating: 0, count: lq * lk)
+                g.withUnsafeBufferPointer { pg in qd.withUnsafeBufferPointer { pq in kd.withUnsafeBufferPointer { pk in
+                vd.withUnsafeBufferPointer { pv in probs.withUnsafeBufferPointer { pp in
+                gq.withUnsafeMutableBufferPointer { dq in gk.withUnsafeMutableBufferPointer { dk in
+                gv.withUnsafeMutableBufferPointer { dv in dp.withUnsafeMutableBufferPointer { ds in
+                    for bi in 0..<b {
+                        for hi in 0..<h {
+                            let qo = bi * lq * ld + hi * d, ko = bi * lk * ld + hi * d
+                            let p = pp.baseAddress! + (bi * h + hi) * lq * lk
+                            let go = pg.baseAddress! + qo
+                            // dV = Pᵀ·dO
+                            GEMM.sgemm(transA: true, transB: false, m: lk, n: d, k: lq, a: p, lda: lk, b: go, ldb: ld,
+                                       c: dv.baseAddress! + ko, ldc: ld)
+                            // dP = dO·Vᵀ, then dS = P∘(dP − rowsum(dP∘P))
+                            GEMM.sgemm(transA: false, transB: true, m: lq, n: lk, k: d, a: go, lda: ld, b: pv.baseAddress! + ko, ldb: ld,
+                                       c: ds.baseAddress!, ldc: lk)
+                            Softmax.backwardRows(y: p, dy: ds.baseAddress!, dx: ds.baseAddress!, rows: lq, cols: lk, ld: lk)
+                            // dQ = scale·dS·K, dK = scale·dSᵀ·Q
+                            GEMM.sgemm(transA: false, transB: false, m: lq, n: d, k: lk, alpha: sc, a: ds.baseAddress!, lda: lk,
+                                       b: pk.baseAddress! + ko, ldb: ld, c: dq.baseAddress! + qo, ldc: ld)
+                            GEMM.sgemm(transA: true, transB: false, m: lk, n: d, k: lq, alpha: sc, a: ds.baseAddress!, lda: lk,
+                                       b: pq.baseAddress! + qo, ldb: ld, c: dk.baseAddress! + ko, ldc: ld)
+                        }
+                    }
+                } } } } } } } } }
+                return [gq, gk, gv]
+            }
+        }
+        return result
+    }
+
+    /// Interleaved rotary embedding: for each head, pairs (x[2m], x[2m+1]) rotate by angle φ[l, m].
+    /// x: [B, L, H, d]; cos, sin: [L, d/2] (constants) → [B, L, H, d]
+    public func rope(cos: Tensor, sin: Tensor) -> Tensor {
+        precondition(rank == 4, "rope: input \(shape) must be [B, L, H, d]")
+        let (b, l, h, d) = (shape[0], shape[1], shape[2], shape[3])
+        precondition(d % 2 == 0, "rope: head dim \(d) must be even")
+        precondition(cos.shape == [l, d / 2] && sin.shape == [l, d / 2],
+                     "rope: cos \(cos.shape) / sin \(sin.shape) must be [\(l), \(d / 2)] for input \(shape)")
+        let (c, s) = (cos.data, sin.data)
+        let out = Tensor(shape: shape, data: Tensor.rotatePairs(data, b: b, l: l, h: h, d: d, cos: c, sin: s, sign: 1))
+        if Tensor.needsGrad(self) {
+            // The rotation is orthogonal: its adjoint rotates by −φ.
+            out.record("rope", [self]) { g in [Tensor.rotatePairs(g, b: b, l: l, h: h, d: d, cos: c, sin: s, sign: -1)] }
+        }
+        return out
+    }
+
+    static func rotatePairs(_ x: [Float], b: Int, l: Int, h: Int, d: Int, cos: [Float], sin: [Float], sign: Float) -> [Float] {
+        var y = [Float](repeating: 0, count: x.count)
+        let half = d / 2
+        x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in cos.withUnsafeBufferPointer { pc in sin.withUnsafeBufferPointer { ps in
+            for bi in 0..<b {
+                for li in 0..<l {
+                    let cr = pc.baseAddress! + li * half, sr = ps.baseAddress! + li * half
+                    for hi in 0..<h {
+                        let o = ((bi * l + li) * h + hi) * d
+                        let xi = px.baseAddress! + o, yi = py.baseAddress! + o
+                        for m in 0..<half {
+                            let (a0, a1) = (xi[2 * m], xi[2 * m + 1])
+                            let (cm, sm) = (cr[m], sign * sr[m])
+                            yi[2 * m] = a0 * cm - a1 * sm
+                            yi[2 * m + 1] = a0 * sm + a1 * cm
+                        }
+                    }
+                }
+            }
+        } } } }
+        return y
+    }
+}

@@ -1,0 +1,251 @@
+// 3D convolution (cross-correlation, as PyTorch's Conv3d) by im2col + sgemm, with zero padding given
+// per side so causal convs (Wan-VAE: 2 frames in front, none behind) need no separate pad op.
+// The naive direct convolution beside it is the reference the tests sweep against.
+
+public struct Conv3dGeometry: Equatable {
+    public var stride: (Int, Int, Int)
+    /// (before, after) zero padding for frames, height, width.
+    public var padding: [(Int, Int)]
+
+    public init(stride: (Int, Int, Int) = (1, 1, 1), padding: [(Int, Int)] = [(0, 0), (0, 0), (0, 0)]) {
+        precondition(padding.count == 3, "Conv3dGeometry: padding needs 3 (before, after) pairs")
+        self.stride = stride
+        self.padding = padding
+    }
+
+    /// Symmetric padding p on every axis.
+    public init(stride: (Int, Int, Int) = (1, 1, 1), padding p: (Int, Int, Int)) {
+        self.init(stride: stride, padding: [(p.0, p.0), (p.1, p.1), (p.2, p.2)])
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.stride == b.stride && a.padding.elementsEqual(b.padding, by: ==)
+    }
+
+    var strides: [Int] { [stride.0, stride.1, stride.2] }
+
+    func outputSize(input: [Int], kernel: [Int]) -> [Int] {
+        (0..<3).map { i in
+            let padded = input[i] + padding[i].0 + padding[i].1
+            return padded < kernel[i] ? 0 : (padded - kernel[i]) / strides[i] + 1
+        }
+    }
+}
+
+extension Tensor {
+    /// x: [B, Cin, F, H, W], weight: [Cout, Cin, kf, kh, kw], bias: [Cout] → [B, Cout, Fo, Ho, Wo]
+    public func conv3d(_ weight: Tensor, _ bias: Tensor? = nil, _ geo: Conv3dGeometry = .init()) -> Tensor {
+        precondition(rank == 5 && weight.rank == 5, "conv3d: input \(shape) and weight \(weight.shape) must be 5-D")
+        let (b, cin) = (shape[0], shape[1])
+        let cout = weight.shape[0]
+        precondition(weight.shape[1] == cin, "conv3d: weight \(weight.shape) expects \(weight.shape[1]) input channels, input \(shape) has \(cin)")
+        if let bias { precondition(bias.shape == [cout], "conv3d: bias \(bias.shape) must be [\(cout)]") }
+        let inSize = Array(shape[2...]), ks = Array(weight.shape[2...])
+        let outSize = geo.outputSize(input: inSize, kernel: ks)
+        precondition(outSize.allSatisfy { $0 > 0 }, "conv3d: input \(shape) is smaller than kernel \(ks) after padding")
+        let kdim = cin * ks.product, n = outSize.product, inPer = cin * inSize.product
+        let direct = ks == [1, 1, 1] && geo.strides == [1, 1, 1] && geo.padding.allSatisfy { $0 == (0, 0) }
+        var y = [Float](repeating: 0, count: b * cout * n)
+        var col = [Float](repeating: 0, count: direct ? 0 : kdim * n)
+        data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
+            for bi in 0..<b {
+                let xb = px.baseAddress! + bi * inPer, yb = py.baseAddress! + bi * cout * n
+                if let bias { for o in 0..<cout { let v = bias.data[o]; for j in 0..<n { yb[o * n + j] = v } } }
+                let beta: Float = bias == nil ? 0 : 1
+                if direct {   // 1×1×1, stride 1, no padding: the input already is the column matrix
+                    GEMM.sgemm(transA: false, transB: false, m: cout, n: n, k: kdim, a: pw.baseAddress!, lda: kdim,
+                               b: xb, ldb: n, beta: beta, c: yb, ldc: n)
+                } else {
+                    col.withUnsafeMutableBufferPointer { pc in
+                        Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, geo: geo)
+                        GEMM.sgemm(transA: false, transB: false, m: cout, n: n, k: kdim, a: pw.baseAddress!, lda: kdim,
+                                   b: pc.baseAddress!, ldb: n, beta: beta, c: yb, ldc: n)
+                    }
+                }
+            }
+        } } }
+        let out = Tensor(shape: [b, cout] + outSize, data: y)
+        let inputs = [self, weight] + [bias].compactMap { $0 }
+        if Tensor.needsGrad(inputs) {
+            let (xd, wd, rx, rw, rb) = (data, weight.data, requiresGrad, weight.requiresGrad, bias?.requiresGrad ?? false)
+            let hasBias = bias != nil
+            out.record("conv3d", inputs) { g in
+                var gx = [Float](repeating: 0, count: rx ? xd.count : 0)
+                var gw = [Float](repeating: 0, count: rw ? wd.count : 0)
+                var gb = [Float](repeating: 0, count: rb ? cout : 0)
+                var col = [Float](repeating: 0, count: kdim * n)
+                var dcol = [Float](repeating: 0, count: rx ? kdim * n : 0)
+                g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in wd.withUnsafeBufferPointer { pw in
+                    for bi in 0..<b {
+                        let gyb = pg.baseAddress! + bi * cout * n
+                        if rb { for o in 0..<cout { var s: Float = 0; for j in 0..<n { s += gyb[o * n + j] }; gb[o] += s } }
+                        if rw {   // dW += dY·colᵀ
+                            let xb = px.baseAddress! + bi * inPer
+                            col.withUnsafeMutableBufferPointer { pc in
+                                if direct { pc.baseAddress!.update(from: xb, count: kdim * n) }
+                                else { Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, geo: geo) }
+                                gw.withUnsafeMutableBufferPointer { pgw in
+                                    GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: n, a: gyb, lda: n, b: pc.baseAddress!, ldb: n,
+                                               beta: 1, c: pgw.baseAddress!, ldc: kdim)
+                                }
+                            }
+                        }
+                        if rx {   // dcol = Wᵀ·dY, scattered back (col2im)
+                            dcol.withUnsafeMutableBufferPointer { pd in
+                                GEMM.sgemm(transA: true, transB: false, m: kdim, n: n, k: cout, a: pw.baseAddress!, lda: kdim, b: gyb, ldb: n,
+                                           c: pd.baseAddress!, ldc: n)
+                                gx.withUnsafeMutableBufferPointer { pgx in
+                                    let xg = pgx.baseAddress! + bi * inPer
+                                    if direct { for i in 0..<kdim * n { xg[i] += pd[i] } }
+                                    else { Im2Col.scatterAdd(pd.baseAddress!, into: xg, channels: cin, input: inSize, kernel: ks, output: outSize, geo: geo) }
+                                }
+                            }
+                        }
+                    }
+                } } }
+                var grads: [[Float]?] = [rx ? gx : nil, rw ? gw : nil]
+                if hasBias { grads.append(rb ? gb : nil) }
+                return grads
+            }
+        }
+        return out
+    }
+}
+
+/// im2col for 3D: col[(c, a, i, j), (fo, ho, wo)] = x[c, fo·sf − pf + a, ho·sh − ph + i, wo·sw − pw + j] (0 outside).
+enum Im2Col {
+    static func fill(_ col: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, input: [Int],
+                     kernel: [Int], output: [Int], geo: Conv3dGeometry) {
+        walk(channels: channels, input: input, kernel: kernel, output: output, geo: geo) { colRow, xOff, valid, wo0, wo1, sw, wiStart in
+            // Zero the invalid parts of the run, copy the valid middle.
+            if !valid { for w in 0..<output[2] { col[colRow + w] = 0 }; return }
+            for w in 0..<wo0 { col[colRow + w] = 0 }
+            for w in wo1..<output[2] { col[colRow + w] = 0 }
+            if sw == 1 { (col + colRow + wo0).update(from: x + xOff + wiStart + wo0, count: wo1 - wo0) }
+            else { for w in wo0..<wo1 { col[colRow + w] = x[xOff + wiStart + w * sw] } }
+        }
+    }
+
+    static func scatterAdd(_ col: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, channels: Int, input: [Int],
+                           kernel: [Int], output: [Int], geo: Conv3dGeometry) {
+        walk(channels: channels, input: input, kernel: kernel, output: output, geo: geo) { colRow, xOff, valid, wo0, wo1, sw, wiStart in
+            guard valid else { return }
+            for w in wo0..<wo1 { x[xOff + wiStart + w * sw] += col[colRow + w] }
+        }
+    }
+
+    /// Visits each (column row, output frame, output row) run along the output width.
+    /// body(colOffset, xRowOffset, rowValid, firstValidWo, endValidWo, strideW, wiOfWo0)
+    @inline(__always)
+    static func walk(channels: Int, input: [Int], kernel: [Int], output: [Int], geo: Conv3dGeometry,
+                     _ body: (Int, Int, Bool, Int, Int, Int, Int) -> Void) {
+        let (fi, hi, wi) = (input[0], input[1], input[2])
+        let (kf, kh, kw) = (kernel[0], kernel[1], kernel[2])
+        let (fo, ho, wo) = (output[0], output[1], output[2])
+        let (sf, sh, sw) = geo.stride
+        let (pf, ph, pw) = (geo.padding[0].0, geo.padding[1].0, geo.padding[2].0)
+        let n = fo * ho * wo
+        var row = 0
+        for c in 0..<channels {
+            for a in 0..<kf {
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        // Output columns wo with 0 ≤ wo·sw − pw + j < wi.
+                        let start = j - pw
+                        let wo0 = start >= 0 ? 0 : (-start + sw - 1) / sw
+                        let wo1 = Swift.min(wo, wi - start <= 0 ? 0 : (wi - start - 1) / sw + 1)
+                        for f in 0..<fo {
+                            let fIn = f * sf - pf + a
+                            for h in 0..<ho {
+                                let hIn = h * sh - ph + i
+                                let valid = fIn >= 0 && fIn < fi && hIn >= 0 && hIn < hi && wo0 < wo1
+                                let xOff = ((c * fi + fIn) * hi + hIn) * wi
+                                body(row * n + (f * ho + h) * wo, xOff, valid, Swift.max(wo0, 0), Swift.max(wo1, wo0), sw, start)
+                            }
+                        }
+                        row += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Direct convolution in Double: the reference for `conv3d`.
+    public static func naiveConv3d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: Conv3dGeometry) -> Tensor {
+        let (b, cin, cout) = (x.shape[0], x.shape[1], w.shape[0])
+        let inSize = Array(x.shape[2...]), ks = Array(w.shape[2...])
+        let os = geo.outputSize(input: inSize, kernel: ks)
+        var y = [Float](repeating: 0, count: b * cout * os.product)
+        var idx = 0
+        for bi in 0..<b { for o in 0..<cout { for f in 0..<os[0] { for h in 0..<os[1] { for ww in 0..<os[2] {
+            var s = Double(bias?.data[o] ?? 0)
+            for c in 0..<cin { for a in 0..<ks[0] { for i in 0..<ks[1] { for j in 0..<ks[2] {
+                let fi = f * geo.stride.0 - geo.padding[0].0 + a
+                let hi = h * geo.stride.1 - geo.padding[1].0 + i
+                let wi = ww * geo.stride.2 - geo.padding[2].0 + j
+                guard fi >= 0, fi < inSize[0], hi >= 0, hi < inSize[1], wi >= 0, wi < inSize[2] else { continue }
+                s += Double(x.data[(((bi * cin + c) * inSize[0] + fi) * inSize[1] + hi) * inSize[2] + wi])
+                   * Double(w.data[(((o * cin + c) * ks[0] + a) * ks[1] + i) * ks[2] + j])
+            } } } }
+            y[idx] = Float(s); idx += 1
+        } } } } }
+        return Tensor(shape: [b, cout] + os, data: y)
+    }
+}
+
+extension Tensor {
+    /// Nearest-neighbour upsampling of [B, C, F, H, W] by integer factors (frames, height, width).
+    public func upsampleNearest(_ factors: (Int, Int, Int)) -> Tensor {
+        precondition(rank == 5, "upsampleNearest: input \(shape) must be [B, C, F, H, W]")
+        let (ft, fh, fw) = factors
+        let (bc, f, h, w) = (shape[0] * shape[1], shape[2], shape[3], shape[4])
+        let (fo, ho, wo) = (f * ft, h * fh, w * fw)
+        var y = [Float](repeating: 0, count: bc * fo * ho * wo)
+        data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
+            for p in 0..<bc { for fi in 0..<fo { for hi in 0..<ho {
+                let src = px.baseAddress! + ((p * f + fi / ft) * h + hi / fh) * w
+                let dst = py.baseAddress! + ((p * fo + fi) * ho + hi) * wo
+                for wi in 0..<wo { dst[wi] = src[wi / fw] }
+            } } }
+        } }
+        let out = Tensor(shape: [shape[0], shape[1], fo, ho, wo], data: y)
+        if Tensor.needsGrad(self) {
+            let n = count
+            out.record("upsample_nearest", [self]) { g in
+                var gx = [Float](repeating: 0, count: n)
+                g.withUnsafeBufferPointer { pg in gx.withUnsafeMutableBufferPointer { pd in
+                    for p in 0..<bc { for fi in 0..<fo { for hi in 0..<ho {
+                        let dst = pd.baseAddress! + ((p * f + fi / ft) * h + hi / fh) * w
+                        let src = pg.baseAddress! + ((p * fo + fi) * ho + hi) * wo
+                        for wi in 0..<wo { dst[wi / fw] += src[wi] }
+                    } } }
+                } }
+                return [gx]
+            }
+        }
+        return out
+    }
+
+    /// mean((a − b)²) → shape []
+    public static func mse(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "mse: shapes \(a.shape) and \(b.shape) differ")
+        var s = 0.0
+        let n = a.count
+        a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
+            for i in 0..<n { let d = Double(pa[i] - pb[i]); s += d * d }
+        } }
+        let out = Tensor(shape: [], data: [Float(s / Double(Swift.max(n, 1)))])
+        if needsGrad(a, b) {
+            let (ad, bd, ra, rb) = (a.data, b.data, a.requiresGrad, b.requiresGrad)
+            out.record("mse", [a, b]) { g in
+                let k = 2 * g[0] / Float(Swift.max(n, 1))
+                var d = [Float](repeating: 0, count: n)
+                for i in 0..<n { d[i] = k * (ad[i] - bd[i]) }
+                var neg: [Float]? = nil
+                if rb { var t = d; Kernels.scaleInPlace(&t, -1); neg = t }
+                return [ra ? d : nil, neg]
+            }
+        }
+        return out
+    }
+}

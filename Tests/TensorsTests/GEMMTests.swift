@@ -1,0 +1,59 @@
+// sgemm (OpenBLAS) against the triple-loop twin over odd shapes, every transpose and leading
+// dimensions wider than the matrix; batched matmul and linear against the same reference.
+import _TestSupport
+import Tensors
+import XCTest
+
+final class GEMMTests: XCTestCase {
+    func testSgemmMatchesNaiveOnOddShapes() {
+        var seed: UInt64 = 1
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 1, 33), (64, 63, 65), (2, 129, 3), (31, 31, 1)] {
+            for ta in [false, true] { for tb in [false, true] { for beta: Float in [0, 0.5] {
+                seed += 1
+                let (lda, ldb, ldc) = ((ta ? m : k) + 2, (tb ? k : n) + 1, n + 3)
+                let a = randomTensor([(ta ? k : m) * lda], seed: seed).data
+                let b = randomTensor([(tb ? n : k) * ldb], seed: seed + 100).data
+                let c0 = randomTensor([m * ldc], seed: seed + 200).data
+                var fast = c0, slow = c0
+                GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: &fast, ldc: ldc)
+                GEMM.naive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: &slow, ldc: ldc)
+                assertClose(fast, slow, atol: 1e-5, rtol: 1e-5, "sgemm \(m)×\(n)×\(k) tA=\(ta) tB=\(tb) β=\(beta)")
+            } } }
+        }
+    }
+
+    func testBatchedMatmulAndSharedRightOperand() {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = randomTensor(ta ? [3, 5, 4] : [3, 4, 5], seed: 7)
+            let b = randomTensor(tb ? [3, 6, 5] : [3, 5, 6], seed: 8)
+            let c = a.matmul(b, transA: ta, transB: tb)
+            XCTAssertEqual(c.shape, [3, 4, 6])
+            for i in 0..<3 {
+                var ref = [Float](repeating: 0, count: 24)
+                let ai = Array(a.data[(i * 20)..<(i * 20 + 20)]), bi = Array(b.data[(i * 30)..<(i * 30 + 30)])
+                GEMM.naive(transA: ta, transB: tb, m: 4, n: 6, k: 5, a: ai, lda: ta ? 4 : 5, b: bi, ldb: tb ? 5 : 6, c: &ref, ldc: 6)
+                assertClose(Array(c.data[(i * 24)..<(i * 24 + 24)]), ref, "batch \(i) tA=\(ta) tB=\(tb)")
+            }
+            let shared = randomTensor(tb ? [6, 5] : [5, 6], seed: 9)
+            let cs = a.matmul(shared, transA: ta, transB: tb)
+            for i in 0..<3 {
+                var ref = [Float](repeating: 0, count: 24)
+                let ai = Array(a.data[(i * 20)..<(i * 20 + 20)])
+                GEMM.naive(transA: ta, transB: tb, m: 4, n: 6, k: 5, a: ai, lda: ta ? 4 : 5, b: shared.data, ldb: tb ? 5 : 6, c: &ref, ldc: 6)
+                assertClose(Array(cs.data[(i * 24)..<(i * 24 + 24)]), ref, "shared batch \(i)")
+            }
+        }
+    }
+
+    func testLinearMatchesNaive() {
+        let x = randomTensor([2, 3, 7], seed: 3), w = randomTensor([5, 7], seed: 4), b = randomTensor([5], seed: 5)
+        let y = x.linear(w, b)
+        var ref = [Float](repeating: 0, count: 30)
+        GEMM.naive(transA: false, transB: true, m: 6, n: 5, k: 7, a: x.data, lda: 7, b: w.data, ldb: 7, c: &ref, ldc: 5)
+        for r in 0..<6 { for j in 0..<5 { ref[r * 5 + j] += b.data[j] } }
+        assertClose(y.data, ref, "linear")
+        XCTAssertEqual(y.shape, [2, 3, 5])
+    }
+}

@@ -1,0 +1,72 @@
+// Ops against PyTorch (Tests/TensorsTests/Fixtures/ops.safetensors, scripts/make_engine_fixtures.py):
+// forward values and the gradients of every input for a fixed upstream gradient. Plus the
+// im2col convolution against the direct one over odd shapes, strides and paddings.
+import _TestSupport
+@testable import Tensors
+import XCTest
+
+final class ReferenceTests: XCTestCase {
+    var fixture: SafetensorsFile!
+
+    override func setUpWithError() throws { fixture = try loadFixture("ops.safetensors", bundle: .module) }
+
+    /// Runs `f` on the fixture inputs `names`, compares output and input gradients with torch.
+    func check(_ op: String, _ names: [String], atol: Float = 1e-5, rtol: Float = 1e-4,
+               file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) -> Tensor) throws {
+        let inputs = try names.map { try fixture.tensor("\(op).in.\($0)").detached() }
+        for t in inputs { t.requiresGrad = true }
+        let y = f(inputs)
+        assertClose(y, try fixture.tensor("\(op).out"), atol: atol, rtol: rtol, "\(op) forward", file: file, line: line)
+        y.backward(seed: try fixture.tensor("\(op).gout").data)
+        for (name, t) in zip(names, inputs) {
+            assertClose(t.grad ?? [], try fixture.tensor("\(op).grad.\(name)").data, atol: atol, rtol: rtol, "\(op) d\(name)", file: file, line: line)
+        }
+    }
+
+    func testAgainstPyTorch() throws {
+        try check("layer_norm", ["x", "w", "b"]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
+        try check("layer_norm_plain", ["x"]) { $0[0].layerNorm() }
+        try check("rms_norm", ["x", "w"]) { $0[0].rmsNorm(weight: $0[1]) }
+        try check("gelu", ["x"]) { $0[0].gelu() }
+        try check("silu", ["x"]) { $0[0].silu() }
+        try check("softmax", ["x"]) { $0[0].softmax() }
+        try check("attention", ["q", "k", "v"]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
+        try check("conv3d_causal", ["x", "w", "b"]) { $0[0].conv3d($0[1], $0[2], Conv3dGeometry(padding: [(2, 0), (1, 1), (1, 1)])) }
+        try check("conv3d_down", ["x", "w", "b"]) {
+            $0[0].conv3d($0[1], $0[2], Conv3dGeometry(stride: (1, 2, 2), padding: [(0, 0), (0, 1), (0, 1)]))
+        }
+        try check("conv3d_time", ["x", "w", "b"]) { $0[0].conv3d($0[1], $0[2], Conv3dGeometry(stride: (2, 1, 1))) }
+        try check("upsample", ["x"]) { $0[0].upsampleNearest((1, 2, 2)) }
+    }
+
+    func testConvMatchesDirectConvolution() {
+        var seed: UInt64 = 100
+        let cases: [([Int], [Int], Conv3dGeometry)] = [
+            ([1, 2, 5, 7, 6], [3, 2, 3, 3, 3], .init(padding: [(2, 0), (1, 1), (1, 1)])),
+            ([2, 3, 3, 9, 8], [4, 3, 1, 3, 3], .init(stride: (1, 2, 2), padding: [(0, 0), (0, 1), (0, 1)])),
+            ([1, 2, 7, 3, 4], [2, 2, 3, 1, 1], .init(stride: (2, 1, 1))),
+            ([1, 1, 4, 5, 5], [2, 1, 2, 2, 3], .init(stride: (2, 3, 2), padding: [(1, 1), (2, 0), (0, 2)])),
+            ([2, 4, 2, 3, 3], [5, 4, 1, 1, 1], .init()),
+        ]
+        for (xs, ws, geo) in cases {
+            seed += 1
+            let x = randomTensor(xs, seed: seed), w = randomTensor(ws, seed: seed + 50), b = randomTensor([ws[0]], seed: seed + 70)
+            assertClose(x.conv3d(w, b, geo), Im2Col.naiveConv3d(x, w, b, geo), atol: 1e-5, rtol: 1e-5, "conv \(xs) * \(ws)")
+        }
+    }
+
+    func testFastExpAccuracy() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            let rel = abs(Kernels.fastExp(x) - Foundation.exp(x)) / Foundation.exp(x)
+            worst = max(worst, rel)
+            x += 0.0137
+        }
+        XCTAssertLessThan(worst, 3e-7)
+        XCTAssertEqual(Kernels.fastExp(-200), 0)
+        XCTAssertEqual(Kernels.fastExp(200), .infinity)
+    }
+}
+
+import Foundation
