@@ -23,6 +23,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     ],
     targets: [
         // C shims: module maps and static inline wrappers only.
@@ -32,16 +33,21 @@ let package = Package(
                        providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
                        providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CRuntime", path: "Sources/CRuntime"),
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
                        providers: [.apt(["libsixel-dev"])]),
 
         // Engine.
-        .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW"], swiftSettings: engineFlags),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CRuntime", .product(name: "RealModule", package: "swift-numerics")],
+                swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: engineFlags),
+
+        .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
+        .target(name: "Bench", dependencies: ["Tensors", "NN", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
-            "Tensors", "NN", "CNcursesw", "CSixel",
+            "Tensors", "NN", "Terminal", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineFlags),
 

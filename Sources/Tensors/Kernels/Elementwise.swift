@@ -6,7 +6,7 @@ public enum Kernels {
     /// e^x with ~2 ulp error for x in [-87, 88], 0 below, +inf above (Cephes-style: 2^n · p(r)).
     @inline(__always)
     public static func fastExp(_ x: Float) -> Float {
-        let xc = min(max(x, -87.3), 88.7)
+        let xc = Swift.min(Swift.max(x, -87.3), 88.7)
         let n = (xc * 1.442695041).rounded(.toNearestOrEven)
         // r = x − n·ln2 in two parts for accuracy.
         let r = (xc - n * 0.693359375) + n * 2.12194440e-4

@@ -14,83 +14,72 @@ public struct HalfSpectrum {
 }
 
 public final class FFT: @unchecked Sendable {
-    /// A plan cache shared by the process; FFTW's planner is not thread-safe, so planning is locked.
+    /// A plan cache shared by the process. FFTW's planner is not thread-safe, so planning is locked;
+    /// executing a plan on new arrays (fftwf_execute_dft_r2c/c2r) is thread-safe and needs no lock.
     public static let shared = FFT()
 
-    private struct Key: Hashable { let dims: [Int]; let forward: Bool }
-    private final class Plan {
-        let plan: fftwf_plan
-        let real: UnsafeMutablePointer<Float>
-        let complex: UnsafeMutablePointer<fftwf_complex>
-        init(plan: fftwf_plan, real: UnsafeMutablePointer<Float>, complex: UnsafeMutablePointer<fftwf_complex>) {
-            self.plan = plan; self.real = real; self.complex = complex
-        }
-    }
-    private var plans: [Key: Plan] = [:]
+    private struct Key: Hashable { let dims: [Int]; let batch: Int; let forward: Bool; let aligned: Bool }
+    private var plans: [Key: fftwf_plan] = [:]
     private let lock = NSLock()
-    public var flags: UInt32 = UInt32(FFTW_ESTIMATE)
 
     public init() {}
 
-    /// Runs `body` with the plan for `dims` held (a plan's buffers are reused, so one user at a time).
-    private func withPlan<R>(_ dims: [Int], forward: Bool, _ body: (Plan) -> R) -> R {
+    /// A batched plan (fftwf_plan_many_dft_*) made on scratch buffers, run on the caller's arrays without
+    /// copies. FFTW's SIMD code needs the arrays aligned as at planning time; arrays that are not get a
+    /// plan made with FFTW_UNALIGNED.
+    private func plan(_ dims: [Int], batch: Int, forward: Bool, aligned: Bool) -> fftwf_plan {
         lock.lock()
         defer { lock.unlock() }
-        let key = Key(dims: dims, forward: forward)
-        let plan: Plan
-        if let p = plans[key] { plan = p } else {
-            let nReal = dims.product, nHalf = dims.dropLast().product * (dims.last! / 2 + 1)
-            let real = fftwf_alloc_real(nReal)!
-            let complex = fftwf_alloc_complex(nHalf)!
-            let n32 = dims.map { Int32($0) }
-            let p = n32.withUnsafeBufferPointer { pn in
-                forward ? fftwf_plan_dft_r2c(Int32(dims.count), pn.baseAddress!, real, complex, flags)
-                        : fftwf_plan_dft_c2r(Int32(dims.count), pn.baseAddress!, complex, real, flags)
-            }
-            plan = Plan(plan: p!, real: real, complex: complex)
-            plans[key] = plan
-        }
-        return body(plan)
+        let key = Key(dims: dims, batch: batch, forward: forward, aligned: aligned)
+        if let p = plans[key] { return p }
+        let nReal = dims.product, nHalf = dims.dropLast().product * (dims.last! / 2 + 1)
+        let real = fftwf_alloc_real(nReal * batch)!, complex = fftwf_alloc_complex(nHalf * batch)!
+        defer { fftwf_free(real); fftwf_free(complex) }
+        let n32 = dims.map { Int32($0) }
+        let flags = UInt32(FFTW_ESTIMATE) | (aligned ? 0 : UInt32(FFTW_UNALIGNED))
+        let p = n32.withUnsafeBufferPointer { pn in
+            forward ? fftwf_plan_many_dft_r2c(Int32(dims.count), pn.baseAddress!, Int32(batch), real, nil, 1, Int32(nReal),
+                                              complex, nil, 1, Int32(nHalf), flags)
+                    : fftwf_plan_many_dft_c2r(Int32(dims.count), pn.baseAddress!, Int32(batch), complex, nil, 1, Int32(nHalf),
+                                              real, nil, 1, Int32(nReal), flags)
+        }!
+        plans[key] = p
+        return p
     }
 
     /// Forward real FFT over the last `dims.count` axes of `x` (count = batch · Π dims).
     public func rfft(_ x: [Float], dims: [Int]) -> HalfSpectrum {
         precondition(!dims.isEmpty && dims.allSatisfy { $0 > 0 } && x.count % dims.product == 0,
                      "rfft: \(x.count) values do not split into transforms of \(dims)")
-        let n = dims.product, batch = x.count / n
+        let batch = x.count / dims.product
         var spec = HalfSpectrum(dims: dims, batch: batch, values: [])
-        let h = spec.halfCount
-        var out = [Float](repeating: 0, count: batch * h * 2)
-        withPlan(dims, forward: true) { plan in
-            x.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in
-                for b in 0..<batch {
-                    plan.real.update(from: px.baseAddress! + b * n, count: n)
-                    fftwf_execute(plan.plan)
-                    UnsafeMutableRawPointer(po.baseAddress! + b * h * 2)
-                        .copyMemory(from: plan.complex, byteCount: h * 2 * MemoryLayout<Float>.size)
+        spec.values = Kernels.buffer(batch * spec.halfCount * 2) { po in
+            x.withUnsafeBufferPointer { px in
+                // Out-of-place r2c preserves its input (FFTW's default), so the const cast is safe.
+                let input = UnsafeMutablePointer(mutating: px.baseAddress!)
+                let aligned = fftwf_alignment_of(input) == 0 && fftwf_alignment_of(po.baseAddress!) == 0
+                let p = plan(dims, batch: batch, forward: true, aligned: aligned)
+                po.baseAddress!.withMemoryRebound(to: fftwf_complex.self, capacity: batch * spec.halfCount) {
+                    fftwf_execute_dft_r2c(p, input, $0)
                 }
-            } }
+            }
         }
-        spec.values = out
         return spec
     }
 
     /// Unnormalised inverse (c2r): returns N·x for the spectrum of x. Imaginary parts of self-conjugate
     /// bins are ignored, as FFTW does.
     public func irfft(_ s: HalfSpectrum) -> [Float] {
-        let n = s.dims.product, h = s.halfCount
-        var out = [Float](repeating: 0, count: s.batch * n)
-        withPlan(s.dims, forward: false) { plan in
-            s.values.withUnsafeBufferPointer { ps in out.withUnsafeMutableBufferPointer { po in
-                for b in 0..<s.batch {
-                    UnsafeMutableRawPointer(plan.complex)
-                        .copyMemory(from: ps.baseAddress! + b * h * 2, byteCount: h * 2 * MemoryLayout<Float>.size)
-                    fftwf_execute(plan.plan)   // c2r destroys its input; it was a copy
-                    (po.baseAddress! + b * n).update(from: plan.real, count: n)
+        var scratch = s.values   // c2r destroys its input
+        return Kernels.buffer(s.batch * s.dims.product) { po in
+            scratch.withUnsafeMutableBufferPointer { ps in
+                let aligned = fftwf_alignment_of(ps.baseAddress!) == 0 && fftwf_alignment_of(po.baseAddress!) == 0
+                let p = plan(s.dims, batch: s.batch, forward: false, aligned: aligned)
+                ps.baseAddress!.withMemoryRebound(to: fftwf_complex.self, capacity: s.batch * s.halfCount) {
+                    fftwf_execute_dft_c2r(p, $0, po.baseAddress!)
                 }
-            } }
+            }
         }
-        return out
     }
 
     public static var version: String { String(cString: gpd_fftwf_version()) }

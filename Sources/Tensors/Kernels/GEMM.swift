@@ -37,6 +37,16 @@ public enum GEMM {
         }
     }
 
+    /// Runs `body` with OpenBLAS single-threaded, for callers that spread many small GEMMs over the
+    /// cores themselves (attention heads): OpenBLAS's own threads spend their time yielding on them.
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        let n = threads
+        if n == 1 { return try body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(n)) }
+        return try body()
+    }
+
     /// Threads OpenBLAS may use (it starts with one per core).
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     public static var threads: Int { Int(openblas_get_num_threads()) }

@@ -71,17 +71,17 @@ enum Broadcast {
     }
 
     /// out[i] = f(a[...], b[...]) for broadcast inputs.
+    @inline(__always)
     static func binary(_ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int], _ outShape: [Int],
                        _ f: (Float, Float) -> Float) -> [Float] {
-        var out = [Float](repeating: 0, count: outShape.product)
         if aShape == bShape {
-            out.withUnsafeMutableBufferPointer { po in
+            return Kernels.buffer(a.count) { po in
                 a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
                     for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
                 } }
             }
-            return out
         }
+        var out = [Float](repeating: 0, count: outShape.product)
         let layout = StridedLayout(shape: outShape, strides: [outShape.rowMajorStrides,
                                                               strides(of: aShape, as: outShape),
                                                               strides(of: bShape, as: outShape)]).coalesced()

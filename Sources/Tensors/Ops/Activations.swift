@@ -5,17 +5,25 @@ extension Tensor {
     func pointwise(_ op: String,
                    _ forward: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void,
                    backward: @escaping (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
-        var y = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in forward(px, py) } }
+        let y = Kernels.buffer(count) { py in
+            data.withUnsafeBufferPointer { px in
+                Parallel.chunks(px.count) { r in
+                    forward(UnsafeBufferPointer(rebasing: px[r]), UnsafeMutableBufferPointer(rebasing: py[r]))
+                }
+            }
+        }
         let out = Tensor(shape: shape, data: y)
         if Tensor.needsGrad(self) {
             let x = data
             out.record(op, [self]) { g in
-                var gx = [Float](repeating: 0, count: x.count)
-                x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
-                    gx.withUnsafeMutableBufferPointer { pgx in backward(px, pg, pgx) }
-                } }
-                return [gx]
+                [Kernels.buffer(x.count) { pgx in
+                    x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in
+                        Parallel.chunks(px.count) { r in
+                            backward(UnsafeBufferPointer(rebasing: px[r]), UnsafeBufferPointer(rebasing: pg[r]),
+                                     UnsafeMutableBufferPointer(rebasing: pgx[r]))
+                        }
+                    } }
+                }]
             }
         }
         return out

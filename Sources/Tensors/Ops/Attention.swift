@@ -18,8 +18,9 @@ extension Tensor {
         var out = [Float](repeating: 0, count: q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         probs.withUnsafeMutableBufferPointer { pp in out.withUnsafeMutableBufferPointer { po in
-            for bi in 0..<b {
-                for hi in 0..<h {
+            // (batch, head) pairs in parallel, each with single-threaded GEMMs.
+            GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in for bh in range {
+                    let (bi, hi) = (bh / h, bh % h)
                     let qh = pq.baseAddress! + bi * lq * ld + hi * d
                     let kh = pk.baseAddress! + bi * lk * ld + hi * d
                     let vh = pv.baseAddress! + bi * lk * ld + hi * d
@@ -30,8 +31,7 @@ extension Tensor {
                     // O = P·V: [Lq, d] written into the head's columns.
                     GEMM.sgemm(transA: false, transB: false, m: lq, n: d, k: lk, a: p, lda: lk, b: vh, ldb: ld,
                                c: po.baseAddress! + bi * lq * ld + hi * d, ldc: ld)
-                }
-            }
+            } } }
         } } } } }
         let result = Tensor(shape: q.shape, data: out)
         if needsGrad(q, k, v) {
@@ -40,13 +40,14 @@ extension Tensor {
                 var gq = [Float](repeating: 0, count: qd.count)
                 var gk = [Float](repeating: 0, count: kd.count)
                 var gv = [Float](repeating: 0, count: vd.count)
-                var dp = [Float](repeating: 0, count: lq * lk)
+                var dp = [Float](repeating: 0, count: b * h * lq * lk)   // one dS scratch per (batch, head)
                 g.withUnsafeBufferPointer { pg in qd.withUnsafeBufferPointer { pq in kd.withUnsafeBufferPointer { pk in
                 vd.withUnsafeBufferPointer { pv in probs.withUnsafeBufferPointer { pp in
                 gq.withUnsafeMutableBufferPointer { dq in gk.withUnsafeMutableBufferPointer { dk in
                 gv.withUnsafeMutableBufferPointer { dv in dp.withUnsafeMutableBufferPointer { ds in
-                    for bi in 0..<b {
-                        for hi in 0..<h {
+                    GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in for bh in range {
+                            let (bi, hi) = (bh / h, bh % h)
+                            let ds = ds.baseAddress! + bh * lq * lk
                             let qo = bi * lq * ld + hi * d, ko = bi * lk * ld + hi * d
                             let p = pp.baseAddress! + (bi * h + hi) * lq * lk
                             let go = pg.baseAddress! + qo
@@ -55,15 +56,14 @@ extension Tensor {
                                        c: dv.baseAddress! + ko, ldc: ld)
                             // dP = dO·Vᵀ, then dS = P∘(dP − rowsum(dP∘P))
                             GEMM.sgemm(transA: false, transB: true, m: lq, n: lk, k: d, a: go, lda: ld, b: pv.baseAddress! + ko, ldb: ld,
-                                       c: ds.baseAddress!, ldc: lk)
-                            Softmax.backwardRows(y: p, dy: ds.baseAddress!, dx: ds.baseAddress!, rows: lq, cols: lk, ld: lk)
+                                       c: ds, ldc: lk)
+                            Softmax.backwardRows(y: p, dy: ds, dx: ds, rows: lq, cols: lk, ld: lk)
                             // dQ = scale·dS·K, dK = scale·dSᵀ·Q
-                            GEMM.sgemm(transA: false, transB: false, m: lq, n: d, k: lk, alpha: sc, a: ds.baseAddress!, lda: lk,
+                            GEMM.sgemm(transA: false, transB: false, m: lq, n: d, k: lk, alpha: sc, a: ds, lda: lk,
                                        b: pk.baseAddress! + ko, ldb: ld, c: dq.baseAddress! + qo, ldc: ld)
-                            GEMM.sgemm(transA: true, transB: false, m: lk, n: d, k: lq, alpha: sc, a: ds.baseAddress!, lda: lk,
+                            GEMM.sgemm(transA: true, transB: false, m: lk, n: d, k: lq, alpha: sc, a: ds, lda: lk,
                                        b: pq.baseAddress! + qo, ldb: ld, c: dk.baseAddress! + ko, ldc: ld)
-                        }
-                    }
+                    } } }
                 } } } } } } } } }
                 return [gq, gk, gv]
             }

@@ -16,9 +16,8 @@ extension Tensor {
         let (kb, n) = transB ? (bc, br) : (br, bc)
         precondition(k == kb, "matmul: inner sizes differ: \(a.shape)\(transA ? "ᵀ" : "") · \(b.shape)\(transB ? "ᵀ" : "")")
         let batch = batchShape.product
-        var c = [Float](repeating: 0, count: batch * m * n)
         let (sa, sb, sc) = (m * k, shared ? 0 : k * n, m * n)
-        a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
+        let c = Kernels.buffer(batch * m * n) { pc in a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
             if shared && !transA {
                 // One GEMM over all batch rows: [batch·M, K]·op(B).
                 GEMM.sgemm(transA: false, transB: transB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: ac,
@@ -82,9 +81,8 @@ extension Tensor {
         precondition(x.shape.last == nIn, "linear: input \(x.shape) does not end in \(nIn) (weight \(weight.shape))")
         if let bias { precondition(bias.shape == [nOut], "linear: bias \(bias.shape) must be [\(nOut)]") }
         let rows = x.count / Swift.max(nIn, 1)
-        var y = [Float](repeating: 0, count: rows * nOut)
-        y.withUnsafeMutableBufferPointer { py in
-            if let bias {
+        let y = Kernels.buffer(rows * nOut) { py in
+            if let bias {   // C starts as the bias rows, then C += x·Wᵀ
                 bias.data.withUnsafeBufferPointer { pb in
                     for r in 0..<rows { (py.baseAddress! + r * nOut).update(from: pb.baseAddress!, count: nOut) }
                 }

@@ -9,46 +9,41 @@ extension Tensor {
         if let weight { precondition(weight.shape == [d], "layerNorm: weight \(weight.shape) must be [\(d)] for input \(shape)") }
         if let bias { precondition(bias.shape == [d], "layerNorm: bias \(bias.shape) must be [\(d)] for input \(shape)") }
         let rows = count / Swift.max(d, 1)
-        var xhat = [Float](repeating: 0, count: count)
-        var rstd = [Float](repeating: 0, count: rows)
-        var y = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { px in xhat.withUnsafeMutableBufferPointer { ph in y.withUnsafeMutableBufferPointer { py in
-            let w = weight?.data, b = bias?.data
-            for r in 0..<rows {
-                let x = px.baseAddress! + r * d, h = ph.baseAddress! + r * d, o = py.baseAddress! + r * d
-                var s: Float = 0
-                for j in 0..<d { s += x[j] }
-                let mu = s / Float(d)
-                var v: Float = 0
-                for j in 0..<d { let c = x[j] - mu; v += c * c }
-                let rs = 1 / (v / Float(d) + eps).squareRoot()
-                rstd[r] = rs
-                for j in 0..<d { h[j] = (x[j] - mu) * rs }
-                if let w, let b { for j in 0..<d { o[j] = h[j] * w[j] + b[j] } }
-                else if let w { for j in 0..<d { o[j] = h[j] * w[j] } }
-                else if let b { for j in 0..<d { o[j] = h[j] + b[j] } }
-                else { o.update(from: h, count: d) }
-            }
-        } } }
+        var mean = [Float](repeating: 0, count: rows), rstd = [Float](repeating: 0, count: rows)
+        let w = weight?.data, b = bias?.data
+        let y = Kernels.buffer(count) { py in
+            data.withUnsafeBufferPointer { px in mean.withUnsafeMutableBufferPointer { mean in rstd.withUnsafeMutableBufferPointer { rstd in
+                Parallel.chunks(rows, grain: Swift.max(1, (1 << 15) / Swift.max(d, 1))) { range in for r in range {
+                    let x = px.baseAddress! + r * d, o = py.baseAddress! + r * d
+                    let mu = Kernels.sum(x, d) / Float(d)
+                    let rs = 1 / (Kernels.sumSquaredDeviation(x, d, mu) / Float(d) + eps).squareRoot()
+                    mean[r] = mu; rstd[r] = rs
+                    if let w, let b { for j in 0..<d { o[j] = (x[j] - mu) * rs * w[j] + b[j] } }
+                    else if let w { for j in 0..<d { o[j] = (x[j] - mu) * rs * w[j] } }
+                    else if let b { for j in 0..<d { o[j] = (x[j] - mu) * rs + b[j] } }
+                    else { for j in 0..<d { o[j] = (x[j] - mu) * rs } }
+                } }
+            } } }
+        }
         let out = Tensor(shape: shape, data: y)
         let inputs = [self] + [weight, bias].compactMap { $0 }
         if Tensor.needsGrad(inputs) {
-            let w = weight?.data
-            let (hasW, hasB, rx) = (weight != nil, bias != nil, requiresGrad)
+            let (xd, hasW, hasB, rx) = (data, weight != nil, bias != nil, requiresGrad)
             out.record("layer_norm", inputs) { g in
-                var gx = [Float](repeating: 0, count: g.count)
+                // x̂ = (x − μ)/σ; dx = (1/σ)(g·w − mean(g·w) − x̂·mean(g·w·x̂)); dw = Σ g·x̂; db = Σ g.
+                var gx = [Float](repeating: 0, count: rx ? g.count : 0)
                 var gw = [Float](repeating: 0, count: d), gb = [Float](repeating: 0, count: d)
-                g.withUnsafeBufferPointer { pg in xhat.withUnsafeBufferPointer { ph in gx.withUnsafeMutableBufferPointer { pgx in
-                    var gyw = [Float](repeating: 0, count: d)
+                var gyw = [Float](repeating: 0, count: d), h = [Float](repeating: 0, count: d)
+                g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
                     for r in 0..<rows {
-                        let gy = pg.baseAddress! + r * d, h = ph.baseAddress! + r * d, dx = pgx.baseAddress! + r * d
-                        for j in 0..<d { gw[j] += gy[j] * h[j]; gb[j] += gy[j] }
+                        let gy = pg.baseAddress! + r * d, x = px.baseAddress! + r * d
+                        let (mu, rs) = (mean[r], rstd[r])
+                        for j in 0..<d { h[j] = (x[j] - mu) * rs; gw[j] += gy[j] * h[j]; gb[j] += gy[j] }
                         guard rx else { continue }
                         if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                        var m1: Float = 0, m2: Float = 0
-                        for j in 0..<d { m1 += gyw[j]; m2 += gyw[j] * h[j] }
-                        m1 /= Float(d); m2 /= Float(d)
-                        let rs = rstd[r]
+                        let m1 = gyw.withUnsafeBufferPointer { Kernels.sum($0.baseAddress!, d) } / Float(d)
+                        let m2 = gyw.withUnsafeBufferPointer { a in h.withUnsafeBufferPointer { Kernels.dot(a.baseAddress!, $0.baseAddress!, d) } } / Float(d)
+                        let dx = pgx.baseAddress! + r * d
                         for j in 0..<d { dx[j] = rs * (gyw[j] - m1 - h[j] * m2) }
                     }
                 } } }
@@ -67,22 +62,21 @@ extension Tensor {
         if let weight { precondition(weight.shape == [d], "rmsNorm: weight \(weight.shape) must be [\(d)] for input \(shape)") }
         let rows = count / Swift.max(d, 1)
         var rinv = [Float](repeating: 0, count: rows)
-        var y = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
-            let w = weight?.data
-            for r in 0..<rows {
-                let x = px.baseAddress! + r * d, o = py.baseAddress! + r * d
-                var s: Float = 0
-                for j in 0..<d { s += x[j] * x[j] }
-                let ri = 1 / (s / Float(d) + eps).squareRoot()
-                rinv[r] = ri
-                if let w { for j in 0..<d { o[j] = x[j] * ri * w[j] } } else { for j in 0..<d { o[j] = x[j] * ri } }
+        let w = weight?.data
+        let y = Kernels.buffer(count) { py in
+            data.withUnsafeBufferPointer { px in
+                for r in 0..<rows {
+                    let x = px.baseAddress! + r * d, o = py.baseAddress! + r * d
+                    let ri = 1 / (Kernels.dot(x, x, d) / Float(d) + eps).squareRoot()
+                    rinv[r] = ri
+                    if let w { for j in 0..<d { o[j] = x[j] * ri * w[j] } } else { for j in 0..<d { o[j] = x[j] * ri } }
+                }
             }
-        } }
+        }
         let out = Tensor(shape: shape, data: y)
         let inputs = [self] + [weight].compactMap { $0 }
         if Tensor.needsGrad(inputs) {
-            let (xd, w, rx) = (data, weight?.data, requiresGrad)
+            let (xd, rx) = (data, requiresGrad)
             out.record("rms_norm", inputs) { g in
                 var gx = [Float](repeating: 0, count: g.count)
                 var gw = [Float](repeating: 0, count: d)
@@ -94,9 +88,7 @@ extension Tensor {
                         for j in 0..<d { gw[j] += gy[j] * x[j] * ri }
                         guard rx else { continue }
                         if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                        var m: Float = 0
-                        for j in 0..<d { m += gyw[j] * x[j] }
-                        m /= Float(d)
+                        let m = gyw.withUnsafeBufferPointer { Kernels.dot($0.baseAddress!, x, d) } / Float(d)
                         for j in 0..<d { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
                     }
                 } } }

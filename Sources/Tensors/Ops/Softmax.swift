@@ -25,11 +25,9 @@ public enum Softmax {
     public static func rows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
         for r in 0..<rows {
             let row = p + r * ld
-            var m = -Float.infinity
-            for j in 0..<cols { m = Swift.max(m, row[j]) }
-            var s: Float = 0
-            for j in 0..<cols { let e = Kernels.fastExp(row[j] - m); row[j] = e; s += e }
-            let inv = 1 / s
+            let m = Kernels.max(row, cols)
+            for j in 0..<cols { row[j] = Kernels.fastExp(row[j] - m) }
+            let inv = 1 / Kernels.sum(row, cols)
             for j in 0..<cols { row[j] *= inv }
         }
     }
@@ -39,8 +37,7 @@ public enum Softmax {
                                     rows: Int, cols: Int, ld: Int) {
         for r in 0..<rows {
             let yr = y + r * ld, gr = dy + r * ld, dr = dx + r * ld
-            var s: Float = 0
-            for j in 0..<cols { s += gr[j] * yr[j] }
+            let s = Kernels.dot(gr, yr, cols)
             for j in 0..<cols { dr[j] = yr[j] * (gr[j] - s) }
         }
     }

@@ -1,0 +1,44 @@
+// Row reductions that LLVM may vectorise: swift-numerics' `Relaxed` arithmetic permits reassociation,
+// which strict IEEE order forbids (a plain `s += x[i]` loop runs one add per FP latency).
+// Results differ from sequential sums only by rounding.
+import RealModule
+
+public extension Kernels {
+    @inline(__always)
+    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s: Float = 0
+        for i in 0..<n { s = Relaxed.sum(s, x[i]) }
+        return s
+    }
+
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s: Float = 0
+        for i in 0..<n { s = Relaxed.multiplyAdd(x[i], y[i], s) }
+        return s
+    }
+
+    /// Σ (x − c)²
+    @inline(__always)
+    static func sumSquaredDeviation(_ x: UnsafePointer<Float>, _ n: Int, _ c: Float) -> Float {
+        var s: Float = 0
+        for i in 0..<n { let d = x[i] - c; s = Relaxed.multiplyAdd(d, d, s) }
+        return s
+    }
+
+    @inline(__always)
+    static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m = -Float.infinity
+        for i in 0..<n { m = Swift.max(m, x[i]) }
+        return m
+    }
+
+    /// A Float array of `n` values written by `fill` without zero-filling first.
+    @inline(__always)
+    static func buffer(_ n: Int, _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
+        [Float](unsafeUninitializedCapacity: n) { buf, count in
+            fill(buf)
+            count = n
+        }
+    }
+}

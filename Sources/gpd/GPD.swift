@@ -1,0 +1,91 @@
+// The `gpd` command: argument parsing only; the work lives in the library targets.
+import ArgumentParser
+import Bench
+import Foundation
+import Tensors
+import Terminal
+
+@main
+struct GPD: ParsableCommand {
+    static func main() {
+        EngineRuntime.keepFreedMemory()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "gpd",
+            abstract: "GPD Studio: Guided Progressive Distillation of text-to-video diffusion models, on the CPU.",
+            version: Version.full,
+            subcommands: [Studio.self, BenchCommand.self],
+            defaultSubcommand: Studio.self)
+    }
+}
+
+enum Version {
+    static let project = "0.1.0"
+
+    /// The project version and the native libraries this binary linked.
+    static var full: String {
+        """
+        gpd \(project)
+          OpenBLAS  \(GEMM.config) (core \(GEMM.coreName), \(GEMM.threads) threads)
+          FFTW      \(FFT.version)
+          ncurses   \(NativeLibraries.ncurses)
+          sixel     \(NativeLibraries.sixel)
+        """
+    }
+}
+
+struct Studio: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open the terminal studio (the default command).")
+
+    func run() throws {
+        print("""
+        GPD Studio \(Version.project)
+
+        The terminal studio is not built yet. It will browse training runs, sample prompts with the
+        teacher and the student side by side (sixel or Unicode blocks), show latent spectra and edit
+        step schedules live. What works today:
+
+          gpd --version     the native libraries this build linked
+          gpd bench         engine throughput against this machine's ceilings
+
+        See README.md for the plan and the current state.
+        """)
+    }
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench",
+        abstract: "Measure the engine against this machine's ceilings (ratios from one run).")
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    @Flag(help: "Smaller sizes, for a smoke run.")
+    var quick = false
+
+    @Option(help: "Run only these groups (comma-separated): \(EngineBench.groups.joined(separator: ", ")).")
+    var only: String?
+
+    func validate() throws {
+        if let only {
+            let unknown = only.split(separator: ",").map(String.init).filter { !EngineBench.groups.contains($0) }
+            if !unknown.isEmpty {
+                throw ValidationError("unknown bench group(s) \(unknown.joined(separator: ", ")); known: \(EngineBench.groups.joined(separator: ", "))")
+            }
+        }
+    }
+
+    func run() throws {
+        var report = BenchReport(machine: machineDescription(), threads: GEMM.threads)
+        EngineBench.run(into: &report, quick: quick, only: only.map { Set($0.split(separator: ",").map(String.init)) })
+        print(json ? try report.json() : report.table())
+    }
+}
