@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CRuntime", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: engineFlags),
+        .target(name: "Models", dependencies: ["NN", "Tensors"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
         .target(name: "Bench", dependencies: ["Tensors", "NN", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
@@ -54,6 +55,8 @@ let package = Package(
         // Test helpers shared by the test targets (gradient checks, tolerance-aware asserts, fixtures).
         .target(name: "_TestSupport", dependencies: ["Tensors"], path: "Tests/_TestSupport", swiftSettings: engineFlags),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
+                    swiftSettings: engineFlags),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),

@@ -73,8 +73,9 @@ private func visit(_ child: Any, name: String, into out: inout [(String, Tensor)
         if t.requiresGrad { out.append((name, t)) }
     case let m as Module:
         collect(m, prefix: name, into: &out)
-    case let list as [Module]:
-        for (i, m) in list.enumerated() { collect(m, prefix: "\(name).\(i)", into: &out) }
+    case let list as [Any]:
+        // Arrays of modules (of any concrete or existential type) are numbered like nn.ModuleList.
+        for (i, element) in list.enumerated() { if let m = element as? Module { collect(m, prefix: "\(name).\(i)", into: &out) } }
     default:
         // Optionals: look through `.some`.
         let m = Mirror(reflecting: child)

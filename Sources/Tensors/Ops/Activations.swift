@@ -55,3 +55,11 @@ extension Tensor {
                   backward: { x, g, d in for i in 0..<x.count { d[i] = g[i] * 0.5 / x[i].squareRoot() } })
     }
 }
+
+extension Tensor {
+    /// Values limited to [lo, hi]; the gradient passes where lo < x < hi (PyTorch's clamp).
+    public func clamp(_ lo: Float, _ hi: Float) -> Tensor {
+        pointwise("clamp", { x, y in for i in 0..<x.count { y[i] = Swift.min(Swift.max(x[i], lo), hi) } },
+                  backward: { x, g, d in for i in 0..<x.count { d[i] = x[i] > lo && x[i] < hi ? g[i] : 0 } })
+    }
+}
