@@ -42,6 +42,7 @@ let package = Package(
                 swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensors"], swiftSettings: engineFlags),
+        .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
         .target(name: "Bench", dependencies: ["Tensors", "NN", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
@@ -57,6 +58,8 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
+                    swiftSettings: engineFlags),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),

@@ -1,0 +1,93 @@
+// Text-to-video sampling as diffusers' WanPipeline computes it when given prompt embeddings and
+// initial latents (reference/wan21.md §3): the denoising loop with classifier-free guidance (the
+// unconditional pass is skipped when g ≤ 1), latent de-normalisation, VAE decode, frames in [0, 1].
+import Foundation
+import Models
+import Tensors
+
+public struct SamplingSettings: Equatable, Codable {
+    public var solver: Solver = .unipc
+    public var steps: Int = 50
+    public var shift: Double = 5
+    public var guidance: Float = 5
+    /// A custom schedule replaces (solver's table, steps, shift) when set.
+    public var sigmas: [Float]? = nil
+
+    public init(solver: Solver = .unipc, steps: Int = 50, shift: Double = 5, guidance: Float = 5, sigmas: [Float]? = nil) {
+        self.solver = solver; self.steps = steps; self.shift = shift; self.guidance = guidance; self.sigmas = sigmas
+    }
+
+    public func schedule() throws -> FlowSchedule {
+        if let sigmas { return try .custom(sigmas) }
+        return try .preset(solver, steps: steps, shift: shift)
+    }
+}
+
+public struct SampleResult {
+    /// Final latents in model space (before de-normalisation): [B, z, F', H', W'].
+    public var latents: Tensor
+    /// Decoded frames [B, F, H, W, 3] in [0, 1], or nil when decoding was not asked for.
+    public var frames: Tensor?
+    public var nfe: Int
+    public var denoiseSeconds: Double
+    public var decodeSeconds: Double
+    public var stepSeconds: [Double]
+}
+
+public struct WanPipeline {
+    public let transformer: WanTransformer
+    public let vae: WanVAE?
+
+    public init(transformer: WanTransformer, vae: WanVAE?) {
+        self.transformer = transformer
+        self.vae = vae
+    }
+
+    /// Denoises `latents` (the initial noise) and optionally decodes. context/negative: [B, L, text_dim]
+    /// zero-padded; negative may be nil only when guidance ≤ 1. `onStep(i, n)` reports progress.
+    public func sample(latents: Tensor, context: Tensor, negative: Tensor?, settings: SamplingSettings, decode: Bool = true,
+                       onStep: ((Int, Int) -> Void)? = nil) throws -> SampleResult {
+        let schedule = try settings.schedule()
+        let useCFG = settings.guidance > 1
+        if useCFG && negative == nil { throw ModelError.input("guidance \(settings.guidance) > 1 needs negative prompt embeddings") }
+        if let negative, negative.shape != context.shape {
+            throw ModelError.input("negative prompt embeddings \(negative.shape) must match the prompt embeddings \(context.shape)")
+        }
+        let batch = latents.shape[0]
+        var sampler = FlowSampler(x: latents, schedule: schedule, solver: settings.solver)
+        var nfe = 0
+        var stepSeconds: [Double] = []
+        let t0 = Date()
+        try GradMode.withDisabled {
+            while !sampler.isDone {
+                let ts = Date()
+                let t = [Float](repeating: sampler.timestep, count: batch)
+                var v = try transformer(sampler.x, timesteps: t, context: context)
+                nfe += 1
+                if useCFG, let negative {
+                    let vu = try transformer(sampler.x, timesteps: t, context: negative)
+                    nfe += 1
+                    v = guided(conditional: v, unconditional: vu, scale: settings.guidance)
+                }
+                sampler.advance(velocity: v)
+                stepSeconds.append(Date().timeIntervalSince(ts))
+                onStep?(sampler.step, schedule.steps)
+            }
+        }
+        let denoise = Date().timeIntervalSince(t0)
+        var frames: Tensor? = nil
+        var decodeSeconds = 0.0
+        if decode {
+            guard let vae else { throw ModelError.input("decoding needs a VAE") }
+            let t1 = Date()
+            frames = try GradMode.withDisabled { try Self.frames(fromPixels: vae.decode(vae.denormalize(sampler.x))) }
+            decodeSeconds = Date().timeIntervalSince(t1)
+        }
+        return SampleResult(latents: sampler.x, frames: frames, nfe: nfe, denoiseSeconds: denoise, decodeSeconds: decodeSeconds, stepSeconds: stepSeconds)
+    }
+
+    /// Pixels [B, 3, F, H, W] in [−1, 1] → frames [B, F, H, W, 3] in [0, 1] (diffusers' postprocess).
+    public static func frames(fromPixels x: Tensor) -> Tensor {
+        (x * 0.5 + 0.5).clamp(0, 1).permute(0, 2, 3, 4, 1)
+    }
+}

@@ -1,0 +1,37 @@
+// The whole WanPipeline against diffusers fed embeddings and latents: Euler N=2 s=7 and UniPC N=4
+// s=3, guidance 6 and 1, latents and decoded frames; and CFG at g = 1 equals the conditional-only run.
+import _TestSupport
+import Diffusion
+import Foundation
+import Models
+import Tensors
+import XCTest
+
+final class PipelineTests: XCTestCase {
+    func testMatchesDiffusersWanPipeline() throws {
+        let folder = Bundle.module.url(forResource: "pipeline", withExtension: nil, subdirectory: "Fixtures")!.path
+        let pipe = WanPipeline(transformer: try WanTransformer.load(folder: folder + "/transformer"),
+                               vae: try WanVAE.load(folder: folder + "/vae"))
+        let io = try loadFixture("pipeline_io.safetensors", bundle: .module)
+        let latents = try io.tensor("latents"), embeds = try io.tensor("prompt_embeds"), negative = try io.tensor("negative_prompt_embeds")
+        for (solver, n, s) in [(Solver.euler, 2, 7), (.unipc, 4, 3)] {
+            for g: Float in [6, 1] {
+                let key = "\(solver.rawValue).n\(n).s\(s).g\(Int(g))"
+                let settings = SamplingSettings(solver: solver, steps: n, shift: Double(s), guidance: g)
+                let r = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings)
+                XCTAssertEqual(r.nfe, g > 1 ? 2 * n : n)
+                assertClose(r.latents, try io.tensor(key + ".latents"), atol: 1e-5, rtol: 1e-4, "\(key) latents")
+                assertClose(r.frames!, try io.tensor(key + ".frames"), atol: 1e-5, rtol: 0, "\(key) frames")
+            }
+        }
+        // g = 1 skips the unconditional pass: identical to a run without negative embeddings.
+        let settings = SamplingSettings(solver: .unipc, steps: 4, shift: 3, guidance: 1)
+        let a = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings, decode: false)
+        let b = try pipe.sample(latents: latents, context: embeds, negative: nil, settings: settings, decode: false)
+        XCTAssertEqual(a.latents.data, b.latents.data)
+        XCTAssertThrowsError(try pipe.sample(latents: latents, context: embeds, negative: nil,
+                                             settings: SamplingSettings(solver: .unipc, steps: 2, shift: 3, guidance: 5))) { e in
+            XCTAssertTrue("\(e)".contains("negative"))
+        }
+    }
+}
