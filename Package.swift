@@ -45,11 +45,11 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
-        .target(name: "Bench", dependencies: ["Tensors", "NN", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
+        .target(name: "Bench", dependencies: ["Tensors", "NN", "Models", "Diffusion", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
-            "Tensors", "NN", "Terminal", "Bench",
+            "Tensors", "NN", "Models", "Diffusion", "Terminal", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineFlags),
 

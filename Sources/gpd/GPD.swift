@@ -22,7 +22,7 @@ struct GPD: ParsableCommand {
             commandName: "gpd",
             abstract: "GPD Studio: Guided Progressive Distillation of text-to-video diffusion models, on the CPU.",
             version: Version.full,
-            subcommands: [Studio.self, BenchCommand.self],
+            subcommands: [Studio.self, SampleCommand.self, ScheduleCommand.self, ModelCommand.self, VAECommand.self, BenchCommand.self],
             defaultSubcommand: Studio.self)
     }
 }
@@ -71,21 +71,25 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Smaller sizes, for a smoke run.")
     var quick = false
 
-    @Option(help: "Run only these groups (comma-separated): \(EngineBench.groups.joined(separator: ", ")).")
+    static var groups: [String] { EngineBench.groups + ModelBench.groups }
+
+    @Option(help: "Run only these groups (comma-separated): \(BenchCommand.groups.joined(separator: ", ")). The memory group builds a 1.3B model (6 GB).")
     var only: String?
 
     func validate() throws {
         if let only {
-            let unknown = only.split(separator: ",").map(String.init).filter { !EngineBench.groups.contains($0) }
+            let unknown = only.split(separator: ",").map(String.init).filter { !BenchCommand.groups.contains($0) }
             if !unknown.isEmpty {
-                throw ValidationError("unknown bench group(s) \(unknown.joined(separator: ", ")); known: \(EngineBench.groups.joined(separator: ", "))")
+                throw ValidationError("unknown bench group(s) \(unknown.joined(separator: ", ")); known: \(BenchCommand.groups.joined(separator: ", "))")
             }
         }
     }
 
     func run() throws {
         var report = BenchReport(machine: machineDescription(), threads: GEMM.threads)
-        EngineBench.run(into: &report, quick: quick, only: only.map { Set($0.split(separator: ",").map(String.init)) })
+        let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
+        EngineBench.run(into: &report, quick: quick, only: selected)
+        try ModelBench.run(into: &report, only: selected)
         print(json ? try report.json() : report.table())
     }
 }

@@ -63,7 +63,7 @@ public final class WanBlock: Module {
 
     public var parameterKeys: [String: String] { ["scaleShiftTable": "scale_shift_table"] }
 
-    init(_ c: WanTransformerConfig, rng: inout RNG) {
+    public init(_ c: WanTransformerConfig, rng: inout RNG) {
         let dim = c.dim
         scaleShiftTable = parameter([1, 6, dim], rng.normal(6 * dim).map { $0 / Float(dim).squareRoot() })
         attn1 = WanAttention(dim: dim, heads: c.numAttentionHeads, eps: c.eps, rng: &rng)

@@ -36,12 +36,16 @@ public struct RNG: Equatable, Codable {
 
     /// `count` uniforms in [0, 1).
     public mutating func uniform(_ count: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: count)
         let blocks = (count + 3) / 4
-        for b in 0..<blocks {
-            let r = RNG.philox(seed: seed, counter: position + UInt64(b))
-            let vals = [r.0, r.1, r.2, r.3]
-            for j in 0..<4 where b * 4 + j < count { out[b * 4 + j] = RNG.unit(vals[j]) }
+        let out = Kernels.buffer(count) { po in
+            for b in 0..<blocks {
+                let r = RNG.philox(seed: seed, counter: position + UInt64(b))
+                let i = b * 4
+                po[i] = RNG.unit(r.0)
+                if i + 1 < count { po[i + 1] = RNG.unit(r.1) }
+                if i + 2 < count { po[i + 2] = RNG.unit(r.2) }
+                if i + 3 < count { po[i + 3] = RNG.unit(r.3) }
+            }
         }
         position += UInt64(blocks)
         return out
@@ -54,8 +58,8 @@ public struct RNG: Equatable, Codable {
         out.withUnsafeMutableBufferPointer { po in
             for b in 0..<blocks {
                 let r = RNG.philox(seed: seed, counter: position + UInt64(b))
-                let pairs = [(r.0, r.1), (r.2, r.3)]
-                for (p, (a, c)) in pairs.enumerated() {
+                for p in 0..<2 {
+                    let (a, c) = p == 0 ? (r.0, r.1) : (r.2, r.3)
                     // u1 in (0, 1]: never log(0).
                     let u1 = (Double(a >> 8) + 1) / 16_777_216.0
                     let u2 = Double(c >> 8) / 16_777_216.0

@@ -22,8 +22,10 @@ public enum Parallel {
     public static func chunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
         let k = min(workers, max(1, count / grain))
         if k <= 1 { body(0..<count); return }
+        // Task-local values do not follow work onto Dispatch's threads; carry the FLOP counter over.
+        let counter = FLOPCounter.current
         DispatchQueue.concurrentPerform(iterations: k) { i in
-            body((count * i / k)..<(count * (i + 1) / k))
+            FLOPCounter.$current.withValue(counter) { body((count * i / k)..<(count * (i + 1) / k)) }
         }
     }
 }

@@ -1,6 +1,28 @@
 // Matrix products: cblas_sgemm (OpenBLAS) and its naive twin. Row-major throughout.
 // C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, op = transpose when the flag is set.
 import CBLAS
+import Foundation
+
+/// Counts the FLOPs of every GEMM run inside `FLOPCounter.counting { … }` (the engine's matrix products
+/// carry nearly all of a model's arithmetic), for benchmarks that report achieved GFLOP/s.
+public final class FLOPCounter: @unchecked Sendable {
+    @TaskLocal public static var current: FLOPCounter?
+    private let lock = NSLock()
+    private var total = 0
+
+    public init() {}
+
+    func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }
+
+    public var flops: Int { lock.lock(); defer { lock.unlock() }; return total }
+
+    /// Runs `body` and returns its result with the FLOPs its GEMMs performed.
+    public static func counting<R>(_ body: () throws -> R) rethrows -> (R, Int) {
+        let c = FLOPCounter()
+        let r = try $current.withValue(c, operation: body)
+        return (r, c.flops)
+    }
+}
 
 public enum GEMM {
     /// Row-major sgemm on raw pointers with explicit leading dimensions (lets callers address
@@ -10,6 +32,7 @@ public enum GEMM {
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
+        if let counter = FLOPCounter.current { counter.add(2 * m * n * k) }
         if k == 0 {
             if beta == 0 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } } }
             else if beta != 1 { for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } } }

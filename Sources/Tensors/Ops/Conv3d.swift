@@ -45,25 +45,40 @@ extension Tensor {
         precondition(outSize.allSatisfy { $0 > 0 }, "conv3d: input \(shape) is smaller than kernel \(ks) after padding")
         let kdim = cin * ks.product, n = outSize.product, inPer = cin * inSize.product
         let direct = ks == [1, 1, 1] && geo.strides == [1, 1, 1] && geo.padding.allSatisfy { $0 == (0, 0) }
-        var y = [Float](repeating: 0, count: b * cout * n)
-        var col = [Float](repeating: 0, count: direct ? 0 : kdim * n)
-        data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
-            for bi in 0..<b {
-                let xb = px.baseAddress! + bi * inPer, yb = py.baseAddress! + bi * cout * n
-                if let bias { for o in 0..<cout { let v = bias.data[o]; for j in 0..<n { yb[o * n + j] = v } } }
-                let beta: Float = bias == nil ? 0 : 1
-                if direct {   // 1×1×1, stride 1, no padding: the input already is the column matrix
-                    GEMM.sgemm(transA: false, transB: false, m: cout, n: n, k: kdim, a: pw.baseAddress!, lda: kdim,
-                               b: xb, ldb: n, beta: beta, c: yb, ldc: n)
-                } else {
-                    col.withUnsafeMutableBufferPointer { pc in
-                        Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, geo: geo)
+        let plane = outSize[1] * outSize[2]
+        // Output frames per im2col chunk: keep a chunk's column matrix near 1 MB so it stays in cache.
+        let framesPerChunk = Swift.max(1, (1 << 18) / Swift.max(1, kdim * plane))
+        let chunks = (outSize[0] + framesPerChunk - 1) / framesPerChunk
+        let y = Kernels.buffer(b * cout * n) { py in
+            data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
+                for bi in 0..<b {
+                    let xb = px.baseAddress! + bi * inPer, yb = py.baseAddress! + bi * cout * n
+                    if direct {   // 1×1×1, stride 1, no padding: the input already is the column matrix
                         GEMM.sgemm(transA: false, transB: false, m: cout, n: n, k: kdim, a: pw.baseAddress!, lda: kdim,
-                                   b: pc.baseAddress!, ldb: n, beta: beta, c: yb, ldc: n)
+                                   b: xb, ldb: n, c: yb, ldc: n)
+                    } else {
+                        // Chunks of output frames in parallel, each with its own column buffer and a
+                        // single-threaded GEMM into its columns of Y.
+                        GEMM.singleThreaded { Parallel.chunks(chunks, grain: 1) { range in
+                            var col = [Float](unsafeUninitializedCapacity: kdim * framesPerChunk * plane) { _, c in c = kdim * framesPerChunk * plane }
+                            col.withUnsafeMutableBufferPointer { pc in
+                                for ci in range {
+                                    let f0 = ci * framesPerChunk, f1 = Swift.min(outSize[0], f0 + framesPerChunk)
+                                    let nb = (f1 - f0) * plane
+                                    Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize,
+                                                frames: f0..<f1, geo: geo)
+                                    GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.baseAddress!, lda: kdim,
+                                               b: pc.baseAddress!, ldb: nb, c: yb + f0 * plane, ldc: n)
+                                }
+                            }
+                        } }
+                    }
+                    if let bias {
+                        for o in 0..<cout { let v = bias.data[o]; let row = yb + o * n; for j in 0..<n { row[j] += v } }
                     }
                 }
-            }
-        } } }
+            } }
+        }
         let out = Tensor(shape: [b, cout] + outSize, data: y)
         let inputs = [self, weight] + [bias].compactMap { $0 }
         if Tensor.needsGrad(inputs) {
@@ -73,36 +88,41 @@ extension Tensor {
                 var gx = [Float](repeating: 0, count: rx ? xd.count : 0)
                 var gw = [Float](repeating: 0, count: rw ? wd.count : 0)
                 var gb = [Float](repeating: 0, count: rb ? cout : 0)
-                var col = [Float](repeating: 0, count: kdim * n)
-                var dcol = [Float](repeating: 0, count: rx ? kdim * n : 0)
+                let chunkCols = framesPerChunk * plane
+                var col = [Float](repeating: 0, count: direct ? 0 : kdim * chunkCols)
+                var dcol = [Float](repeating: 0, count: rx && !direct ? kdim * chunkCols : 0)
                 g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in wd.withUnsafeBufferPointer { pw in
+                gw.withUnsafeMutableBufferPointer { pgw in gx.withUnsafeMutableBufferPointer { pgx in
+                col.withUnsafeMutableBufferPointer { pc in dcol.withUnsafeMutableBufferPointer { pd in
                     for bi in 0..<b {
-                        let gyb = pg.baseAddress! + bi * cout * n
-                        if rb { for o in 0..<cout { var s: Float = 0; for j in 0..<n { s += gyb[o * n + j] }; gb[o] += s } }
-                        if rw {   // dW += dY·colᵀ
-                            let xb = px.baseAddress! + bi * inPer
-                            col.withUnsafeMutableBufferPointer { pc in
-                                if direct { pc.baseAddress!.update(from: xb, count: kdim * n) }
-                                else { Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, geo: geo) }
-                                gw.withUnsafeMutableBufferPointer { pgw in
-                                    GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: n, a: gyb, lda: n, b: pc.baseAddress!, ldb: n,
-                                               beta: 1, c: pgw.baseAddress!, ldc: kdim)
-                                }
-                            }
+                        let gyb = pg.baseAddress! + bi * cout * n, xb = px.baseAddress! + bi * inPer
+                        if rb { for o in 0..<cout { gb[o] += Kernels.sum(gyb + o * n, n) } }
+                        if direct {
+                            // dW += dY·Xᵀ; dX = Wᵀ·dY
+                            if rw { GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: n, a: gyb, lda: n, b: xb, ldb: n,
+                                               beta: 1, c: pgw.baseAddress!, ldc: kdim) }
+                            if rx { GEMM.sgemm(transA: true, transB: false, m: kdim, n: n, k: cout, a: pw.baseAddress!, lda: kdim, b: gyb, ldb: n,
+                                               beta: 1, c: pgx.baseAddress! + bi * inPer, ldc: n) }
+                            continue
                         }
-                        if rx {   // dcol = Wᵀ·dY, scattered back (col2im)
-                            dcol.withUnsafeMutableBufferPointer { pd in
-                                GEMM.sgemm(transA: true, transB: false, m: kdim, n: n, k: cout, a: pw.baseAddress!, lda: kdim, b: gyb, ldb: n,
-                                           c: pd.baseAddress!, ldc: n)
-                                gx.withUnsafeMutableBufferPointer { pgx in
-                                    let xg = pgx.baseAddress! + bi * inPer
-                                    if direct { for i in 0..<kdim * n { xg[i] += pd[i] } }
-                                    else { Im2Col.scatterAdd(pd.baseAddress!, into: xg, channels: cin, input: inSize, kernel: ks, output: outSize, geo: geo) }
-                                }
+                        for ci in 0..<chunks {
+                            let f0 = ci * framesPerChunk, f1 = Swift.min(outSize[0], f0 + framesPerChunk)
+                            let nb = (f1 - f0) * plane
+                            let gChunk = gyb + f0 * plane
+                            if rw {   // dW += dY[:, chunk]·col_chunkᵀ
+                                Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, frames: f0..<f1, geo: geo)
+                                GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: nb, a: gChunk, lda: n, b: pc.baseAddress!, ldb: nb,
+                                           beta: 1, c: pgw.baseAddress!, ldc: kdim)
+                            }
+                            if rx {   // dcol = Wᵀ·dY[:, chunk], scattered back (col2im)
+                                GEMM.sgemm(transA: true, transB: false, m: kdim, n: nb, k: cout, a: pw.baseAddress!, lda: kdim, b: gChunk, ldb: n,
+                                           c: pd.baseAddress!, ldc: nb)
+                                Im2Col.scatterAdd(pd.baseAddress!, into: pgx.baseAddress! + bi * inPer, channels: cin, input: inSize, kernel: ks,
+                                                  output: outSize, frames: f0..<f1, geo: geo)
                             }
                         }
                     }
-                } } }
+                } } } } } } }
                 var grads: [[Float]?] = [rx ? gx : nil, rw ? gw : nil]
                 if hasBias { grads.append(rb ? gb : nil) }
                 return grads
@@ -115,8 +135,8 @@ extension Tensor {
 /// im2col for 3D: col[(c, a, i, j), (fo, ho, wo)] = x[c, fo·sf − pf + a, ho·sh − ph + i, wo·sw − pw + j] (0 outside).
 enum Im2Col {
     static func fill(_ col: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, input: [Int],
-                     kernel: [Int], output: [Int], geo: Conv3dGeometry) {
-        walk(channels: channels, input: input, kernel: kernel, output: output, geo: geo) { colRow, xOff, valid, wo0, wo1, sw, wiStart in
+                     kernel: [Int], output: [Int], frames: Range<Int>, geo: Conv3dGeometry) {
+        walk(channels: channels, input: input, kernel: kernel, output: output, frames: frames, geo: geo) { colRow, xOff, valid, wo0, wo1, sw, wiStart in
             // Zero the invalid parts of the run, copy the valid middle.
             if !valid { for w in 0..<output[2] { col[colRow + w] = 0 }; return }
             for w in 0..<wo0 { col[colRow + w] = 0 }
@@ -127,24 +147,25 @@ enum Im2Col {
     }
 
     static func scatterAdd(_ col: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, channels: Int, input: [Int],
-                           kernel: [Int], output: [Int], geo: Conv3dGeometry) {
-        walk(channels: channels, input: input, kernel: kernel, output: output, geo: geo) { colRow, xOff, valid, wo0, wo1, sw, wiStart in
+                           kernel: [Int], output: [Int], frames: Range<Int>, geo: Conv3dGeometry) {
+        walk(channels: channels, input: input, kernel: kernel, output: output, frames: frames, geo: geo) { colRow, xOff, valid, wo0, wo1, sw, wiStart in
             guard valid else { return }
             for w in wo0..<wo1 { x[xOff + wiStart + w * sw] += col[colRow + w] }
         }
     }
 
-    /// Visits each (column row, output frame, output row) run along the output width.
+    /// Visits each (column row, output frame in `frames`, output row) run along the output width; the
+    /// column matrix covers just those frames ([K, |frames|·Ho·Wo]).
     /// body(colOffset, xRowOffset, rowValid, firstValidWo, endValidWo, strideW, wiOfWo0)
     @inline(__always)
-    static func walk(channels: Int, input: [Int], kernel: [Int], output: [Int], geo: Conv3dGeometry,
+    static func walk(channels: Int, input: [Int], kernel: [Int], output: [Int], frames: Range<Int>, geo: Conv3dGeometry,
                      _ body: (Int, Int, Bool, Int, Int, Int, Int) -> Void) {
         let (fi, hi, wi) = (input[0], input[1], input[2])
         let (kf, kh, kw) = (kernel[0], kernel[1], kernel[2])
-        let (fo, ho, wo) = (output[0], output[1], output[2])
+        let (ho, wo) = (output[1], output[2])
         let (sf, sh, sw) = geo.stride
         let (pf, ph, pw) = (geo.padding[0].0, geo.padding[1].0, geo.padding[2].0)
-        let n = fo * ho * wo
+        let n = frames.count * ho * wo
         var row = 0
         for c in 0..<channels {
             for a in 0..<kf {
@@ -154,13 +175,13 @@ enum Im2Col {
                         let start = j - pw
                         let wo0 = start >= 0 ? 0 : (-start + sw - 1) / sw
                         let wo1 = Swift.min(wo, wi - start <= 0 ? 0 : (wi - start - 1) / sw + 1)
-                        for f in 0..<fo {
+                        for f in frames {
                             let fIn = f * sf - pf + a
                             for h in 0..<ho {
                                 let hIn = h * sh - ph + i
                                 let valid = fIn >= 0 && fIn < fi && hIn >= 0 && hIn < hi && wo0 < wo1
                                 let xOff = ((c * fi + fIn) * hi + hIn) * wi
-                                body(row * n + (f * ho + h) * wo, xOff, valid, Swift.max(wo0, 0), Swift.max(wo1, wo0), sw, start)
+                                body(row * n + ((f - frames.lowerBound) * ho + h) * wo, xOff, valid, Swift.max(wo0, 0), Swift.max(wo1, wo0), sw, start)
                             }
                         }
                         row += 1

@@ -1,0 +1,94 @@
+// Model benchmarks: the Wan transformer's forward per denoising step at the demo size and a 1.3B
+// block at a realistic token count, the demo VAE decode, each in achieved GFLOP/s (GEMM FLOPs counted
+// by FLOPCounter) against the 1024² sgemm rate measured alternately in the same run; and the peak RSS
+// of a 1.3B-config forward on a small latent (target: within 8 GB).
+import Diffusion
+import Foundation
+import Models
+import NN
+import Tensors
+
+public enum ModelBench {
+    public static let groups = ["transformer", "vae", "memory"]
+
+    /// The demo DiT of reference/feasibility.md: dim 128 (4 × 32), 6 layers, FFN 512, 8 latent channels.
+    public static var demoTransformer: WanTransformerConfig {
+        var c = WanTransformerConfig()
+        (c.numAttentionHeads, c.attentionHeadDim, c.ffnDim, c.numLayers, c.inChannels, c.outChannels, c.textDim) = (4, 32, 512, 6, 8, 8, 128)
+        return c
+    }
+
+    /// The demo VAE: base 16, z 8, dim_mult [1, 2, 2], one residual block, temporal [T, T] (4× / 4×).
+    public static var demoVAE: WanVAEConfig {
+        var c = WanVAEConfig()
+        (c.baseDim, c.zDim, c.dimMult, c.numResBlocks, c.temperalDownsample) = (16, 8, [1, 2, 2], 1, [true, true])
+        c.latentsMean = [Float](repeating: 0, count: 8); c.latentsStd = [Float](repeating: 1, count: 8)
+        return c
+    }
+
+    public static func run(into report: inout BenchReport, only: Set<String>? = nil) throws {
+        func on(_ g: String) -> Bool { only?.contains(g) ?? true }
+        let (sgemm, sgemmFlops) = EngineBench.squareSgemm()
+        func row(_ group: String, _ name: String, flops: Int, _ body: () -> Void) {
+            let (t, tc) = Timing.compare(repeats: 5, body, sgemm)
+            report.add(group, name, value: Double(flops) / t / 1e9, unit: "GFLOP/s", baseline: sgemmFlops / tc / 1e9,
+                       baselineName: "sgemm 1024²", note: String(format: "%.2f ms", t * 1e3))
+        }
+        if on("transformer") {
+            var rng = RNG(seed: 1)
+            let model = try WanTransformer(demoTransformer, rng: &rng)
+            for batch in [1, 2] {
+                let x = rng.normal(shape: [batch, 8, 5, 8, 8]), ctx = rng.normal(shape: [batch, 16, 128])
+                let ts = [Float](repeating: 500, count: batch)
+                let forward = { _ = try! GradMode.withDisabled { try model(x, timesteps: ts, context: ctx) } }
+                let (_, flops) = FLOPCounter.counting(forward)
+                row("Wan transformer forward (one denoising step)", "demo d128 L6, 80 tokens, batch \(batch)", flops: flops, forward)
+            }
+            // One 1.3B block (dim 1536, 12 heads, FFN 8960) on 1560 tokens (one 480×832 latent frame) and 512 text tokens.
+            let big = WanTransformerConfig.wan1_3B
+            let block = WanBlock(big, rng: &rng)
+            let probe = try WanTransformer(smallProbe(big), rng: &rng)
+            let rope = probe.ropeTables(grid: (1, 30, 52))
+            let h = rng.normal(shape: [1, 1560, 1536]), ctx = rng.normal(shape: [1, 512, 1536])
+            let proj = Tensor(shape: [1, 6, 1536], data: rng.normal(6 * 1536).map { $0 * 0.1 })
+            let step = { _ = GradMode.withDisabled { block(h, context: ctx, timestepProj: proj, rope: rope) } }
+            let (_, flops) = FLOPCounter.counting(step)
+            row("Wan transformer forward (one denoising step)", "1.3B block, 1560 tokens", flops: flops, step)
+        }
+        if on("vae") {
+            var rng = RNG(seed: 2)
+            let vae = try WanVAE(demoVAE, rng: &rng)
+            let z = rng.normal(shape: [1, 8, 5, 8, 8])
+            let decode = { _ = try! GradMode.withDisabled { try vae.decode(z) } }
+            let (_, flops) = FLOPCounter.counting(decode)
+            row("Wan VAE decode", "demo bd16 z8, 8×5×8×8 → 17×32×32", flops: flops, decode)
+        }
+        if on("memory") {
+            let t0 = Date()
+            var rng = RNG(seed: 3)
+            let model = try WanTransformer(.wan1_3B, rng: &rng)
+            let x = rng.normal(shape: [1, 16, 1, 16, 16]), ctx = rng.normal(shape: [1, 512, 4096])
+            let t1 = Date()
+            _ = try GradMode.withDisabled { try model(x, timesteps: [999], context: ctx) }
+            let forward = Date().timeIntervalSince(t1)
+            let rss = Double(peakRSSKiB()) / 1_048_576
+            report.add("Memory", "1.3B forward, latent 1×16×1×16×16, peak RSS", value: rss, unit: "GiB",
+                       note: String(format: "target ≤ 8 GiB: %@; %.1f s to build, %.2f s forward; %d parameters",
+                                    rss <= 8 ? "met" : "MISSED", t1.timeIntervalSince(t0), forward, model.parameterCount))
+        }
+    }
+
+    /// A one-layer, narrow-text copy of `c` (same heads/head dim), to borrow its RoPE tables.
+    static func smallProbe(_ c: WanTransformerConfig) -> WanTransformerConfig {
+        var p = c
+        (p.numLayers, p.ffnDim, p.textDim) = (1, 8, 8)
+        return p
+    }
+
+    /// Peak resident set size of this process (VmHWM), KiB.
+    public static func peakRSSKiB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+}

@@ -1,0 +1,150 @@
+// `gpd schedule`, `gpd model forward`, `gpd vae encode|decode` and the embeddings form of `gpd sample`:
+// the Wan2.1 engine on diffusers-format folders and safetensors files.
+import ArgumentParser
+import Diffusion
+import Foundation
+import Models
+import Tensors
+
+/// The tensor `name` from a safetensors file, or its only tensor; a clear error otherwise.
+func readTensor(_ path: String, _ name: String) throws -> Tensor {
+    let file = try Safetensors.read(path)
+    if let t = file.tensors[name] { return t }
+    if file.tensors.count == 1 { return file.tensors.first!.value }
+    throw ValidationError("\(path): no tensor '\(name)' (it holds \(file.tensors.keys.sorted().joined(separator: ", ")))")
+}
+
+struct ScheduleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "schedule",
+        abstract: "Print a sampler's sigma and timestep tables (equal to diffusers').")
+
+    @Option(help: "unipc or euler.") var solver: Solver = .unipc
+    @Option(help: "Number of denoising steps.") var steps: Int = 50
+    @Option(help: "Flow shift s (σ' = sσ/(1+(s−1)σ)).") var shift: Double = 5
+    @Flag(help: "Print {\"sigmas\": […], \"timesteps\": […]}.") var json = false
+
+    func run() throws {
+        let s = try FlowSchedule.preset(solver, steps: steps, shift: shift)
+        let ts: [Any] = solver == .unipc ? s.timesteps.map { Int($0) } : s.timesteps.map { Double($0) }
+        if json {
+            try printJSON(["sigmas": s.sigmas.map { Double($0) }, "timesteps": ts])
+        } else {
+            print("step  sigma       timestep")
+            for i in 0..<s.steps { print(String(format: "%4d  %.7f  %@", i, s.sigmas[i], "\(ts[i])")) }
+            print(String(format: "%4d  %.7f", s.steps, s.sigmas[s.steps]))
+        }
+    }
+}
+
+extension Solver: ExpressibleByArgument {}
+
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "Run a diffusers-format Wan transformer.",
+                                                    subcommands: [Forward.self])
+
+    struct Forward: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract:
+            "One forward pass: IN holds hidden_states [B,C,F,H,W], timestep [B], encoder_hidden_states [B,L,text_dim]; OUT gets sample.")
+
+        @Option(help: "A diffusers transformer folder (config.json + diffusion_pytorch_model.safetensors).") var model: String
+        @Option(help: "Input safetensors.") var inputs: String
+        @Option(help: "Output safetensors.") var out: String?
+        @Option(name: .customLong("repeat"), help: "Time N forward passes after one warm-up.") var repeats: Int = 0
+        @Flag(help: "With --repeat: print {\"seconds_per_forward\": median}.") var json = false
+
+        func validate() throws {
+            if out == nil && repeats == 0 { throw ValidationError("give --out FILE, or --repeat N to time the forward pass") }
+            if repeats < 0 { throw ValidationError("--repeat must be positive") }
+        }
+
+        func run() throws {
+            let transformer = try WanTransformer.load(folder: model)
+            let x = try readTensor(inputs, "hidden_states")
+            let t = try readTensor(inputs, "timestep").data
+            let ctx = try readTensor(inputs, "encoder_hidden_states")
+            let y = try GradMode.withDisabled { try transformer(x, timesteps: t, context: ctx) }
+            if let out { try Safetensors.write(["sample": y], metadata: ["generator": "gpd model forward"], to: out) }
+            if repeats > 0 {
+                var times: [Double] = []
+                for _ in 0..<repeats {
+                    let t0 = Date()
+                    _ = try GradMode.withDisabled { try transformer(x, timesteps: t, context: ctx) }
+                    times.append(Date().timeIntervalSince(t0))
+                }
+                let median = times.sorted()[times.count / 2]
+                if json { try printJSON(["seconds_per_forward": median]) } else { print(String(format: "%.6f s per forward (median of %d)", median, repeats)) }
+            }
+        }
+    }
+}
+
+struct VAECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "vae", abstract: "Encode or decode with a diffusers-format Wan VAE.",
+                                                    subcommands: [Encode.self, Decode.self])
+
+    struct Options: ParsableArguments {
+        @Option(help: "A diffusers VAE folder (config.json + diffusion_pytorch_model.safetensors).") var model: String
+        @Option(help: "Input safetensors.") var input: String
+        @Option(help: "Output safetensors.") var out: String
+    }
+
+    struct Encode: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "sample [B,3,F,H,W] in [−1,1] → latents (the posterior mode, un-normalised).")
+        @OptionGroup var options: Options
+        func run() throws {
+            let vae = try WanVAE.load(folder: options.model)
+            let z = try GradMode.withDisabled { try vae.encode(try readTensor(options.input, "sample")) }
+            try Safetensors.write(["latents": z], metadata: ["generator": "gpd vae encode"], to: options.out)
+        }
+    }
+
+    struct Decode: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "latents → sample [B,3,F,H,W] clamped to [−1,1].")
+        @OptionGroup var options: Options
+        func run() throws {
+            let vae = try WanVAE.load(folder: options.model)
+            let x = try GradMode.withDisabled { try vae.decode(try readTensor(options.input, "latents")) }
+            try Safetensors.write(["sample": x], metadata: ["generator": "gpd vae decode"], to: options.out)
+        }
+    }
+}
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sample",
+        abstract: "Sample a video from prompt embeddings and initial latents with a diffusers-format Wan2.1 (transformer + VAE).")
+
+    @Option(help: "A diffusers transformer folder.") var transformer: String
+    @Option(help: "A diffusers VAE folder.") var vae: String
+    @Option(help: "Prompt embeddings [B, L, text_dim] (safetensors; tensor 'prompt_embeds' or the only one).") var promptEmbeds: String
+    @Option(help: "Negative prompt embeddings, same shape (needed when guidance > 1).") var negativePromptEmbeds: String?
+    @Option(help: "Initial latents [B, z, F', H', W'] (tensor 'latents' or the only one).") var latents: String
+    @Option(help: "Denoising steps.") var steps: Int = 50
+    @Option(help: "unipc or euler.") var solver: Solver = .unipc
+    @Option(help: "Flow shift.") var shift: Double = 5
+    @Option(help: "Classifier-free guidance scale (≤ 1: one pass per step).") var guidance: Float = 5
+    @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces --steps/--shift).") var sigmas: String?
+    @Option(help: "Output safetensors: latents (before de-normalisation) and frames [B,F,H,W,3] in [0,1].") var out: String
+    @Flag(help: "Print timings as one JSON object.") var json = false
+
+    func run() throws {
+        let pipe = WanPipeline(transformer: try WanTransformer.load(folder: transformer), vae: try WanVAE.load(folder: vae))
+        let context = try readTensor(promptEmbeds, "prompt_embeds")
+        let negative = try negativePromptEmbeds.map { try readTensor($0, "negative_prompt_embeds") }
+        let settings = SamplingSettings(solver: solver, steps: steps, shift: shift, guidance: guidance,
+                                        sigmas: try sigmas.map { try FlowSchedule.parse($0) })
+        let schedule = try settings.schedule()
+        let progress = Progress("sampling", total: schedule.steps, enabled: !json)
+        let t0 = Date()
+        let r = try pipe.sample(latents: try readTensor(latents, "latents"), context: context, negative: negative, settings: settings) { i, _ in
+            progress.update(i)
+        }
+        let wall = Date().timeIntervalSince(t0)
+        try Safetensors.write(["latents": r.latents, "frames": r.frames!], metadata: ["generator": "gpd sample"], to: out)
+        if json {
+            try printJSON(["wall_seconds": wall, "denoise_seconds": r.denoiseSeconds, "decode_seconds": r.decodeSeconds,
+                           "nfe": r.nfe, "steps": schedule.steps, "step_seconds": r.stepSeconds])
+        } else {
+            print(String(format: "%@: %d steps, %d network evaluations, denoise %.2fs, decode %.2fs", out, schedule.steps, r.nfe, r.denoiseSeconds, r.decodeSeconds))
+        }
+    }
+}
