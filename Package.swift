@@ -24,6 +24,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C shims: module maps and static inline wrappers only.
@@ -42,6 +44,12 @@ let package = Package(
                 swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["NN", "Tensors"], swiftSettings: engineFlags),
+        .target(name: "Data", dependencies: ["Tensors"], swiftSettings: engineFlags),
+        .target(name: "Media", dependencies: ["Tensors"], swiftSettings: engineFlags),
+        .target(name: "Runs", dependencies: ["Tensors", .product(name: "GRDB", package: "GRDB.swift"),
+                                            .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: engineFlags),
+        .target(name: "Eval", dependencies: ["Data", "Tensors"], swiftSettings: engineFlags),
+        .target(name: "Distill", dependencies: ["Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], swiftSettings: engineFlags),
         .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
@@ -49,7 +57,7 @@ let package = Package(
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
-            "Tensors", "NN", "Models", "Diffusion", "Terminal", "Bench",
+            "Tensors", "NN", "Models", "Diffusion", "Data", "Media", "Runs", "Distill", "Eval", "Terminal", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineFlags),
 

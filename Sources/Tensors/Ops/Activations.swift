@@ -63,3 +63,11 @@ extension Tensor {
                   backward: { x, g, d in for i in 0..<x.count { d[i] = x[i] > lo && x[i] < hi ? g[i] : 0 } })
     }
 }
+
+extension Tensor {
+    /// |x|; the gradient is sign(x) (0 at 0, as PyTorch).
+    public func abs() -> Tensor {
+        pointwise("abs", { x, y in for i in 0..<x.count { y[i] = Swift.abs(x[i]) } },
+                  backward: { x, g, d in for i in 0..<x.count { d[i] = x[i] > 0 ? g[i] : (x[i] < 0 ? -g[i] : 0) } })
+    }
+}

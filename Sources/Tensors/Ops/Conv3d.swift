@@ -51,32 +51,33 @@ extension Tensor {
         let chunks = (outSize[0] + framesPerChunk - 1) / framesPerChunk
         let y = Kernels.buffer(b * cout * n) { py in
             data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
-                for bi in 0..<b {
-                    let xb = px.baseAddress! + bi * inPer, yb = py.baseAddress! + bi * cout * n
-                    if direct {   // 1×1×1, stride 1, no padding: the input already is the column matrix
-                        GEMM.sgemm(transA: false, transB: false, m: cout, n: n, k: kdim, a: pw.baseAddress!, lda: kdim,
-                                   b: xb, ldb: n, c: yb, ldc: n)
-                    } else {
-                        // Chunks of output frames in parallel, each with its own column buffer and a
-                        // single-threaded GEMM into its columns of Y.
-                        GEMM.singleThreaded { Parallel.chunks(chunks, grain: 1) { range in
-                            var col = [Float](unsafeUninitializedCapacity: kdim * framesPerChunk * plane) { _, c in c = kdim * framesPerChunk * plane }
-                            col.withUnsafeMutableBufferPointer { pc in
-                                for ci in range {
-                                    let f0 = ci * framesPerChunk, f1 = Swift.min(outSize[0], f0 + framesPerChunk)
-                                    let nb = (f1 - f0) * plane
-                                    Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize,
-                                                frames: f0..<f1, geo: geo)
-                                    GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.baseAddress!, lda: kdim,
-                                               b: pc.baseAddress!, ldb: nb, c: yb + f0 * plane, ldc: n)
-                                }
+                // Work items are (batch entry, chunk of output frames), run on all cores with single-threaded
+                // GEMMs; each builds its own column matrix and writes its own columns of Y.
+                GEMM.singleThreaded { Parallel.chunks(b * chunks, grain: 1) { range in
+                    var col = [Float](unsafeUninitializedCapacity: direct ? 0 : kdim * framesPerChunk * plane) { _, c in
+                        c = direct ? 0 : kdim * framesPerChunk * plane
+                    }
+                    col.withUnsafeMutableBufferPointer { pc in
+                        for item in range {
+                            let (bi, ci) = (item / chunks, item % chunks)
+                            let xb = px.baseAddress! + bi * inPer, yb = py.baseAddress! + bi * cout * n
+                            let f0 = ci * framesPerChunk, f1 = Swift.min(outSize[0], f0 + framesPerChunk)
+                            let nb = (f1 - f0) * plane
+                            if direct {   // 1×1×1, stride 1, no padding: the input already is the column matrix
+                                GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.baseAddress!, lda: kdim,
+                                           b: xb + f0 * plane, ldb: n, c: yb + f0 * plane, ldc: n)
+                            } else {
+                                Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize,
+                                            frames: f0..<f1, geo: geo)
+                                GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.baseAddress!, lda: kdim,
+                                           b: pc.baseAddress!, ldb: nb, c: yb + f0 * plane, ldc: n)
                             }
-                        } }
+                            if let bias {
+                                for o in 0..<cout { let v = bias.data[o]; let row = yb + o * n + f0 * plane; for j in 0..<nb { row[j] += v } }
+                            }
+                        }
                     }
-                    if let bias {
-                        for o in 0..<cout { let v = bias.data[o]; let row = yb + o * n; for j in 0..<n { row[j] += v } }
-                    }
-                }
+                } }
             } }
         }
         let out = Tensor(shape: [b, cout] + outSize, data: y)
@@ -89,40 +90,51 @@ extension Tensor {
                 var gw = [Float](repeating: 0, count: rw ? wd.count : 0)
                 var gb = [Float](repeating: 0, count: rb ? cout : 0)
                 let chunkCols = framesPerChunk * plane
-                var col = [Float](repeating: 0, count: direct ? 0 : kdim * chunkCols)
-                var dcol = [Float](repeating: 0, count: rx && !direct ? kdim * chunkCols : 0)
+                let workers = Swift.max(1, Swift.min(Parallel.workers, b))
+                // Batch entries in parallel (their dX are disjoint); dW and db per worker, summed after.
+                var partW = [[Float]](repeating: [], count: workers), partB = [[Float]](repeating: [], count: workers)
                 g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in wd.withUnsafeBufferPointer { pw in
-                gw.withUnsafeMutableBufferPointer { pgw in gx.withUnsafeMutableBufferPointer { pgx in
-                col.withUnsafeMutableBufferPointer { pc in dcol.withUnsafeMutableBufferPointer { pd in
-                    for bi in 0..<b {
-                        let gyb = pg.baseAddress! + bi * cout * n, xb = px.baseAddress! + bi * inPer
-                        if rb { for o in 0..<cout { gb[o] += Kernels.sum(gyb + o * n, n) } }
-                        if direct {
-                            // dW += dY·Xᵀ; dX = Wᵀ·dY
-                            if rw { GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: n, a: gyb, lda: n, b: xb, ldb: n,
-                                               beta: 1, c: pgw.baseAddress!, ldc: kdim) }
-                            if rx { GEMM.sgemm(transA: true, transB: false, m: kdim, n: n, k: cout, a: pw.baseAddress!, lda: kdim, b: gyb, ldb: n,
-                                               beta: 1, c: pgx.baseAddress! + bi * inPer, ldc: n) }
-                            continue
-                        }
-                        for ci in 0..<chunks {
-                            let f0 = ci * framesPerChunk, f1 = Swift.min(outSize[0], f0 + framesPerChunk)
-                            let nb = (f1 - f0) * plane
-                            let gChunk = gyb + f0 * plane
-                            if rw {   // dW += dY[:, chunk]·col_chunkᵀ
-                                Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, frames: f0..<f1, geo: geo)
-                                GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: nb, a: gChunk, lda: n, b: pc.baseAddress!, ldb: nb,
-                                           beta: 1, c: pgw.baseAddress!, ldc: kdim)
+                gx.withUnsafeMutableBufferPointer { pgx in partW.withUnsafeMutableBufferPointer { ppw in partB.withUnsafeMutableBufferPointer { ppb in
+                    let gxBase = pgx.baseAddress
+                    GEMM.singleThreaded { Parallel.chunks(workers, grain: 1) { wrange in for worker in wrange {
+                        var lw = [Float](repeating: 0, count: rw ? wd.count : 0), lb = [Float](repeating: 0, count: rb ? cout : 0)
+                        var col = [Float](repeating: 0, count: direct ? 0 : kdim * chunkCols)
+                        var dcol = [Float](repeating: 0, count: rx && !direct ? kdim * chunkCols : 0)
+                        lw.withUnsafeMutableBufferPointer { plw in col.withUnsafeMutableBufferPointer { pc in dcol.withUnsafeMutableBufferPointer { pd in
+                            for bi in stride(from: worker, to: b, by: workers) {
+                                let gyb = pg.baseAddress! + bi * cout * n, xb = px.baseAddress! + bi * inPer
+                                if rb { for o in 0..<cout { lb[o] += Kernels.sum(gyb + o * n, n) } }
+                                if direct {
+                                    // dW += dY·Xᵀ; dX = Wᵀ·dY
+                                    if rw { GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: n, a: gyb, lda: n, b: xb, ldb: n,
+                                                       beta: 1, c: plw.baseAddress!, ldc: kdim) }
+                                    if rx { GEMM.sgemm(transA: true, transB: false, m: kdim, n: n, k: cout, a: pw.baseAddress!, lda: kdim, b: gyb, ldb: n,
+                                                       beta: 1, c: gxBase! + bi * inPer, ldc: n) }
+                                    continue
+                                }
+                                for ci in 0..<chunks {
+                                    let f0 = ci * framesPerChunk, f1 = Swift.min(outSize[0], f0 + framesPerChunk)
+                                    let nb = (f1 - f0) * plane
+                                    let gChunk = gyb + f0 * plane
+                                    if rw {   // dW += dY[:, chunk]·col_chunkᵀ
+                                        Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, frames: f0..<f1, geo: geo)
+                                        GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: nb, a: gChunk, lda: n, b: pc.baseAddress!, ldb: nb,
+                                                   beta: 1, c: plw.baseAddress!, ldc: kdim)
+                                    }
+                                    if rx {   // dcol = Wᵀ·dY[:, chunk], scattered back (col2im)
+                                        GEMM.sgemm(transA: true, transB: false, m: kdim, n: nb, k: cout, a: pw.baseAddress!, lda: kdim, b: gChunk, ldb: n,
+                                                   c: pd.baseAddress!, ldc: nb)
+                                        Im2Col.scatterAdd(pd.baseAddress!, into: gxBase! + bi * inPer, channels: cin, input: inSize, kernel: ks,
+                                                          output: outSize, frames: f0..<f1, geo: geo)
+                                    }
+                                }
                             }
-                            if rx {   // dcol = Wᵀ·dY[:, chunk], scattered back (col2im)
-                                GEMM.sgemm(transA: true, transB: false, m: kdim, n: nb, k: cout, a: pw.baseAddress!, lda: kdim, b: gChunk, ldb: n,
-                                           c: pd.baseAddress!, ldc: nb)
-                                Im2Col.scatterAdd(pd.baseAddress!, into: pgx.baseAddress! + bi * inPer, channels: cin, input: inSize, kernel: ks,
-                                                  output: outSize, frames: f0..<f1, geo: geo)
-                            }
-                        }
-                    }
-                } } } } } } }
+                        } } }
+                        ppw[worker] = lw; ppb[worker] = lb
+                    } } }
+                } } } } } }
+                for part in partW where !part.isEmpty { Kernels.addInPlace(&gw, part) }
+                for part in partB where !part.isEmpty { Kernels.addInPlace(&gb, part) }
                 var grads: [[Float]?] = [rx ? gx : nil, rw ? gw : nil]
                 if hasBias { grads.append(rb ? gb : nil) }
                 return grads

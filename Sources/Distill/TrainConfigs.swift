@@ -1,0 +1,151 @@
+// Config sections for the trainers (TOML tables; keys are snake_case; every field has a default).
+import Foundation
+import Models
+import Runs
+
+public struct DataSection: ConfigSection, Equatable {
+    /// Frames per clip (4k + 1).
+    public var frames = 17
+    /// Square frame size in pixels.
+    public var size = 32
+    /// Seed of the training data stream (clip i of step s is a function of it).
+    public var seed: UInt64 = 1
+    /// Share of two-object clips.
+    public var twoObjectRate = 0.4
+    enum CodingKeys: String, CodingKey { case frames, size, seed, twoObjectRate = "two_object_rate" }
+    public static let keys = ["frames", "size", "seed", "two_object_rate"]
+    public init() {}
+    public func validate(path: String, prefix: String) throws {
+        try ConfigFile.require(frames >= 1 && (frames - 1) % 4 == 0, path, "\(prefix).frames", "must be 4k+1 (e.g. 17), got \(frames)")
+        try ConfigFile.require(size >= 16 && size <= 256 && size % 8 == 0, path, "\(prefix).size", "must be a multiple of 8 in 16…256, got \(size)")
+        try ConfigFile.require((0...1).contains(twoObjectRate), path, "\(prefix).two_object_rate", "must be in [0, 1]")
+    }
+}
+
+public struct TrainSection: ConfigSection, Equatable {
+    /// Optimizer steps in all.
+    public var steps = 3000
+    /// Clips per step.
+    public var batch = 8
+    /// Peak learning rate (after warm-up).
+    public var lr = 1e-3
+    /// Learning rate at the end of the cosine.
+    public var lrFloor = 1e-4
+    /// Linear warm-up steps.
+    public var warmup = 100
+    /// AdamW decoupled weight decay.
+    public var weightDecay = 0.0
+    /// AdamW (β₁, β₂).
+    public var betas = [0.9, 0.99]
+    /// Global gradient-norm clip (0: off).
+    public var clip = 1.0
+    /// EMA decay of the weights (0: no EMA).
+    public var ema = 0.0
+    /// Seed of the initial weights and the noise stream.
+    public var seed: UInt64 = 0
+    /// Metrics every N steps.
+    public var logEvery = 10
+    /// Checkpoint every N steps.
+    public var checkpointEvery = 100
+    /// Evaluation (and a media clip) every N steps.
+    public var evalEvery = 250
+    /// Checkpoints kept.
+    public var keep = 3
+    enum CodingKeys: String, CodingKey {
+        case steps, batch, lr, lrFloor = "lr_floor", warmup, weightDecay = "weight_decay", betas, clip, ema, seed
+        case logEvery = "log_every", checkpointEvery = "checkpoint_every", evalEvery = "eval_every", keep
+    }
+    public static let keys = ["steps", "batch", "lr", "lr_floor", "warmup", "weight_decay", "betas", "clip", "ema", "seed",
+                              "log_every", "checkpoint_every", "eval_every", "keep"]
+    public init() {}
+    public func validate(path: String, prefix: String) throws {
+        func req(_ ok: Bool, _ key: String, _ m: String) throws { try ConfigFile.require(ok, path, "\(prefix).\(key)", m) }
+        try req(steps >= 1, "steps", "must be at least 1")
+        try req(batch >= 1 && batch <= 1024, "batch", "must be in 1…1024")
+        try req(lr > 0 && lr < 1, "lr", "must be in (0, 1)")
+        try req(lrFloor >= 0 && lrFloor <= lr, "lr_floor", "must be in [0, lr]")
+        try req(warmup >= 0, "warmup", "must be ≥ 0")
+        try req(weightDecay >= 0 && weightDecay < 1, "weight_decay", "must be in [0, 1)")
+        try req(betas.count == 2 && betas.allSatisfy { $0 >= 0 && $0 < 1 }, "betas", "must be two values in [0, 1)")
+        try req(clip >= 0, "clip", "must be ≥ 0")
+        try req(ema >= 0 && ema < 1, "ema", "must be in [0, 1)")
+        try req(logEvery >= 1, "log_every", "must be ≥ 1")
+        try req(checkpointEvery >= 1, "checkpoint_every", "must be ≥ 1")
+        try req(evalEvery >= 1, "eval_every", "must be ≥ 1")
+        try req(keep >= 1, "keep", "must be ≥ 1")
+    }
+}
+
+public struct VAEModelSection: ConfigSection, Equatable {
+    public var baseDim = 16
+    public var zDim = 8
+    public var dimMult = [1, 2, 2]
+    public var numResBlocks = 1
+    public var temperalDownsample = [true, true]
+    enum CodingKeys: String, CodingKey {
+        case baseDim = "base_dim", zDim = "z_dim", dimMult = "dim_mult", numResBlocks = "num_res_blocks", temperalDownsample = "temperal_downsample"
+    }
+    public static let keys = ["base_dim", "z_dim", "dim_mult", "num_res_blocks", "temperal_downsample"]
+    public init() {}
+    public var config: WanVAEConfig {
+        var c = WanVAEConfig()
+        (c.baseDim, c.zDim, c.dimMult, c.numResBlocks, c.temperalDownsample) = (baseDim, zDim, dimMult, numResBlocks, temperalDownsample)
+        c.latentsMean = [Float](repeating: 0, count: zDim); c.latentsStd = [Float](repeating: 1, count: zDim)
+        return c
+    }
+    public func validate(path: String, prefix: String) throws {
+        do { try config.validate(path: path) } catch let ModelError.config(_, field, m) { throw ConfigError(path, "\(prefix).\(field)", m) }
+    }
+}
+
+public struct VAELossSection: ConfigSection, Equatable {
+    /// Weight of the L1 reconstruction term.
+    public var l1 = 1.0
+    /// Weight of the MSE reconstruction term.
+    public var mse = 1.0
+    /// Pixel weight where an object is (vs 1 on the background).
+    public var objectWeight = 5.0
+    /// Extra weight on frame 0 (the causal VAE's weakest frame).
+    public var firstFrameWeight = 2.0
+    /// Weight of mean(z²), which keeps the deterministic latent bounded.
+    public var latentL2 = 1e-3
+    enum CodingKeys: String, CodingKey {
+        case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2"
+    }
+    public static let keys = ["l1", "mse", "object_weight", "first_frame_weight", "latent_l2"]
+    public init() {}
+    public func validate(path: String, prefix: String) throws {
+        for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
+        try ConfigFile.require(objectWeight >= 1, path, "\(prefix).object_weight", "must be ≥ 1")
+        try ConfigFile.require(firstFrameWeight >= 1, path, "\(prefix).first_frame_weight", "must be ≥ 1")
+    }
+}
+
+public struct VAETrainConfig: Equatable {
+    public var data = DataSection()
+    public var model = VAEModelSection()
+    public var train = TrainSection()
+    public var loss = VAELossSection()
+
+    public init() {}
+
+    public static func load(_ path: String) throws -> VAETrainConfig {
+        let t = try ConfigFile.read(path)
+        try ConfigFile.checkTopLevel(t, allowed: ["kind", "data", "model", "train", "loss"], path: path)
+        if let kind = t["kind"] as? String, kind != "vae" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd train vae` needs kind = \"vae\"") }
+        var c = VAETrainConfig()
+        c.data = try ConfigFile.decode(DataSection.self, from: t["data"] as? [String: Any], path: path, prefix: "data")
+        c.model = try ConfigFile.decode(VAEModelSection.self, from: t["model"] as? [String: Any], path: path, prefix: "model")
+        c.train = try ConfigFile.decode(TrainSection.self, from: t["train"] as? [String: Any], path: path, prefix: "train")
+        c.loss = try ConfigFile.decode(VAELossSection.self, from: t["loss"] as? [String: Any], path: path, prefix: "loss")
+        let spatial = 1 << (c.model.dimMult.count - 1)
+        try ConfigFile.require(c.data.size % spatial == 0, path, "data.size", "must divide by the VAE's spatial compression \(spatial)")
+        try ConfigFile.require((c.data.frames - 1) % (1 << c.model.temperalDownsample.filter { $0 }.count) == 0, path, "data.frames",
+                               "must be 1 + k·(temporal compression)")
+        return c
+    }
+
+    public func toml() throws -> String {
+        try ConfigFile.toml([("data", data), ("model", model), ("train", train), ("loss", loss)], top: ["kind": "vae"])
+    }
+}

@@ -1,0 +1,152 @@
+// What every trainer shares: the run folder and its lock, the resolved config, resume from the newest
+// readable checkpoint (weights, optimizer moments, EMA, step — data and noise are functions of the
+// step, so nothing else is needed to continue exactly), metrics and heartbeats in the store, control
+// commands at step boundaries (pause, resume, stop, lr), graceful stop on SIGINT/SIGTERM with a final
+// checkpoint, and a NaN/Inf guard that fails the run naming the step and the tensor.
+import Dispatch
+import Foundation
+import NN
+import Runs
+import Tensors
+
+/// Set from a signal handler's queue, read by the loop at step boundaries.
+public final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    private var sources: [DispatchSourceSignal] = []
+    public init() {}
+    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    public func set() { lock.lock(); value = true; lock.unlock() }
+
+    /// Routes SIGINT and SIGTERM to this flag (instead of killing the process mid-write).
+    public func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { [weak self] in self?.set() }
+            s.resume()
+            sources.append(s)
+        }
+    }
+}
+
+public struct TrainError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ m: String) { message = m }
+    public var description: String { message }
+}
+
+/// Reports progress to the caller (the CLI's progress bar) without the loop knowing about terminals.
+public protocol TrainReporter: AnyObject {
+    func progress(step: Int, total: Int, loss: Float, rate: Double)
+    func message(_ text: String)
+}
+
+public final class TrainSession {
+    public let store: RunStore
+    public let folder: RunFolder
+    public let kind: String
+    public let stop = StopFlag()
+    public weak var reporter: TrainReporter?
+    public private(set) var paused = false
+    public var lrOverride: Float?
+
+    /// Opens (or creates) run `name` under `root`, takes its lock and writes the resolved config.
+    /// With `resume` false an existing run with checkpoints is refused (nothing is overwritten).
+    public init(root: String, name: String, kind: String, configTOML: String, resume: Bool) throws {
+        store = try RunStore(root: root)
+        folder = try RunFolder(root: root, name: name)
+        self.kind = kind
+        if folder.exists, !resume, !(try folder.checkpoints().isEmpty) {
+            throw TrainError("run '\(name)' already has checkpoints in \(folder.path); use --resume to continue it or choose another --run name")
+        }
+        try folder.create()
+        try folder.lock()
+        if let existing = try store.run(name), existing.kind != kind {
+            throw TrainError("run '\(name)' is a \(existing.kind) run, not \(kind)")
+        }
+        try store.register(name: name, kind: kind)
+        if !resume || !FileManager.default.fileExists(atPath: folder.configPath) {
+            try AtomicFile.write(Data(configTOML.utf8), to: folder.configPath)
+        }
+        try store.update(name, status: .running, pid: Int(getpid()))
+        folder.appendLog("\(resume ? "resumed" : "started") \(kind) run, pid \(getpid())")
+    }
+
+    public var name: String { folder.name }
+
+    /// The newest readable checkpoint, with the metrics after it dropped (they will be recomputed).
+    public func resumePoint() throws -> (step: Int, file: SafetensorsFile)? {
+        guard let c = try folder.latestCheckpoint() else { return nil }
+        try store.truncateMetrics(name, after: c.step)
+        try store.event(name, step: c.step, kind: "resume", "resumed from step \(c.step)")
+        return c
+    }
+
+    /// Applies pending control commands; blocks while paused. Returns false when the run must stop.
+    public func handleControl(step: Int) throws -> Bool {
+        repeat {
+            for c in try store.takeControl(name) {
+                switch c.command {
+                case "pause": paused = true; try store.update(name, status: .paused)
+                case "resume": paused = false; try store.update(name, status: .running)
+                case "stop": stop.set()
+                case "lr":
+                    guard let v = Float(c.payload), v > 0, v.isFinite else { try store.event(name, step: step, kind: "control-refused", "lr '\(c.payload)'"); continue }
+                    lrOverride = v
+                default:
+                    try store.event(name, step: step, kind: "control-refused", "unknown command \(c.command)")
+                    continue
+                }
+                try store.event(name, step: step, kind: "control", "\(c.command) \(c.payload)".trimmingCharacters(in: .whitespaces))
+                reporter?.message("control: \(c.command) \(c.payload)")
+            }
+            if stop.isSet { return false }
+            if paused { try store.update(name); Thread.sleep(forTimeInterval: 0.5) }
+        } while paused
+        return !stop.isSet
+    }
+
+    /// Fails the run if any of `tensors` holds a NaN/Inf, naming it.
+    public func checkFinite(_ tensors: [(String, [Float])], step: Int) throws {
+        for (n, values) in tensors where values.contains(where: { !$0.isFinite }) {
+            let message = "non-finite values in \(n) at step \(step); the last good checkpoint is kept"
+            try store.update(name, status: .failed, step: step)
+            try store.event(name, step: step, kind: "failed", message)
+            folder.appendLog("FAILED: " + message)
+            throw TrainError("run '\(name)' failed: " + message)
+        }
+    }
+
+    public func finish(step: Int, status: RunStatus) throws {
+        try store.update(name, status: status, step: step)
+        try store.event(name, step: step, kind: status.rawValue, "\(status.rawValue) at step \(step)")
+        folder.appendLog("\(status.rawValue) at step \(step)")
+        folder.unlock()
+    }
+}
+
+/// Optimizer and EMA state as checkpoint tensors: "param.<name>", "ema.<name>", "optim.*".
+public enum TrainState {
+    public static func tensors(model: [(String, Tensor)], optimizer: AdamW, ema: EMA?) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (n, p) in model { out["param." + n] = Tensor(shape: p.shape, data: p.data) }
+        if let ema { for ((n, p), s) in zip(model, ema.shadow) { out["ema." + n] = Tensor(shape: p.shape, data: s) } }
+        for (k, v) in optimizer.state() { out[k] = v }
+        return out
+    }
+
+    public static func restore(_ file: SafetensorsFile, model: Module, optimizer: AdamW, ema: EMA?, path: String) throws {
+        var params: [String: Tensor] = [:]
+        for (k, v) in file.tensors where k.hasPrefix("param.") { params[String(k.dropFirst(6))] = v }
+        try model.load(params, path: path)
+        try optimizer.restore(file.tensors, path: path)
+        if let ema {
+            let names = model.namedParameters().map(\.0)
+            try ema.restore(names.map { n in
+                guard let t = file.tensors["ema." + n] else { throw TensorError.missingTensor(name: "ema." + n, path: path) }
+                return t.data
+            })
+        }
+    }
+}

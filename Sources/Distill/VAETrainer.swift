@@ -1,0 +1,174 @@
+// Trains the ShapesWorld VAE (DESIGN §4.3, reference/feasibility.md): the Wan-VAE layout on full-length
+// clips, deterministic (the posterior mode) with a small mean(z²) penalty, an object-weighted L1 + MSE
+// reconstruction, then per-channel latent statistics measured on data and stored with the export.
+import Data
+import Eval
+import Foundation
+import Media
+import Models
+import NN
+import Runs
+import Tensors
+
+public final class VAETrainer {
+    public let config: VAETrainConfig
+    public let session: TrainSession
+    public let vae: WanVAE
+    let optimizer: AdamW
+    let world: WorldConfig
+
+    public init(config: VAETrainConfig, session: TrainSession) throws {
+        self.config = config
+        self.session = session
+        var rng = RNG(seed: config.train.seed)
+        vae = try WanVAE(config.model.config, rng: &rng)
+        optimizer = AdamW(vae.parameters(), lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
+                          weightDecay: Float(config.train.weightDecay))
+        world = WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate)
+    }
+
+    /// Clip i of step s: a pure function of (data seed, s, i), so a resumed run sees the same data.
+    func clip(step: Int, index: Int) -> Clip {
+        ShapesWorld.sample(seed: config.data.seed &* 1_000_003 &+ UInt64(step * config.train.batch + index), config: world)
+    }
+
+    /// Held-out clips (a different seed stream) for PSNR.
+    func heldOut(_ i: Int) -> Clip { ShapesWorld.sample(seed: 0xE7A1_0000 &+ UInt64(i), config: world) }
+
+    /// Pixels [B, 3, F, H, W] in [−1, 1] and the per-pixel loss weights [B, 1, F, H, W].
+    func batch(_ clips: [Clip]) -> (Tensor, Tensor) {
+        let x = Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)
+        let (f, h, w) = (world.frames, world.size, world.size)
+        var weights = [Float](repeating: 1, count: clips.count * f * h * w)
+        for (b, c) in clips.enumerated() {
+            let bg = c.scene.background.rgb
+            for t in 0..<f { for y in 0..<h { for xx in 0..<w {
+                let k = ((t * h + y) * w + xx) * 3
+                let d = max(abs(c.frames.data[k] - bg.0), abs(c.frames.data[k + 1] - bg.1), abs(c.frames.data[k + 2] - bg.2))
+                var wt: Float = d > 0.05 ? Float(config.loss.objectWeight) : 1
+                if t == 0 { wt *= Float(config.loss.firstFrameWeight) }
+                weights[((b * f + t) * h + y) * w + xx] = wt
+            } } }
+        }
+        return (x, Tensor(shape: [clips.count, 1, f, h, w], data: weights))
+    }
+
+    /// Runs from the last checkpoint (or step 0) to `train.steps`, or until stopped.
+    public func run(resume: Bool) throws {
+        let t = config.train
+        var start = 0
+        if resume, let c = try session.resumePoint() {
+            try TrainState.restore(c.file, model: vae, optimizer: optimizer, ema: nil, path: session.folder.checkpointPath(step: c.step))
+            start = c.step
+            session.reporter?.message("resumed from step \(start)")
+        }
+        let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
+        let params = vae.parameters()
+        var step = start
+        var window: [Float] = []
+        var t0 = Date()
+        while step < t.steps {
+            guard try session.handleControl(step: step) else { break }
+            optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
+            let (x, w) = batch((0..<t.batch).map { clip(step: step, index: $0) })
+            let z = try vae.encode(x)
+            let y = try vae.decode(z, clamp: false)
+            let d = y - x
+            let l1 = (d.abs() * w).mean(), l2 = (d.square() * w).mean(), lz = z.square().mean()
+            let loss = Float(config.loss.l1) * l1 + Float(config.loss.mse) * l2 + Float(config.loss.latentL2) * lz
+            try session.checkFinite([("loss", loss.data)], step: step)
+            optimizer.zeroGrad()
+            loss.backward()
+            let norm = t.clip > 0 ? clipGradNorm(params, maxNorm: Float(t.clip)) : clipGradNorm(params, maxNorm: .infinity)
+            if !norm.isFinite { try session.checkFinite(vae.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
+            optimizer.update()
+            step += 1
+            window.append(loss.item)
+            if step % t.logEvery == 0 || step == t.steps {
+                let dt = Date().timeIntervalSince(t0) / Double(window.count)
+                try session.store.log(session.name, step: step, ["loss": Double(window.reduce(0, +) / Float(window.count)), "l1": Double(l1.item),
+                                                                 "mse": Double(l2.item), "latent_l2": Double(lz.item), "lr": Double(optimizer.lr),
+                                                                 "grad_norm": Double(norm), "sec_per_step": dt])
+                try session.store.update(session.name, step: step)
+                session.reporter?.progress(step: step, total: t.steps, loss: window.last!, rate: 1 / dt)
+                window.removeAll(); t0 = Date()
+            }
+            if step % t.evalEvery == 0 || step == t.steps { try evaluate(step: step) }
+            if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }
+        }
+        if step < t.steps {
+            try checkpoint(step: step)
+            try session.finish(step: step, status: .stopped)
+            return
+        }
+        try export()
+        try session.finish(step: step, status: .finished)
+    }
+
+    func checkpoint(step: Int) throws {
+        let meta = ["kind": "vae", "step": String(step), "config": try config.toml()]
+        try session.folder.saveCheckpoint(TrainState.tensors(model: vae.namedParameters(), optimizer: optimizer, ema: nil),
+                                          metadata: meta, step: step, keep: config.train.keep)
+    }
+
+    /// Reconstruction PSNR over 16 held-out clips; a side-by-side GIF (original | reconstruction) as media.
+    public func evaluate(step: Int) throws {
+        let (psnr, sample) = try GradMode.withDisabled { () throws -> (Double, Tensor) in
+            var total = 0.0
+            var first: Tensor?
+            for i in stride(from: 0, to: 16, by: 4) {
+                let clips = (i..<(i + 4)).map(heldOut)
+                let (x, _) = batch(clips)
+                let y = try vae.decode(try vae.encode(x))
+                for b in 0..<clips.count {
+                    let xb = x.slice(axis: 0, b, b + 1), yb = y.slice(axis: 0, b, b + 1)
+                    total += Metrics.psnr(xb * 0.5 + 0.5, yb * 0.5 + 0.5)
+                    if first == nil {
+                        first = Tensor.concat([(xb * 0.5 + 0.5).reshape(Array(xb.shape.dropFirst())).permute(1, 2, 3, 0),
+                                               (yb * 0.5 + 0.5).reshape(Array(yb.shape.dropFirst())).permute(1, 2, 3, 0)], axis: 2)
+                    }
+                }
+            }
+            return (total / 16, first!)
+        }
+        try session.store.log(session.name, step: step, ["eval/psnr": psnr])
+        try ClipFiles.write(sample, caption: heldOut(0).caption, to: session.folder.mediaPath + String(format: "/step-%07d.gif", step))
+        session.reporter?.message(String(format: "step %d: held-out PSNR %.2f dB", step, psnr))
+    }
+
+    /// Measures per-channel latent mean/std on 256 training-distribution clips and writes a diffusers
+    /// folder (config.json with latents_mean/std + weights) to runs/<name>/export.
+    public func export() throws {
+        var sums = [Double](repeating: 0, count: config.model.zDim), squares = sums
+        var count = 0
+        try GradMode.withDisabled {
+            for i in stride(from: 0, to: 256, by: 8) {
+                let (x, _) = batch((i..<(i + 8)).map { ShapesWorld.sample(seed: 0x57A7_0000 &+ UInt64($0), config: world) })
+                let z = try vae.encode(x)
+                let (b, c) = (z.shape[0], z.shape[1]), per = z.count / (b * c)
+                for bi in 0..<b { for ci in 0..<c { for j in 0..<per {
+                    let v = Double(z.data[(bi * c + ci) * per + j]); sums[ci] += v; squares[ci] += v * v
+                } } }
+                count += b * per
+            }
+        }
+        var vaeConfig = config.model.config
+        vaeConfig.latentsMean = sums.map { Float($0 / Double(count)) }
+        vaeConfig.latentsStd = zip(sums, squares).map { Float(max(($1 / Double(count) - ($0 / Double(count)) * ($0 / Double(count))), 1e-8).squareRoot()) }
+        let dir = session.folder.path + "/export"
+        try WanVAEExport.write(vae, config: vaeConfig, to: dir, metadata: ["source_run": session.name])
+        session.reporter?.message("exported \(dir) (latent std \(vaeConfig.latentsStd.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
+    }
+}
+
+/// Writes a VAE as a diffusers-format folder.
+public enum WanVAEExport {
+    public static func write(_ vae: WanVAE, config: WanVAEConfig, to dir: String, metadata: [String: String] = [:]) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
+        json["_class_name"] = "AutoencoderKLWan"
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]), to: dir + "/config.json")
+        try Safetensors.write(vae.stateDict(), metadata: metadata.merging(["format": "pt"]) { a, _ in a },
+                              to: dir + "/diffusion_pytorch_model.safetensors")
+    }
+}

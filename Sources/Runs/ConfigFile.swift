@@ -1,0 +1,91 @@
+// Typed TOML configs: parsed by TOMLKit (toml++), then decoded strictly — an unknown key, a wrong
+// type or an out-of-range value is an error naming the file, the key and what is allowed. Every
+// field has a default, so a config lists only what it changes.
+import Foundation
+import TOMLKit
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var key: String
+    public var message: String
+    public init(_ path: String, _ key: String, _ message: String) { self.path = path; self.key = key; self.message = message }
+    public var description: String { "\(path): '\(key)': \(message)" }
+}
+
+/// A section or whole config decoded from a TOML table with checks.
+public protocol ConfigSection: Codable {
+    init()
+    /// Keys this section accepts (the TOML names).
+    static var keys: [String] { get }
+    /// Range checks; `key` prefixes messages ("train.lr").
+    func validate(path: String, prefix: String) throws
+}
+
+public enum ConfigFile {
+    /// The TOML document at `path` as a JSON-like dictionary.
+    public static func read(_ path: String) throws -> [String: Any] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigError(path, "(file)", "cannot read the file") }
+        return try parse(text, path: path)
+    }
+
+    public static func parse(_ text: String, path: String) throws -> [String: Any] {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
+            throw ConfigError(path, "(line \(e.source.begin.line))", "not valid TOML: \(e.description)")
+        }
+        let json = table.convert(to: .json)
+        guard let data = json.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ConfigError(path, "(document)", "could not be read as a table")
+        }
+        return object
+    }
+
+    /// Decodes `section` (a table) into T, refusing keys T does not know.
+    public static func decode<T: ConfigSection>(_ type: T.Type, from table: [String: Any]?, path: String, prefix: String) throws -> T {
+        guard let table else { let v = T(); try v.validate(path: path, prefix: prefix); return v }
+        for key in table.keys.sorted() where !T.keys.contains(key) {
+            let known = T.keys.sorted().joined(separator: ", ")
+            throw ConfigError(path, prefix.isEmpty ? key : "\(prefix).\(key)", "unknown key (known: \(known))")
+        }
+        // Merge over the defaults so missing keys keep them.
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(T())) as? [String: Any] ?? [:]
+        let merged = defaults.merging(table) { _, new in new }
+        do {
+            let value = try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: merged))
+            try value.validate(path: path, prefix: prefix)
+            return value
+        } catch let DecodingError.typeMismatch(expected, ctx) {
+            let key = ([prefix] + ctx.codingPath.map(\.stringValue)).filter { !$0.isEmpty }.joined(separator: ".")
+            throw ConfigError(path, key, "wrong type (expected \(expected))")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            let key = ([prefix] + ctx.codingPath.map(\.stringValue)).filter { !$0.isEmpty }.joined(separator: ".")
+            throw ConfigError(path, key, ctx.debugDescription)
+        }
+    }
+
+    /// Refuses top-level keys outside `allowed`.
+    public static func checkTopLevel(_ table: [String: Any], allowed: [String], path: String) throws {
+        for key in table.keys.sorted() where !allowed.contains(key) {
+            throw ConfigError(path, key, "unknown key or section (known: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// A range check helper for `validate`.
+    public static func require(_ ok: Bool, _ path: String, _ key: String, _ message: String) throws {
+        if !ok { throw ConfigError(path, key, message) }
+    }
+
+    /// The resolved config as TOML text (what a run folder stores).
+    public static func toml(_ sections: [(String, Encodable)], top: [String: String] = [:]) throws -> String {
+        let table = TOMLTable()
+        for (k, v) in top { table[k] = v }
+        for (name, section) in sections { table[name] = try TOMLEncoder().encode(AnyEncodable(section)) as TOMLTable }
+        return table.convert(to: .toml) + "\n"
+    }
+}
+
+struct AnyEncodable: Encodable {
+    let value: Encodable
+    init(_ v: Encodable) { value = v }
+    func encode(to encoder: Encoder) throws { try value.encode(to: encoder) }
+}

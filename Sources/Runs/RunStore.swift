@@ -1,0 +1,168 @@
+// The run store: one SQLite database per runs root (GRDB, WAL mode, so the studio reads while
+// trainers write), holding runs, metrics, events and pending control commands. GRDB is a
+// well-kept binding over the system libsqlite3: migrations, typed rows and a pool of readers
+// without hand-written C glue.
+import Foundation
+import GRDB
+
+public enum RunStatus: String, Codable, CaseIterable {
+    case created, running, paused, finished, failed, stopped
+    /// Shown for a run whose status says running/paused but whose trainer holds no lock.
+    case crashed
+}
+
+public struct RunRecord: Codable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runs"
+    public var name: String
+    public var kind: String
+    public var status: String
+    public var pid: Int?
+    public var heartbeat: Double?
+    public var stage: String?
+    public var step: Int
+    public var created: Double
+    public var updated: Double
+}
+
+public struct MetricRow: Codable, Equatable, FetchableRecord {
+    public var step: Int
+    public var key: String
+    public var value: Double
+    public var time: Double
+}
+
+public struct EventRow: Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var step: Int
+    public var time: Double
+    public var kind: String
+    public var detail: String
+}
+
+public struct ControlRow: Codable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var command: String
+    public var payload: String
+    public var created: Double
+}
+
+public final class RunStore {
+    public let root: String
+    let db: DatabasePool
+
+    /// Opens (creating if needed) the store of `root` (a folder holding run folders).
+    public init(root: String) throws {
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        do { db = try DatabasePool(path: root + "/runs.sqlite") } catch {
+            throw ConfigError(root + "/runs.sqlite", "(database)", "cannot open the run database: \(error)")
+        }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (name TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, pid INTEGER,
+                                   heartbeat REAL, stage TEXT, step INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, updated REAL NOT NULL);
+                CREATE TABLE metrics (run TEXT NOT NULL, step INTEGER NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, time REAL NOT NULL,
+                                      PRIMARY KEY (run, key, step));
+                CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT NOT NULL, step INTEGER NOT NULL, time REAL NOT NULL,
+                                     kind TEXT NOT NULL, detail TEXT NOT NULL);
+                CREATE TABLE control (id INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT NOT NULL, command TEXT NOT NULL, payload TEXT NOT NULL,
+                                      created REAL NOT NULL, applied REAL);
+                CREATE INDEX events_run ON events(run, id);
+                CREATE INDEX control_run ON control(run, applied);
+                """)
+        }
+        try migrator.migrate(db)
+    }
+
+    static var now: Double { Date().timeIntervalSince1970 }
+
+    // MARK: runs
+
+    public func register(name: String, kind: String) throws {
+        try db.write { db in
+            if try RunRecord.fetchOne(db, key: name) == nil {
+                try RunRecord(name: name, kind: kind, status: RunStatus.created.rawValue, pid: nil, heartbeat: nil, stage: nil, step: 0,
+                              created: Self.now, updated: Self.now).insert(db)
+            }
+        }
+    }
+
+    public func run(_ name: String) throws -> RunRecord? { try db.read { try RunRecord.fetchOne($0, key: name) } }
+
+    public func runs() throws -> [RunRecord] { try db.read { try RunRecord.order(Column("created").desc).fetchAll($0) } }
+
+    public func update(_ name: String, status: RunStatus? = nil, step: Int? = nil, stage: String? = nil, pid: Int? = nil, heartbeat: Bool = true) throws {
+        try db.write { db in
+            guard var r = try RunRecord.fetchOne(db, key: name) else { return }
+            if let status { r.status = status.rawValue }
+            if let step { r.step = step }
+            if let stage { r.stage = stage }
+            if let pid { r.pid = pid }
+            if heartbeat { r.heartbeat = Self.now }
+            r.updated = Self.now
+            try r.update(db)
+        }
+    }
+
+    // MARK: metrics
+
+    /// Records metrics for a step; a rewrite of the same (run, key, step) replaces it, so a resumed run
+    /// never duplicates rows.
+    public func log(_ name: String, step: Int, _ values: [String: Double]) throws {
+        let t = Self.now
+        try db.write { db in
+            for (k, v) in values where v.isFinite {
+                try db.execute(sql: "INSERT OR REPLACE INTO metrics (run, step, key, value, time) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [name, step, k, v, t])
+            }
+        }
+    }
+
+    /// Drops metrics after `step` (a resume from that checkpoint recomputes them).
+    public func truncateMetrics(_ name: String, after step: Int) throws {
+        try db.write { try $0.execute(sql: "DELETE FROM metrics WHERE run = ? AND step > ?", arguments: [name, step]) }
+    }
+
+    public func metrics(_ name: String, key: String? = nil) throws -> [MetricRow] {
+        try db.read { db in
+            if let key {
+                return try MetricRow.fetchAll(db, sql: "SELECT step, key, value, time FROM metrics WHERE run = ? AND key = ? ORDER BY step",
+                                              arguments: [name, key])
+            }
+            return try MetricRow.fetchAll(db, sql: "SELECT step, key, value, time FROM metrics WHERE run = ? ORDER BY key, step", arguments: [name])
+        }
+    }
+
+    public func latestMetric(_ name: String, key: String) throws -> MetricRow? {
+        try db.read { try MetricRow.fetchOne($0, sql: "SELECT step, key, value, time FROM metrics WHERE run = ? AND key = ? ORDER BY step DESC LIMIT 1",
+                                             arguments: [name, key]) }
+    }
+
+    // MARK: events and control
+
+    public func event(_ name: String, step: Int, kind: String, _ detail: String) throws {
+        try db.write { try $0.execute(sql: "INSERT INTO events (run, step, time, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                                      arguments: [name, step, Self.now, kind, detail]) }
+    }
+
+    public func events(_ name: String) throws -> [EventRow] {
+        try db.read { try EventRow.fetchAll($0, sql: "SELECT id, step, time, kind, detail FROM events WHERE run = ? ORDER BY id", arguments: [name]) }
+    }
+
+    /// Queues a command (pause, resume, stop, lr, stages, …) for the run's trainer.
+    public func control(_ name: String, command: String, payload: String = "") throws {
+        try db.write { try $0.execute(sql: "INSERT INTO control (run, command, payload, created) VALUES (?, ?, ?, ?)",
+                                      arguments: [name, command, payload, Self.now]) }
+    }
+
+    /// Pending commands, oldest first, marked applied as they are taken.
+    public func takeControl(_ name: String) throws -> [ControlRow] {
+        try db.write { db in
+            let rows = try ControlRow.fetchAll(db, sql: "SELECT id, command, payload, created FROM control WHERE run = ? AND applied IS NULL ORDER BY id",
+                                               arguments: [name])
+            for r in rows { try db.execute(sql: "UPDATE control SET applied = ? WHERE id = ?", arguments: [Self.now, r.id]) }
+            return rows
+        }
+    }
+}

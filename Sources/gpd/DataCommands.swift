@@ -1,0 +1,40 @@
+// `gpd data preview`: a ShapesWorld clip for a prompt, written as GIF, PNG frames or safetensors.
+import ArgumentParser
+import Data
+import Foundation
+import Media
+import Tensors
+
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "data", abstract: "The ShapesWorld data world.",
+                                                    subcommands: [Preview.self])
+
+    struct Preview: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Render the clip a prompt describes (ground truth, not a model).")
+        @Option(help: "e.g. \"a red circle moving right on a blue background\".") var prompt: String
+        @Option(help: "Seed for sizes, positions and speed.") var seed: UInt64 = 0
+        @Option(help: "Frames (4k+1).") var frames: Int = 17
+        @Option(help: "Frame size in pixels.") var size: Int = 32
+        @Option(help: "clip.gif, clip.png (numbered frames) or clip.safetensors.") var out: String
+        @Option(help: "Also write a contact sheet PNG of every 4th frame.") var sheet: String?
+        @Flag(help: "Print the ground truth (per-frame centres, sizes) as JSON.") var truth = false
+
+        func run() throws {
+            let config = WorldConfig(frames: frames, size: size)
+            try config.validate()
+            let parsed = PromptGrammar.parse(prompt)
+            if !parsed.unknownWords.isEmpty {
+                FileHandle.standardError.write("note: unknown words ignored: \(parsed.unknownWords.joined(separator: ", "))\n".data(using: .utf8)!)
+            }
+            guard let scene = parsed.scene else { throw ValidationError("cannot read the prompt: \(parsed.problem ?? "?")") }
+            let clip = ShapesWorld.render(scene, seed: seed, config: config)
+            let written = try ClipFiles.write(clip.frames, caption: prompt, to: out)
+            if let sheet { try AtomicFile.write(ClipFiles.sheet(clip.frames, every: 4), to: sheet) }
+            if truth {
+                let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+                print(String(decoding: try e.encode(clip.truth), as: UTF8.self))
+            }
+            print("\(written.count == 1 ? written[0] : "\(written.count) frames: \(written[0]) …"): \(scene.caption)")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// `gpd train vae|teacher`: trainers writing to the run store; a progress bar on a terminal.
+import ArgumentParser
+import Distill
+import Foundation
+import Runs
+
+/// The runs root: --runs, then $GPD_RUNS, then ./runs.
+struct RunsOption: ParsableArguments {
+    @Option(help: "Runs root folder (default: $GPD_RUNS or ./runs).") var runs: String?
+    var root: String { runs ?? ProcessInfo.processInfo.environment["GPD_RUNS"] ?? "runs" }
+}
+
+final class CLIReporter: TrainReporter {
+    let label: String
+    var progressBar: Progress?
+    init(label: String) { self.label = label }
+    func progress(step: Int, total: Int, loss: Float, rate: Double) {
+        if progressBar == nil { progressBar = Progress(label, total: total) }
+        let tty = isatty(2) != 0
+        if tty {
+            let eta = Double(total - step) / max(rate, 1e-9)
+            FileHandle.standardError.write(String(format: "\r%@ step %d/%d  loss %.4f  %.2f step/s  ETA %@   ", label, step, total, loss, rate,
+                                                  Self.duration(eta)).data(using: .utf8)!)
+        } else {
+            print(String(format: "%@ step %d/%d loss %.5f (%.2f step/s)", label, step, total, loss, rate))
+        }
+    }
+    func message(_ text: String) {
+        if isatty(2) != 0 { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+        print("\(label): \(text)")
+    }
+    static func duration(_ s: Double) -> String {
+        s >= 3600 ? String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) : String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
+    }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the ShapesWorld VAE or teacher.",
+                                                    subcommands: [VAE.self])
+
+    struct VAE: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "vae", abstract: "Train a Wan-VAE on ShapesWorld clips.")
+        @Option(help: "A TOML config (e.g. samples/configs/vae-demo.toml).") var config: String
+        @Option(name: .customLong("run"), help: "Run name (default: the config's file name).") var runName: String?
+        @Flag(help: "Continue the run from its newest checkpoint.") var resume = false
+        @OptionGroup var runs: RunsOption
+
+        func run() throws {
+            let cfg = try VAETrainConfig.load(config)
+            let name = runName ?? ((config as NSString).lastPathComponent as NSString).deletingPathExtension
+            let session = try TrainSession(root: runs.root, name: name, kind: "vae", configTOML: try cfg.toml(), resume: resume)
+            session.stop.installSignalHandlers()
+            let reporter = CLIReporter(label: name)
+            session.reporter = reporter
+            let trainer = try VAETrainer(config: cfg, session: session)
+            reporter.message("\(trainer.vae.parameterCount) parameters; \(cfg.train.steps) steps of \(cfg.train.batch) clips (\(cfg.data.frames)×\(cfg.data.size)²)")
+            try trainer.run(resume: resume)
+        }
+    }
+}
