@@ -137,7 +137,7 @@ public enum ShapesWorld {
 
     /// Signed distance (pixels, negative inside) from a point relative to the shape's centre.
     @inline(__always)
-    static func signedDistance(_ shape: ShapeKind, _ x: Float, _ y: Float, _ r: Float) -> Float {
+    public static func signedDistance(_ shape: ShapeKind, _ x: Float, _ y: Float, _ r: Float) -> Float {
         switch shape {
         case .circle:
             return (x * x + y * y).squareRoot() - r

@@ -9,6 +9,7 @@ import Terminal
 struct GPD: ParsableCommand {
     static func main() {
         EngineRuntime.keepFreedMemory()
+        setvbuf(stdout, nil, _IOLBF, 0)   // line-buffered even into a log file, so progress shows as it happens
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -1,0 +1,90 @@
+// ShapesWorld: determinism, every object fully inside every frame, motion as the prompt says, the
+// minimum grammar and its tolerant variants, unknown words, and the tokenizer's contract.
+import _TestSupport
+@testable import Data
+import Tensors
+import XCTest
+
+final class ShapesWorldTests: XCTestCase {
+    func testDeterministicBySeed() {
+        let a = ShapesWorld.sample(seed: 42), b = ShapesWorld.sample(seed: 42), c = ShapesWorld.sample(seed: 43)
+        XCTAssertEqual(a.frames.data, b.frames.data)
+        XCTAssertEqual(a.caption, b.caption)
+        XCTAssertNotEqual(a.frames.data, c.frames.data)
+        XCTAssertEqual(a.frames.shape, [17, 32, 32, 3])
+        XCTAssertTrue(a.frames.data.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+
+    func testObjectsStayInsideAndMoveAsPrompted() {
+        for seed in 0..<300 as Range<UInt64> {
+            for size in [32, 64] {
+                let clip = ShapesWorld.sample(seed: seed, config: WorldConfig(frames: 17, size: size))
+                let s = Float(size)
+                for o in clip.truth {
+                    for c in o.centers {
+                        XCTAssertTrue(c[0] - o.radius >= 0 && c[0] + o.radius <= s && c[1] - o.radius >= 0 && c[1] + o.radius <= s,
+                                      "seed \(seed): \(o.shape) at \(c) r \(o.radius) leaves the \(size)² frame")
+                    }
+                    let (dx, dy) = (o.centers.last![0] - o.centers[0][0], o.centers.last![1] - o.centers[0][1])
+                    let (ux, uy) = clip.scene.motion.direction
+                    if clip.scene.motion == .still { XCTAssertEqual(dx * dx + dy * dy, 0) } else { XCTAssertGreaterThan(dx * ux + dy * uy, 0, "seed \(seed)") }
+                }
+                if clip.truth.count == 2, let rel = clip.scene.relation {
+                    let (a, b) = (clip.truth[0].centers[0], clip.truth[1].centers[0])
+                    switch rel {
+                    case .leftOf: XCTAssertLessThan(a[0], b[0])
+                    case .rightOf: XCTAssertGreaterThan(a[0], b[0])
+                    case .above: XCTAssertLessThan(a[1], b[1])
+                    case .below: XCTAssertGreaterThan(a[1], b[1])
+                    }
+                }
+            }
+        }
+    }
+
+    func testGrammar() {
+        let scene = PromptGrammar.parse("a red circle moving right on a blue background").scene
+        XCTAssertEqual(scene, Scene(objects: [SceneObject(.red, .circle)], motion: .right, background: .blue))
+        // Articles, case, punctuation, synonyms.
+        XCTAssertEqual(PromptGrammar.parse("An ORANGE box, sliding left... on a green background!").scene,
+                       Scene(objects: [SceneObject(.orange, .square)], motion: .left, background: .green))
+        XCTAssertEqual(PromptGrammar.parse("a orange triangle staying still on a white background").scene?.motion, .still)
+        let two = PromptGrammar.parse("a yellow square and a purple circle moving up on a gray background").scene
+        XCTAssertEqual(two?.objects, [SceneObject(.yellow, .square), SceneObject(.purple, .circle)])
+        XCTAssertEqual(two?.relation, .leftOf)
+        XCTAssertEqual(PromptGrammar.parse("a white ball above a red triangle drifting down on a black background").scene?.relation, .above)
+        XCTAssertEqual(PromptGrammar.parse("a white ball to the right of a red triangle on a black background").scene?.relation, .rightOf)
+        // Round trip: every phrasing of every sampled scene parses back to the scene.
+        for seed in 0..<200 as Range<UInt64> {
+            let c = ShapesWorld.sample(seed: seed)
+            XCTAssertEqual(PromptGrammar.parse(c.caption).scene, c.scene, c.caption)
+            XCTAssertEqual(PromptGrammar.parse(c.scene.caption).scene, c.scene, c.scene.caption)
+        }
+        let odd = PromptGrammar.parse("a red circle moving swiftly right on a blue background")
+        XCTAssertEqual(odd.unknownWords, ["swiftly"])
+        XCTAssertNotNil(odd.scene)
+        XCTAssertNotNil(PromptGrammar.parse("").problem)
+        XCTAssertNotNil(PromptGrammar.parse("a red circle on a red background").problem)
+    }
+
+    func testTokenizer() {
+        let t = Tokenizer()
+        let a = t.encode("A red circle, moving right on a blue background.", length: 16)
+        XCTAssertEqual(a.ids.count, 16)
+        XCTAssertEqual(a.count, 10)
+        XCTAssertEqual(a.ids[9], Tokenizer.eos)
+        XCTAssertTrue(a.ids[10...].allSatisfy { $0 == Tokenizer.pad })
+        XCTAssertEqual(a.unknownWords, [])
+        XCTAssertEqual(t.encode("a red circle moving right on a blue background", length: 16).ids, a.ids, "case and punctuation do not matter")
+        let u = t.encode("a zebra circle", length: 16)
+        XCTAssertEqual(u.unknownWords, ["zebra"])
+        XCTAssertEqual(u.ids[1], Tokenizer.unk)
+        let long = t.encode(String(repeating: "red ", count: 30), length: 16)
+        XCTAssertEqual(long.truncatedWords, 15)
+        XCTAssertEqual(long.count, 16)
+        XCTAssertEqual(long.ids.last, Tokenizer.eos)
+        XCTAssertEqual(t.encode("", length: 8).ids, [1, 0, 0, 0, 0, 0, 0, 0], "an empty prompt is EOS then padding")
+        let broken = String(decoding: [0x61, 0xFF, 0xFE, 0x20, 0x72, 0x65, 0x64] as [UInt8], as: UTF8.self)
+        XCTAssertEqual(t.encode(broken, length: 8).ids[0], t.encode("a", length: 8).ids[0], "invalid UTF-8 becomes a word break")
+    }
+}
