@@ -23,7 +23,7 @@ struct GPD: ParsableCommand {
             commandName: "gpd",
             abstract: "GPD Studio: Guided Progressive Distillation of text-to-video diffusion models, on the CPU.",
             version: Version.full,
-            subcommands: [Studio.self, SampleCommand.self, DataCommand.self, TrainCommand.self, ScheduleCommand.self, ModelCommand.self, VAECommand.self, BenchCommand.self],
+            subcommands: [Studio.self, SampleCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, ScheduleCommand.self, ModelCommand.self, VAECommand.self, BenchCommand.self],
             defaultSubcommand: Studio.self)
     }
 }
@@ -72,7 +72,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Smaller sizes, for a smoke run.")
     var quick = false
 
-    static var groups: [String] { EngineBench.groups + ModelBench.groups }
+    static var groups: [String] { EngineBench.groups + ModelBench.groups + DataBench.groups }
 
     @Option(help: "Run only these groups (comma-separated): \(BenchCommand.groups.joined(separator: ", ")). The memory group builds a 1.3B model (6 GB).")
     var only: String?
@@ -91,6 +91,7 @@ struct BenchCommand: ParsableCommand {
         let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
         EngineBench.run(into: &report, quick: quick, only: selected)
         try ModelBench.run(into: &report, only: selected)
+        try DataBench.run(into: &report, only: selected)
         print(json ? try report.json() : report.table())
     }
 }
