@@ -1,4 +1,5 @@
 // Config sections for the trainers (TOML tables; keys are snake_case; every field has a default).
+import Diffusion
 import Foundation
 import Models
 import Runs
@@ -147,5 +148,117 @@ public struct VAETrainConfig: Equatable {
 
     public func toml() throws -> String {
         try ConfigFile.toml([("data", data), ("model", model), ("train", train), ("loss", loss)], top: ["kind": "vae"])
+    }
+}
+
+public struct TextSection: ConfigSection, Equatable {
+    public var dim = 128
+    public var layers = 2
+    public var heads = 4
+    public var ffn = 256
+    /// Tokens per prompt, including EOS.
+    public var textLength = 16
+    enum CodingKeys: String, CodingKey { case dim, layers, heads, ffn, textLength = "text_length" }
+    public static let keys = ["dim", "layers", "heads", "ffn", "text_length"]
+    public init() {}
+    public func config(vocab: Int) -> TextEncoderConfig {
+        TextEncoderConfig(vocab: vocab, dim: dim, layers: layers, heads: heads, ffn: ffn, textLength: textLength)
+    }
+    public func validate(path: String, prefix: String) throws {
+        do { try config(vocab: 64).validate(path: path) } catch let ModelError.config(_, field, m) { throw ConfigError(path, "\(prefix).\(field)", m) }
+    }
+}
+
+public struct DiTSection: ConfigSection, Equatable {
+    public var heads = 4
+    public var headDim = 32
+    public var layers = 6
+    public var ffn = 512
+    enum CodingKeys: String, CodingKey { case heads, headDim = "head_dim", layers, ffn }
+    public static let keys = ["heads", "head_dim", "layers", "ffn"]
+    public init() {}
+    public func config(latentChannels: Int, textDim: Int) -> WanTransformerConfig {
+        var c = WanTransformerConfig()
+        (c.numAttentionHeads, c.attentionHeadDim, c.numLayers, c.ffnDim) = (heads, headDim, layers, ffn)
+        (c.inChannels, c.outChannels, c.textDim, c.ropeMaxSeqLen) = (latentChannels, latentChannels, textDim, 64)
+        return c
+    }
+    public func validate(path: String, prefix: String) throws {
+        do { try config(latentChannels: 8, textDim: 8).validate(path: path) } catch let ModelError.config(_, field, m) {
+            throw ConfigError(path, "\(prefix).\(field)", m)
+        }
+    }
+}
+
+public struct FlowSection: ConfigSection, Equatable {
+    /// σ = sigmoid(u), u ~ N(logit_mean, logit_std²) (logit-normal noise levels).
+    public var logitMean = 0.0
+    public var logitStd = 1.0
+    /// Share of prompts replaced by "" so the model learns the unconditional velocity (for CFG).
+    public var promptDropout = 0.1
+    /// Clips pre-encoded once with the frozen VAE and cycled through.
+    public var datasetClips = 8192
+    enum CodingKeys: String, CodingKey { case logitMean = "logit_mean", logitStd = "logit_std", promptDropout = "prompt_dropout", datasetClips = "dataset_clips" }
+    public static let keys = ["logit_mean", "logit_std", "prompt_dropout", "dataset_clips"]
+    public init() {}
+    public func validate(path: String, prefix: String) throws {
+        try ConfigFile.require(logitStd > 0, path, "\(prefix).logit_std", "must be positive")
+        try ConfigFile.require((0..<1).contains(promptDropout), path, "\(prefix).prompt_dropout", "must be in [0, 1)")
+        try ConfigFile.require(datasetClips >= 16, path, "\(prefix).dataset_clips", "must be at least 16")
+    }
+}
+
+public struct SampleSection: ConfigSection, Equatable {
+    public var solver = "unipc"
+    public var steps = 48
+    public var shift = 3.0
+    public var guidance = 5.0
+    /// Prompts of samples/prompts/eval.txt scored at each evaluation (seed 0).
+    public var evalPrompts = 8
+    enum CodingKeys: String, CodingKey { case solver, steps, shift, guidance, evalPrompts = "eval_prompts" }
+    public static let keys = ["solver", "steps", "shift", "guidance", "eval_prompts"]
+    public init() {}
+    public var settings: SamplingSettings {
+        SamplingSettings(solver: Solver(rawValue: solver) ?? .unipc, steps: steps, shift: shift, guidance: Float(guidance))
+    }
+    public func validate(path: String, prefix: String) throws {
+        try ConfigFile.require(Solver(rawValue: solver) != nil, path, "\(prefix).solver", "must be \"unipc\" or \"euler\"")
+        try ConfigFile.require(steps >= 1 && steps <= 1000, path, "\(prefix).steps", "must be in 1…1000")
+        try ConfigFile.require(shift > 0, path, "\(prefix).shift", "must be positive")
+        try ConfigFile.require(guidance >= 0, path, "\(prefix).guidance", "must be ≥ 0")
+        try ConfigFile.require(evalPrompts >= 1, path, "\(prefix).eval_prompts", "must be ≥ 1")
+    }
+}
+
+public struct TeacherTrainConfig: Equatable {
+    /// The trained VAE: a diffusers folder (e.g. samples/demo/vae or runs/vae-demo/export).
+    public var vae = "samples/demo/vae"
+    public var data = DataSection()
+    public var text = TextSection()
+    public var model = DiTSection()
+    public var train = TrainSection()
+    public var flow = FlowSection()
+    public var sample = SampleSection()
+
+    public init() {}
+
+    public static func load(_ path: String) throws -> TeacherTrainConfig {
+        let t = try ConfigFile.read(path)
+        try ConfigFile.checkTopLevel(t, allowed: ["kind", "vae", "data", "text", "model", "train", "flow", "sample"], path: path)
+        if let kind = t["kind"] as? String, kind != "teacher" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd train teacher` needs kind = \"teacher\"") }
+        var c = TeacherTrainConfig()
+        if let v = t["vae"] { guard let s = v as? String else { throw ConfigError(path, "vae", "must be a folder path string") }; c.vae = s }
+        c.data = try ConfigFile.decode(DataSection.self, from: t["data"] as? [String: Any], path: path, prefix: "data")
+        c.text = try ConfigFile.decode(TextSection.self, from: t["text"] as? [String: Any], path: path, prefix: "text")
+        c.model = try ConfigFile.decode(DiTSection.self, from: t["model"] as? [String: Any], path: path, prefix: "model")
+        c.train = try ConfigFile.decode(TrainSection.self, from: t["train"] as? [String: Any], path: path, prefix: "train")
+        c.flow = try ConfigFile.decode(FlowSection.self, from: t["flow"] as? [String: Any], path: path, prefix: "flow")
+        c.sample = try ConfigFile.decode(SampleSection.self, from: t["sample"] as? [String: Any], path: path, prefix: "sample")
+        return c
+    }
+
+    public func toml() throws -> String {
+        try ConfigFile.toml([("data", data), ("text", text), ("model", model), ("train", train), ("flow", flow), ("sample", sample)],
+                            top: ["kind": "teacher", "vae": vae])
     }
 }

@@ -136,14 +136,15 @@ public enum TrainState {
         return out
     }
 
-    public static func restore(_ file: SafetensorsFile, model: Module, optimizer: AdamW, ema: EMA?, path: String) throws {
-        var params: [String: Tensor] = [:]
-        for (k, v) in file.tensors where k.hasPrefix("param.") { params[String(k.dropFirst(6))] = v }
-        try model.load(params, path: path)
+    public static func restore(_ file: SafetensorsFile, named: [(String, Tensor)], optimizer: AdamW, ema: EMA?, path: String) throws {
+        for (n, p) in named {
+            guard let t = file.tensors["param." + n] else { throw TensorError.missingTensor(name: "param." + n, path: path) }
+            guard t.count == p.count else { throw TensorError.wrongShape(name: "param." + n, expected: p.shape, actual: t.shape, path: path) }
+            p.data = t.data
+        }
         try optimizer.restore(file.tensors, path: path)
         if let ema {
-            let names = model.namedParameters().map(\.0)
-            try ema.restore(names.map { n in
+            try ema.restore(named.map { n, _ in
                 guard let t = file.tensors["ema." + n] else { throw TensorError.missingTensor(name: "ema." + n, path: path) }
                 return t.data
             })

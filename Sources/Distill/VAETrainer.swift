@@ -58,7 +58,7 @@ public final class VAETrainer {
         let t = config.train
         var start = 0
         if resume, let c = try session.resumePoint() {
-            try TrainState.restore(c.file, model: vae, optimizer: optimizer, ema: nil, path: session.folder.checkpointPath(step: c.step))
+            try TrainState.restore(c.file, named: vae.namedParameters(), optimizer: optimizer, ema: nil, path: session.folder.checkpointPath(step: c.step))
             start = c.step
             session.reporter?.message("resumed from step \(start)")
         }

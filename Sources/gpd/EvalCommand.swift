@@ -1,5 +1,7 @@
 // `gpd eval`: MiniVBench scores of clips (their prompts from metadata or a prompts file).
 import ArgumentParser
+import Diffusion
+import Distill
 import Eval
 import Foundation
 import Tensors
@@ -8,12 +10,26 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval",
         abstract: "Score clips with MiniVBench: total, quality, semantic and 13 dimensions.")
 
-    @Option(help: "A clip file (.safetensors with frames [F,H,W,3] or [B,F,H,W,3]) or a folder of them.") var clips: String
-    @Option(help: "Prompts, one per line, in clip order (default: each clip's caption metadata).") var prompts: String?
+    @Option(help: "A clip file (.safetensors with frames [F,H,W,3] or [B,F,H,W,3]) or a folder of them.") var clips: String?
+    @Option(help: "Sample with a model instead: demo:NAME, a run name or a model folder.") var model: String?
+    @Option(help: "Prompts, one per line (clips: in clip order, default their captions; --model: default samples/prompts/eval.txt).") var prompts: String?
+    @Option(help: "Seeds per prompt for --model: A-B or a list (default 0-4).") var seeds: String = "0-4"
+    @Option(help: "Denoising steps for --model (default: the model's own).") var steps: Int?
+    @Option(help: "Solver for --model.") var solver: Solver?
+    @Option(help: "Shift for --model.") var shift: Double?
+    @Option(help: "Guidance for --model.") var guidance: Float?
+    @Option(help: "Custom sigmas for --model.") var sigmas: String?
+    @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
     @Flag(help: "Print one JSON object: total, quality, semantic, dimensions, prompts.") var json = false
+    @OptionGroup var runs: RunsOption
+
+    func validate() throws {
+        guard (clips == nil) != (model == nil) else { throw ValidationError("give exactly one of --clips and --model") }
+    }
 
     func run() throws {
-        let set = try ClipSet.load(clips)
+        if let model { try runModel(model); return }
+        let set = try ClipSet.load(clips!)
         var texts: [String]? = nil
         if let prompts {
             guard let data = FileManager.default.contents(atPath: prompts) else { throw ValidationError("\(prompts): cannot read") }
@@ -25,6 +41,49 @@ struct EvalCommand: ParsableCommand {
             guard let p = texts?[i] ?? c.prompt else { throw ValidationError("\(c.source): no prompt (no caption metadata); give --prompts FILE") }
             do { scores.append(try MiniVBench.score(c.frames, prompt: p)) } catch { throw ValidationError("\(c.source): \(error)") }
         }
+        try output(scores, extra: [:])
+    }
+
+    func runModel(_ ref: String) throws {
+        let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
+        let texts: [String]
+        if let prompts {
+            guard let data = FileManager.default.contents(atPath: prompts) else { throw ValidationError("\(prompts): cannot read") }
+            texts = EvalSuite.read(String(decoding: data, as: UTF8.self))
+        } else { texts = EvalSuite.prompts() }
+        let seedList = try EvalSuite.parseSeeds(seeds)
+        var base = m.config.sampling
+        if let steps { base.steps = steps; base.sigmas = nil }
+        if let solver { base.solver = solver }
+        if let shift { base.shift = shift; base.sigmas = nil }
+        if let guidance { base.guidance = guidance }
+        if let sigmas { base.sigmas = try FlowSchedule.parse(sigmas) }
+        let jobs = texts.flatMap { p in seedList.map { (p, $0) } }
+        let progress = Progress("sampling \(jobs.count) clips", total: jobs.count, enabled: !json)
+        var scores: [ClipScore] = [], frames: [Tensor] = [], captions: [String] = []
+        var sampleSeconds = 0.0, nfe = 0
+        for start in stride(from: 0, to: jobs.count, by: 8) {
+            let batch = Array(jobs[start..<min(jobs.count, start + 8)])
+            let t0 = Date()
+            let (r, _) = try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base)
+            sampleSeconds += Date().timeIntervalSince(t0)
+            nfe = r.nfe
+            let f = r.frames!
+            for (i, job) in batch.enumerated() {
+                let clip = f.slice(axis: 0, i, i + 1).reshape(Array(f.shape.dropFirst()))
+                scores.append(try MiniVBench.score(clip, prompt: job.0))
+                if saveClips != nil { frames.append(clip.reshape([1] + clip.shape)); captions.append(job.0) }
+            }
+            progress.update(start + batch.count)
+        }
+        if let saveClips {
+            try Safetensors.write(["frames": Tensor.concat(frames, axis: 0)], metadata: ["captions": captions.joined(separator: "\n"), "model": ref], to: saveClips)
+        }
+        try output(scores, extra: ["model": ref, "seeds": seedList.map { Int($0) }, "steps": try base.schedule().steps, "nfe": nfe,
+                                   "sample_seconds_per_clip": sampleSeconds / Double(jobs.count)])
+    }
+
+    func output(_ scores: [ClipScore], extra: [String: Any]) throws {
         let s = MiniVBench.aggregate(scores)
         if json {
             let dims = Dictionary(uniqueKeysWithValues: s.dimensions.map { ($0.key.rawValue, $0.value) })
@@ -33,10 +92,12 @@ struct EvalCommand: ParsableCommand {
                 return ["prompt": c.prompt, "total": one.total, "quality": one.quality, "semantic": one.semantic,
                         "dimensions": Dictionary(uniqueKeysWithValues: c.dimensions.map { ($0.key.rawValue, $0.value) })]
             }
-            try printJSON(["total": s.total, "quality": s.quality, "semantic": s.semantic, "dimensions": dims, "prompts": rows])
+            var o: [String: Any] = ["total": s.total, "quality": s.quality, "semantic": s.semantic, "dimensions": dims, "prompts": rows]
+            for (k, v) in extra { o[k] = v }
+            try printJSON(o)
         } else {
             print(String(format: "%d clips   total %.4f   quality %.4f   semantic %.4f", scores.count, s.total, s.quality, s.semantic))
-            for d in Dimension.allCases { if let v = s.dimensions[d] { print(String(format: "  %-24@ %.4f", d.rawValue as NSString, v)) } }
+            for d in Dimension.allCases { if let v = s.dimensions[d] { print("  " + d.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " %.4f", v)) } }
         }
     }
 }

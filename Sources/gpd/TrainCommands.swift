@@ -36,7 +36,7 @@ final class CLIReporter: TrainReporter {
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the ShapesWorld VAE or teacher.",
-                                                    subcommands: [VAE.self])
+                                                    subcommands: [VAE.self, Teacher.self])
 
     struct VAE: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "vae", abstract: "Train a Wan-VAE on ShapesWorld clips.")
@@ -54,6 +54,27 @@ struct TrainCommand: ParsableCommand {
             session.reporter = reporter
             let trainer = try VAETrainer(config: cfg, session: session)
             reporter.message("\(trainer.vae.parameterCount) parameters; \(cfg.train.steps) steps of \(cfg.train.batch) clips (\(cfg.data.frames)×\(cfg.data.size)²)")
+            try trainer.run(resume: resume)
+        }
+    }
+
+    struct Teacher: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "teacher",
+            abstract: "Train a Wan-architecture teacher and its text encoder by flow matching on ShapesWorld latents.")
+        @Option(help: "A TOML config (e.g. samples/configs/teacher-demo.toml).") var config: String
+        @Option(name: .customLong("run"), help: "Run name (default: the config's file name).") var runName: String?
+        @Flag(help: "Continue the run from its newest checkpoint.") var resume = false
+        @OptionGroup var runs: RunsOption
+
+        func run() throws {
+            let cfg = try TeacherTrainConfig.load(config)
+            let name = runName ?? ((config as NSString).lastPathComponent as NSString).deletingPathExtension
+            let session = try TrainSession(root: runs.root, name: name, kind: "teacher", configTOML: try cfg.toml(), resume: resume)
+            session.stop.installSignalHandlers()
+            let reporter = CLIReporter(label: name)
+            session.reporter = reporter
+            let trainer = try TeacherTrainer(config: cfg, session: session)
+            reporter.message("\(trainer.model.transformer.parameterCount) transformer + \(trainer.model.textEncoder.parameterCount) text-encoder parameters; \(cfg.train.steps) steps of \(cfg.train.batch)")
             try trainer.run(resume: resume)
         }
     }

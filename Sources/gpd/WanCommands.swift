@@ -2,7 +2,9 @@
 // the Wan2.1 engine on diffusers-format folders and safetensors files.
 import ArgumentParser
 import Diffusion
+import Distill
 import Foundation
+import Media
 import Models
 import Tensors
 
@@ -110,41 +112,101 @@ struct VAECommand: ParsableCommand {
 }
 
 struct SampleCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sample",
-        abstract: "Sample a video from prompt embeddings and initial latents with a diffusers-format Wan2.1 (transformer + VAE).")
+    static let configuration = CommandConfiguration(commandName: "sample", abstract: """
+        Text to video. With --model REF --prompt "…": a project model (demo:teacher, demo:gpd6, demo:pd6, a run or a \
+        folder) writes a GIF, PNG frames or safetensors. With --transformer/--vae/--prompt-embeds/--latents: a \
+        diffusers-format Wan2.1 fed prompt embeddings and initial latents writes safetensors.
+        """)
 
-    @Option(help: "A diffusers transformer folder.") var transformer: String
-    @Option(help: "A diffusers VAE folder.") var vae: String
-    @Option(help: "Prompt embeddings [B, L, text_dim] (safetensors; tensor 'prompt_embeds' or the only one).") var promptEmbeds: String
+    @Option(help: "A project model: demo:NAME, a run name (its export) or a model folder.") var model: String?
+    @Option(help: "The prompt (with --model).") var prompt: String?
+    @Option(help: "Noise seed (with --model).") var seed: UInt64 = 0
+    @Option(help: "A diffusers transformer folder.") var transformer: String?
+    @Option(help: "A diffusers VAE folder.") var vae: String?
+    @Option(help: "Prompt embeddings [B, L, text_dim] (safetensors; tensor 'prompt_embeds' or the only one).") var promptEmbeds: String?
     @Option(help: "Negative prompt embeddings, same shape (needed when guidance > 1).") var negativePromptEmbeds: String?
-    @Option(help: "Initial latents [B, z, F', H', W'] (tensor 'latents' or the only one).") var latents: String
-    @Option(help: "Denoising steps.") var steps: Int = 50
-    @Option(help: "unipc or euler.") var solver: Solver = .unipc
-    @Option(help: "Flow shift.") var shift: Double = 5
-    @Option(help: "Classifier-free guidance scale (≤ 1: one pass per step).") var guidance: Float = 5
-    @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces --steps/--shift).") var sigmas: String?
-    @Option(help: "Output safetensors: latents (before de-normalisation) and frames [B,F,H,W,3] in [0,1].") var out: String
+    @Option(help: "Initial latents [B, z, F', H', W'] (tensor 'latents' or the only one).") var latents: String?
+    @Option(help: "Denoising steps (default: the model's own).") var steps: Int?
+    @Option(help: "unipc or euler (default: the model's own).") var solver: Solver?
+    @Option(help: "Flow shift (default: the model's own).") var shift: Double?
+    @Option(help: "Classifier-free guidance scale (≤ 1: one pass per step; default: the model's own).") var guidance: Float?
+    @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces steps/shift).") var sigmas: String?
+    @Option(help: "Output: .gif, .png (frames) or .safetensors (latents and frames [B,F,H,W,3] in [0,1]).") var out: String
     @Flag(help: "Print timings as one JSON object.") var json = false
+    @OptionGroup var runs: RunsOption
+
+    func validate() throws {
+        if model != nil {
+            guard prompt != nil else { throw ValidationError("--model needs --prompt") }
+            guard transformer == nil, vae == nil, promptEmbeds == nil, latents == nil else {
+                throw ValidationError("use either --model/--prompt or --transformer/--vae/--prompt-embeds/--latents, not both")
+            }
+        } else {
+            guard transformer != nil, vae != nil, promptEmbeds != nil, latents != nil else {
+                throw ValidationError("give --model REF --prompt \"…\", or all of --transformer, --vae, --prompt-embeds and --latents")
+            }
+            guard out.hasSuffix(".safetensors") else { throw ValidationError("the embeddings form writes .safetensors") }
+        }
+    }
+
+    func settings(base: SamplingSettings) throws -> SamplingSettings {
+        var s = base
+        if let steps { s.steps = steps; s.sigmas = nil }
+        if let solver { s.solver = solver }
+        if let shift { s.shift = shift; s.sigmas = nil }
+        if let guidance { s.guidance = guidance }
+        if let sigmas { s.sigmas = try FlowSchedule.parse(sigmas) }
+        return s
+    }
 
     func run() throws {
-        let pipe = WanPipeline(transformer: try WanTransformer.load(folder: transformer), vae: try WanVAE.load(folder: vae))
-        let context = try readTensor(promptEmbeds, "prompt_embeds")
+        if let model { try runModel(model); return }
+        let pipe = WanPipeline(transformer: try WanTransformer.load(folder: transformer!), vae: try WanVAE.load(folder: vae!))
+        let context = try readTensor(promptEmbeds!, "prompt_embeds")
         let negative = try negativePromptEmbeds.map { try readTensor($0, "negative_prompt_embeds") }
-        let settings = SamplingSettings(solver: solver, steps: steps, shift: shift, guidance: guidance,
-                                        sigmas: try sigmas.map { try FlowSchedule.parse($0) })
-        let schedule = try settings.schedule()
+        let s = try settings(base: SamplingSettings())
+        let schedule = try s.schedule()
         let progress = Progress("sampling", total: schedule.steps, enabled: !json)
         let t0 = Date()
-        let r = try pipe.sample(latents: try readTensor(latents, "latents"), context: context, negative: negative, settings: settings) { i, _ in
-            progress.update(i)
-        }
+        let r = try pipe.sample(latents: try readTensor(latents!, "latents"), context: context, negative: negative, settings: s) { i, _ in progress.update(i) }
         let wall = Date().timeIntervalSince(t0)
         try Safetensors.write(["latents": r.latents, "frames": r.frames!], metadata: ["generator": "gpd sample"], to: out)
-        if json {
-            try printJSON(["wall_seconds": wall, "denoise_seconds": r.denoiseSeconds, "decode_seconds": r.decodeSeconds,
-                           "nfe": r.nfe, "steps": schedule.steps, "step_seconds": r.stepSeconds])
+        try report(r, steps: schedule.steps, wall: wall, extra: [:])
+    }
+
+    func runModel(_ ref: String) throws {
+        let t0 = Date()
+        let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
+        let loadSeconds = Date().timeIntervalSince(t0)
+        let s = try settings(base: m.config.sampling)
+        let schedule = try s.schedule()
+        let progress = Progress("sampling", total: schedule.steps, enabled: !json)
+        let t1 = Date()
+        let (r, toks) = try m.sample(prompts: [prompt!], seeds: [seed], settings: s) { i, _ in progress.update(i) }
+        let wall = Date().timeIntervalSince(t1)
+        if !toks[0].unknownWords.isEmpty {
+            FileHandle.standardError.write("note: unknown words (encoded as <unk>): \(toks[0].unknownWords.joined(separator: ", "))\n".data(using: .utf8)!)
+        }
+        if toks[0].truncatedWords > 0 {
+            FileHandle.standardError.write("note: the prompt was cut to \(m.config.textEncoder.textLength) tokens (\(toks[0].truncatedWords) words dropped)\n".data(using: .utf8)!)
+        }
+        let frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst()))
+        if out.hasSuffix(".safetensors") {
+            try Safetensors.write(["latents": r.latents, "frames": frames], metadata: ["caption": prompt!, "model": ref, "seed": String(seed)], to: out)
         } else {
-            print(String(format: "%@: %d steps, %d network evaluations, denoise %.2fs, decode %.2fs", out, schedule.steps, r.nfe, r.denoiseSeconds, r.decodeSeconds))
+            try ClipFiles.write(frames, caption: prompt!, to: out)
+        }
+        try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "unknown_words": toks[0].unknownWords])
+    }
+
+    func report(_ r: SampleResult, steps: Int, wall: Double, extra: [String: Any]) throws {
+        if json {
+            var o: [String: Any] = ["wall_seconds": wall, "denoise_seconds": r.denoiseSeconds, "decode_seconds": r.decodeSeconds,
+                                    "nfe": r.nfe, "steps": steps, "step_seconds": r.stepSeconds]
+            for (k, v) in extra { o[k] = v }
+            try printJSON(o)
+        } else {
+            print(String(format: "%@: %d steps, %d network evaluations, denoise %.3fs, decode %.3fs, total %.3fs", out, steps, r.nfe, r.denoiseSeconds, r.decodeSeconds, wall))
         }
     }
 }

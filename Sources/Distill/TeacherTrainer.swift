@@ -1,0 +1,182 @@
+// Trains the ShapesWorld teacher (DESIGN §4.3): a Wan transformer and the text encoder jointly, by flow
+// matching on latents of a frozen VAE: x_σ = (1−σ)x₀ + σε, target v = ε − x₀, σ logit-normal, t = 1000σ,
+// 10 % empty prompts for classifier-free guidance, AdamW with warm-up + cosine, clipping and an EMA of
+// the weights (the EMA is what is evaluated and exported). Clips are encoded once into a cached set;
+// step s reads a permutation slot and noise that are functions of (seed, s), so resume is exact.
+import Data
+import Diffusion
+import Eval
+import Foundation
+import Media
+import Models
+import NN
+import Runs
+import Tensors
+
+public final class TeacherTrainer {
+    public let config: TeacherTrainConfig
+    public let session: TrainSession
+    public let model: VideoModel
+    let optimizer: AdamW
+    let ema: EMA?
+    let params: [Tensor]
+    var latents: Tensor!            // [N, z, F', H', W'], normalised
+    var captions: [String] = []
+
+    public init(config: TeacherTrainConfig, session: TrainSession) throws {
+        self.config = config
+        self.session = session
+        let vae = try WanVAE.load(folder: config.vae)
+        var rng = RNG(seed: config.train.seed)
+        let tok = Tokenizer()
+        let text = try TextEncoder(config.text.config(vocab: tok.vocabularySize), rng: &rng)
+        let dit = try WanTransformer(config.model.config(latentChannels: vae.config.zDim, textDim: config.text.dim), rng: &rng)
+        let mc = VideoModelConfig(textEncoder: text.config, transformer: dit.config, frames: config.data.frames, size: config.data.size,
+                                  sampling: config.sample.settings, kind: "teacher")
+        model = VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae)
+        params = text.parameters() + dit.parameters()
+        optimizer = AdamW(params, lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
+                          weightDecay: Float(config.train.weightDecay))
+        ema = config.train.ema > 0 ? EMA(params, decay: Float(config.train.ema)) : nil
+    }
+
+    var named: [(String, Tensor)] {
+        model.textEncoder.namedParameters().map { ("text_encoder." + $0.0, $0.1) } + model.transformer.namedParameters().map { ("transformer." + $0.0, $0.1) }
+    }
+
+    /// Encodes the dataset once (cached in the run folder; a resumed run reads the cache).
+    func prepareData() throws {
+        let path = session.folder.path + "/latents.safetensors"
+        if let f = try? Safetensors.read(path), let z = f.tensors["latents"], z.shape[0] == config.flow.datasetClips,
+           let caps = f.metadata["captions"]?.split(separator: "\n").map(String.init), caps.count == z.shape[0] {
+            latents = z; captions = caps
+            return
+        }
+        let world = WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate)
+        var parts: [Tensor] = []
+        let n = config.flow.datasetClips
+        let t0 = Date()
+        try GradMode.withDisabled {
+            for start in stride(from: 0, to: n, by: 16) {
+                let clips = (start..<min(n, start + 16)).map { ShapesWorld.sample(seed: config.data.seed &* 7_919 &+ UInt64($0), config: world) }
+                captions += clips.map(\.caption)
+                let x = Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)
+                parts.append(try model.vae.normalize(try model.vae.encode(x)))
+                if start % 1024 == 0 { session.reporter?.message("encoding the dataset: \(start)/\(n) clips (\(Int(Date().timeIntervalSince(t0)))s)") }
+            }
+        }
+        latents = Tensor.concat(parts, axis: 0)
+        try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: path)
+    }
+
+    /// Dataset indices of step `s`: a per-epoch permutation, a function of (seed, epoch).
+    func indices(step s: Int) -> [Int] {
+        let n = latents.shape[0], b = config.train.batch
+        return (0..<b).map { i in
+            let flat = s * b + i, epoch = flat / n
+            return permutation(epoch: epoch, n: n)[flat % n]
+        }
+    }
+
+    private var permCache: (Int, [Int])?
+    func permutation(epoch: Int, n: Int) -> [Int] {
+        if let (e, p) = permCache, e == epoch { return p }
+        var rng = RNG(seed: config.data.seed &+ 0xE90C &* UInt64(epoch + 1))
+        var p = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, rng.int(below: i + 1)) }
+        permCache = (epoch, p)
+        return p
+    }
+
+    public func run(resume: Bool) throws {
+        let t = config.train
+        try prepareData()
+        var start = 0
+        if resume, let c = try session.resumePoint() {
+            try TrainState.restore(c.file, named: named, optimizer: optimizer, ema: ema, path: session.folder.checkpointPath(step: c.step))
+            start = c.step
+            session.reporter?.message("resumed from step \(start)")
+        }
+        let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
+        var step = start, window: [Float] = [], t0 = Date()
+        let per = latents.count / latents.shape[0]
+        while step < t.steps {
+            guard try session.handleControl(step: step) else { break }
+            optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
+            let idx = indices(step: step)
+            var rng = RNG(seed: t.seed &+ 0x7EAC_0000 &+ UInt64(step) &* 0x1_0000)
+            var x0 = [Float](); x0.reserveCapacity(idx.count * per)
+            for i in idx { x0 += latents.data[(i * per)..<((i + 1) * per)] }
+            let shape = [idx.count] + Array(latents.shape.dropFirst())
+            let eps = rng.normal(idx.count * per)
+            let sigmas = rng.normal(idx.count).map { u -> Float in 1 / (1 + Foundation.exp(-(Float(config.flow.logitMean) + Float(config.flow.logitStd) * u))) }
+            let drop = rng.uniform(idx.count).map { Double($0) < config.flow.promptDropout }
+            var xs = [Float](repeating: 0, count: x0.count), target = xs
+            for b in 0..<idx.count { let s = sigmas[b]; for j in 0..<per {
+                let k = b * per + j
+                xs[k] = (1 - s) * x0[k] + s * eps[k]; target[k] = eps[k] - x0[k]
+            } }
+            let prompts = zip(idx, drop).map { $1 ? "" : captions[$0] }
+            let (ctx, _) = try model.embed(prompts)
+            let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: sigmas.map { $0 * 1000 }, context: ctx)
+            let loss = Tensor.mse(pred, Tensor(shape: shape, data: target))
+            try session.checkFinite([("loss", loss.data)], step: step)
+            optimizer.zeroGrad()
+            loss.backward()
+            let norm = clipGradNorm(params, maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
+            if !norm.isFinite { try session.checkFinite(named.map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
+            optimizer.update()
+            ema?.update(params)
+            step += 1
+            window.append(loss.item)
+            if step % t.logEvery == 0 || step == t.steps {
+                let dt = Date().timeIntervalSince(t0) / Double(window.count)
+                try session.store.log(session.name, step: step, ["loss": Double(window.reduce(0, +) / Float(window.count)), "lr": Double(optimizer.lr),
+                                                                 "grad_norm": Double(norm), "sec_per_step": dt])
+                try session.store.update(session.name, step: step)
+                session.reporter?.progress(step: step, total: t.steps, loss: window.last!, rate: 1 / dt)
+                window.removeAll(); t0 = Date()
+            }
+            if step % t.evalEvery == 0 || step == t.steps { try evaluate(step: step) }
+            if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }
+        }
+        if step < t.steps {
+            try checkpoint(step: step)
+            try session.finish(step: step, status: .stopped)
+            return
+        }
+        try withEMA { try model.save(to: session.folder.path + "/export", metadata: ["source_run": session.name, "step": String(step)]) }
+        session.reporter?.message("exported \(session.folder.path)/export")
+        try session.finish(step: step, status: .finished)
+    }
+
+    func checkpoint(step: Int) throws {
+        try session.folder.saveCheckpoint(TrainState.tensors(model: named, optimizer: optimizer, ema: ema),
+                                          metadata: ["kind": "teacher", "step": String(step), "config": try config.toml()], step: step, keep: config.train.keep)
+    }
+
+    /// Runs `body` with the EMA weights swapped in.
+    func withEMA<R>(_ body: () throws -> R) rethrows -> R {
+        guard let ema else { return try body() }
+        let saved = params.map(\.data)
+        ema.copy(to: params)
+        defer { for (p, d) in zip(params, saved) { p.data = d } }
+        return try body()
+    }
+
+    /// MiniVBench on the first `eval_prompts` prompts of the eval suite (seed 0), EMA weights; a media clip.
+    public func evaluate(step: Int) throws {
+        let prompts = Array(EvalSuite.prompts().prefix(config.sample.evalPrompts))
+        let (score, frames) = try withEMA { () throws -> (BenchScore, Tensor) in
+            let (r, _) = try model.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count))
+            let f = r.frames!
+            let clips = (0..<prompts.count).map { f.slice(axis: 0, $0, $0 + 1).reshape(Array(f.shape.dropFirst())) }
+            let scores = try zip(clips, prompts).map { try MiniVBench.score($0, prompt: $1) }
+            return (MiniVBench.aggregate(scores), clips[0])
+        }
+        try session.store.log(session.name, step: step, ["eval/total": score.total, "eval/quality": score.quality, "eval/semantic": score.semantic])
+        try ClipFiles.write(frames, caption: prompts[0], to: session.folder.mediaPath + String(format: "/step-%07d.gif", step))
+        session.reporter?.message(String(format: "step %d: MiniVBench total %.3f (quality %.3f, semantic %.3f) on %d prompts", step, score.total, score.quality, score.semantic, prompts.count))
+    }
+}
+

@@ -1,0 +1,122 @@
+// `gpd runs list|show|stop|pause|resume|control`: the run store from the command line.
+import ArgumentParser
+import Foundation
+import Runs
+
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "runs", abstract: "List, inspect and control training runs.",
+                                                    subcommands: [List.self, Show.self, Stop.self, Pause.self, Resume.self, Control.self])
+
+    static func age(_ t: Double) -> String {
+        let s = Int(Date().timeIntervalSince1970 - t)
+        return s < 120 ? "\(s)s" : s < 7200 ? "\(s / 60)m" : s < 172_800 ? "\(s / 3600)h" : "\(s / 86400)d"
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every run: kind, status (crashed = no live trainer), step, loss, eval, age.")
+        @OptionGroup var runs: RunsOption
+        @Flag(help: "One JSON object.") var json = false
+        func run() throws {
+            let rows = try RunSupervisor.summaries(try RunStore(root: runs.root))
+            if json {
+                let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+                print(String(decoding: try e.encode(["runs": rows]), as: UTF8.self))
+                return
+            }
+            if rows.isEmpty { print("no runs in \(runs.root) (start one with `gpd train vae --config samples/configs/vae-demo.toml`)"); return }
+            func row(_ c: [String]) -> String {
+                let widths = [20, 8, 9, 8, 10, 12, 6]
+                return zip(c, widths).enumerated().map { i, p in
+                    let (text, w) = p
+                    let pad = String(repeating: " ", count: max(0, w - text.count))
+                    return i >= 3 ? pad + text : text + pad
+                }.joined(separator: " ")
+            }
+            print(row(["NAME", "KIND", "STATUS", "STEP", "LOSS", "EVAL", "AGE"]))
+            for r in rows {
+                let loss = r.loss.map { String(format: "%.4f", $0) } ?? "–"
+                let ev = r.eval.map { String(format: r.evalKey == "eval/psnr" ? "%.2f dB" : "%.4f", $0) } ?? "–"
+                print(row([r.name, r.kind, r.status, String(r.step), loss, ev, RunsCommand.age(r.updated)]))
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A run's status, latest metrics, events and checkpoints.")
+        @Argument(help: "Run name.") var name: String
+        @OptionGroup var runs: RunsOption
+        @Flag(help: "One JSON object.") var json = false
+        func run() throws {
+            let store = try RunStore(root: runs.root)
+            guard let summary = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw ValidationError("no run '\(name)' in \(runs.root)") }
+            let folder = try RunFolder(root: runs.root, name: name)
+            var latest: [String: Double] = [:]
+            for m in try store.metrics(name) { latest[m.key] = m.value }
+            let events = try store.events(name)
+            let checkpoints = try folder.checkpoints()
+            if json {
+                try printJSON(["name": name, "kind": summary.kind, "status": summary.status, "step": summary.step, "metrics": latest,
+                               "events": events.map { ["step": $0.step, "kind": $0.kind, "detail": $0.detail, "time": $0.time] },
+                               "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? ""])
+                return
+            }
+            print("\(name): \(summary.kind) run, \(summary.status) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")")
+            for k in latest.keys.sorted() { print("  " + k.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: " %.5g", latest[k]!)) }
+            print("checkpoints: " + (checkpoints.isEmpty ? "none" : checkpoints.map { "step \($0.step)" }.joined(separator: ", ")))
+            for e in events.suffix(10) { print("  [step \(e.step)] \(e.kind): \(e.detail)") }
+        }
+    }
+
+    static func queue(_ root: String, _ name: String, _ command: String, _ payload: String = "") throws {
+        let store = try RunStore(root: root)
+        guard try store.run(name) != nil else { throw ValidationError("no run '\(name)' in \(root)") }
+        try store.control(name, command: command, payload: payload)
+        print("\(name): \(command)\(payload.isEmpty ? "" : " \(payload)") queued; the trainer applies it at its next step")
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Ask a run's trainer to checkpoint and stop.")
+        @Argument var name: String
+        @OptionGroup var runs: RunsOption
+        func run() throws { try RunsCommand.queue(runs.root, name, "stop") }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pause a running trainer (it keeps its lock and memory).")
+        @Argument var name: String
+        @OptionGroup var runs: RunsOption
+        func run() throws { try RunsCommand.queue(runs.root, name, "pause") }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume a paused trainer, or restart a stopped or crashed run from its newest checkpoint (in the background).")
+        @Argument var name: String
+        @OptionGroup var runs: RunsOption
+        func run() throws {
+            let store = try RunStore(root: runs.root)
+            guard let r = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw ValidationError("no run '\(name)' in \(runs.root)") }
+            switch r.status {
+            case "paused": try RunsCommand.queue(runs.root, name, "resume")
+            case "running": print("\(name) is already running")
+            case "finished": print("\(name) has finished")
+            default:
+                let folder = try RunFolder(root: runs.root, name: name)
+                let pid = try RunSupervisor.launchDetached(RunSupervisor.executable,
+                    ["train", r.kind, "--config", folder.configPath, "--run", name, "--resume", "--runs", runs.root], log: folder.path + "/stdout.log")
+                print("\(name): restarted from its newest checkpoint (pid \(pid); output in \(folder.path)/stdout.log)")
+            }
+        }
+    }
+
+    struct Control: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a running trainer: learning rate (and, for distillation, the remaining stages).")
+        @Argument var name: String
+        @Option(help: "New learning rate from the next step.") var lr: Double?
+        @OptionGroup var runs: RunsOption
+        func run() throws {
+            guard let lr else { throw ValidationError("nothing to change: give --lr") }
+            guard lr > 0, lr < 1 else { throw ValidationError("--lr must be in (0, 1)") }
+            try RunsCommand.queue(runs.root, name, "lr", String(lr))
+        }
+    }
+}
