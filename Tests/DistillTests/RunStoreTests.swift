@@ -1,0 +1,155 @@
+// The run store and trainers under faults: exact resume (a stopped-and-resumed run equals an
+// uninterrupted one, step by step, with no metric rows lost or duplicated), kill -9 of the real binary
+// at random moments (the newest readable checkpoint survives and the run resumes), a truncated
+// checkpoint (skipped for an older one), two trainers on one run, a NaN, and config errors naming keys.
+import _TestSupport
+@testable import Distill
+import Foundation
+import Runs
+import Tensors
+import XCTest
+
+final class RunStoreTests: XCTestCase {
+    var root: String!
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "gpd-runs-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
+
+    /// A VAE config small enough to train a few steps in a debug build.
+    func tinyVAEConfig(steps: Int, checkpointEvery: Int = 1) throws -> String {
+        let text = """
+        kind = "vae"
+        [data]
+        frames = 5
+        size = 16
+        [model]
+        base_dim = 4
+        z_dim = 2
+        dim_mult = [1, 2]
+        num_res_blocks = 1
+        temperal_downsample = [true]
+        [train]
+        steps = \(steps)
+        batch = 2
+        warmup = 2
+        log_every = 1
+        checkpoint_every = \(checkpointEvery)
+        eval_every = 1000
+        """
+        let path = root + "/vae-\(steps)-\(checkpointEvery).toml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func train(_ configPath: String, name: String, resume: Bool) throws -> VAETrainer {
+        let cfg = try VAETrainConfig.load(configPath)
+        let session = try TrainSession(root: root, name: name, kind: "vae", configTOML: try cfg.toml(), resume: resume)
+        let trainer = try VAETrainer(config: cfg, session: session)
+        try trainer.run(resume: resume)
+        return trainer
+    }
+
+    func losses(_ name: String) throws -> [Double] { try RunStore(root: root).metrics(name, key: "loss").map(\.value) }
+
+    func testStopAndResumeEqualsAnUninterruptedRun() throws {
+        let full = try train(try tinyVAEConfig(steps: 4), name: "full", resume: false)
+        // Same config, stopped at a step boundary after 2 steps (by a control command), then resumed.
+        let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 4))
+        let session = try TrainSession(root: root, name: "split", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        let first = try VAETrainer(config: cfg, session: session)
+        final class StopAt: TrainReporter {
+            let session: TrainSession, at: Int
+            init(_ s: TrainSession, _ a: Int) { session = s; at = a }
+            func progress(step: Int, total: Int, loss: Float, rate: Double) { if step == at { session.stop.set() } }
+            func message(_ text: String) {}
+        }
+        let stopper = StopAt(session, 2)
+        session.reporter = stopper
+        try first.run(resume: false)
+        XCTAssertEqual(try RunStore(root: root).run("split")?.status, "stopped")
+        XCTAssertEqual(try losses("split").count, 2)
+        let second = try train(try tinyVAEConfig(steps: 4), name: "split", resume: true)
+        XCTAssertEqual(try losses("split"), try losses("full"), "the resumed loss curve equals the uninterrupted one")
+        for ((n, a), (_, b)) in zip(full.vae.namedParameters(), second.vae.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
+        let events = try RunStore(root: root).events("split").map(\.kind)
+        XCTAssertTrue(events.contains("resume") && events.contains("stopped") && events.contains("finished"), "\(events)")
+    }
+
+    func testSecondTrainerIsRefusedAndCrashedRunsShowAsCrashed() throws {
+        let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
+        let a = try TrainSession(root: root, name: "locked", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        XCTAssertThrowsError(try TrainSession(root: root, name: "locked", kind: "vae", configTOML: try cfg.toml(), resume: true)) { e in
+            XCTAssertTrue("\(e)".contains("another trainer"), "\(e)")
+        }
+        XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, "running")
+        a.folder.unlock()   // as if the trainer died: the kernel drops its flock
+        XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, "crashed")
+    }
+
+    func testNonFiniteValuesFailTheRunNamingTheTensor() throws {
+        let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
+        let s = try TrainSession(root: root, name: "nan", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        XCTAssertThrowsError(try s.checkFinite([("loss", [1]), ("gradient of encoder.conv_in.weight", [0, .nan])], step: 7)) { e in
+            XCTAssertTrue("\(e)".contains("encoder.conv_in.weight") && "\(e)".contains("step 7"), "\(e)")
+        }
+        XCTAssertEqual(try s.store.run("nan")?.status, "failed")
+        XCTAssertTrue(try s.store.events("nan").contains { $0.kind == "failed" && $0.detail.contains("conv_in") })
+    }
+
+    func testTruncatedNewestCheckpointFallsBackToAnOlderOne() throws {
+        _ = try train(try tinyVAEConfig(steps: 3), name: "trunc", resume: false)
+        let folder = try RunFolder(root: root, name: "trunc")
+        let newest = folder.checkpointPath(step: 3)
+        let data = try Data(contentsOf: URL(fileURLWithPath: newest))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: newest))
+        let c = try folder.latestCheckpoint()
+        XCTAssertEqual(c?.step, 2, "the truncated step-3 file is skipped")
+    }
+
+    func testKill9AtRandomMomentsLeavesALoadableCheckpoint() throws {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary beside the test bundle (swift build --build-tests)")
+        let config = try tinyVAEConfig(steps: 40)
+        var rng = RNG(seed: 11)
+        for attempt in 0..<3 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = ["train", "vae", "--config", config, "--run", "killed", "--runs", root] + (attempt > 0 ? ["--resume"] : [])
+            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: 1.5 + Double(rng.uniform(1)[0]) * 2)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let folder = try RunFolder(root: root, name: "killed")
+            if let c = try folder.latestCheckpoint() {
+                XCTAssertNotNil(c.file.tensors["param.encoder.conv_in.weight"], "checkpoint at step \(c.step) reads back whole")
+            }
+        }
+        let summary = try RunSupervisor.summaries(try RunStore(root: root)).first { $0.name == "killed" }
+        XCTAssertEqual(summary?.status, "crashed", "a killed trainer shows as crashed")
+        // Resume to the end: metric rows form exactly one row per step, none lost or duplicated.
+        _ = try train(config, name: "killed", resume: true)
+        let steps = try RunStore(root: root).metrics("killed", key: "loss").map(\.step)
+        XCTAssertEqual(steps, Array(1...40))
+    }
+
+    func testConfigErrorsNameTheKey() throws {
+        func load(_ body: String) -> String {
+            let path = root + "/bad-\(UUID().uuidString.prefix(6)).toml"
+            try? body.write(toFile: path, atomically: true, encoding: .utf8)
+            do { _ = try VAETrainConfig.load(path); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(load("kind = \"vae\"\n[train]\nstep = 5\n").contains("'train.step': unknown key"))
+        XCTAssertTrue(load("[train]\nlr = \"fast\"\n").contains("'train.lr'"))
+        XCTAssertTrue(load("[train]\nbatch = 0\n").contains("'train.batch'"))
+        XCTAssertTrue(load("[data]\nframes = 16\n").contains("'data.frames'"))
+        XCTAssertTrue(load("[modle]\nz_dim = 4\n").contains("'modle'"))
+        XCTAssertTrue(load("kind = \"teacher\"\n").contains("'kind'"))
+        XCTAssertTrue(load("[train\n").contains("not valid TOML"))
+        XCTAssertEqual(load("[train]\nsteps = 10\n"), "", "a valid partial config keeps the defaults")
+    }
+}
