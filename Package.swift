@@ -69,7 +69,7 @@ let package = Package(
                     swiftSettings: engineFlags),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
-        .testTarget(name: "DistillTests", dependencies: ["Distill", "Runs", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "Runs", "Data", "Diffusion", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],

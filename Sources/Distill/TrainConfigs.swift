@@ -262,3 +262,91 @@ public struct TeacherTrainConfig: Equatable {
                             top: ["kind": "teacher", "vae": vae])
     }
 }
+
+public struct DistillSection: ConfigSection, Equatable {
+    /// "gpd" (guided online targets) or "pd" (classic progressive distillation).
+    public var method = "gpd"
+    /// Teacher grid: steps N_T and shift (the student of horizon k samples every k-th point).
+    public var teacherSteps = 48
+    public var shift = 3.0
+    /// Stage horizons (each divides teacher_steps): 2, 3, 4, 6, 8 → 24, 16, 12, 8, 6 steps.
+    public var stages = [2, 3, 4, 6, 8]
+    public var stepsPerStage = 300
+    /// Teacher guidance, linearly annealed from the first stage to the last.
+    public var guidanceStart = 6.0
+    public var guidanceEnd = 1.5
+    /// Where training states come from: "student" rollouts (online), "teacher" rollouts, or forward-noised "data".
+    public var inputs = "student"
+    /// Weight of the frequency-domain loss (0: off) and how many final stages use it.
+    public var frequencyWeight = 0.1
+    public var frequencyStages = 1
+    public var butterworthOrder = 4
+    public var spatialCutoff = 0.25
+    public var temporalCutoff = 0.25
+    /// Prompts per step (each yields one state per student grid point).
+    public var prompts = 4
+    /// Evaluation prompts (from samples/prompts/eval.txt, seed 0) at the end of each stage.
+    public var evalPrompts = 8
+
+    enum CodingKeys: String, CodingKey {
+        case method, teacherSteps = "teacher_steps", shift, stages, stepsPerStage = "steps_per_stage"
+        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, frequencyWeight = "frequency_weight"
+        case frequencyStages = "frequency_stages", butterworthOrder = "butterworth_order", spatialCutoff = "spatial_cutoff"
+        case temporalCutoff = "temporal_cutoff", prompts, evalPrompts = "eval_prompts"
+    }
+    public static let keys = ["method", "teacher_steps", "shift", "stages", "steps_per_stage", "guidance_start", "guidance_end", "inputs",
+                              "frequency_weight", "frequency_stages", "butterworth_order", "spatial_cutoff", "temporal_cutoff", "prompts", "eval_prompts"]
+    public init() {}
+
+    public func validate(path: String, prefix: String) throws {
+        func req(_ ok: Bool, _ k: String, _ m: String) throws { try ConfigFile.require(ok, path, "\(prefix).\(k)", m) }
+        try req(["gpd", "pd"].contains(method), "method", "must be \"gpd\" or \"pd\"")
+        try req(teacherSteps >= 2, "teacher_steps", "must be at least 2")
+        try req(shift > 0, "shift", "must be positive")
+        do { _ = try StagePlan(stages, teacherSteps: teacherSteps) } catch { throw ConfigError(path, "\(prefix).stages", "\(error)") }
+        if method == "pd" {
+            var prev = 1
+            for k in stages { try req(k == 2 * prev, "stages", "pd halves the step count each stage: horizons 2, 4, 8, … (got \(stages))"); prev = k }
+        }
+        try req(stepsPerStage >= 1, "steps_per_stage", "must be at least 1")
+        try req(guidanceStart >= 0 && guidanceEnd >= 0, "guidance_start", "guidance must be ≥ 0")
+        try req(["student", "teacher", "data"].contains(inputs), "inputs", "must be \"student\", \"teacher\" or \"data\"")
+        try req(frequencyWeight >= 0, "frequency_weight", "must be ≥ 0")
+        try req(frequencyStages >= 0, "frequency_stages", "must be ≥ 0")
+        try req(butterworthOrder >= 1, "butterworth_order", "must be ≥ 1")
+        try req(spatialCutoff > 0 && temporalCutoff > 0, "spatial_cutoff", "cut-offs must be positive")
+        try req(prompts >= 1, "prompts", "must be ≥ 1")
+        try req(evalPrompts >= 1, "eval_prompts", "must be ≥ 1")
+    }
+
+    /// Guidance of stage j of m (linear from start to end).
+    public func guidance(stage j: Int, of m: Int) -> Float {
+        m <= 1 ? Float(guidanceEnd) : Float(guidanceStart + (guidanceEnd - guidanceStart) * Double(j) / Double(m - 1))
+    }
+}
+
+public struct DistillConfig: Equatable {
+    /// The teacher model: demo:teacher, a run name or a model folder.
+    public var teacher = "demo:teacher"
+    public var data = DataSection()
+    public var distill = DistillSection()
+    public var train = TrainSection()
+
+    public init() {}
+
+    public static func load(_ path: String) throws -> DistillConfig {
+        let t = try ConfigFile.read(path)
+        try ConfigFile.checkTopLevel(t, allowed: ["kind", "teacher", "data", "distill", "train"], path: path)
+        if let kind = t["kind"] as? String, kind != "distill" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd distill` needs kind = \"distill\"") }
+        var c = DistillConfig()
+        if let v = t["teacher"] { guard let s = v as? String else { throw ConfigError(path, "teacher", "must be a model REF string") }; c.teacher = s }
+        c.data = try ConfigFile.decode(DataSection.self, from: t["data"] as? [String: Any], path: path, prefix: "data")
+        c.distill = try ConfigFile.decode(DistillSection.self, from: t["distill"] as? [String: Any], path: path, prefix: "distill")
+        c.train = try ConfigFile.decode(TrainSection.self, from: t["train"] as? [String: Any], path: path, prefix: "train")
+        return c
+    }
+
+    public func toml() throws -> String {
+        try ConfigFile.toml([("data", data), ("distill", distill), ("train", train)], top: ["kind": "distill", "teacher": teacher])
+    }
+}

@@ -50,6 +50,9 @@ public final class TrainSession {
     public weak var reporter: TrainReporter?
     public private(set) var paused = false
     public var lrOverride: Float?
+    /// Trainer-specific commands (e.g. a distillation's remaining stages): returns a description of
+    /// what was applied, nil for an unknown command; throws to refuse it with a reason.
+    public var customControl: ((_ command: String, _ payload: String, _ step: Int) throws -> String?)?
 
     /// Opens (or creates) run `name` under `root`, takes its lock and writes the resolved config.
     /// With `resume` false an existing run with checkpoints is refused (nothing is overwritten).
@@ -95,7 +98,17 @@ public final class TrainSession {
                     guard let v = Float(c.payload), v > 0, v.isFinite else { try store.event(name, step: step, kind: "control-refused", "lr '\(c.payload)'"); continue }
                     lrOverride = v
                 default:
-                    try store.event(name, step: step, kind: "control-refused", "unknown command \(c.command)")
+                    do {
+                        guard let applied = try customControl?(c.command, c.payload, step) else {
+                            try store.event(name, step: step, kind: "control-refused", "unknown command \(c.command)")
+                            continue
+                        }
+                        try store.event(name, step: step, kind: "control", applied)
+                        reporter?.message("control: \(applied)")
+                    } catch {
+                        try store.event(name, step: step, kind: "control-refused", "\(c.command) \(c.payload): \(error)")
+                        reporter?.message("control refused: \(error)")
+                    }
                     continue
                 }
                 try store.event(name, step: step, kind: "control", "\(c.command) \(c.payload)".trimmingCharacters(in: .whitespaces))

@@ -109,14 +109,28 @@ struct RunsCommand: ParsableCommand {
     }
 
     struct Control: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a running trainer: learning rate (and, for distillation, the remaining stages).")
+        static let configuration = CommandConfiguration(abstract: "Change a running trainer: learning rate; for a distillation, the remaining stages and steps per stage.")
         @Argument var name: String
         @Option(help: "New learning rate from the next step.") var lr: Double?
+        @Option(help: "Distillation: the horizons after the current stage, e.g. 4,6,8.") var stages: String?
+        @Option(help: "Distillation: steps per stage from now on.") var stepsPerStage: Int?
         @OptionGroup var runs: RunsOption
         func run() throws {
-            guard let lr else { throw ValidationError("nothing to change: give --lr") }
-            guard lr > 0, lr < 1 else { throw ValidationError("--lr must be in (0, 1)") }
-            try RunsCommand.queue(runs.root, name, "lr", String(lr))
+            guard lr != nil || stages != nil || stepsPerStage != nil else { throw ValidationError("nothing to change: give --lr, --stages or --steps-per-stage") }
+            if let lr {
+                guard lr > 0, lr < 1 else { throw ValidationError("--lr must be in (0, 1)") }
+                try RunsCommand.queue(runs.root, name, "lr", String(lr))
+            }
+            if let stages {
+                guard stages.split(separator: ",").allSatisfy({ Int($0.trimmingCharacters(in: .whitespaces)) != nil }) else {
+                    throw ValidationError("--stages takes horizons like 4,6,8")
+                }
+                try RunsCommand.queue(runs.root, name, "stages", stages)
+            }
+            if let stepsPerStage {
+                guard stepsPerStage >= 1 else { throw ValidationError("--steps-per-stage must be at least 1") }
+                try RunsCommand.queue(runs.root, name, "steps_per_stage", String(stepsPerStage))
+            }
         }
     }
 }

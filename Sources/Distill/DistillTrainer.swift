@@ -1,0 +1,313 @@
+// Guided Progressive Distillation and classic progressive distillation (DESIGN §4). A student of
+// horizon k jumps k teacher intervals per step; stages grow k, each starting from the previous stage's
+// weights. GPD's target: the frozen previous-stage student jumps p intervals, the guided teacher takes
+// the remaining k − p (guidance annealed over stages); PD's: two jumps of the previous model. Training
+// states come from prompts alone (student rollouts along its own grid; or teacher rollouts; or
+// forward-noised data). The final stage(s) add the Butterworth high-pass frequency loss on x̂₀ vs x̃₀.
+// The student is guidance-free: one network evaluation per step.
+import Data
+import Diffusion
+import Eval
+import Foundation
+import Media
+import Models
+import NN
+import Runs
+import Tensors
+
+public final class DistillTrainer {
+    public let config: DistillConfig
+    public let session: TrainSession
+    public let teacher: VideoModel
+    public let student: WanTransformer
+    let previous: WanTransformer
+    public let grid: TeacherGrid
+    public private(set) var stages: [Int]
+    public private(set) var stepsPerStage: Int
+    var optimizer: AdamW
+    var references: [Tensor] = []        // teacher-48 clips of the eval prompts (seed 0)
+
+    public init(config: DistillConfig, session: TrainSession, runsRoot: String) throws {
+        self.config = config
+        self.session = session
+        teacher = try VideoModel.load(folder: try ModelRef.resolve(config.teacher, runsRoot: runsRoot))
+        var rng = RNG(seed: config.train.seed)
+        student = try WanTransformer(teacher.transformer.config, rng: &rng)
+        previous = try WanTransformer(teacher.transformer.config, rng: &rng)
+        Self.copy(teacher.transformer, to: student)
+        Self.copy(teacher.transformer, to: previous)
+        grid = TeacherGrid(steps: config.distill.teacherSteps, shift: config.distill.shift)
+        stages = config.distill.stages
+        stepsPerStage = config.distill.stepsPerStage
+        optimizer = Self.makeOptimizer(student, config.train)
+        session.customControl = { [unowned self] c, payload, step in try self.control(c, payload, step: step) }
+    }
+
+    static func makeOptimizer(_ m: WanTransformer, _ t: TrainSection) -> AdamW {
+        AdamW(m.parameters(), lr: Float(t.lr), betas: (Float(t.betas[0]), Float(t.betas[1])), weightDecay: Float(t.weightDecay))
+    }
+
+    static func copy(_ a: WanTransformer, to b: WanTransformer) {
+        for ((_, p), (_, q)) in zip(a.namedParameters(), b.namedParameters()) { q.data = p.data }
+    }
+
+    // MARK: live schedule control
+
+    var currentStage = 0
+
+    /// "stages" "4,6,8" replaces the stages after the current one; "steps_per_stage" "300".
+    func control(_ command: String, _ payload: String, step: Int) throws -> String? {
+        switch command {
+        case "stages":
+            let ks = try payload.split(separator: ",").map { s -> Int in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else { throw TrainError("'\(s)' is not a horizon") }
+                return v
+            }
+            let plan = try StagePlan(ks, teacherSteps: grid.steps, after: stages[currentStage])
+            stages = Array(stages[...currentStage]) + plan.horizons
+            try recordConfig()
+            return "remaining stages after horizon \(stages[currentStage]): \(plan.horizons.map(String.init).joined(separator: ", ")) (\(plan.horizons.map { String(grid.steps / $0) }.joined(separator: ", ")) steps)"
+        case "steps_per_stage":
+            guard let n = Int(payload), n >= 1 else { throw TrainError("steps per stage '\(payload)' must be a positive integer") }
+            stepsPerStage = n
+            try recordConfig()
+            return "steps per stage: \(n)"
+        default:
+            return nil
+        }
+    }
+
+    /// The resolved config with the live schedule, rewritten so config.toml shows what runs now.
+    func recordConfig() throws {
+        var c = config
+        c.distill.stages = stages
+        c.distill.stepsPerStage = stepsPerStage
+        try AtomicFile.write(Data(try c.toml().utf8), to: session.folder.configPath)
+        session.folder.appendLog("schedule changed: stages \(stages), steps per stage \(stepsPerStage)")
+    }
+
+    // MARK: velocity fields
+
+    /// A frozen model as a velocity field for fixed per-sample contexts; guidance > 1 adds the
+    /// unconditional pass: v_u + w(v_c − v_u).
+    func field(_ model: WanTransformer, context: Tensor, unconditional: Tensor?, guidance: Float) -> VelocityField {
+        { x, sigmas in
+            try GradMode.withDisabled {
+                let t = sigmas.map { $0 * 1000 }
+                let vc = try model(x, timesteps: t, context: context)
+                guard guidance > 1, let unconditional else { return vc }
+                return guided(conditional: vc, unconditional: try model(x, timesteps: t, context: unconditional), scale: guidance)
+            }
+        }
+    }
+
+    /// Rows of `t` [B, …] repeated `times` each (state-major within a prompt).
+    static func repeatRows(_ t: Tensor, _ times: Int) -> Tensor {
+        let per = t.count / t.shape[0]
+        var out = [Float](); out.reserveCapacity(t.count * times)
+        for b in 0..<t.shape[0] { for _ in 0..<times { out += t.data[(b * per)..<((b + 1) * per)] } }
+        return Tensor(shape: [t.shape[0] * times] + Array(t.shape.dropFirst()), data: out)
+    }
+
+    // MARK: training
+
+    /// Prompts of step s: grammar captions from the data seed (prompts alone; no videos).
+    func prompts(step: Int) -> [String] {
+        (0..<config.distill.prompts).map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0)).caption }
+    }
+
+    /// Training states at the student's grid points, their grid indices and per-state contexts.
+    func states(step: Int, k: Int, guidance: Float, context: Tensor, unconditional: Tensor) throws -> (Tensor, [Int], Tensor) {
+        let b = context.shape[0]
+        let points = grid.steps / k
+        var rng = RNG(seed: config.train.seed &+ 0xD157_0000 &+ UInt64(step))
+        let noise = Tensor.concat((0..<b).map { _ in rng.normal(shape: teacher.latentShape) }, axis: 0)
+        var collected: [Tensor] = []       // per grid point: [B, …]
+        switch config.distill.inputs {
+        case "student", "teacher":
+            let useTeacher = config.distill.inputs == "teacher"
+            let f = useTeacher ? field(teacher.transformer, context: context, unconditional: unconditional, guidance: guidance)
+                               : field(student, context: context, unconditional: nil, guidance: 1)
+            var x = noise
+            let stride = useTeacher ? 1 : k
+            for i in Swift.stride(from: 0, to: grid.steps, by: stride) {
+                if i % k == 0 { collected.append(x) }
+                x = try Targets.jump(x, from: [Int](repeating: i, count: b), span: stride, grid: grid, field: f)
+            }
+        default:   // forward-noised data: clips encoded by the teacher's VAE
+            let world = WorldConfig(frames: config.data.frames, size: config.data.size)
+            let clips = (0..<b).map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0), config: world) }
+            let x0 = try GradMode.withDisabled {
+                try teacher.vae.normalize(try teacher.vae.encode(Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)))
+            }
+            for j in 0..<points {
+                let s = grid.sigmas[j * k]
+                collected.append(x0 * (1 - s) + noise * s)
+            }
+        }
+        // Order: prompt-major, then grid point.
+        let per = noise.count / b
+        var data = [Float](); data.reserveCapacity(b * points * per)
+        var a: [Int] = []
+        for p in 0..<b { for j in 0..<points { data += collected[j].data[(p * per)..<((p + 1) * per)]; a.append(j * k) } }
+        return (Tensor(shape: [b * points] + Array(noise.shape.dropFirst()), data: data), a, Self.repeatRows(context, points))
+    }
+
+    public func run(resume: Bool) throws {
+        let t = config.train
+        var stepInStage = 0, globalStep = 0
+        if resume, let c = try session.resumePoint() {
+            let path = session.folder.checkpointPath(step: c.step)
+            try TrainState.restore(c.file, named: student.namedParameters(), optimizer: optimizer, ema: nil, path: path)
+            var prev: [String: Tensor] = [:]
+            for (k, v) in c.file.tensors where k.hasPrefix("prev.") { prev[String(k.dropFirst(5))] = v }
+            try previous.load(prev, path: path)
+            guard let st = c.file.metadata["stage_index"].flatMap(Int.init), let inStage = c.file.metadata["step_in_stage"].flatMap(Int.init),
+                  let list = c.file.metadata["stages"], let sps = c.file.metadata["steps_per_stage"].flatMap(Int.init) else {
+                throw TrainError("\(path): not a distillation checkpoint (no stage metadata)")
+            }
+            stages = list.split(separator: ",").compactMap { Int($0) }
+            stepsPerStage = sps
+            currentStage = st; stepInStage = inStage; globalStep = c.step
+            session.reporter?.message("resumed in stage \(st + 1) (horizon \(stages[st])) at step \(inStage) of the stage")
+        }
+        try prepareReferences()
+        var stopped = false
+        while currentStage < stages.count && !stopped {
+            let k = stages[currentStage]
+            let p = currentStage == 0 ? (config.distill.method == "pd" ? k / 2 : 1) : stages[currentStage - 1]
+            let w = config.distill.guidance(stage: currentStage, of: stages.count)
+            let useFrequency = config.distill.frequencyWeight > 0 && currentStage >= stages.count - config.distill.frequencyStages
+            if stepInStage == 0 {
+                try session.store.update(session.name, stage: "k\(k)")
+                try session.store.event(session.name, step: globalStep, kind: "stage",
+                                        "stage \(currentStage + 1)/\(stages.count): horizon \(k) (\(grid.steps / k) steps), previous horizon \(p), guidance \(w)\(useFrequency ? ", frequency loss" : "")")
+            }
+            let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: min(t.warmup, stepsPerStage / 4), total: stepsPerStage)
+            let (uncond1, _) = try GradMode.withDisabled { try teacher.embed([""]) }
+            var window: [Float] = [], t0 = Date()
+            while stepInStage < stepsPerStage {
+                guard try session.handleControl(step: globalStep) else { stopped = true; break }
+                optimizer.lr = session.lrOverride ?? schedule.rate(at: stepInStage)
+                let texts = prompts(step: globalStep)
+                let (ctx, _) = try GradMode.withDisabled { try teacher.embed(texts) }
+                let uncond = Self.repeatRows(uncond1, texts.count)
+                let (xa, a, stateCtx) = try states(step: globalStep, k: k, guidance: w, context: ctx, unconditional: uncond)
+                let stateUncond = Self.repeatRows(uncond1, xa.shape[0])
+                let teacherField = field(teacher.transformer, context: stateCtx, unconditional: stateUncond, guidance: w)
+                let target: Tensor
+                if config.distill.method == "pd" {
+                    let prevField = currentStage == 0 ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
+                    target = try Targets.pd(xa, a: a, k: k, grid: grid, previous: prevField)
+                } else {
+                    let prevField = currentStage == 0 ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
+                    target = try Targets.gpd(xa, a: a, k: k, p: p, grid: grid, previous: prevField, teacher: teacherField)
+                }
+                let sig = a.map { grid.sigmas[$0] }
+                let v = try student(xa, timesteps: sig.map { $0 * 1000 }, context: stateCtx)
+                var loss = Tensor.mse(v, target)
+                var freq: Float = 0
+                if useFrequency {
+                    let s = Tensor(shape: [sig.count, 1, 1, 1, 1], data: sig)
+                    let f = Tensor.frequencyLoss(xa - s * v, xa - s * target,
+                                                 filter: Butterworth(order: config.distill.butterworthOrder, spatialCutoff: Float(config.distill.spatialCutoff),
+                                                                     temporalCutoff: Float(config.distill.temporalCutoff)))
+                    freq = f.item
+                    loss = loss + f * Float(config.distill.frequencyWeight)
+                }
+                try session.checkFinite([("loss", loss.data)], step: globalStep)
+                optimizer.zeroGrad()
+                loss.backward()
+                let norm = clipGradNorm(student.parameters(), maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
+                if !norm.isFinite { try session.checkFinite(student.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: globalStep) }
+                optimizer.update()
+                stepInStage += 1; globalStep += 1
+                window.append(loss.item)
+                if globalStep % t.logEvery == 0 || stepInStage == stepsPerStage {
+                    let dt = Date().timeIntervalSince(t0) / Double(window.count)
+                    try session.store.log(session.name, step: globalStep, ["loss": Double(window.reduce(0, +) / Float(window.count)), "frequency_loss": Double(freq),
+                                                                          "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr),
+                                                                          "grad_norm": Double(norm), "sec_per_step": dt])
+                    try session.store.update(session.name, step: globalStep)
+                    session.reporter?.progress(step: stepInStage, total: stepsPerStage, loss: window.last!, rate: 1 / dt)
+                    window.removeAll(); t0 = Date()
+                }
+                if globalStep % t.checkpointEvery == 0 { try checkpoint(globalStep, stepInStage: stepInStage) }
+            }
+            if stopped { break }
+            try evaluateStage(k: k, step: globalStep)
+            try exportStage(k: k, to: session.folder.path + "/stages/k\(k)")
+            // Next stage starts from these weights; they are also its frozen previous model.
+            Self.copy(student, to: previous)
+            optimizer = Self.makeOptimizer(student, t)
+            currentStage += 1
+            stepInStage = 0
+            try checkpoint(globalStep, stepInStage: 0)
+        }
+        if stopped {
+            try checkpoint(globalStep, stepInStage: stepInStage)
+            try session.finish(step: globalStep, status: .stopped)
+            return
+        }
+        try exportStage(k: stages.last!, to: session.folder.path + "/export")
+        try session.finish(step: globalStep, status: .finished)
+    }
+
+    func checkpoint(_ step: Int, stepInStage: Int) throws {
+        var tensors = TrainState.tensors(model: student.namedParameters(), optimizer: optimizer, ema: nil)
+        for (n, p) in previous.namedParameters() { tensors["prev." + n] = Tensor(shape: p.shape, data: p.data) }
+        let meta = ["kind": "distill", "step": String(step), "stage_index": String(currentStage), "step_in_stage": String(stepInStage),
+                    "stages": stages.map(String.init).joined(separator: ","), "steps_per_stage": String(stepsPerStage), "config": try config.toml()]
+        try session.folder.saveCheckpoint(tensors, metadata: meta, step: step, keep: config.train.keep)
+    }
+
+    /// The student as a model folder: Euler on its own grid, no guidance.
+    public func studentModel(k: Int) -> VideoModel {
+        var mc = teacher.config
+        mc.transformer = student.config
+        mc.sampling = SamplingSettings(solver: .euler, steps: grid.steps / k, shift: grid.shift, guidance: 1, sigmas: grid.student(k))
+        mc.kind = config.distill.method
+        return VideoModel(config: mc, textEncoder: teacher.textEncoder, transformer: student, vae: teacher.vae)
+    }
+
+    func exportStage(k: Int, to dir: String) throws {
+        try studentModel(k: k).save(to: dir, metadata: ["source_run": session.name, "horizon": String(k), "method": config.distill.method])
+    }
+
+    var evalPrompts: [String] { Array(EvalSuite.prompts().prefix(config.distill.evalPrompts)) }
+
+    /// Teacher clips (its own sampling: 48 UniPC steps with guidance) for the eval prompts, seed 0; cached.
+    func prepareReferences() throws {
+        let path = session.folder.path + "/references.safetensors"
+        if let f = try? Safetensors.read(path), let r = f.tensors["frames"], r.shape[0] == evalPrompts.count {
+            references = (0..<r.shape[0]).map { r.slice(axis: 0, $0, $0 + 1).reshape(Array(r.shape.dropFirst())) }
+            return
+        }
+        let (r, _) = try teacher.sample(prompts: evalPrompts, seeds: [UInt64](repeating: 0, count: evalPrompts.count))
+        try Safetensors.write(["frames": r.frames!], metadata: ["captions": evalPrompts.joined(separator: "\n")], to: path)
+        references = (0..<r.frames!.shape[0]).map { r.frames!.slice(axis: 0, $0, $0 + 1).reshape(Array(r.frames!.shape.dropFirst())) }
+    }
+
+    /// MiniVBench and fidelity to the teacher at the stage's own step count.
+    func evaluateStage(k: Int, step: Int) throws {
+        let model = studentModel(k: k)
+        let (r, _) = try model.sample(prompts: evalPrompts, seeds: [UInt64](repeating: 0, count: evalPrompts.count))
+        let f = r.frames!
+        var scores: [ClipScore] = []
+        var fid: [String: Double] = [:]
+        for (i, prompt) in evalPrompts.enumerated() {
+            let clip = f.slice(axis: 0, i, i + 1).reshape(Array(f.shape.dropFirst()))
+            scores.append(try MiniVBench.score(clip, prompt: prompt))
+            for (key, v) in Metrics.fidelity(student: clip, teacher: references[i]) { fid[key, default: 0] += v / Double(evalPrompts.count) }
+        }
+        let s = MiniVBench.aggregate(scores)
+        var values: [String: Double] = ["eval/total": s.total, "eval/quality": s.quality, "eval/semantic": s.semantic]
+        for (key, v) in fid { values["eval/\(key)"] = v }
+        try session.store.log(session.name, step: step, values)
+        try session.store.event(session.name, step: step, kind: "stage-eval",
+                                String(format: "horizon %d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB, SSIM %.3f", k, grid.steps / k, s.total, fid["psnr"] ?? 0, fid["ssim"] ?? 0))
+        try ClipFiles.write(Tensor.concat([references[0], f.slice(axis: 0, 0, 1).reshape(Array(f.shape.dropFirst()))], axis: 2), caption: evalPrompts[0],
+                            to: session.folder.mediaPath + String(format: "/step-%07d-k%d.gif", step, k))
+        session.reporter?.message(String(format: "stage k=%d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB", k, grid.steps / k, s.total, fid["psnr"] ?? 0))
+    }
+}

@@ -1,0 +1,112 @@
+// Distillation runs on a tiny random teacher: a stage list replaced live through the control channel
+// (applied at a step boundary, recorded as an event and in config.toml), a bad stage list refused,
+// and a run stopped inside a stage and resumed equal to an uninterrupted one.
+import _TestSupport
+import Data
+import Diffusion
+@testable import Distill
+import Foundation
+import Models
+import Runs
+import Tensors
+import XCTest
+
+final class DistillTests: XCTestCase {
+    var root: String!
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "gpd-distill-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        // A tiny random teacher: VAE 16 px / 5 frames → latent 2×2×8×8, DiT with one layer.
+        var rng = RNG(seed: 1)
+        var vc = WanVAEConfig()
+        (vc.baseDim, vc.zDim, vc.dimMult, vc.numResBlocks, vc.temperalDownsample) = (2, 2, [1, 2], 1, [true])
+        vc.latentsMean = [0, 0]; vc.latentsStd = [1, 1]
+        let vae = try WanVAE(vc, rng: &rng)
+        let text = try TextEncoder(TextEncoderConfig(vocab: Tokenizer().vocabularySize, dim: 8, layers: 1, heads: 2, ffn: 8, textLength: 12), rng: &rng)
+        var tc = WanTransformerConfig()
+        (tc.numAttentionHeads, tc.attentionHeadDim, tc.numLayers, tc.ffnDim, tc.inChannels, tc.outChannels, tc.textDim, tc.freqDim) = (2, 6, 1, 8, 2, 2, 8, 16)
+        let dit = try WanTransformer(tc, rng: &rng)
+        let mc = VideoModelConfig(textEncoder: text.config, transformer: tc, frames: 5, size: 16,
+                                  sampling: SamplingSettings(solver: .unipc, steps: 4, shift: 3, guidance: 3), kind: "teacher")
+        try VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae).save(to: root + "/teacher")
+        try "tiny teacher prompt\n".write(toFile: root + "/unused.txt", atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
+
+    func config(stages: [Int], steps: Int) -> DistillConfig {
+        var c = DistillConfig()
+        c.teacher = root + "/teacher"
+        (c.data.frames, c.data.size) = (5, 16)
+        (c.distill.teacherSteps, c.distill.stages, c.distill.stepsPerStage, c.distill.prompts, c.distill.evalPrompts) = (8, stages, steps, 2, 1)
+        (c.train.logEvery, c.train.checkpointEvery, c.train.warmup, c.train.lr) = (1, 1, 1, 1e-3)
+        return c
+    }
+
+    func session(_ name: String, _ c: DistillConfig, resume: Bool) throws -> TrainSession {
+        try TrainSession(root: root, name: name, kind: "distill", configTOML: try c.toml(), resume: resume)
+    }
+
+    func testLiveStageControl() throws {
+        let c = config(stages: [2, 4, 8], steps: 2)
+        let s = try session("live", c, resume: false)
+        try s.store.control("live", command: "stages", payload: "8")              // drop the 4-step stage
+        try s.store.control("live", command: "steps_per_stage", payload: "1")
+        try s.store.control("live", command: "stages", payload: "3")              // 3 does not divide 8: refused
+        let trainer = try DistillTrainer(config: c, session: s, runsRoot: root)
+        try trainer.run(resume: false)
+        XCTAssertEqual(trainer.stages, [2, 8])
+        let events = try s.store.events("live")
+        XCTAssertTrue(events.contains { $0.kind == "control" && $0.detail.contains("remaining stages after horizon 2: 8") }, "\(events.map(\.detail))")
+        XCTAssertTrue(events.contains { $0.kind == "control-refused" && $0.detail.contains("does not divide") })
+        XCTAssertEqual(events.filter { $0.kind == "stage-eval" }.count, 2)
+        let toml = try String(contentsOfFile: root + "/live/config.toml", encoding: .utf8)
+        XCTAssertTrue(toml.contains("stages = [ 2, 8 ]") || toml.contains("stages = [2, 8]"), toml)
+        XCTAssertEqual(try s.store.metrics("live", key: "loss").count, 2, "steps per stage = 1 from the first step on: one step in each of the two stages")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/live/export/model.json"))
+        let student = try VideoModel.load(folder: root + "/live/export")
+        XCTAssertEqual(student.config.sampling.sigmas, TeacherGrid(steps: 8, shift: 3).student(8), "the student samples on its own grid")
+        XCTAssertEqual(student.config.sampling.guidance, 1)
+    }
+
+    func testStopInsideAStageAndResumeMatches() throws {
+        let c = config(stages: [2, 4], steps: 3)
+        let full = try DistillTrainer(config: c, session: try session("full", c, resume: false), runsRoot: root)
+        try full.run(resume: false)
+
+        let s = try session("split", c, resume: false)
+        final class StopAt: TrainReporter {
+            let session: TrainSession; var seen = 0
+            init(_ s: TrainSession) { session = s }
+            func progress(step: Int, total: Int, loss: Float, rate: Double) { seen += 1; if seen == 4 { session.stop.set() } }
+            func message(_ text: String) {}
+        }
+        let stopper = StopAt(s)
+        s.reporter = stopper
+        try DistillTrainer(config: c, session: s, runsRoot: root).run(resume: false)
+        XCTAssertEqual(try s.store.run("split")?.status, "stopped")
+        s.folder.unlock()
+        let resumed = try DistillTrainer(config: c, session: try session("split", c, resume: true), runsRoot: root)
+        try resumed.run(resume: true)
+        let a = try RunStore(root: root).metrics("full", key: "loss").map(\.value), b = try RunStore(root: root).metrics("split", key: "loss").map(\.value)
+        XCTAssertEqual(a.count, 6)
+        assertClose(b.map(Float.init), a.map(Float.init), atol: 1e-6, rtol: 1e-5, "loss curve of the resumed run")
+        for ((n, p), (_, q)) in zip(full.student.namedParameters(), resumed.student.namedParameters()) {
+            assertClose(q.data, p.data, atol: 1e-6, rtol: 1e-5, n)
+        }
+    }
+
+    func testBadInputsAreRefused() throws {
+        var c = config(stages: [2, 4], steps: 1)
+        c.teacher = root + "/missing"
+        XCTAssertThrowsError(try DistillTrainer(config: c, session: try session("bad", c, resume: false), runsRoot: root)) { e in
+            XCTAssertTrue("\(e)".contains("not a model"), "\(e)")
+        }
+        let path = root + "/bad.toml"
+        try "kind = \"distill\"\n[distill]\nstages = [2, 5]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.stages'") && "\(e)".contains("does not divide"), "\(e)") }
+        try "kind = \"distill\"\n[distill]\nmethod = \"pd\"\nstages = [2, 3]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("pd halves"), "\(e)") }
+    }
+}
