@@ -53,11 +53,13 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
+        .target(name: "Studio", dependencies: ["Terminal", "Runs", "Distill", "Diffusion", "Eval", "Data", "Models", "Tensors"],
+                swiftSettings: engineFlags),
         .target(name: "Bench", dependencies: ["Tensors", "NN", "Models", "Diffusion", "Data", "Eval", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
-            "Tensors", "NN", "Models", "Diffusion", "Data", "Media", "Runs", "Distill", "Eval", "Terminal", "Bench",
+            "Tensors", "NN", "Models", "Diffusion", "Data", "Media", "Runs", "Distill", "Eval", "Terminal", "Studio", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineFlags),
 
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "Runs", "Data", "Diffusion", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],

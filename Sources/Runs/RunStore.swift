@@ -37,6 +37,10 @@ public struct EventRow: Codable, Equatable, FetchableRecord {
     public var time: Double
     public var kind: String
     public var detail: String
+
+    public init(id: Int64, step: Int, time: Double, kind: String, detail: String) {
+        (self.id, self.step, self.time, self.kind, self.detail) = (id, step, time, kind, detail)
+    }
 }
 
 public struct ControlRow: Codable, Equatable, FetchableRecord {

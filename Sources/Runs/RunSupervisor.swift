@@ -15,6 +15,12 @@ public struct RunSummary: Codable {
     public var evalKey: String?
     public var updated: Double
     public var pid: Int?
+
+    public init(name: String, kind: String, status: String, step: Int, stage: String?, loss: Double?, eval: Double?, evalKey: String?,
+                updated: Double, pid: Int?) {
+        (self.name, self.kind, self.status, self.step, self.stage) = (name, kind, status, step, stage)
+        (self.loss, self.eval, self.evalKey, self.updated, self.pid) = (loss, eval, evalKey, updated, pid)
+    }
 }
 
 public enum RunSupervisor {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Bench
 import Foundation
 import Tensors
+import Studio
 import Terminal
 
 @main
@@ -46,21 +47,22 @@ enum Version {
 struct Studio: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Open the terminal studio (the default command).")
 
+    @OptionGroup var runs: RunsOption
+    @Option(help: "Theme name from themes/ (\(Theme.available().joined(separator: ", "))).") var theme: String = "dark"
+    @Option(help: "Image output: sixel, blocks or none (default: ask the terminal).") var graphics: GraphicsMode?
+    @Flag(help: "Print what the terminal answered to the capability probe, then exit.") var probe = false
+
     func run() throws {
-        print("""
-        GPD Studio \(Version.project)
-
-        The terminal studio is not built yet. It will browse training runs, sample prompts with the
-        teacher and the student side by side (sixel or Unicode blocks), show latent spectra and edit
-        step schedules live. What works today:
-
-          gpd --version     the native libraries this build linked
-          gpd bench         engine throughput against this machine's ceilings
-
-        See README.md for the plan and the current state.
-        """)
+        if probe {
+            let c = Capabilities.probe()
+            print("sixel: \(c.sixel)  cell: \(c.cellWidth)×\(c.cellHeight) px  truecolor: \(c.truecolor)\nreplies: \(c.replies)")
+            return
+        }
+        try StudioApp(runsRoot: runs.root, themeName: theme).run(graphics: graphics)
     }
 }
+
+extension GraphicsMode: ExpressibleByArgument {}
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench",

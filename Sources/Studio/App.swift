@@ -1,0 +1,353 @@
+// The studio's controller and loop: keys → actions → state; background results drained from the
+// mailbox; the frame rendered by the pure renderers and drawn by the curses session (the only curses
+// user, on this thread). Runs are re-read every second; a playing clip advances at 8 frames/s.
+import Data
+import Diffusion
+import Distill
+import Foundation
+import Runs
+import Terminal
+
+public final class StudioApp {
+    public var state = StudioState()
+    public var theme: Theme
+    let mailbox = Mailbox()
+    let backend: SampleBackend
+    var studentGeneration = 0, teacherGeneration = 0
+    var lastRunsRefresh = Date.distantPast, lastFrameAdvance = Date()
+    var quit = false
+
+    public init(runsRoot: String, themeName: String) {
+        let (t, problem) = Theme.load(themeName)
+        theme = t
+        state.runsRoot = runsRoot
+        backend = SampleBackend(mailbox: mailbox, runsRoot: runsRoot)
+        if let problem { state.message = (problem, true) }
+    }
+
+    /// Runs the studio until q. `graphics` overrides the probe.
+    public func run(graphics: GraphicsMode?) throws {
+        guard isatty(0) != 0, isatty(1) != 0 else {
+            throw TerminalError.terminal("the studio needs a terminal (stdin and stdout are not ttys); the CLI commands (gpd --help) work anywhere")
+        }
+        let caps = Capabilities.probe()
+        state.graphics = graphics ?? caps.graphics
+        let session = CursesSession(graphics: state.graphics, capabilities: caps)
+        defer { session.close() }
+        backend.load()
+        refreshRuns(force: true)
+        requestTeacher(); requestStudent()
+        var dirty = true
+        while !quit {
+            let updates = mailbox.drain()
+            for u in updates { u(&state) }
+            if !updates.isEmpty { dirty = true }
+            if Date().timeIntervalSince(lastRunsRefresh) > 1 { refreshRuns(force: false); dirty = true }
+            if state.screen == .sample, state.sample.playing, let n = state.sample.clipShape.first, n > 1, Date().timeIntervalSince(lastFrameAdvance) >= 0.125 {
+                state.sample.frame = (state.sample.frame + 1) % n
+                lastFrameAdvance = Date()
+                dirty = true
+            }
+            if dirty {
+                let size = session.size
+                session.draw(Renderer.render(state, theme: theme, rows: size.rows, cols: size.cols))
+                dirty = false
+            }
+            if let key = session.readKey(milliseconds: 40) {
+                if key == .resize || key == .ctrl("l") { session.invalidate() }
+                handle(key)
+                dirty = true
+            }
+        }
+    }
+
+    // MARK: input
+
+    public func handle(_ key: Key) {
+        if state.help { state.help = false; return }
+        if state.command != nil { editCommand(key); return }
+        if state.runs.filtering { editFilter(key); return }
+        if state.sample.editing { editPrompt(key); return }
+        if case let .mouse(row, col, button) = key { mouse(row, col, button); return }
+        if key == .escape { state.message = nil; return }
+        guard let action = Keymap.action(for: key, on: state.screen) else { return }
+        state.message = nil
+        perform(action)
+    }
+
+    func mouse(_ row: Int, _ col: Int, _ button: Int) {
+        if button == 4 { perform(.up); return }
+        if button == 5 { perform(.down); return }
+        if row == 0 {
+            // Tabs: " 1 Runs " … after the 12-column title.
+            var c = 12
+            for s in ScreenID.allCases {
+                let w = s.rawValue.count + 4
+                if col >= c && col < c + w { state.screen = s; return }
+                c += w + 1
+            }
+        }
+        if state.screen == .runs, row >= 2 { state.runs.selected = min(max(0, row - 2), max(0, state.runs.visible.count - 1)) }
+    }
+
+    public func perform(_ action: Action) {
+        switch action {
+        case .quit: quit = true
+        case .help: state.help = true
+        case .command: state.command = ""
+        case let .switchTo(s): state.screen = s; if s == .run { loadRunDetail() }
+        case .nextScreen, .previousScreen:
+            let all = ScreenID.allCases, i = all.firstIndex(of: state.screen)!
+            state.screen = all[(i + (action == .nextScreen ? 1 : all.count - 1)) % all.count]
+            if state.screen == .run { loadRunDetail() }
+        case .refresh: refreshRuns(force: true)
+        case .up, .down, .pageUp, .pageDown, .top, .bottom:
+            let n = state.runs.visible.count
+            let delta = [Action.up: -1, .down: 1, .pageUp: -10, .pageDown: 10][action] ?? 0
+            if state.screen == .runs {
+                if action == .top { state.runs.selected = 0 } else if action == .bottom { state.runs.selected = max(0, n - 1) }
+                else { state.runs.selected = min(max(0, state.runs.selected + delta), max(0, n - 1)) }
+            } else { state.run.scroll = max(0, state.run.scroll + delta) }
+        case .open:
+            guard let r = selectedRun else { return }
+            state.run.detail = RunDetail(name: r.name)
+            state.screen = .run
+            loadRunDetail()
+        case .filter: state.runs.filtering = true
+        case .sort: state.runs.sort = (state.runs.sort + 1) % RunsState.sortNames.count
+        case .mark:
+            guard let r = selectedRun else { return }
+            if state.runs.marked.contains(r.name) { state.runs.marked.remove(r.name) } else { state.runs.marked.insert(r.name) }
+        case .stop, .pause: control(action == .stop ? "stop" : "pause")
+        case .resume: resumeRun()
+        case .newRun:
+            state.command = "new "
+            state.message = ("configs: " + configs().joined(separator: ", "), false)
+        case .toggleLog: if state.screen == .spectra { state.spectraLogY.toggle() } else { state.run.logY.toggle() }
+        case .toggleSmooth: state.run.smooth.toggle()
+        case .nextMetric:
+            let n = state.run.detail?.metricKeys.count ?? 1
+            state.run.metricIndex = (state.run.metricIndex + 1) % max(1, n)
+        case .editPrompt: state.sample.editing = true; state.sample.draft = state.sample.prompt
+        case .nextSeed: state.sample.seed += 1; requestTeacher(); requestStudent()
+        case .playPause: state.sample.playing.toggle()
+        case .frameBack, .frameForward:
+            state.sample.playing = false
+            let n = max(1, state.sample.clipShape.first ?? 1)
+            state.sample.frame = (state.sample.frame + (action == .frameForward ? 1 : n - 1)) % n
+        case .toggleDiff: state.sample.diff.toggle()
+        case .pointPrevious: state.sample.point = max(0, state.sample.point - 1)
+        case .pointNext: state.sample.point = min(state.sample.sigmas.count - 1, state.sample.point + 1)
+        case .pointUp, .pointDown:
+            guard state.sample.sigmas.indices.contains(state.sample.point) else { return }
+            let v = state.sample.sigmas[state.sample.point] + (action == .pointUp ? 0.02 : -0.02)
+            state.sample.sigmas[state.sample.point] = min(1, max(0, (v * 1000).rounded() / 1000))
+            scheduleChanged()
+        case .pointInsert:
+            let s = state.sample.sigmas, i = state.sample.point
+            guard i + 1 < s.count else { return }
+            state.sample.sigmas.insert((s[i] + s[i + 1]) / 2, at: i + 1)
+            state.sample.point = i + 1
+            scheduleChanged()
+        case .pointDelete:
+            guard state.sample.sigmas.count > 2 else { return }
+            state.sample.sigmas.remove(at: state.sample.point)
+            state.sample.point = min(state.sample.point, state.sample.sigmas.count - 1)
+            scheduleChanged()
+        case .shiftDown, .shiftUp:
+            state.sample.shift = max(0.5, state.sample.shift + (action == .shiftUp ? 0.5 : -0.5))
+            state.sample.sigmas = TeacherGridPreset.sigmas(steps: max(1, state.sample.sigmas.count - 1), shift: state.sample.shift)
+            scheduleChanged()
+        case let .studentSteps(d):
+            let steps = min(48, max(1, state.sample.sigmas.count - 1 + d))
+            state.sample.sigmas = TeacherGridPreset.sigmas(steps: steps, shift: state.sample.shift)
+            state.sample.point = min(state.sample.point, steps)
+            scheduleChanged()
+        case .resetSchedule:
+            state.sample.sigmas = state.sample.preset.isEmpty ? TeacherGridPreset.sigmas(steps: 6, shift: 3) : state.sample.preset
+            scheduleChanged()
+        }
+    }
+
+    var selectedRun: RunSummary? {
+        let v = state.runs.visible
+        return v.indices.contains(state.runs.selected) ? v[state.runs.selected] : nil
+    }
+
+    // MARK: text input
+
+    func editText(_ text: inout String, _ key: Key) -> Bool? {
+        switch key {
+        case .enter: return true
+        case .escape: return false
+        case .backspace: if !text.isEmpty { text.removeLast() }
+        case let .char(c): if text.count < 500 { text.append(c) }
+        case .ctrl("u"): text = ""
+        default: break
+        }
+        return nil
+    }
+
+    func editCommand(_ key: Key) {
+        var t = state.command ?? ""
+        switch editText(&t, key) {
+        case true?: state.command = nil; execute(t)
+        case false?: state.command = nil
+        default: state.command = t
+        }
+    }
+
+    func editFilter(_ key: Key) {
+        var t = state.runs.filter
+        switch editText(&t, key) {
+        case true?: state.runs.filtering = false
+        case false?: state.runs.filtering = false; state.runs.filter = ""
+        default: state.runs.filter = t; state.runs.selected = 0
+        }
+    }
+
+    func editPrompt(_ key: Key) {
+        var t = state.sample.draft
+        if key == .up, let last = state.sample.history.last { state.sample.draft = last; return }
+        switch editText(&t, key) {
+        case true?:
+            state.sample.editing = false
+            setPrompt(t)
+        case false?: state.sample.editing = false
+        default: state.sample.draft = t
+        }
+    }
+
+    public func setPrompt(_ text: String) {
+        let p = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !p.isEmpty else { state.message = ("an empty prompt samples nothing", true); return }
+        state.sample.prompt = p
+        if state.sample.history.last != p { state.sample.history.append(p) }
+        let parsed = PromptGrammar.parse(p)
+        state.sample.unknownWords = parsed.unknownWords
+        state.sample.problem = parsed.problem
+        requestTeacher(); requestStudent()
+    }
+
+    // MARK: commands
+
+    func execute(_ line: String) {
+        let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let cmd = parts.first else { return }
+        let arg = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        switch cmd {
+        case "q", "quit": quit = true
+        case "theme":
+            let (t, problem) = Theme.load(arg.isEmpty ? "dark" : arg)
+            theme = t
+            state.message = problem.map { ($0, true) } ?? ("theme \(t.name)", false)
+        case "run":
+            guard state.runs.rows.contains(where: { $0.name == arg }) else { state.message = ("no run '\(arg)'", true); return }
+            state.run.detail = RunDetail(name: arg); state.screen = .run; loadRunDetail()
+        case "sample": state.screen = .sample; setPrompt(arg)
+        case "new": newRun(arg)
+        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, q)", true)
+        }
+    }
+
+    func configs() -> [String] {
+        let dir = FileManager.default.currentDirectoryPath + "/samples/configs"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    /// `:new CONFIG [NAME]`: starts the config's trainer as a detached process (it outlives the studio).
+    func newRun(_ arg: String) {
+        let parts = arg.split(separator: " ").map(String.init)
+        guard let config = parts.first else { state.message = ("usage: :new CONFIG [NAME] — configs: \(configs().joined(separator: ", "))", true); return }
+        let path = FileManager.default.currentDirectoryPath + "/samples/configs/\(config).toml"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { state.message = ("no config \(path)", true); return }
+        let kind = text.contains("kind = \"distill\"") ? "distill" : text.contains("kind = \"teacher\"") ? "teacher" : "vae"
+        let name = parts.count > 1 ? parts[1] : config
+        let args = (kind == "distill" ? ["distill"] : ["train", kind]) + ["--config", path, "--run", name, "--runs", state.runsRoot]
+        do {
+            try FileManager.default.createDirectory(atPath: state.runsRoot, withIntermediateDirectories: true)
+            let pid = try RunSupervisor.launchDetached(RunSupervisor.executable, args, log: state.runsRoot + "/\(name).stdout.log")
+            state.message = ("started \(kind) run '\(name)' (pid \(pid))", false)
+        } catch { state.message = ("\(error)", true) }
+    }
+
+    // MARK: runs
+
+    func refreshRuns(force: Bool) {
+        lastRunsRefresh = Date()
+        guard let store = try? RunStore(root: state.runsRoot) else {
+            state.runs.warning = "cannot open the run store in \(state.runsRoot)"
+            return
+        }
+        do {
+            state.runs.rows = try RunSupervisor.summaries(store)
+            state.runs.warning = nil
+            state.runs.selected = min(state.runs.selected, max(0, state.runs.visible.count - 1))
+        } catch { state.runs.warning = "run store busy or unreadable: \(error)" }
+        if state.screen == .run { loadRunDetail() }
+    }
+
+    func loadRunDetail() {
+        if state.run.detail == nil, let r = selectedRun { state.run.detail = RunDetail(name: r.name) }
+        guard let name = state.run.detail?.name, let store = try? RunStore(root: state.runsRoot) else { return }
+        var d = RunDetail(name: name)
+        if let summary = state.runs.rows.first(where: { $0.name == name }) { (d.kind, d.status, d.step) = (summary.kind, summary.status, summary.step) }
+        for m in (try? store.metrics(name)) ?? [] { d.metrics[m.key, default: []].append((Double(m.step), m.value)) }
+        d.events = (try? store.events(name)) ?? []
+        let log = (try? String(contentsOfFile: state.runsRoot + "/\(name)/log.txt", encoding: .utf8)) ?? ""
+        d.logTail = log.split(separator: "\n").suffix(20).map(String.init)
+        for other in state.runs.marked where other != name {
+            var m: [String: [(x: Double, y: Double)]] = [:]
+            for row in (try? store.metrics(other)) ?? [] { m[row.key, default: []].append((Double(row.step), row.value)) }
+            d.compared[other] = m
+        }
+        state.run.detail = d
+    }
+
+    func control(_ command: String) {
+        guard let name = state.screen == .run ? state.run.detail?.name : selectedRun?.name else { return }
+        do {
+            try RunStore(root: state.runsRoot).control(name, command: command)
+            state.message = ("\(command) sent to \(name); the trainer applies it at its next step", false)
+        } catch { state.message = ("\(error)", true) }
+    }
+
+    func resumeRun() {
+        guard let name = state.screen == .run ? state.run.detail?.name : selectedRun?.name,
+              let r = state.runs.rows.first(where: { $0.name == name }) else { return }
+        if r.status == "paused" { control("resume"); return }
+        guard ["stopped", "crashed", "failed"].contains(r.status) else { state.message = ("\(name) is \(r.status)", true); return }
+        let config = state.runsRoot + "/\(name)/config.toml"
+        let args = (r.kind == "distill" ? ["distill"] : ["train", r.kind]) + ["--config", config, "--run", name, "--resume", "--runs", state.runsRoot]
+        do {
+            let pid = try RunSupervisor.launchDetached(RunSupervisor.executable, args, log: state.runsRoot + "/\(name)/stdout.log")
+            state.message = ("restarted \(name) from its newest checkpoint (pid \(pid))", false)
+        } catch { state.message = ("\(error)", true) }
+    }
+
+    // MARK: sampling
+
+    func scheduleChanged() {
+        do {
+            try FlowSchedule.validate(state.sample.sigmas)
+            state.sample.scheduleError = nil
+            requestStudent()
+        } catch {
+            state.sample.scheduleError = "\(error)".replacingOccurrences(of: "invalid schedule: ", with: "")
+        }
+    }
+
+    func requestTeacher() {
+        teacherGeneration += 1
+        state.sample.teacherBusy = true
+        backend.sampleTeacher(prompt: state.sample.prompt, seed: state.sample.seed, settings: state.sample.teacherSettings, generation: teacherGeneration)
+    }
+
+    func requestStudent() {
+        guard state.sample.scheduleError == nil else { return }
+        studentGeneration += 1
+        state.sample.studentBusy = true
+        let sigmas = state.sample.sigmas.isEmpty ? TeacherGridPreset.sigmas(steps: 6, shift: state.sample.shift) : state.sample.sigmas
+        backend.sampleStudent(prompt: state.sample.prompt, seed: state.sample.seed, sigmas: sigmas, generation: studentGeneration)
+    }
+}

@@ -1,0 +1,203 @@
+// Background work for the studio: model discovery and loading, sampling (the teacher once per
+// prompt/seed, the student on every schedule edit — the newest request wins, stale results are
+// dropped), latent spectra. Results come back as state updates through a mailbox the UI loop drains;
+// no curses call ever happens here.
+import Data
+import Diffusion
+import Distill
+import Eval
+import Foundation
+import Models
+import Runs
+import Tensors
+
+public final class Mailbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var updates: [(inout StudioState) -> Void] = []
+    public init() {}
+    public func post(_ u: @escaping (inout StudioState) -> Void) { lock.lock(); updates.append(u); lock.unlock() }
+    public func drain() -> [(inout StudioState) -> Void] { lock.lock(); defer { updates.removeAll(); lock.unlock() }; return updates }
+}
+
+public final class SampleBackend: @unchecked Sendable {
+    let queue = DispatchQueue(label: "gpd.studio.sample")
+    let mailbox: Mailbox
+    let runsRoot: String
+    private var teacher: VideoModel?
+    private var student: VideoModel?
+    private var loaded = false
+    private let lock = NSLock()
+    private var latestStudent = 0
+    private var latestTeacher = 0
+    private var teacherLatents: Tensor?
+    private var teacherFrames: Tensor?
+
+    public init(mailbox: Mailbox, runsRoot: String) {
+        self.mailbox = mailbox
+        self.runsRoot = runsRoot
+    }
+
+    /// demo:teacher, else the newest finished teacher run; demo:gpd6, else the newest distillation export.
+    static func discover(runsRoot: String) -> (teacher: String?, student: String?) {
+        func demo(_ n: String) -> String? { try? ModelRef.resolve("demo:" + n, runsRoot: runsRoot) }
+        var teacher = demo("teacher"), student = demo("gpd6")
+        if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
+            for r in runs where FileManager.default.fileExists(atPath: runsRoot + "/" + r.name + "/export/model.json") {
+                if teacher == nil && r.kind == "teacher" { teacher = runsRoot + "/" + r.name + "/export" }
+                if student == nil && r.kind == "distill" { student = runsRoot + "/" + r.name + "/export" }
+            }
+        }
+        return (teacher, student)
+    }
+
+    /// Loads the models (once) and reports what was found.
+    public func load() {
+        queue.async { [self] in
+            let found = Self.discover(runsRoot: runsRoot)
+            var note: String?
+            if let t = found.teacher { do { teacher = try VideoModel.load(folder: t) } catch { note = "teacher: \(error)" } }
+            if let s = found.student { do { student = try VideoModel.load(folder: s) } catch { note = "student: \(error)" } }
+            loaded = true
+            let tLabel = found.teacher.map { ($0 as NSString).lastPathComponent == "export" ? (($0 as NSString).deletingLastPathComponent as NSString).lastPathComponent : "demo:" + ($0 as NSString).lastPathComponent }
+            let sLabel = found.student.map { ($0 as NSString).lastPathComponent == "export" ? (($0 as NSString).deletingLastPathComponent as NSString).lastPathComponent : "demo:" + ($0 as NSString).lastPathComponent }
+            let studentSampling = student?.config.sampling
+            let teacherSampling = teacher?.config.sampling
+            mailbox.post { s in
+                s.sample.teacherLabel = tLabel ?? "ground truth (no teacher model yet)"
+                s.sample.studentLabel = sLabel ?? (tLabel != nil ? "teacher at the student's steps (no student yet)" : "no student (no models yet)")
+                if let ts = teacherSampling { s.sample.teacherSettings = ts }
+                let preset = studentSampling?.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: s.sample.shift)
+                s.sample.preset = preset
+                if s.sample.sigmas.isEmpty { s.sample.sigmas = preset }
+                if let note { s.message = (note, true) }
+            }
+        }
+    }
+
+    /// The teacher clip (or the ground truth when there is no teacher) for (prompt, seed).
+    public func sampleTeacher(prompt: String, seed: UInt64, settings: SamplingSettings, generation: Int) {
+        lock.lock(); latestTeacher = generation; lock.unlock()
+        queue.async { [self] in
+            guard isLatestTeacher(generation) else { return }
+            let t0 = Date()
+            var frames: Tensor?, latents: Tensor?
+            var problem: String?
+            if let teacher {
+                do {
+                    let (r, _) = try teacher.sample(prompts: [prompt], seeds: [seed], settings: settings)
+                    frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst())); latents = r.latents
+                } catch { problem = "\(error)" }
+            } else if let scene = PromptGrammar.parse(prompt).scene {
+                frames = ShapesWorld.render(scene, seed: seed).frames
+            }
+            let seconds = Date().timeIntervalSince(t0)
+            lock.lock(); teacherLatents = latents; teacherFrames = frames; lock.unlock()
+            mailbox.post { s in
+                s.sample.teacherBusy = false
+                if let problem { s.message = ("teacher: " + problem, true) }
+                guard let frames else { return }
+                s.sample.teacherFrames = frames.data
+                s.sample.clipShape = frames.shape
+                s.sample.teacherSeconds = seconds
+                s.sample.imageVersion &+= 1
+            }
+        }
+    }
+
+    func isLatestTeacher(_ g: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return g == latestTeacher }
+    func isLatestStudent(_ g: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return g == latestStudent }
+
+    /// The student clip on a custom schedule (Euler, no guidance). Older requests are skipped.
+    public func sampleStudent(prompt: String, seed: UInt64, sigmas: [Float], generation: Int) {
+        lock.lock(); latestStudent = generation; lock.unlock()
+        queue.async { [self] in
+            guard isLatestStudent(generation) else { return }
+            guard let model = student ?? teacher else {
+                mailbox.post { s in s.sample.studentBusy = false }
+                return
+            }
+            let t0 = Date()
+            do {
+                let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: model === teacher ? model.config.sampling.guidance : 1, sigmas: sigmas)
+                let (r, _) = try model.sample(prompts: [prompt], seeds: [seed], settings: settings)
+                let frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst()))
+                let seconds = Date().timeIntervalSince(t0)
+                guard isLatestStudent(generation) else { return }
+                lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()
+                var psnr: Double?, ssim: Double?
+                if let tf, tf.shape == frames.shape { psnr = Metrics.psnr(frames, tf); ssim = Metrics.ssim(frames, tf) }
+                let spectra = spectraSnapshot(teacher: tl, student: r.latents, prompt: prompt, seed: seed, model: model)
+                mailbox.post { s in
+                    s.sample.studentBusy = false
+                    s.sample.studentFrames = frames.data
+                    if s.sample.clipShape.isEmpty { s.sample.clipShape = frames.shape }
+                    s.sample.studentSeconds = seconds
+                    s.sample.psnr = psnr; s.sample.ssim = ssim
+                    s.sample.spectra = spectra
+                    s.sample.imageVersion &+= 1
+                }
+            } catch {
+                mailbox.post { s in s.sample.studentBusy = false; s.message = ("student: \(error)", true) }
+            }
+        }
+    }
+
+    /// Latent spectra of teacher, student and data (the prompt's ground-truth clip through the VAE).
+    func spectraSnapshot(teacher: Tensor?, student: Tensor, prompt: String, seed: UInt64, model: VideoModel) -> SpectraSnapshot {
+        var snap = SpectraSnapshot()
+        var latents: [String: Tensor] = ["student": student]
+        if let teacher { latents["teacher"] = teacher }
+        if let scene = PromptGrammar.parse(prompt).scene {
+            let clip = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: model.config.frames, size: model.config.size))
+            if let z = try? GradMode.withDisabled({ try model.vae.normalize(try model.vae.encode(clip.pixels.reshape([1] + clip.pixels.shape))) }) {
+                latents["data"] = z
+            }
+        }
+        for (name, z) in latents {
+            let (c, f, h, w) = (z.shape[1], z.shape[2], z.shape[3], z.shape[4])
+            snap.spatial[name] = Spectra.radial(z.data, batch: c * f, h: h, w: w)
+            // Temporal: per (channel, pixel) series over frames.
+            var series = [Float](repeating: 0, count: c * h * w * f)
+            for ci in 0..<c { for t in 0..<f { for p in 0..<(h * w) { series[(ci * h * w + p) * f + t] = z.data[((ci * f + t) * h * w) + p] } } }
+            if f > 1 {
+                let spec = FFT.shared.rfft(series, dims: [f])
+                let bins = f / 2 + 1
+                var power = [Double](repeating: 0, count: bins)
+                for s in 0..<(c * h * w) { for j in 0..<bins {
+                    let k = (s * bins + j) * 2
+                    power[j] += Double(spec.values[k] * spec.values[k] + spec.values[k + 1] * spec.values[k + 1]) / Double(c * h * w)
+                } }
+                snap.temporal[name] = power
+            }
+            let sp = snap.spatial[name]!
+            let total = sp.dropFirst().reduce(0, +)
+            snap.highFrequencyRatio[name] = total > 0 ? sp[(sp.count / 2)...].reduce(0, +) / total : 0
+            if name != "data" {
+                // Per-channel 2D power of the middle frame, log10, DC-centred.
+                let spec = FFT.shared.rfft(z.data, dims: [h, w])
+                let wh = w / 2 + 1, mid = f / 2
+                var maps: [[Double]] = []
+                for ci in 0..<c {
+                    var m = [Double](repeating: 0, count: h * w)
+                    for y in 0..<h { for x in 0..<w {
+                        let (ky, kx) = ((y + h / 2) % h, (x + w / 2) % w)
+                        let (jx, conj) = kx < wh ? (kx, false) : (w - kx, true)
+                        let jy = conj ? (h - ky) % h : ky
+                        let k = (((ci * f + mid) * h + jy) * wh + jx) * 2
+                        let p = Double(spec.values[k] * spec.values[k] + spec.values[k + 1] * spec.values[k + 1])
+                        m[y * w + x] = log10(p + 1e-6)
+                    } }
+                    maps.append(m)
+                }
+                snap.heatmaps[name] = maps
+                snap.heatmapSize = (h, w)
+            }
+        }
+        return snap
+    }
+}
+
+/// Shifted preset grids for the schedule editor (Wan's sampling sigmas).
+public enum TeacherGridPreset {
+    public static func sigmas(steps: Int, shift: Double) -> [Float] { TeacherGrid(steps: max(1, steps), shift: shift).sigmas }
+}

@@ -1,0 +1,123 @@
+// The studio's state: plain structs, changed only on the UI thread by actions and by snapshots that
+// background work posts. Render functions read it; nothing here draws.
+import Diffusion
+import Foundation
+import Runs
+import Terminal
+
+public struct RunsState {
+    public var rows: [RunSummary] = []
+    public var selected = 0
+    public var filter = ""
+    public var filtering = false
+    /// 0 age (newest first), 1 name, 2 status, 3 step.
+    public var sort = 0
+    public var marked: Set<String> = []
+    public var warning: String?
+    public static let sortNames = ["age", "name", "status", "step"]
+
+    public var visible: [RunSummary] {
+        let f = filter.lowercased()
+        let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.contains(f) || $0.status.contains(f) }
+        switch sort {
+        case 1: return rows.sorted { $0.name < $1.name }
+        case 2: return rows.sorted { ($0.status, $0.name) < ($1.status, $1.name) }
+        case 3: return rows.sorted { $0.step > $1.step }
+        default: return rows.sorted { $0.updated > $1.updated }
+        }
+    }
+}
+
+public struct RunDetail {
+    public var name: String
+    public var kind = ""
+    public var status = ""
+    public var step = 0
+    /// key → points (step, value)
+    public var metrics: [String: [(x: Double, y: Double)]] = [:]
+    public var events: [EventRow] = []
+    public var logTail: [String] = []
+    public var config = ""
+    public var media: [String] = []
+    /// The same metric for runs marked on the Runs screen (name → points).
+    public var compared: [String: [String: [(x: Double, y: Double)]]] = [:]
+    public init(name: String) { self.name = name }
+
+    public var metricKeys: [String] {
+        let preferred = ["loss", "eval/total", "eval/psnr", "eval/quality", "eval/semantic", "lr", "grad_norm", "sec_per_step"]
+        let keys = Set(metrics.keys)
+        return preferred.filter { keys.contains($0) } + keys.subtracting(preferred).sorted()
+    }
+
+    /// Steps where a distillation stage began (vertical markers).
+    public var stageMarkers: [Double] { events.filter { $0.kind == "stage" }.map { Double($0.step) } }
+}
+
+public struct RunScreenState {
+    public var detail: RunDetail?
+    public var metricIndex = 0
+    public var logY = false
+    public var smooth = true
+    public var scroll = 0
+}
+
+public struct SampleState {
+    public var prompt = "a red circle moving right on a blue background"
+    public var editing = false
+    public var draft = ""
+    public var history: [String] = []
+    public var seed: UInt64 = 0
+    public var unknownWords: [String] = []
+    public var problem: String?
+
+    public var teacherLabel = "no teacher"
+    public var studentLabel = "no student"
+    public var teacherSettings = SamplingSettings(solver: .unipc, steps: 48, shift: 3, guidance: 5)
+    /// The student's sigma list being edited, its preset, the selected point and the shift used for presets.
+    public var sigmas: [Float] = []
+    public var preset: [Float] = []
+    public var point = 1
+    public var shift = 3.0
+    public var scheduleError: String?
+
+    /// Frames [F, H, W, 3] in [0, 1].
+    public var teacherFrames: [Float]? = nil
+    public var studentFrames: [Float]? = nil
+    public var clipShape: [Int] = []
+    public var teacherSeconds: Double?
+    public var studentSeconds: Double?
+    public var psnr: Double?
+    public var ssim: Double?
+    public var teacherBusy = false
+    public var studentBusy = false
+    public var frame = 0
+    public var playing = true
+    public var diff = false
+    public var imageVersion = 0
+    /// Latent spectra of the last clips (teacher, student, data): radially averaged spatial and temporal.
+    public var spectra: SpectraSnapshot?
+}
+
+public struct SpectraSnapshot {
+    public var spatial: [String: [Double]] = [:]
+    public var temporal: [String: [Double]] = [:]
+    /// Per-channel 2D spatial power (log) of the teacher and student latents: [channel][h·w].
+    public var heatmaps: [String: [[Double]]] = [:]
+    public var heatmapSize = (h: 0, w: 0)
+    public var highFrequencyRatio: [String: Double] = [:]
+    public init() {}
+}
+
+public struct StudioState {
+    public var screen: ScreenID = .runs
+    public var runs = RunsState()
+    public var run = RunScreenState()
+    public var sample = SampleState()
+    public var spectraLogY = true
+    public var help = false
+    public var command: String?
+    public var message: (text: String, error: Bool)?
+    public var graphics: GraphicsMode = .blocks
+    public var runsRoot = "runs"
+    public init() {}
+}

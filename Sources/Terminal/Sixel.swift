@@ -1,0 +1,67 @@
+// Sixel encoding through libsixel (reference/terminal.md §1.1): one palette per image (teacher and
+// student share one image, so one palette), no error diffusion (it inflates output 3–4× and invents
+// texture), 7-bit DCS. Decoding exists for the round-trip test.
+import CSixel
+import Foundation
+
+public enum Sixel {
+    final class Sink { var data = Data() }
+
+    /// The DCS sequence for an RGB888 image (w·h·3 bytes).
+    public static func encode(width: Int, height: Int, rgb: [UInt8], colors: Int = 256) throws -> Data {
+        precondition(rgb.count == width * height * 3, "Sixel.encode: \(rgb.count) bytes for \(width)×\(height)")
+        let sink = Sink()
+        var output: OpaquePointer?
+        let write: sixel_write_function = { data, size, priv in
+            let sink = Unmanaged<Sink>.fromOpaque(priv!).takeUnretainedValue()
+            sink.data.append(UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: Int(size))
+            return Int32(size)
+        }
+        guard ok(sixel_output_new(&output, write, Unmanaged.passUnretained(sink).toOpaque(), nil)) else { throw TerminalError.sixel("output") }
+        defer { sixel_output_unref(output) }
+        sixel_output_set_8bit_availability(output, 0)
+        var dither: OpaquePointer?
+        guard ok(sixel_dither_new(&dither, Int32(colors), nil)) else { throw TerminalError.sixel("dither") }
+        defer { sixel_dither_unref(dither) }
+        var pixels = rgb
+        let status = pixels.withUnsafeMutableBufferPointer { p -> SIXELSTATUS in
+            let s = sixel_dither_initialize(dither, p.baseAddress, Int32(width), Int32(height), SIXEL_PIXELFORMAT_RGB888,
+                                            SIXEL_LARGE_AUTO, SIXEL_REP_AUTO, SIXEL_QUALITY_AUTO)
+            guard ok(s) else { return s }
+            sixel_dither_set_diffusion_type(dither, SIXEL_DIFFUSE_NONE)
+            return sixel_encode(p.baseAddress, Int32(width), Int32(height), 0, dither, output)
+        }
+        guard ok(status) else { throw TerminalError.sixel("encode (status \(status))") }
+        return sink.data
+    }
+
+    /// Decodes a sixel sequence to RGB888 (width, height, pixels).
+    public static func decode(_ data: Data) throws -> (Int, Int, [UInt8]) {
+        var bytes = [UInt8](data)
+        var pixels: UnsafeMutablePointer<UInt8>?, palette: UnsafeMutablePointer<UInt8>?
+        var w: Int32 = 0, h: Int32 = 0, n: Int32 = 0
+        let s = bytes.withUnsafeMutableBufferPointer { sixel_decode_raw($0.baseAddress, Int32($0.count), &pixels, &w, &h, &palette, &n, nil) }
+        guard ok(s), let pixels, let palette else { throw TerminalError.sixel("decode") }
+        defer { free(pixels); free(palette) }
+        var out = [UInt8](repeating: 0, count: Int(w * h) * 3)
+        for i in 0..<Int(w * h) {
+            let idx = Int(pixels[i])
+            out[3 * i] = palette[3 * idx]; out[3 * i + 1] = palette[3 * idx + 1]; out[3 * i + 2] = palette[3 * idx + 2]
+        }
+        return (Int(w), Int(h), out)
+    }
+
+    /// SIXEL_SUCCEEDED is a macro: success has the 0x1000 bit clear.
+    static func ok(_ s: SIXELSTATUS) -> Bool { s & 0x1000 == 0 }
+}
+
+public enum TerminalError: Error, CustomStringConvertible {
+    case sixel(String)
+    case terminal(String)
+    public var description: String {
+        switch self {
+        case let .sixel(m): return "sixel: \(m) failed"
+        case let .terminal(m): return m
+        }
+    }
+}

@@ -1,0 +1,170 @@
+// The studio's pure render functions as text snapshots (every screen at 80×24 and 160×48; recorded
+// when missing, then compared), the too-small screen, keybindings as data, themes, half blocks and
+// the sixel encoder round trip through libsixel's decoder.
+import _TestSupport
+import Diffusion
+import Foundation
+import Runs
+@testable import Studio
+import Terminal
+import XCTest
+
+final class StudioRenderTests: XCTestCase {
+    static let now = Date().timeIntervalSince1970
+
+    /// A state with runs, a run's curves, sampled clips and spectra — fixed numbers, no clock.
+    func sampleState() -> StudioState {
+        var s = StudioState()
+        s.runsRoot = "runs"
+        s.runs.rows = [
+            RunSummary(name: "vae-demo", kind: "vae", status: "finished", step: 3000, stage: nil, loss: 0.0412, eval: 27.31, evalKey: "eval/psnr", updated: Self.now - 7300, pid: nil),
+            RunSummary(name: "teacher-demo", kind: "teacher", status: "running", step: 1200, stage: nil, loss: 0.2133, eval: 0.6512, evalKey: "eval/total", updated: Self.now - 300, pid: 42),
+            RunSummary(name: "gpd-demo", kind: "distill", status: "crashed", step: 450, stage: "k4", loss: 0.0151, eval: nil, evalKey: nil, updated: Self.now - 100_000, pid: 7),
+        ]
+        s.runs.marked = ["gpd-demo"]
+        var d = RunDetail(name: "teacher-demo")
+        (d.kind, d.status, d.step) = ("teacher", "running", 1200)
+        d.metrics["loss"] = (1...120).map { (Double($0 * 10), 2.0 / Double($0).squareRoot()) }
+        d.metrics["eval/total"] = [(500, 0.41), (1000, 0.65)]
+        d.events = [EventRow(id: 1, step: 0, time: 0, kind: "stage", detail: "stage 1/2: horizon 2"), EventRow(id: 2, step: 600, time: 0, kind: "stage", detail: "stage 2/2: horizon 4")]
+        d.logTail = ["started teacher run, pid 42"]
+        s.run.detail = d
+        var st = SampleState()
+        st.teacherLabel = "demo:teacher"; st.studentLabel = "demo:gpd6"
+        st.sigmas = TeacherGridPreset.sigmas(steps: 6, shift: 3); st.preset = st.sigmas
+        st.point = 2
+        let (f, h, w) = (3, 8, 8)
+        st.clipShape = [f, h, w, 3]
+        st.teacherFrames = (0..<(f * h * w * 3)).map { Float($0 % 7) / 7 }
+        st.studentFrames = (0..<(f * h * w * 3)).map { Float($0 % 5) / 5 }
+        (st.teacherSeconds, st.studentSeconds, st.psnr, st.ssim) = (0.71, 0.052, 28.4, 0.93)
+        st.unknownWords = ["zebra"]
+        var spec = SpectraSnapshot()
+        spec.spatial = ["teacher": [1, 0.5, 0.2, 0.1, 0.05], "student": [1, 0.45, 0.2, 0.08, 0.03], "data": [1, 0.5, 0.25, 0.1, 0.06]]
+        spec.temporal = ["teacher": [3, 1, 0.5], "student": [3, 1.2, 0.4]]
+        spec.heatmaps = ["teacher": [[Double](repeating: 1, count: 16)], "student": [[Double](repeating: 2, count: 16)]]
+        spec.heatmapSize = (4, 4)
+        spec.highFrequencyRatio = ["teacher": 0.21, "student": 0.18]
+        st.spectra = spec
+        s.sample = st
+        return s
+    }
+
+    func snapshot(_ name: String, _ frame: Frame, file: StaticString = #filePath, line: UInt = #line) {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+        let url = dir.appendingPathComponent(name + ".txt")
+        let text = frame.lines.map { $0.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) }.joined(separator: "\n") + "\n"
+        guard let recorded = try? String(contentsOf: url, encoding: .utf8) else {
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try? text.write(to: url, atomically: true, encoding: .utf8)
+            XCTFail("recorded a new snapshot \(name).txt; check it and run again", file: file, line: line)
+            return
+        }
+        if recorded != text {
+            let a = recorded.split(separator: "\n", omittingEmptySubsequences: false), b = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let first = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }
+            XCTFail("snapshot \(name) differs at line \((first?.offset ?? min(a.count, b.count)) + 1):\n  recorded: \(first.map { String($0.element.0) } ?? "")\n  now:      \(first.map { String($0.element.1) } ?? "")",
+                    file: file, line: line)
+        }
+    }
+
+    func testEveryScreenAtTwoSizes() {
+        var s = sampleState()
+        let theme = Theme()
+        for (rows, cols) in [(24, 80), (48, 160)] {
+            for screen in ScreenID.allCases {
+                s.screen = screen
+                let f = Renderer.render(s, theme: theme, rows: rows, cols: cols)
+                XCTAssertEqual(f.lines.count, rows)
+                snapshot("\(screen.rawValue.lowercased())-\(cols)x\(rows)", f)
+            }
+        }
+        s.screen = .runs; s.help = true
+        snapshot("help-80x24", Renderer.render(s, theme: theme, rows: 24, cols: 80))
+    }
+
+    func testContentThatMustBeThere() {
+        var s = sampleState()
+        let theme = Theme()
+        let runs = Renderer.render(s, theme: theme, rows: 24, cols: 80).lines.joined(separator: "\n")
+        for needle in ["teacher-demo", "crashed", "27.31 dB", "0.6512", "●"] { XCTAssertTrue(runs.contains(needle), needle) }
+        s.screen = .sample
+        let sample = Renderer.render(s, theme: theme, rows: 24, cols: 80)
+        let text = sample.lines.joined(separator: "\n")
+        for needle in ["unknown: zebra", "PSNR 28.40 dB", "demo:gpd6", "1.000"] { XCTAssertTrue(text.contains(needle), needle) }
+        XCTAssertEqual(sample.images.count, 1, "teacher and student share one image")
+        XCTAssertEqual(sample.images[0].width, 8 + 8 + 1, "side by side with a gutter")
+        XCTAssertLessThan(sample.images[0].row + sample.images[0].rows, 23, "images stay off the last row")
+        s.sample.sigmas = [1, 0.5, 0.6, 0]
+        s.sample.scheduleError = "sigmas must strictly decrease"
+        XCTAssertTrue(Renderer.render(s, theme: theme, rows: 24, cols: 80).lines.joined().contains("not sampled"))
+        let small = Renderer.render(s, theme: theme, rows: 10, cols: 40)
+        XCTAssertTrue(small.lines.joined().contains("enlarge"))
+        XCTAssertTrue(small.images.isEmpty)
+    }
+
+    func testKeybindingsAreData() {
+        XCTAssertEqual(Keymap.action(for: .char("q"), on: .sample), .quit)
+        XCTAssertEqual(Keymap.action(for: .char("x"), on: .sample), .pointDelete, "screen bindings win over global ones")
+        XCTAssertEqual(Keymap.action(for: .char("x"), on: .runs), .stop)
+        XCTAssertEqual(Keymap.action(for: .enter, on: .runs), .open)
+        for screen in ScreenID.allCases {
+            for (label, _) in Keymap.hints(for: screen) { XCTAssertTrue(Keymap.bindings.contains { $0.label == label }) }
+        }
+    }
+
+    func testThemes() throws {
+        let t = try Theme.parse("background = #000000\nstudent = #ff00ff\ncolormap = magma\n", name: "t")
+        XCTAssertEqual(t.student, RGB(255, 0, 255))
+        XCTAssertThrowsError(try Theme.parse("background = #000000\nstudnet = #ff00ff\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("line 2") && "\(e)".contains("studnet")) }
+        XCTAssertThrowsError(try Theme.parse("accent = blue\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("line 1")) }
+        XCTAssertThrowsError(try Theme.parse("colormap = jet\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("colormap")) }
+        let themes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../themes")
+        for name in ["dark", "light", "high-contrast"] {
+            XCTAssertNoThrow(try Theme.parse(String(contentsOf: themes.appendingPathComponent(name + ".theme"), encoding: .utf8), name: name), name)
+        }
+    }
+
+    func testHalfBlocks() {
+        // 2×4 image: columns red/blue on top rows, green/white below.
+        let px: [UInt8] = [255, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 255, 0, 255, 0, 255, 255, 255, 0, 255, 0, 255, 255, 255]
+        var f = Frame(rows: 2, cols: 2)
+        HalfBlocks.render(ImageOverlay(row: 0, col: 0, rows: 2, cols: 2, width: 2, height: 4, pixels: px, version: 0), into: &f)
+        XCTAssertEqual(f[0, 0].char, "▀")
+        XCTAssertEqual(f[0, 0].style.fg, RGB(255, 0, 0)); XCTAssertEqual(f[0, 0].style.bg, RGB(255, 0, 0))
+        XCTAssertEqual(f[1, 1].style.fg, RGB(255, 255, 255))
+        XCTAssertEqual(f[1, 0].style.bg, RGB(0, 255, 0))
+        XCTAssertEqual(CursesSession.xterm256(RGB(255, 0, 0)), 196)
+        XCTAssertEqual(CursesSession.xterm256(RGB(128, 128, 128)), 244)
+    }
+
+    func testSixelRoundTrip() throws {
+        // Teacher and student side by side (two halves of one image, one palette).
+        let (w, h) = (130, 64)
+        var rgb = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h { for x in 0..<w {
+            let k = (y * w + x) * 3
+            rgb[k] = UInt8(x * 255 / w); rgb[k + 1] = UInt8(y * 255 / h); rgb[k + 2] = x < w / 2 ? 40 : 200
+        } }
+        let data = try Sixel.encode(width: w, height: h, rgb: rgb)
+        XCTAssertTrue(data.starts(with: [0x1B, 0x50]), "a 7-bit DCS")
+        let (dw, dh, back) = try Sixel.decode(data)
+        XCTAssertEqual(dw, w)
+        XCTAssertEqual(dh, h)
+        var worst = 0, total = 0
+        for i in 0..<rgb.count { let d = abs(Int(rgb[i]) - Int(back[i])); worst = max(worst, d); total += d }
+        XCTAssertLessThan(worst, 40, "palette error")
+        XCTAssertLessThan(Double(total) / Double(rgb.count), 8)
+    }
+
+    func testCapabilityRepliesParse() {
+        var c = Capabilities()
+        c.parse("\u{1B}[?63;1;2;4;6;9;15;16;17;18;21;22;28c\u{1B}[6;22;11t\u{1B}[0n")
+        XCTAssertTrue(c.sixel)
+        XCTAssertEqual(c.cellWidth, 11); XCTAssertEqual(c.cellHeight, 22)
+        var d = Capabilities()
+        d.parse("\u{1B}[?1;2c\u{1B}[0n")
+        XCTAssertFalse(d.sixel)
+        XCTAssertEqual(d.graphics, .blocks)
+    }
+}
