@@ -94,7 +94,7 @@ enum RunsScreen {
     static func render(_ f: inout Frame, _ s: StudioState, _ theme: Theme, _ top: Int, _ rows: Int) {
         let st = s.runs
         let header = ["", "NAME", "KIND", "STATUS", "STAGE", "STEP", "LOSS", "EVAL", "AGE"]
-        let widths = [2, max(8, f.cols - 71), 8, 9, 6, 8, 10, 11, 6]   // 70 columns besides the name
+        let widths = [2, max(8, f.cols - 66), 8, 9, 6, 7, 8, 9, 6]   // 65 columns besides the name
         func line(_ cells: [String], row: Int, style: Style, statusColor: RGB? = nil) {
             var c = 1
             for (i, (text, w)) in zip(cells, widths).enumerated() {
