@@ -51,6 +51,8 @@ struct Studio: ParsableCommand {
     @Option(help: "Theme name from themes/ (\(Theme.available().joined(separator: ", "))).") var theme: String = "dark"
     @Option(help: "Image output: sixel, blocks or none (default: ask the terminal).") var graphics: GraphicsMode?
     @Flag(help: "Print what the terminal answered to the capability probe, then exit.") var probe = false
+    @Option(help: "Open on this screen: runs, run, sample or spectra.") var screen: String?
+    @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
 
     func run() throws {
         if probe {
@@ -58,7 +60,15 @@ struct Studio: ParsableCommand {
             print("sixel: \(c.sixel)  cell: \(c.cellWidth)×\(c.cellHeight) px  truecolor: \(c.truecolor)\nreplies: \(c.replies)")
             return
         }
-        try StudioApp(runsRoot: runs.root, themeName: theme).run(graphics: graphics)
+        let app = StudioApp(runsRoot: runs.root, themeName: theme)
+        if let screen {
+            guard let id = ScreenID.allCases.first(where: { $0.rawValue.lowercased() == screen.lowercased() }) else {
+                throw ValidationError("unknown screen '\(screen)' (runs, run, sample, spectra)")
+            }
+            app.state.screen = id
+        }
+        if let prompt { app.state.sample.prompt = prompt }
+        try app.run(graphics: graphics)
     }
 }
 

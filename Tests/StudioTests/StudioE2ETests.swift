@@ -1,0 +1,81 @@
+// The real binary driven in tmux as a person would: open the studio on an empty runs root, switch
+// screens, type a prompt, edit the schedule into an invalid one and back, open help, quit — asserting
+// on capture-pane. Skipped only where tmux is not installed (CI installs it).
+import Foundation
+import XCTest
+
+final class StudioE2ETests: XCTestCase {
+    var session = "gpd-e2e-\(getpid())"
+
+    /// Runs tmux; output is read only when asked for (a server started by new-session would otherwise
+    /// inherit the pipe and keep it open forever).
+    @discardableResult
+    func tmux(_ args: [String], output: Bool = false) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["tmux"] + args
+        let out = Pipe()
+        p.standardOutput = output ? out : FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = output ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session], output: true) }
+
+    /// Waits until the screen contains `text` (up to `seconds`).
+    func waitFor(_ text: String, seconds: Double = 20, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if last.contains(text) { return }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTFail("'\(text)' did not appear; the screen was:\n\(last)", file: file, line: line)
+    }
+
+    func keys(_ k: String...) throws { _ = try tmux(["send-keys", "-t", session] + k); Thread.sleep(forTimeInterval: 0.3) }
+
+    func testDriveTheStudio() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed")
+        let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary (swift build --build-tests)")
+        let root = NSTemporaryDirectory() + "gpd-e2e-runs-\(getpid())"
+        let cwd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "100", "-y", "32", "-c", cwd,
+                      "env TERM=xterm-256color \(binary) studio --runs \(root) --graphics blocks"])
+        defer { _ = try? tmux(["kill-session", "-t", session]); try? FileManager.default.removeItem(atPath: root) }
+        try waitFor("GPD Studio")
+        try waitFor("No runs in")
+        try keys("3")
+        try waitFor("student schedule")
+        try waitFor("ground truth (no teacher model yet)")
+        try keys("e")
+        try keys("C-u")
+        try keys("a green square moving up on a red zebra background", "Enter")
+        try waitFor("prompt  a green square moving up on a red zebra background")
+        try waitFor("unknown: zebra")
+        // Raise the selected point (σ₁) above σ₀: the schedule becomes invalid and is not sampled.
+        for _ in 0..<6 { try keys("k") }
+        try waitFor("not sampled")
+        try keys("R")
+        let afterReset = try screen()
+        XCTAssertFalse(afterReset.contains("not sampled"), afterReset)
+        try keys("?")
+        try waitFor("Keys — Sample screen")
+        try keys("Escape")
+        try keys("4")
+        try waitFor("No spectra yet")
+        try keys("1")
+        try waitFor("NAME")
+        try keys(":", "theme light", "Enter")
+        try waitFor("theme light")
+        try keys("q")
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline, (try tmux(["list-sessions"], output: true)).contains(session) { Thread.sleep(forTimeInterval: 0.2) }
+        XCTAssertFalse((try tmux(["list-sessions"], output: true)).contains(session), "q quits the studio")
+    }
+}
