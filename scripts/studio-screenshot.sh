@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real-terminal check of the studio: xterm as a VT340 (sixel) under Xvfb, the studio opened on a
 # screen, a PNG screenshot after it has sampled. Needs: xvfb xterm x11-apps imagemagick.
-#   scripts/studio-screenshot.sh OUT.png [SCREEN] [RUNS_DIR] [PROMPT]
+#   scripts/studio-screenshot.sh OUT.png [SCREEN] [RUNS_DIR] [PROMPT]     (EXTRA="--run NAME" adds options)
 set -euo pipefail
 out=${1:-docs/studio-sample.png}
 screen=${2:-sample}
@@ -17,7 +17,7 @@ trap 'kill $xterm $xvfb 2>/dev/null || true' EXIT
 sleep 1
 DISPLAY=$display xterm -ti vt340 -xrm 'XTerm*numColorRegisters: 256' -xrm 'XTerm*decTerminalID: vt340' \
     -geometry 112x36+0+0 -fa Monospace -fs 11 -bg '#101318' -fg '#d8dee9' \
-    -e "env TERM=xterm-256color $bin studio --runs $runs --screen $screen --prompt '$prompt'" &
+    -e "env TERM=xterm-256color $bin studio --runs $runs --screen $screen --prompt '$prompt' ${EXTRA:-}" &
 xterm=$!
 sleep "${WAIT:-25}"
 DISPLAY=$display xwd -root -silent | convert xwd:- -crop 1240x820+0+0 "$out"

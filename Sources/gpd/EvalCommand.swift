@@ -3,7 +3,9 @@ import ArgumentParser
 import Diffusion
 import Distill
 import Eval
+import Data
 import Foundation
+import Models
 import Tensors
 
 struct EvalCommand: ParsableCommand {
@@ -12,6 +14,7 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "A clip file (.safetensors with frames [F,H,W,3] or [B,F,H,W,3]) or a folder of them.") var clips: String?
     @Option(help: "Sample with a model instead: demo:NAME, a run name or a model folder.") var model: String?
+    @Option(help: "Score a VAE's reconstructions instead: real ShapesWorld clips of the prompts and seeds, encoded and decoded (adds PSNR).") var vae: String?
     @Option(help: "Prompts, one per line (clips: in clip order, default their captions; --model: default samples/prompts/eval.txt).") var prompts: String?
     @Option(help: "Seeds per prompt for --model: A-B or a list (default 0-4).") var seeds: String = "0-4"
     @Option(help: "Denoising steps for --model (default: the model's own).") var steps: Int?
@@ -24,11 +27,12 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var runs: RunsOption
 
     func validate() throws {
-        guard (clips == nil) != (model == nil) else { throw ValidationError("give exactly one of --clips and --model") }
+        guard [clips, model, vae].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of --clips, --model and --vae") }
     }
 
     func run() throws {
         if let model { try runModel(model); return }
+        if let vae { try runVAE(vae); return }
         let set = try ClipSet.load(clips!)
         var texts: [String]? = nil
         if let prompts {
@@ -83,6 +87,33 @@ struct EvalCommand: ParsableCommand {
                                    "sample_seconds_per_clip": sampleSeconds / Double(jobs.count)])
     }
 
+    /// Reconstructions of real clips: what a teacher trained on this VAE can reach at best.
+    func runVAE(_ folder: String) throws {
+        let v = try WanVAE.load(folder: folder)
+        let texts: [String]
+        if let prompts {
+            guard let data = FileManager.default.contents(atPath: prompts) else { throw ValidationError("\(prompts): cannot read") }
+            texts = EvalSuite.read(String(decoding: data, as: UTF8.self))
+        } else { texts = EvalSuite.prompts() }
+        let seedList = try EvalSuite.parseSeeds(seeds)
+        let frames = 1 + 4 * ((17 - 1) / 4), size = 8 * v.config.spatialCompression
+        _ = frames
+        var scores: [ClipScore] = [], psnr = 0.0, count = 0
+        let progress = Progress("reconstructing", total: texts.count * seedList.count, enabled: !json)
+        for p in texts {
+            guard let scene = PromptGrammar.parse(p).scene else { throw ValidationError("cannot read the prompt \"\(p)\"") }
+            for seed in seedList {
+                let clip = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: 17, size: max(32, size)))
+                let y = try GradMode.withDisabled { try v.decode(try v.encode(clip.pixels.reshape([1] + clip.pixels.shape))) }
+                let rec = (y * 0.5 + 0.5).clamp(0, 1).reshape(Array(y.shape.dropFirst())).permute(1, 2, 3, 0)
+                psnr += Metrics.psnr(rec, clip.frames); count += 1
+                scores.append(try MiniVBench.score(rec, prompt: p))
+                progress.update(count)
+            }
+        }
+        try output(scores, extra: ["vae": folder, "psnr": psnr / Double(count), "seeds": seedList.map { Int($0) }])
+    }
+
     func output(_ scores: [ClipScore], extra: [String: Any]) throws {
         let s = MiniVBench.aggregate(scores)
         if json {
@@ -96,7 +127,8 @@ struct EvalCommand: ParsableCommand {
             for (k, v) in extra { o[k] = v }
             try printJSON(o)
         } else {
-            print(String(format: "%d clips   total %.4f   quality %.4f   semantic %.4f", scores.count, s.total, s.quality, s.semantic))
+            print(String(format: "%d clips   total %.4f   quality %.4f   semantic %.4f", scores.count, s.total, s.quality, s.semantic)
+                  + ((extra["psnr"] as? Double).map { String(format: "   PSNR %.2f dB", $0) } ?? ""))
             for d in Dimension.allCases { if let v = s.dimensions[d] { print("  " + d.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " %.4f", v)) } }
         }
     }

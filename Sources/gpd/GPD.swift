@@ -52,9 +52,19 @@ struct Studio: ParsableCommand {
     @Option(help: "Image output: sixel, blocks or none (default: ask the terminal).") var graphics: GraphicsMode?
     @Flag(help: "Print what the terminal answered to the capability probe, then exit.") var probe = false
     @Option(help: "Open on this screen: runs, run, sample or spectra.") var screen: String?
+    @Flag(help: "Print the keybinding table (Markdown) and exit.") var keys = false
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
+    @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?
 
     func run() throws {
+        if keys {
+            print("| key | where | what |\n|---|---|---|")
+            for b in Keymap.bindings {
+                let where_ = b.screens.isEmpty ? "everywhere" : ScreenID.allCases.filter { b.screens.contains($0) }.map(\.rawValue).joined(separator: ", ")
+                print("| `\(b.label)` | \(where_) | \(b.help) |")
+            }
+            return
+        }
         if probe {
             let c = Capabilities.probe()
             print("sixel: \(c.sixel)  cell: \(c.cellWidth)×\(c.cellHeight) px  truecolor: \(c.truecolor)\nreplies: \(c.replies)")
@@ -68,6 +78,7 @@ struct Studio: ParsableCommand {
             app.state.screen = id
         }
         if let prompt { app.state.sample.prompt = prompt }
+        if let runName { app.state.screen = .run; app.state.run.detail = RunDetail(name: runName) }
         try app.run(graphics: graphics)
     }
 }
