@@ -185,7 +185,7 @@ public final class DistillTrainer {
             }
             let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: min(t.warmup, stepsPerStage / 4), total: stepsPerStage)
             let (uncond1, _) = try GradMode.withDisabled { try teacher.embed([""]) }
-            var window: [Float] = [], t0 = Date()
+            var window = LossWindow()
             while stepInStage < stepsPerStage {
                 guard try session.handleControl(step: globalStep) else { stopped = true; break }
                 optimizer.lr = session.lrOverride ?? schedule.rate(at: stepInStage)
@@ -222,15 +222,10 @@ public final class DistillTrainer {
                 if !norm.isFinite { try session.checkFinite(student.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: globalStep) }
                 optimizer.update()
                 stepInStage += 1; globalStep += 1
-                window.append(loss.item)
+                window.add(loss.item)
                 if globalStep % t.logEvery == 0 || stepInStage == stepsPerStage {
-                    let dt = Date().timeIntervalSince(t0) / Double(window.count)
-                    try session.store.log(session.name, step: globalStep, ["loss": Double(window.reduce(0, +) / Float(window.count)), "frequency_loss": Double(freq),
-                                                                          "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr),
-                                                                          "grad_norm": Double(norm), "sec_per_step": dt])
-                    try session.store.update(session.name, step: globalStep)
-                    session.reporter?.progress(step: stepInStage, total: stepsPerStage, loss: window.last!, rate: 1 / dt)
-                    window.removeAll(); t0 = Date()
+                    try window.flush(session, step: globalStep, progress: stepInStage, total: stepsPerStage,
+                                     extra: ["frequency_loss": Double(freq), "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
                 }
                 if globalStep % t.checkpointEvery == 0 { try checkpoint(globalStep, stepInStage: stepInStage) }
             }

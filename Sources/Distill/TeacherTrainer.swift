@@ -98,7 +98,7 @@ public final class TeacherTrainer {
             session.reporter?.message("resumed from step \(start)")
         }
         let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
-        var step = start, window: [Float] = [], t0 = Date()
+        var step = start, window = LossWindow()
         let per = latents.count / latents.shape[0]
         while step < t.steps {
             guard try session.handleControl(step: step) else { break }
@@ -128,14 +128,9 @@ public final class TeacherTrainer {
             optimizer.update()
             ema?.update(params)
             step += 1
-            window.append(loss.item)
+            window.add(loss.item)
             if step % t.logEvery == 0 || step == t.steps {
-                let dt = Date().timeIntervalSince(t0) / Double(window.count)
-                try session.store.log(session.name, step: step, ["loss": Double(window.reduce(0, +) / Float(window.count)), "lr": Double(optimizer.lr),
-                                                                 "grad_norm": Double(norm), "sec_per_step": dt])
-                try session.store.update(session.name, step: step)
-                session.reporter?.progress(step: step, total: t.steps, loss: window.last!, rate: 1 / dt)
-                window.removeAll(); t0 = Date()
+                try window.flush(session, step: step, progress: step, total: t.steps, extra: ["lr": Double(optimizer.lr), "grad_norm": Double(norm)])
             }
             if step % t.evalEvery == 0 || step == t.steps { try evaluate(step: step) }
             if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }

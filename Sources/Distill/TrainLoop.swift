@@ -164,3 +164,27 @@ public enum TrainState {
         }
     }
 }
+
+/// The losses since the last log line, written to the store as their mean with the step time.
+public struct LossWindow {
+    var losses: [Float] = []
+    var started = Date()
+    public init() {}
+
+    public mutating func add(_ loss: Float) { losses.append(loss) }
+
+    /// Logs mean loss, `extra` metrics and seconds per step at `step`; reports progress as
+    /// `progress` of `total` (a stage's own count for distillation).
+    public mutating func flush(_ session: TrainSession, step: Int, progress: Int, total: Int, extra: [String: Double]) throws {
+        guard !losses.isEmpty else { return }
+        let dt = Date().timeIntervalSince(started) / Double(losses.count)
+        var values = extra
+        values["loss"] = Double(losses.reduce(0, +) / Float(losses.count))
+        values["sec_per_step"] = dt
+        try session.store.log(session.name, step: step, values)
+        try session.store.update(session.name, step: step)
+        session.reporter?.progress(step: progress, total: total, loss: losses.last!, rate: 1 / dt)
+        losses.removeAll()
+        started = Date()
+    }
+}

@@ -65,8 +65,7 @@ public final class VAETrainer {
         let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
         let params = vae.parameters()
         var step = start
-        var window: [Float] = []
-        var t0 = Date()
+        var window = LossWindow()
         while step < t.steps {
             guard try session.handleControl(step: step) else { break }
             optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
@@ -83,15 +82,10 @@ public final class VAETrainer {
             if !norm.isFinite { try session.checkFinite(vae.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
             optimizer.update()
             step += 1
-            window.append(loss.item)
+            window.add(loss.item)
             if step % t.logEvery == 0 || step == t.steps {
-                let dt = Date().timeIntervalSince(t0) / Double(window.count)
-                try session.store.log(session.name, step: step, ["loss": Double(window.reduce(0, +) / Float(window.count)), "l1": Double(l1.item),
-                                                                 "mse": Double(l2.item), "latent_l2": Double(lz.item), "lr": Double(optimizer.lr),
-                                                                 "grad_norm": Double(norm), "sec_per_step": dt])
-                try session.store.update(session.name, step: step)
-                session.reporter?.progress(step: step, total: t.steps, loss: window.last!, rate: 1 / dt)
-                window.removeAll(); t0 = Date()
+                try window.flush(session, step: step, progress: step, total: t.steps,
+                                 extra: ["l1": Double(l1.item), "mse": Double(l2.item), "latent_l2": Double(lz.item), "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
             }
             if step % t.evalEvery == 0 || step == t.steps { try evaluate(step: step) }
             if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }

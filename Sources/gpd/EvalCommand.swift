@@ -17,11 +17,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Score a VAE's reconstructions instead: real ShapesWorld clips of the prompts and seeds, encoded and decoded (adds PSNR).") var vae: String?
     @Option(help: "Prompts, one per line (clips: in clip order, default their captions; --model: default samples/prompts/eval.txt).") var prompts: String?
     @Option(help: "Seeds per prompt for --model: A-B or a list (default 0-4).") var seeds: String = "0-4"
-    @Option(help: "Denoising steps for --model (default: the model's own).") var steps: Int?
-    @Option(help: "Solver for --model.") var solver: Solver?
-    @Option(help: "Shift for --model.") var shift: Double?
-    @Option(help: "Guidance for --model.") var guidance: Float?
-    @Option(help: "Custom sigmas for --model.") var sigmas: String?
+    @OptionGroup(title: "Sampling with --model (defaults: the model's own)") var sampling: SamplingOverrides
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
     @Flag(help: "Print one JSON object: total, quality, semantic, dimensions, prompts.") var json = false
     @OptionGroup var runs: RunsOption
@@ -50,18 +46,9 @@ struct EvalCommand: ParsableCommand {
 
     func runModel(_ ref: String) throws {
         let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
-        let texts: [String]
-        if let prompts {
-            guard let data = FileManager.default.contents(atPath: prompts) else { throw ValidationError("\(prompts): cannot read") }
-            texts = EvalSuite.read(String(decoding: data, as: UTF8.self))
-        } else { texts = EvalSuite.prompts() }
+        let texts = try readPrompts(prompts)
         let seedList = try EvalSuite.parseSeeds(seeds)
-        var base = m.config.sampling
-        if let steps { base.steps = steps; base.sigmas = nil }
-        if let solver { base.solver = solver }
-        if let shift { base.shift = shift; base.sigmas = nil }
-        if let guidance { base.guidance = guidance }
-        if let sigmas { base.sigmas = try FlowSchedule.parse(sigmas) }
+        let base = try sampling.apply(to: m.config.sampling)
         let jobs = texts.flatMap { p in seedList.map { (p, $0) } }
         let progress = Progress("sampling \(jobs.count) clips", total: jobs.count, enabled: !json)
         var scores: [ClipScore] = [], frames: [Tensor] = [], captions: [String] = []
@@ -90,14 +77,9 @@ struct EvalCommand: ParsableCommand {
     /// Reconstructions of real clips: what a teacher trained on this VAE can reach at best.
     func runVAE(_ folder: String) throws {
         let v = try WanVAE.load(folder: folder)
-        let texts: [String]
-        if let prompts {
-            guard let data = FileManager.default.contents(atPath: prompts) else { throw ValidationError("\(prompts): cannot read") }
-            texts = EvalSuite.read(String(decoding: data, as: UTF8.self))
-        } else { texts = EvalSuite.prompts() }
+        let texts = try readPrompts(prompts)
         let seedList = try EvalSuite.parseSeeds(seeds)
-        let frames = 1 + 4 * ((17 - 1) / 4), size = 8 * v.config.spatialCompression
-        _ = frames
+        let size = 8 * v.config.spatialCompression
         var scores: [ClipScore] = [], psnr = 0.0, count = 0
         let progress = Progress("reconstructing", total: texts.count * seedList.count, enabled: !json)
         for p in texts {

@@ -34,48 +34,54 @@ final class CLIReporter: TrainReporter {
     }
 }
 
+/// The options every trainer command takes, and the session they open.
+struct TrainOptions: ParsableArguments {
+    @Option(help: "A TOML config from samples/configs/.") var config: String
+    @Option(name: .customLong("run"), help: "Run name (default: the config's file name).") var runName: String?
+    @Flag(help: "Continue the run from its newest checkpoint.") var resume = false
+    @OptionGroup var runs: RunsOption
+
+    var name: String { runName ?? ((config as NSString).lastPathComponent as NSString).deletingPathExtension }
+
+    /// Opens the run (lock, store, resolved config), routes SIGINT/SIGTERM to a graceful stop and
+    /// reports progress on the terminal.
+    func session(kind: String, configTOML: String) throws -> (TrainSession, CLIReporter) {
+        let session = try TrainSession(root: runs.root, name: name, kind: kind, configTOML: configTOML, resume: resume)
+        session.stop.installSignalHandlers()
+        let reporter = CLIReporter(label: name)
+        session.reporter = reporter
+        return (session, reporter)
+    }
+}
+
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the ShapesWorld VAE or teacher.",
                                                     subcommands: [VAE.self, Teacher.self])
 
     struct VAE: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "vae", abstract: "Train a Wan-VAE on ShapesWorld clips.")
-        @Option(help: "A TOML config (e.g. samples/configs/vae-demo.toml).") var config: String
-        @Option(name: .customLong("run"), help: "Run name (default: the config's file name).") var runName: String?
-        @Flag(help: "Continue the run from its newest checkpoint.") var resume = false
-        @OptionGroup var runs: RunsOption
+        static let configuration = CommandConfiguration(commandName: "vae", abstract: "Train a Wan-VAE on ShapesWorld clips (e.g. samples/configs/vae-demo.toml).")
+        @OptionGroup var options: TrainOptions
 
         func run() throws {
-            let cfg = try VAETrainConfig.load(config)
-            let name = runName ?? ((config as NSString).lastPathComponent as NSString).deletingPathExtension
-            let session = try TrainSession(root: runs.root, name: name, kind: "vae", configTOML: try cfg.toml(), resume: resume)
-            session.stop.installSignalHandlers()
-            let reporter = CLIReporter(label: name)
-            session.reporter = reporter
+            let cfg = try VAETrainConfig.load(options.config)
+            let (session, reporter) = try options.session(kind: "vae", configTOML: try cfg.toml())
             let trainer = try VAETrainer(config: cfg, session: session)
             reporter.message("\(trainer.vae.parameterCount) parameters; \(cfg.train.steps) steps of \(cfg.train.batch) clips (\(cfg.data.frames)×\(cfg.data.size)²)")
-            try trainer.run(resume: resume)
+            try trainer.run(resume: options.resume)
         }
     }
 
     struct Teacher: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "teacher",
-            abstract: "Train a Wan-architecture teacher and its text encoder by flow matching on ShapesWorld latents.")
-        @Option(help: "A TOML config (e.g. samples/configs/teacher-demo.toml).") var config: String
-        @Option(name: .customLong("run"), help: "Run name (default: the config's file name).") var runName: String?
-        @Flag(help: "Continue the run from its newest checkpoint.") var resume = false
-        @OptionGroup var runs: RunsOption
+            abstract: "Train a Wan-architecture teacher and its text encoder by flow matching on ShapesWorld latents (e.g. samples/configs/teacher-demo.toml).")
+        @OptionGroup var options: TrainOptions
 
         func run() throws {
-            let cfg = try TeacherTrainConfig.load(config)
-            let name = runName ?? ((config as NSString).lastPathComponent as NSString).deletingPathExtension
-            let session = try TrainSession(root: runs.root, name: name, kind: "teacher", configTOML: try cfg.toml(), resume: resume)
-            session.stop.installSignalHandlers()
-            let reporter = CLIReporter(label: name)
-            session.reporter = reporter
+            let cfg = try TeacherTrainConfig.load(options.config)
+            let (session, reporter) = try options.session(kind: "teacher", configTOML: try cfg.toml())
             let trainer = try TeacherTrainer(config: cfg, session: session)
             reporter.message("\(trainer.model.transformer.parameterCount) transformer + \(trainer.model.textEncoder.parameterCount) text-encoder parameters; \(cfg.train.steps) steps of \(cfg.train.batch)")
-            try trainer.run(resume: resume)
+            try trainer.run(resume: options.resume)
         }
     }
 }

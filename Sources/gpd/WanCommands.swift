@@ -3,10 +3,37 @@
 import ArgumentParser
 import Diffusion
 import Distill
+import Eval
 import Foundation
 import Media
 import Models
 import Tensors
+
+/// Sampling settings a command may override (each defaults to the model's own).
+struct SamplingOverrides: ParsableArguments {
+    @Option(help: "Denoising steps.") var steps: Int?
+    @Option(help: "unipc or euler.") var solver: Solver?
+    @Option(help: "Flow shift.") var shift: Double?
+    @Option(help: "Classifier-free guidance scale (≤ 1: one pass per step).") var guidance: Float?
+    @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces steps and shift).") var sigmas: String?
+
+    func apply(to base: SamplingSettings) throws -> SamplingSettings {
+        var s = base
+        if let steps { s.steps = steps; s.sigmas = nil }
+        if let solver { s.solver = solver }
+        if let shift { s.shift = shift; s.sigmas = nil }
+        if let guidance { s.guidance = guidance }
+        if let sigmas { s.sigmas = try FlowSchedule.parse(sigmas) }
+        return s
+    }
+}
+
+/// Non-empty lines of a prompts file, or the eval suite when no file is given.
+func readPrompts(_ path: String?) throws -> [String] {
+    guard let path else { return EvalSuite.prompts() }
+    guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
+    return EvalSuite.read(String(decoding: data, as: UTF8.self))
+}
 
 /// The tensor `name` from a safetensors file, or its only tensor; a clear error otherwise.
 func readTensor(_ path: String, _ name: String) throws -> Tensor {
@@ -126,11 +153,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Prompt embeddings [B, L, text_dim] (safetensors; tensor 'prompt_embeds' or the only one).") var promptEmbeds: String?
     @Option(help: "Negative prompt embeddings, same shape (needed when guidance > 1).") var negativePromptEmbeds: String?
     @Option(help: "Initial latents [B, z, F', H', W'] (tensor 'latents' or the only one).") var latents: String?
-    @Option(help: "Denoising steps (default: the model's own).") var steps: Int?
-    @Option(help: "unipc or euler (default: the model's own).") var solver: Solver?
-    @Option(help: "Flow shift (default: the model's own).") var shift: Double?
-    @Option(help: "Classifier-free guidance scale (≤ 1: one pass per step; default: the model's own).") var guidance: Float?
-    @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces steps/shift).") var sigmas: String?
+    @OptionGroup var sampling: SamplingOverrides
     @Option(help: "Output: .gif, .png (frames) or .safetensors (latents and frames [B,F,H,W,3] in [0,1]).") var out: String
     @Flag(help: "Print timings as one JSON object.") var json = false
     @OptionGroup var runs: RunsOption
@@ -149,22 +172,12 @@ struct SampleCommand: ParsableCommand {
         }
     }
 
-    func settings(base: SamplingSettings) throws -> SamplingSettings {
-        var s = base
-        if let steps { s.steps = steps; s.sigmas = nil }
-        if let solver { s.solver = solver }
-        if let shift { s.shift = shift; s.sigmas = nil }
-        if let guidance { s.guidance = guidance }
-        if let sigmas { s.sigmas = try FlowSchedule.parse(sigmas) }
-        return s
-    }
-
     func run() throws {
         if let model { try runModel(model); return }
         let pipe = WanPipeline(transformer: try WanTransformer.load(folder: transformer!), vae: try WanVAE.load(folder: vae!))
         let context = try readTensor(promptEmbeds!, "prompt_embeds")
         let negative = try negativePromptEmbeds.map { try readTensor($0, "negative_prompt_embeds") }
-        let s = try settings(base: SamplingSettings())
+        let s = try sampling.apply(to: SamplingSettings())
         let schedule = try s.schedule()
         let progress = Progress("sampling", total: schedule.steps, enabled: !json)
         let t0 = Date()
@@ -178,7 +191,7 @@ struct SampleCommand: ParsableCommand {
         let t0 = Date()
         let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
         let loadSeconds = Date().timeIntervalSince(t0)
-        let s = try settings(base: m.config.sampling)
+        let s = try sampling.apply(to: m.config.sampling)
         let schedule = try s.schedule()
         let progress = Progress("sampling", total: schedule.steps, enabled: !json)
         let t1 = Date()

@@ -77,16 +77,7 @@ public struct WanVAEConfig: Codable, Equatable {
     }
 
     public static func load(_ path: String) throws -> WanVAEConfig {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ModelError.config(path: path, field: "(file)", "cannot read: \(error.localizedDescription)")
-        }
-        let config: WanVAEConfig
-        do { config = try JSONDecoder().decode(WanVAEConfig.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
-            throw ModelError.config(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), "wrong type")
-        } catch {
-            throw ModelError.config(path: path, field: "(json)", "not a valid config: \(error)")
-        }
+        let config = try decodeConfigFile(WanVAEConfig.self, path: path)
         try config.validate(path: path)
         return config
     }

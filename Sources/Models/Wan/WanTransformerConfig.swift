@@ -91,16 +91,7 @@ public struct WanTransformerConfig: Codable, Equatable {
 
     /// Reads and validates a diffusers `config.json`.
     public static func load(_ path: String) throws -> WanTransformerConfig {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ModelError.config(path: path, field: "(file)", "cannot read: \(error.localizedDescription)")
-        }
-        let config: WanTransformerConfig
-        do { config = try JSONDecoder().decode(WanTransformerConfig.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
-            throw ModelError.config(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), "wrong type")
-        } catch {
-            throw ModelError.config(path: path, field: "(json)", "not a valid config: \(error)")
-        }
+        let config = try decodeConfigFile(WanTransformerConfig.self, path: path)
         try config.validate(path: path)
         return config
     }
