@@ -137,6 +137,26 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(steps, Array(1...40))
     }
 
+    func testSIGTERMStopsGracefullyWithACheckpoint() throws {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary beside the test bundle (swift build --build-tests)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["train", "vae", "--config", try tinyVAEConfig(steps: 200, checkpointEvery: 1000), "--run", "termed", "--runs", root]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        let store = try RunStore(root: root)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try store.run("termed")?.step ?? 0) < 2 { Thread.sleep(forTimeInterval: 0.2) }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "SIGTERM ends the trainer cleanly")
+        let run = try store.run("termed")
+        XCTAssertEqual(run?.status, "stopped")
+        let c = try RunFolder(root: root, name: "termed").latestCheckpoint()
+        XCTAssertEqual(c?.step, run?.step, "a final checkpoint at the step it stopped")
+    }
+
     func testConfigErrorsNameTheKey() throws {
         func load(_ body: String) -> String {
             let path = root + "/bad-\(UUID().uuidString.prefix(6)).toml"
