@@ -88,6 +88,23 @@ def transformer_fixtures():
         out["sample_unpadded_context"] = model(x, t, ctx[:, :8], return_dict=False)[0]
     save(out, os.path.join(models_dir, "wan_transformer_io.safetensors"))
 
+    # Gradients of block 0 by torch autograd: inputs and every parameter, for a fixed upstream gradient.
+    block = model.blocks[0]
+    h = out["patch_tokens"][:1].clone().requires_grad_(True)
+    ctx_e = out["text_embeds"][:1].clone().requires_grad_(True)
+    proj = out["timestep_proj"][:1].reshape(1, 6, -1).clone().requires_grad_(True)
+    with torch.no_grad():
+        rope = model.rope(x[:1])
+    y = block(h, ctx_e, proj, rope)
+    gy = torch.randn_like(y)
+    block.zero_grad()
+    y.backward(gy)
+    grads = {"in.hidden": h.detach(), "in.context": ctx_e.detach(), "in.timestep_proj": proj.detach(), "out": y.detach(), "gout": gy,
+             "grad.hidden": h.grad, "grad.context": ctx_e.grad, "grad.timestep_proj": proj.grad}
+    for name, p_ in block.named_parameters():
+        grads["grad.param." + name] = p_.grad
+    save(grads, os.path.join(models_dir, "wan_block_grads.safetensors"))
+
     # Original Wan names (reference/wan21.md §1.9), with ComfyUI's prefix on half of them.
     rename = [("condition_embedder.time_embedder.linear_1", "time_embedding.0"),
               ("condition_embedder.time_embedder.linear_2", "time_embedding.2"),
@@ -146,6 +163,18 @@ def vae_fixtures(name, cfg, frames, size):
         out.update({f"f{f}.x": x, f"f{f}.h": h, f"f{f}.mode": mode, f"f{f}.z": z, f"f{f}.decoded": y,
                     f"f{f}.reconstruction": y_mode})
     save(out, os.path.join(models_dir, f"vae_{name}_io.safetensors"))
+    if name == "mini":
+        # Gradients of a residual block with a shortcut (encoder stage 1: 4 → 8 channels) by torch autograd.
+        block = vae.encoder.down_blocks[3]
+        xb = torch.randn(1, block.in_dim, 5, 6, 5, requires_grad=True)
+        y = block(xb)
+        gy = torch.randn_like(y)
+        block.zero_grad()
+        y.backward(gy)
+        grads = {"in.x": xb.detach(), "out": y.detach(), "gout": gy, "grad.x": xb.grad}
+        for pname, p_ in block.named_parameters():
+            grads["grad.param." + pname] = p_.grad
+        save(grads, os.path.join(models_dir, "vae_block_grads.safetensors"))
 
 
 # ---------------------------------------------------------------- schedules and samplers
@@ -232,7 +261,7 @@ if __name__ == "__main__":
     tiny = dict(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True])
     vae_fixtures("tiny", tiny, frames=[1, 5, 9, 13, 17], size=(16, 16))
     mini = dict(base_dim=4, z_dim=4, dim_mult=[1, 2, 4, 4], num_res_blocks=2, temperal_downsample=[False, True, True])
-    vae_fixtures("mini", mini, frames=[1, 9], size=(17, 15))
+    vae_fixtures("mini", mini, frames=[1, 5, 9, 13, 17], size=(17, 15))
     schedule_fixtures()
     sampler_fixtures()
     pipeline_fixtures()

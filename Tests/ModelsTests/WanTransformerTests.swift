@@ -146,6 +146,26 @@ final class WanTransformerTests: XCTestCase {
         XCTAssertEqual(count(model.config), model.parameterCount, "the formula counts what the module builds")
     }
 
+    /// Block 0's gradients (inputs and every parameter) equal torch autograd's for the same upstream gradient.
+    func testBlockGradientsMatchTorchAutograd() throws {
+        let g = try loadFixture("wan_block_grads.safetensors", bundle: .module)
+        let block = model.blocks[0]
+        let h = try g.tensor("in.hidden").detached(), ctx = try g.tensor("in.context").detached(), proj = try g.tensor("in.timestep_proj").detached()
+        for t in [h, ctx, proj] { t.requiresGrad = true }
+        block.zeroGrad()
+        let rope = model.ropeTables(grid: try model.grid(of: try t("hidden_states")))
+        let y = block(h, context: ctx, timestepProj: proj, rope: rope)
+        assertClose(y, try g.tensor("out"), atol: 1e-5, rtol: 1e-4, "block output")
+        y.backward(seed: try g.tensor("gout").data)
+        assertClose(h.grad ?? [], try g.tensor("grad.hidden").data, atol: 1e-5, rtol: 1e-4, "d hidden")
+        assertClose(ctx.grad ?? [], try g.tensor("grad.context").data, atol: 1e-5, rtol: 1e-4, "d context")
+        assertClose(proj.grad ?? [], try g.tensor("grad.timestep_proj").data, atol: 1e-5, rtol: 1e-4, "d timestep_proj")
+        for (name, p) in block.namedParameters() {
+            assertClose(p.grad ?? [], try g.tensor("grad.param." + name).data, atol: 1e-5, rtol: 1e-4, "d \(name)")
+        }
+        block.zeroGrad()
+    }
+
     func testBlockGradients() {
         var c = WanTransformerConfig()
         (c.numAttentionHeads, c.attentionHeadDim, c.ffnDim, c.numLayers, c.inChannels, c.outChannels, c.textDim, c.freqDim) = (2, 6, 16, 1, 4, 4, 8, 16)

@@ -42,7 +42,25 @@ final class WanVAETests: XCTestCase {
 
     func testTinyConfigAllFrameCounts() throws { try check("tiny", frames: [1, 5, 9, 13, 17]) }
 
-    func testMiniRealTopologyOddSize() throws { try check("mini", frames: [1, 9]) }
+    func testMiniRealTopologyOddSize() throws { try check("mini", frames: [1, 5, 9, 13, 17]) }
+
+    /// A residual block with a shortcut (mini encoder, 4 → 8 channels): gradients equal torch autograd's.
+    func testResidualBlockGradientsMatchTorchAutograd() throws {
+        let folder = Bundle.module.url(forResource: "vae_mini", withExtension: nil, subdirectory: "Fixtures")!.path
+        let vae = try WanVAE.load(folder: folder)
+        let g = try loadFixture("vae_block_grads.safetensors", bundle: .module)
+        let block = vae.encoder.downBlocks[3] as! VAEResidualBlock
+        let x = try g.tensor("in.x").detached()
+        x.requiresGrad = true
+        block.zeroGrad()
+        let y = block(x)
+        assertClose(y, try g.tensor("out"), atol: 1e-5, rtol: 1e-4, "block output")
+        y.backward(seed: try g.tensor("gout").data)
+        assertClose(x.grad ?? [], try g.tensor("grad.x").data, atol: 1e-5, rtol: 1e-4, "d x")
+        for (name, p) in block.namedParameters() {
+            assertClose(p.grad ?? [], try g.tensor("grad.param." + name).data, atol: 1e-5, rtol: 1e-4, "d \(name)")
+        }
+    }
 
     func testInputErrors() throws {
         var c = WanVAEConfig()
