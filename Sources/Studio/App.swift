@@ -296,6 +296,7 @@ public final class StudioApp {
         d.events = (try? store.events(name)) ?? []
         let log = (try? String(contentsOfFile: state.runsRoot + "/\(name)/log.txt", encoding: .utf8)) ?? ""
         d.logTail = log.split(separator: "\n").suffix(20).map(String.init)
+        d.config = (try? String(contentsOfFile: state.runsRoot + "/\(name)/config.toml", encoding: .utf8)) ?? ""
         for other in state.runs.marked where other != name {
             var m: [String: [(x: Double, y: Double)]] = [:]
             for row in (try? store.metrics(other)) ?? [] { m[row.key, default: []].append((Double(row.step), row.value)) }

@@ -163,13 +163,20 @@ enum RunScreen {
                 c += f.text("■ \(name)  ", row: top + 2 + plotRows, col: c, style: theme.colored(palette[i % palette.count]))
             }
         }
-        // Lower half: latest metrics and evaluation | events and log.
+        // Lower half: latest metrics | hyperparameters (wide terminals) | events and log.
         let lower = top + 3 + plotRows, lowerRows = rows - plotRows - 3
-        let half = f.cols / 2
+        let wide = f.cols >= 120
+        let half = wide ? f.cols * 2 / 3 : f.cols / 2
+        if wide {
+            let c0 = f.cols / 3
+            f.text("config", row: lower, col: c0, style: Style(fg: theme.dim, bg: theme.background, bold: true))
+            let lines = d.config.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            for (i, l) in lines.prefix(lowerRows - 1).enumerated() { f.text(l, row: lower + 1 + i, col: c0, style: theme.body, width: half - c0 - 1) }
+        }
         f.text("latest", row: lower, col: 1, style: Style(fg: theme.dim, bg: theme.background, bold: true))
         for (i, k) in keys.prefix(lowerRows - 1).enumerated() {
             let v = d.metrics[k]?.last?.y ?? .nan
-            f.text(Renderer.pad(k, 21) + " " + String(format: "%.5g", v), row: lower + 1 + i, col: 1, style: theme.body, width: half - 2)
+            f.text(Renderer.pad(k, 21) + " " + String(format: "%.5g", v), row: lower + 1 + i, col: 1, style: theme.body, width: (wide ? f.cols / 3 : half) - 2)
         }
         f.text("events", row: lower, col: half, style: Style(fg: theme.dim, bg: theme.background, bold: true))
         let lines = d.events.suffix(max(0, (lowerRows - 1) / 2)).map { "[\($0.step)] \($0.kind): \($0.detail)" } + d.logTail.suffix(max(0, lowerRows - 1 - min(d.events.count, (lowerRows - 1) / 2)))

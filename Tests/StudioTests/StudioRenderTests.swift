@@ -28,6 +28,7 @@ final class StudioRenderTests: XCTestCase {
         d.metrics["eval/total"] = [(500, 0.41), (1000, 0.65)]
         d.events = [EventRow(id: 1, step: 0, time: 0, kind: "stage", detail: "stage 1/2: horizon 2"), EventRow(id: 2, step: 600, time: 0, kind: "stage", detail: "stage 2/2: horizon 4")]
         d.logTail = ["started teacher run, pid 42"]
+        d.config = "kind = 'teacher'\n\n[train]\nbatch = 32\nlr = 0.0004\n"
         s.run.detail = d
         var st = SampleState()
         st.teacherLabel = "demo:teacher"; st.studentLabel = "demo:gpd6"
