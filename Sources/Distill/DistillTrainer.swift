@@ -301,8 +301,8 @@ public final class DistillTrainer {
         try session.store.log(session.name, step: step, values)
         try session.store.event(session.name, step: step, kind: "stage-eval",
                                 String(format: "horizon %d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB, SSIM %.3f", k, grid.steps / k, s.total, fid["psnr"] ?? 0, fid["ssim"] ?? 0))
-        try ClipFiles.write(Tensor.concat([references[0], f.slice(axis: 0, 0, 1).reshape(Array(f.shape.dropFirst()))], axis: 2), caption: evalPrompts[0],
-                            to: session.folder.mediaPath + String(format: "/step-%07d-k%d.gif", step, k))
+        try session.saveMedia(Tensor.concat([references[0], f.slice(axis: 0, 0, 1).reshape(Array(f.shape.dropFirst()))], axis: 2),
+                              caption: "teacher | student \(grid.steps / k) steps: " + evalPrompts[0], name: String(format: "step-%07d-k%d", step, k))
         session.reporter?.message(String(format: "stage k=%d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB", k, grid.steps / k, s.total, fid["psnr"] ?? 0))
     }
 }

@@ -170,7 +170,7 @@ public final class TeacherTrainer {
             return (MiniVBench.aggregate(scores), clips[0])
         }
         try session.store.log(session.name, step: step, ["eval/total": score.total, "eval/quality": score.quality, "eval/semantic": score.semantic])
-        try ClipFiles.write(frames, caption: prompts[0], to: session.folder.mediaPath + String(format: "/step-%07d.gif", step))
+        try session.saveMedia(frames, caption: prompts[0], name: String(format: "step-%07d", step))
         session.reporter?.message(String(format: "step %d: MiniVBench total %.3f (quality %.3f, semantic %.3f) on %d prompts", step, score.total, score.quality, score.semantic, prompts.count))
     }
 }

@@ -5,6 +5,7 @@
 // checkpoint, and a NaN/Inf guard that fails the run naming the step and the tensor.
 import Dispatch
 import Foundation
+import Media
 import NN
 import Runs
 import Tensors
@@ -129,6 +130,12 @@ public final class TrainSession {
             folder.appendLog("FAILED: " + message)
             throw TrainError("run '\(name)' failed: " + message)
         }
+    }
+
+    /// A clip for people (GIF) and for the studio (safetensors with the caption) in media/.
+    public func saveMedia(_ frames: Tensor, caption: String, name: String) throws {
+        try ClipFiles.write(frames, caption: caption, to: folder.mediaPath + "/\(name).gif")
+        try ClipFiles.write(frames, caption: caption, to: folder.mediaPath + "/\(name).safetensors")
     }
 
     public func finish(step: Int, status: RunStatus) throws {

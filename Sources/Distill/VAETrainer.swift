@@ -126,7 +126,7 @@ public final class VAETrainer {
             return (total / 16, first!)
         }
         try session.store.log(session.name, step: step, ["eval/psnr": psnr])
-        try ClipFiles.write(sample, caption: heldOut(0).caption, to: session.folder.mediaPath + String(format: "/step-%07d.gif", step))
+        try session.saveMedia(sample, caption: "original | reconstruction: " + heldOut(0).caption, name: String(format: "step-%07d", step))
         session.reporter?.message(String(format: "step %d: held-out PSNR %.2f dB", step, psnr))
     }
 

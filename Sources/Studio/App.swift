@@ -6,6 +6,7 @@ import Diffusion
 import Distill
 import Foundation
 import Runs
+import Tensors
 import Terminal
 
 public final class StudioApp {
@@ -43,10 +44,16 @@ public final class StudioApp {
             for u in updates { u(&state) }
             if !updates.isEmpty { dirty = true }
             if Date().timeIntervalSince(lastRunsRefresh) > 1 { refreshRuns(force: false); dirty = true }
-            if state.screen == .sample, state.sample.playing, let n = state.sample.clipShape.first, n > 1, Date().timeIntervalSince(lastFrameAdvance) >= 0.125 {
-                state.sample.frame = (state.sample.frame + 1) % n
+            if Date().timeIntervalSince(lastFrameAdvance) >= 0.125 {
+                if state.screen == .sample, state.sample.playing, let n = state.sample.clipShape.first, n > 1 {
+                    state.sample.frame = (state.sample.frame + 1) % n
+                    dirty = true
+                }
+                if state.screen == .run, state.run.media, let n = state.run.detail?.mediaShape.first, n > 1 {
+                    state.run.mediaFrame = (state.run.mediaFrame + 1) % n
+                    dirty = true
+                }
                 lastFrameAdvance = Date()
-                dirty = true
             }
             if dirty {
                 let size = session.size
@@ -125,6 +132,7 @@ public final class StudioApp {
             state.message = ("configs: " + configs().joined(separator: ", "), false)
         case .toggleLog: if state.screen == .spectra { state.spectraLogY.toggle() } else { state.run.logY.toggle() }
         case .toggleSmooth: state.run.smooth.toggle()
+        case .toggleMedia: state.run.media.toggle()
         case .nextMetric:
             let n = state.run.detail?.metricKeys.count ?? 1
             state.run.metricIndex = (state.run.metricIndex + 1) % max(1, n)
@@ -163,6 +171,16 @@ public final class StudioApp {
             state.sample.sigmas = TeacherGridPreset.sigmas(steps: steps, shift: state.sample.shift)
             state.sample.point = min(state.sample.point, steps)
             scheduleChanged()
+        case let .teacherSteps(d):
+            state.sample.teacherSettings.steps = min(96, max(1, state.sample.teacherSettings.steps + d))
+            state.sample.teacherSettings.sigmas = nil
+            requestTeacher()
+        case let .teacherGuidance(d):
+            state.sample.teacherSettings.guidance = min(15, max(0, state.sample.teacherSettings.guidance + d))
+            requestTeacher()
+        case .teacherSolver:
+            state.sample.teacherSettings.solver = state.sample.teacherSettings.solver == .unipc ? .euler : .unipc
+            requestTeacher()
         case .resetSchedule:
             state.sample.sigmas = state.sample.preset.isEmpty ? TeacherGridPreset.sigmas(steps: 6, shift: 3) : state.sample.preset
             scheduleChanged()
@@ -297,6 +315,14 @@ public final class StudioApp {
         let log = (try? String(contentsOfFile: state.runsRoot + "/\(name)/log.txt", encoding: .utf8)) ?? ""
         d.logTail = log.split(separator: "\n").suffix(20).map(String.init)
         d.config = (try? String(contentsOfFile: state.runsRoot + "/\(name)/config.toml", encoding: .utf8)) ?? ""
+        let mediaDir = state.runsRoot + "/\(name)/media"
+        if let newest = ((try? FileManager.default.contentsOfDirectory(atPath: mediaDir)) ?? []).filter({ $0.hasSuffix(".safetensors") }).sorted().last {
+            if let old = state.run.detail, old.name == name, old.mediaName == newest {
+                (d.mediaFrames, d.mediaShape, d.mediaCaption, d.mediaName) = (old.mediaFrames, old.mediaShape, old.mediaCaption, old.mediaName)
+            } else if let f = try? Safetensors.read(mediaDir + "/" + newest), let frames = f.tensors["frames"], frames.rank == 4 {
+                (d.mediaFrames, d.mediaShape, d.mediaCaption, d.mediaName) = (frames.data, frames.shape, f.metadata["caption"] ?? "", newest)
+            }
+        }
         for other in state.runs.marked where other != name {
             var m: [String: [(x: Double, y: Double)]] = [:]
             for row in (try? store.metrics(other)) ?? [] { m[row.key, default: []].append((Double(row.step), row.value)) }

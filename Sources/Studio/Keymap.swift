@@ -10,8 +10,9 @@ public enum Action: Hashable {
     case quit, help, command, switchTo(ScreenID), nextScreen, previousScreen, refresh
     case up, down, pageUp, pageDown, top, bottom, open
     case filter, sort, mark, stop, pause, resume, newRun
-    case toggleLog, toggleSmooth, nextMetric
+    case toggleLog, toggleSmooth, nextMetric, toggleMedia
     case editPrompt, nextSeed, playPause, frameBack, frameForward, toggleDiff
+    case teacherSteps(Int), teacherGuidance(Float), teacherSolver
     case pointPrevious, pointNext, pointUp, pointDown, pointInsert, pointDelete, shiftDown, shiftUp, resetSchedule, studentSteps(Int)
 }
 
@@ -55,6 +56,7 @@ public enum Keymap {
         Binding(keys: [.char("l")], label: "l", help: "log-scale y axis", action: .toggleLog, screens: [.run, .spectra], hint: true),
         Binding(keys: [.char("e")], label: "e", help: "EMA smoothing", action: .toggleSmooth, screens: [.run], hint: true),
         Binding(keys: [.char("m")], label: "m", help: "next metric", action: .nextMetric, screens: [.run], hint: true),
+        Binding(keys: [.char("v")], label: "v", help: "view the newest media clip (samples saved at evaluations)", action: .toggleMedia, screens: [.run], hint: true),
         Binding(keys: [.char("e"), .enter], label: "e", help: "edit the prompt (enter samples, esc cancels)", action: .editPrompt, screens: [.sample], hint: true),
         Binding(keys: [.char("n")], label: "n", help: "next noise seed", action: .nextSeed, screens: [.sample], hint: false),
         Binding(keys: [.char(" ")], label: "space", help: "play / pause", action: .playPause, screens: [.sample], hint: true),
@@ -70,6 +72,11 @@ public enum Keymap {
         Binding(keys: [.char("<")], label: "<", help: "lower the shift (preset grid)", action: .shiftDown, screens: [.sample], hint: false),
         Binding(keys: [.char(">")], label: ">", help: "raise the shift (preset grid)", action: .shiftUp, screens: [.sample], hint: false),
         Binding(keys: [.char("R")], label: "R", help: "reset the schedule to the student's preset", action: .resetSchedule, screens: [.sample], hint: true),
+        Binding(keys: [.char("T")], label: "T", help: "teacher: 12 more steps", action: .teacherSteps(12), screens: [.sample], hint: false),
+        Binding(keys: [.char("t")], label: "t", help: "teacher: 12 steps fewer", action: .teacherSteps(-12), screens: [.sample], hint: false),
+        Binding(keys: [.char("W")], label: "W", help: "teacher: guidance +0.5", action: .teacherGuidance(0.5), screens: [.sample], hint: false),
+        Binding(keys: [.char("w")], label: "w", help: "teacher: guidance −0.5", action: .teacherGuidance(-0.5), screens: [.sample], hint: false),
+        Binding(keys: [.char("u")], label: "u", help: "teacher: switch solver (UniPC / Euler)", action: .teacherSolver, screens: [.sample], hint: false),
         Binding(keys: [.char("+")], label: "+", help: "one more student step (preset grid)", action: .studentSteps(1), screens: [.sample], hint: false),
         Binding(keys: [.char("-")], label: "-", help: "one student step fewer (preset grid)", action: .studentSteps(-1), screens: [.sample], hint: false),
     ]

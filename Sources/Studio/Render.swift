@@ -163,8 +163,22 @@ enum RunScreen {
                 c += f.text("■ \(name)  ", row: top + 2 + plotRows, col: c, style: theme.colored(palette[i % palette.count]))
             }
         }
-        // Lower half: latest metrics | hyperparameters (wide terminals) | events and log.
+        // Lower half: latest metrics | hyperparameters (wide terminals) | events and log — or the media clip.
         let lower = top + 3 + plotRows, lowerRows = rows - plotRows - 3
+        if s.run.media {
+            guard let px = d.mediaFrames, d.mediaShape.count == 4 else {
+                f.text("no media yet (clips are saved at each evaluation)", row: lower + 1, col: 2, style: theme.dimmed)
+                return
+            }
+            let (fc, h, w) = (d.mediaShape[0], d.mediaShape[1], d.mediaShape[2])
+            let fi = min(s.run.mediaFrame, fc - 1), per = h * w * 3
+            let bytes = px[(fi * per)..<((fi + 1) * per)].map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
+            f.text("\(d.mediaName) · \(d.mediaCaption) · frame \(fi + 1)/\(fc)", row: lower, col: 1, style: theme.dimmed, width: f.cols - 2)
+            let cols = min(f.cols - 2, max(8, Int(Double(lowerRows - 1) * 2 * Double(w) / Double(h))))
+            f.images.append(ImageOverlay(row: lower + 1, col: 1, rows: lowerRows - 1, cols: cols, width: w, height: h, pixels: bytes,
+                                         version: d.mediaName.hashValue &+ fi))
+            return
+        }
         let wide = f.cols >= 120
         let half = wide ? f.cols * 2 / 3 : f.cols / 2
         if wide {

@@ -1,6 +1,7 @@
 // The Sample screen: a prompt line, teacher and student settings with timings and fidelity, the two
 // clips side by side as one image (one palette) playing at the clip's rate, a difference view, and the
 // student's step-schedule editor (values and a plot against the teacher's grid).
+import Data
 import Diffusion
 import Foundation
 import Terminal
@@ -17,6 +18,13 @@ enum SampleScreen {
         f.text(shown, row: top, col: 9, style: style)
         if st.editing { f.cursor = (top, min(f.cols - 2, 9 + shown.count)) }
         var info = "seed \(st.seed)"
+        if st.editing {
+            // Vocabulary hints: grammar words starting with the word being typed.
+            let partial = text.split(separator: " ", omittingEmptySubsequences: false).last.map(String.init)?.lowercased() ?? ""
+            let words = Array(Set(PromptGrammar.vocabulary)).sorted()
+            let matches = partial.isEmpty ? [] : words.filter { $0.hasPrefix(partial) && $0 != partial }
+            info = matches.isEmpty ? "enter samples · esc cancels · ↑ history" : "words: " + matches.prefix(8).joined(separator: " ")
+        }
         if !st.unknownWords.isEmpty { info += " · unknown: " + st.unknownWords.joined(separator: ", ") }
         if let p = st.problem { info += " · " + p }
         f.text(info, row: top + 1, col: 9, style: st.unknownWords.isEmpty && st.problem == nil ? theme.dimmed : theme.colored(theme.warn), width: f.cols - 10)

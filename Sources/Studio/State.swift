@@ -38,7 +38,11 @@ public struct RunDetail {
     public var events: [EventRow] = []
     public var logTail: [String] = []
     public var config = ""
-    public var media: [String] = []
+    /// The newest media clip of the run: frames [F, H, W, 3], its caption and step.
+    public var mediaFrames: [Float]? = nil
+    public var mediaShape: [Int] = []
+    public var mediaCaption = ""
+    public var mediaName = ""
     /// The same metric for runs marked on the Runs screen (name → points).
     public var compared: [String: [String: [(x: Double, y: Double)]]] = [:]
     public init(name: String) { self.name = name }
@@ -59,6 +63,9 @@ public struct RunScreenState {
     public var logY = false
     public var smooth = true
     public var scroll = 0
+    /// Show the newest media clip instead of metrics and events.
+    public var media = false
+    public var mediaFrame = 0
 }
 
 public struct SampleState {

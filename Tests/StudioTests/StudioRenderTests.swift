@@ -96,9 +96,21 @@ final class StudioRenderTests: XCTestCase {
         XCTAssertEqual(sample.images.count, 1, "teacher and student share one image")
         XCTAssertEqual(sample.images[0].width, 8 + 8 + 1, "side by side with a gutter")
         XCTAssertLessThan(sample.images[0].row + sample.images[0].rows, 23, "images stay off the last row")
+        s.sample.editing = true; s.sample.draft = "a gre"
+        XCTAssertTrue(Renderer.render(s, theme: theme, rows: 24, cols: 80).lines.joined().contains("words: green"), "vocabulary hints while typing")
+        s.sample.editing = false
         s.sample.sigmas = [1, 0.5, 0.6, 0]
         s.sample.scheduleError = "sigmas must strictly decrease"
         XCTAssertTrue(Renderer.render(s, theme: theme, rows: 24, cols: 80).lines.joined().contains("not sampled"))
+        s.screen = .run; s.run.media = true
+        XCTAssertTrue(Renderer.render(s, theme: theme, rows: 24, cols: 80).lines.joined().contains("no media yet"))
+        s.run.detail?.mediaFrames = [Float](repeating: 0.5, count: 2 * 4 * 6 * 3)
+        s.run.detail?.mediaShape = [2, 4, 6, 3]; s.run.detail?.mediaName = "step-0000500.safetensors"
+        let media = Renderer.render(s, theme: theme, rows: 24, cols: 80)
+        XCTAssertEqual(media.images.count, 1)
+        XCTAssertEqual(media.images.first?.width, 6)
+        XCTAssertTrue(media.lines.joined().contains("step-0000500"))
+        s.run.media = false
         let small = Renderer.render(s, theme: theme, rows: 10, cols: 40)
         XCTAssertTrue(small.lines.joined().contains("enlarge"))
         XCTAssertTrue(small.images.isEmpty)
