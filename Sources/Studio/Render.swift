@@ -151,8 +151,8 @@ enum RunScreen {
                row: top + 1, col: 1, style: theme.dimmed, width: plotCols)
         var series: [Series] = []
         let palette = [theme.student, theme.data, theme.warn, theme.error]
-        for (i, (name, m)) in d.compared.sorted(by: { $0.key < $1.key }).enumerated() {
-            if let pts = m[key] { series.append(Series(s.run.smooth ? Plot.ema(pts) : pts, color: palette[i % palette.count])); _ = name }
+        for (i, m) in d.compared.sorted(by: { $0.key < $1.key }).map(\.value).enumerated() {
+            if let pts = m[key] { series.append(Series(s.run.smooth ? Plot.ema(pts) : pts, color: palette[i % palette.count])) }
         }
         if let pts = d.metrics[key] { series.append(Series(s.run.smooth && key == "loss" ? Plot.ema(pts) : pts, color: theme.teacher)) }
         Plot.braille(&f, row: top + 2, col: 1, rows: plotRows, cols: plotCols, series: series, logY: s.run.logY, markers: d.stageMarkers, theme: theme)

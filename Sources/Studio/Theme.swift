@@ -25,13 +25,11 @@ public struct Theme: Equatable {
         var t = Theme()
         t.name = name
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1).first.map { String($0) } ?? ""
             let content = raw.trimmingCharacters(in: .whitespaces)
             if content.isEmpty || content.hasPrefix("#") { continue }
             let parts = content.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2 else { throw TerminalError.terminal("theme \(name), line \(i + 1): expected `key = value`, got '\(content)'") }
             let (key, value) = (parts[0], parts[1])
-            _ = line
             if key == "colormap" {
                 guard Colormap.names.contains(value) else { throw TerminalError.terminal("theme \(name), line \(i + 1): unknown colormap '\(value)' (\(Colormap.names.joined(separator: ", ")))") }
                 t.colormap = value
