@@ -116,14 +116,11 @@ final class RunStoreTests: XCTestCase {
         let config = try tinyVAEConfig(steps: 40)
         var rng = RNG(seed: 11)
         for attempt in 0..<3 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["train", "vae", "--config", config, "--run", "killed", "--runs", root] + (attempt > 0 ? ["--resume"] : [])
-            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try Child.spawn([binary, "train", "vae", "--config", config, "--run", "killed", "--runs", root]
+                                    + (attempt > 0 ? ["--resume"] : []))
             Thread.sleep(forTimeInterval: 1.5 + Double(rng.uniform(1)[0]) * 2)
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.signal(SIGKILL)
+            XCTAssertEqual(p.wait(seconds: 30), 128 + SIGKILL)
             let folder = try RunFolder(root: root, name: "killed")
             if let c = try folder.latestCheckpoint() {
                 XCTAssertNotNil(c.file.tensors["param.encoder.conv_in.weight"], "checkpoint at step \(c.step) reads back whole")
@@ -140,17 +137,13 @@ final class RunStoreTests: XCTestCase {
     func testSIGTERMStopsGracefullyWithACheckpoint() throws {
         let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary beside the test bundle (swift build --build-tests)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["train", "vae", "--config", try tinyVAEConfig(steps: 200, checkpointEvery: 1000), "--run", "termed", "--runs", root]
-        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try Child.spawn([binary, "train", "vae", "--config", try tinyVAEConfig(steps: 200, checkpointEvery: 1000),
+                                 "--run", "termed", "--runs", root])
         let store = try RunStore(root: root)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, (try store.run("termed")?.step ?? 0) < 2 { Thread.sleep(forTimeInterval: 0.2) }
-        kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "SIGTERM ends the trainer cleanly")
+        p.signal(SIGTERM)
+        XCTAssertEqual(p.wait(seconds: 120), 0, "SIGTERM ends the trainer cleanly")
         let run = try store.run("termed")
         XCTAssertEqual(run?.status, "stopped")
         let c = try RunFolder(root: root, name: "termed").latestCheckpoint()

@@ -3,24 +3,15 @@
 // on capture-pane. Skipped only where tmux is not installed (CI installs it).
 import Foundation
 import XCTest
+import _TestSupport
 
 final class StudioE2ETests: XCTestCase {
     var session = "gpd-e2e-\(getpid())"
 
-    /// Runs tmux; output is read only when asked for (a server started by new-session would otherwise
-    /// inherit the pipe and keep it open forever).
+    /// Runs tmux with a deadline (never Foundation.Process: see _TestSupport/Subprocess.swift).
     @discardableResult
     func tmux(_ args: [String], output: Bool = false) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["tmux"] + args
-        let out = Pipe()
-        p.standardOutput = output ? out : FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = output ? out.fileHandleForReading.readDataToEndOfFile() : Data()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try Child.run(["tmux"] + args, seconds: 20).output
     }
 
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session], output: true) }
