@@ -116,13 +116,15 @@ public final class DistillTrainer {
         (0..<config.distill.prompts).map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0)).caption }
     }
 
-    /// Training states at the student's grid points, their grid indices and per-state contexts.
-    func states(step: Int, k: Int, guidance: Float, context: Tensor, unconditional: Tensor) throws -> (Tensor, [Int], Tensor) {
+    /// Training states at the student's grid points, their grid indices and per-state contexts; with
+    /// offline targets also the teacher trajectory's state k intervals later for each of them.
+    func states(step: Int, k: Int, guidance: Float, context: Tensor, unconditional: Tensor) throws -> (Tensor, [Int], Tensor, Tensor?) {
         let b = context.shape[0]
         let points = grid.steps / k
         var rng = RNG(seed: config.train.seed &+ 0xD157_0000 &+ UInt64(step))
         let noise = Tensor.concat((0..<b).map { _ in rng.normal(shape: teacher.latentShape) }, axis: 0)
         var collected: [Tensor] = []       // per grid point: [B, …]
+        var ends: [Tensor] = []            // offline: the trajectory at the next student grid point
         switch config.distill.inputs {
         case "student", "teacher":
             let useTeacher = config.distill.inputs == "teacher"
@@ -133,6 +135,7 @@ public final class DistillTrainer {
             for i in Swift.stride(from: 0, to: grid.steps, by: stride) {
                 if i % k == 0 { collected.append(x) }
                 x = try Targets.jump(x, from: [Int](repeating: i, count: b), span: stride, grid: grid, field: f)
+                if (i + stride) % k == 0 { ends.append(x) }
             }
         default:   // forward-noised data: clips encoded by the teacher's VAE
             let world = WorldConfig(frames: config.data.frames, size: config.data.size)
@@ -147,10 +150,14 @@ public final class DistillTrainer {
         }
         // Order: prompt-major, then grid point.
         let per = noise.count / b
-        var data = [Float](); data.reserveCapacity(b * points * per)
-        var a: [Int] = []
-        for p in 0..<b { for j in 0..<points { data += collected[j].data[(p * per)..<((p + 1) * per)]; a.append(j * k) } }
-        return (Tensor(shape: [b * points] + Array(noise.shape.dropFirst()), data: data), a, Self.repeatRows(context, points))
+        func gather(_ list: [Tensor]) -> Tensor {
+            var data = [Float](); data.reserveCapacity(b * points * per)
+            for p in 0..<b { for j in 0..<points { data += list[j].data[(p * per)..<((p + 1) * per)] } }
+            return Tensor(shape: [b * points] + Array(noise.shape.dropFirst()), data: data)
+        }
+        let a = (0..<b).flatMap { _ in (0..<points).map { $0 * k } }
+        let offline = config.distill.targets == "offline"
+        return (gather(collected), a, Self.repeatRows(context, points), offline ? gather(ends) : nil)
     }
 
     public func run(resume: Bool) throws {
@@ -192,11 +199,13 @@ public final class DistillTrainer {
                 let texts = prompts(step: globalStep)
                 let (ctx, _) = try GradMode.withDisabled { try teacher.embed(texts) }
                 let uncond = Self.repeatRows(uncond1, texts.count)
-                let (xa, a, stateCtx) = try states(step: globalStep, k: k, guidance: w, context: ctx, unconditional: uncond)
+                let (xa, a, stateCtx, trajectoryEnd) = try states(step: globalStep, k: k, guidance: w, context: ctx, unconditional: uncond)
                 let stateUncond = Self.repeatRows(uncond1, xa.shape[0])
                 let teacherField = field(teacher.transformer, context: stateCtx, unconditional: stateUncond, guidance: w)
                 let target: Tensor
-                if config.distill.method == "pd" {
+                if let end = trajectoryEnd {
+                    target = Targets.velocity(from: xa, to: end, a: a, span: k, grid: grid)
+                } else if config.distill.method == "pd" {
                     let prevField = currentStage == 0 ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
                     target = try Targets.pd(xa, a: a, k: k, grid: grid, previous: prevField)
                 } else {

@@ -130,8 +130,8 @@ public struct VAETrainConfig: Equatable {
 
     public init() {}
 
-    public static func load(_ path: String) throws -> VAETrainConfig {
-        let t = try ConfigFile.read(path)
+    public static func load(_ path: String, overrides: [String] = []) throws -> VAETrainConfig {
+        let t = try ConfigFile.read(path, overrides: overrides)
         try ConfigFile.checkTopLevel(t, allowed: ["kind", "data", "model", "train", "loss"], path: path)
         if let kind = t["kind"] as? String, kind != "vae" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd train vae` needs kind = \"vae\"") }
         var c = VAETrainConfig()
@@ -242,8 +242,8 @@ public struct TeacherTrainConfig: Equatable {
 
     public init() {}
 
-    public static func load(_ path: String) throws -> TeacherTrainConfig {
-        let t = try ConfigFile.read(path)
+    public static func load(_ path: String, overrides: [String] = []) throws -> TeacherTrainConfig {
+        let t = try ConfigFile.read(path, overrides: overrides)
         try ConfigFile.checkTopLevel(t, allowed: ["kind", "vae", "data", "text", "model", "train", "flow", "sample"], path: path)
         if let kind = t["kind"] as? String, kind != "teacher" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd train teacher` needs kind = \"teacher\"") }
         var c = TeacherTrainConfig()
@@ -277,6 +277,10 @@ public struct DistillSection: ConfigSection, Equatable {
     public var guidanceEnd = 1.5
     /// Where training states come from: "student" rollouts (online), "teacher" rollouts, or forward-noised "data".
     public var inputs = "student"
+    /// "online": GPD's target (previous student, then the guided teacher). "offline": the guided
+    /// teacher's own 48-step trajectory supplies both states and targets, as a precomputed dataset
+    /// would (an ablation; needs inputs = "teacher").
+    public var targets = "online"
     /// Weight of the frequency-domain loss (0: off) and how many final stages use it.
     public var frequencyWeight = 0.1
     public var frequencyStages = 1
@@ -290,11 +294,11 @@ public struct DistillSection: ConfigSection, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case method, teacherSteps = "teacher_steps", shift, stages, stepsPerStage = "steps_per_stage"
-        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, frequencyWeight = "frequency_weight"
+        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, targets, frequencyWeight = "frequency_weight"
         case frequencyStages = "frequency_stages", butterworthOrder = "butterworth_order", spatialCutoff = "spatial_cutoff"
         case temporalCutoff = "temporal_cutoff", prompts, evalPrompts = "eval_prompts"
     }
-    public static let keys = ["method", "teacher_steps", "shift", "stages", "steps_per_stage", "guidance_start", "guidance_end", "inputs",
+    public static let keys = ["method", "teacher_steps", "shift", "stages", "steps_per_stage", "guidance_start", "guidance_end", "inputs", "targets",
                               "frequency_weight", "frequency_stages", "butterworth_order", "spatial_cutoff", "temporal_cutoff", "prompts", "eval_prompts"]
     public init() {}
 
@@ -311,6 +315,11 @@ public struct DistillSection: ConfigSection, Equatable {
         try req(stepsPerStage >= 1, "steps_per_stage", "must be at least 1")
         try req(guidanceStart >= 0 && guidanceEnd >= 0, "guidance_start", "guidance must be ≥ 0")
         try req(["student", "teacher", "data"].contains(inputs), "inputs", "must be \"student\", \"teacher\" or \"data\"")
+        try req(["online", "offline"].contains(targets), "targets", "must be \"online\" or \"offline\"")
+        if targets == "offline" {
+            try req(method == "gpd", "targets", "offline targets are a GPD ablation (method = \"gpd\")")
+            try req(inputs == "teacher", "targets", "offline targets come from the teacher's trajectory: set inputs = \"teacher\"")
+        }
         try req(frequencyWeight >= 0, "frequency_weight", "must be ≥ 0")
         try req(frequencyStages >= 0, "frequency_stages", "must be ≥ 0")
         try req(butterworthOrder >= 1, "butterworth_order", "must be ≥ 1")
@@ -334,8 +343,8 @@ public struct DistillConfig: Equatable {
 
     public init() {}
 
-    public static func load(_ path: String) throws -> DistillConfig {
-        let t = try ConfigFile.read(path)
+    public static func load(_ path: String, overrides: [String] = []) throws -> DistillConfig {
+        let t = try ConfigFile.read(path, overrides: overrides)
         try ConfigFile.checkTopLevel(t, allowed: ["kind", "teacher", "data", "distill", "train"], path: path)
         if let kind = t["kind"] as? String, kind != "distill" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd distill` needs kind = \"distill\"") }
         var c = DistillConfig()

@@ -23,9 +23,34 @@ public protocol ConfigSection: Codable {
 
 public enum ConfigFile {
     /// The TOML document at `path` as a JSON-like dictionary.
-    public static func read(_ path: String) throws -> [String: Any] {
+    /// The TOML document at `path` as a JSON-like dictionary, with `overrides` ("section.key=value",
+    /// the value in TOML syntax; a bare word is a string) applied on top.
+    public static func read(_ path: String, overrides: [String] = []) throws -> [String: Any] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigError(path, "(file)", "cannot read the file") }
-        return try parse(text, path: path)
+        var table = try parse(text, path: path)
+        for o in overrides { try apply(o, to: &table, path: path) }
+        return table
+    }
+
+    /// Sets one "a.b=value" override in `table` (unknown keys are refused later, by the decoder).
+    static func apply(_ override: String, to table: inout [String: Any], path: String) throws {
+        guard let eq = override.firstIndex(of: "=") else { throw ConfigError(path, override, "an override is section.key=value") }
+        let key = override[..<eq].trimmingCharacters(in: .whitespaces)
+        let raw = override[override.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        let parts = key.split(separator: ".").map(String.init)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }), !raw.isEmpty else { throw ConfigError(path, override, "an override is section.key=value") }
+        let value: Any = (try? parse("v = \(raw)", path: path))?["v"] ?? raw
+        func set(_ t: inout [String: Any], _ i: Int) throws {
+            if i == parts.count - 1 { t[parts[i]] = value; return }
+            var sub: [String: Any]
+            if let existing = t[parts[i]] {
+                guard let s = existing as? [String: Any] else { throw ConfigError(path, parts[...i].joined(separator: "."), "is not a section") }
+                sub = s
+            } else { sub = [:] }
+            try set(&sub, i + 1)
+            t[parts[i]] = sub
+        }
+        try set(&table, 0)
     }
 
     public static func parse(_ text: String, path: String) throws -> [String: Any] {

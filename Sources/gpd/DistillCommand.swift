@@ -9,7 +9,8 @@ struct DistillCommand: ParsableCommand {
     @OptionGroup var options: TrainOptions
 
     func run() throws {
-        let cfg = try DistillConfig.load(options.config)
+        let source = try options.configSource()
+        let cfg = try DistillConfig.load(source.path, overrides: source.overrides)
         let (session, reporter) = try options.session(kind: "distill", configTOML: try cfg.toml())
         let trainer = try DistillTrainer(config: cfg, session: session, runsRoot: options.runs.root)
         reporter.message("\(cfg.distill.method): stages \(trainer.stages.map { "\(cfg.distill.teacherSteps / $0)" }.joined(separator: " → ")) steps, \(trainer.stepsPerStage) steps per stage")

@@ -38,10 +38,22 @@ final class CLIReporter: TrainReporter {
 struct TrainOptions: ParsableArguments {
     @Option(help: "A TOML config from samples/configs/.") var config: String
     @Option(name: .customLong("run"), help: "Run name (default: the config's file name).") var runName: String?
-    @Flag(help: "Continue the run from its newest checkpoint.") var resume = false
+    @Flag(help: "Continue the run from its newest checkpoint (with the run's own config.toml).") var resume = false
+    @Option(name: .customLong("set"), parsing: .singleValue,
+            help: ArgumentHelp("Override one config value, e.g. --set distill.frequency_weight=0 (repeatable; TOML values).", valueName: "section.key=value"))
+    var overrides: [String] = []
     @OptionGroup var runs: RunsOption
 
     var name: String { runName ?? ((config as NSString).lastPathComponent as NSString).deletingPathExtension }
+
+    /// The config to load: the file given, or on --resume the run's resolved config.toml (so a resumed
+    /// run continues with exactly what it started with, overrides and live changes included).
+    func configSource() throws -> (path: String, overrides: [String]) {
+        let own = runs.root + "/" + name + "/config.toml"
+        guard resume, FileManager.default.fileExists(atPath: own) else { return (config, overrides) }
+        if !overrides.isEmpty { throw ValidationError("--set applies to new runs; run '\(name)' resumes with its own \(own)") }
+        return (own, [])
+    }
 
     /// Opens the run (lock, store, resolved config), routes SIGINT/SIGTERM to a graceful stop and
     /// reports progress on the terminal.
@@ -63,7 +75,8 @@ struct TrainCommand: ParsableCommand {
         @OptionGroup var options: TrainOptions
 
         func run() throws {
-            let cfg = try VAETrainConfig.load(options.config)
+            let source = try options.configSource()
+            let cfg = try VAETrainConfig.load(source.path, overrides: source.overrides)
             let (session, reporter) = try options.session(kind: "vae", configTOML: try cfg.toml())
             let trainer = try VAETrainer(config: cfg, session: session)
             reporter.message("\(trainer.vae.parameterCount) parameters; \(cfg.train.steps) steps of \(cfg.train.batch) clips (\(cfg.data.frames)×\(cfg.data.size)²)")
@@ -77,7 +90,8 @@ struct TrainCommand: ParsableCommand {
         @OptionGroup var options: TrainOptions
 
         func run() throws {
-            let cfg = try TeacherTrainConfig.load(options.config)
+            let source = try options.configSource()
+            let cfg = try TeacherTrainConfig.load(source.path, overrides: source.overrides)
             let (session, reporter) = try options.session(kind: "teacher", configTOML: try cfg.toml())
             let trainer = try TeacherTrainer(config: cfg, session: session)
             reporter.message("\(trainer.model.transformer.parameterCount) transformer + \(trainer.model.textEncoder.parameterCount) text-encoder parameters; \(cfg.train.steps) steps of \(cfg.train.batch)")

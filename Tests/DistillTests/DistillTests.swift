@@ -108,5 +108,38 @@ final class DistillTests: XCTestCase {
         XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.stages'") && "\(e)".contains("does not divide"), "\(e)") }
         try "kind = \"distill\"\n[distill]\nmethod = \"pd\"\nstages = [2, 3]\n".write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("pd halves"), "\(e)") }
+        try "kind = \"distill\"\n[distill]\ntargets = \"offline\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.targets'") && "\(e)".contains("inputs = \"teacher\""), "\(e)") }
+        // Overrides (gpd distill --set): TOML values, bare words as strings, unknown keys refused by name.
+        try "kind = \"distill\"\n[distill]\nstages = [2, 4]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let o = try DistillConfig.load(path, overrides: ["distill.frequency_weight=0", "distill.inputs=teacher", "distill.targets = \"offline\"", "train.betas=[0.8, 0.9]"])
+        XCTAssertEqual(o.distill.frequencyWeight, 0); XCTAssertEqual(o.distill.inputs, "teacher"); XCTAssertEqual(o.distill.targets, "offline")
+        XCTAssertEqual(o.train.betas, [0.8, 0.9]); XCTAssertEqual(o.distill.stages, [2, 4])
+        XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["distill.frequency_wieght=0"])) { e in XCTAssertTrue("\(e)".contains("'distill.frequency_wieght': unknown key"), "\(e)") }
+        XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["distill.stages"])) { e in XCTAssertTrue("\(e)".contains("section.key=value"), "\(e)") }
+        XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["teacher.x=1"])) { e in XCTAssertTrue("\(e)".contains("'teacher'"), "\(e)") }
+    }
+
+    /// Offline targets: states and targets both lie on the guided teacher's own fine-grid Euler
+    /// trajectory, so the target velocity carries x_a exactly to the trajectory's state k intervals on.
+    func testOfflineTargetsFollowTheTeacherTrajectory() throws {
+        var c = config(stages: [2, 4], steps: 1)
+        (c.distill.inputs, c.distill.targets) = ("teacher", "offline")
+        let trainer = try DistillTrainer(config: c, session: try session("offline", c, resume: false), runsRoot: root)
+        let (ctx, _) = try trainer.teacher.embed(["a red circle"])
+        let (un, _) = try trainer.teacher.embed([""])
+        let (xa, a, _, end) = try trainer.states(step: 0, k: 2, guidance: 3, context: ctx, unconditional: un)
+        let xEnd = try XCTUnwrap(end)
+        XCTAssertEqual(a, [0, 2, 4, 6])
+        // The same trajectory by hand: single guided Euler intervals from the first state.
+        let f = trainer.field(trainer.teacher.transformer, context: ctx, unconditional: un, guidance: 3)
+        var x = xa.slice(axis: 0, 0, 1)
+        for i in 0..<8 {
+            x = try Targets.jump(x, from: [i], span: 1, grid: trainer.grid, field: f)
+            if i % 2 == 1 { assertClose(x, xEnd.slice(axis: 0, i / 2, i / 2 + 1), atol: 1e-5, rtol: 1e-4, "trajectory at grid point \(i + 1)") }
+            if i % 2 == 1 && i < 7 { assertClose(x, xa.slice(axis: 0, i / 2 + 1, i / 2 + 2), atol: 1e-5, rtol: 1e-4, "state at grid point \(i + 1)") }
+        }
+        try trainer.run(resume: false)
+        XCTAssertEqual(try RunStore(root: root).metrics("offline", key: "loss").count, 2)
     }
 }
