@@ -17,7 +17,7 @@ final class StudioE2ETests: XCTestCase {
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session], output: true) }
 
     /// Waits until the screen contains `text` (up to `seconds`).
-    func waitFor(_ text: String, seconds: Double = 20, file: StaticString = #filePath, line: UInt = #line) throws {
+    func waitFor(_ text: String, seconds: Double = 60, file: StaticString = #filePath, line: UInt = #line) throws {
         let deadline = Date().addingTimeInterval(seconds)
         var last = ""
         while Date() < deadline {
