@@ -42,6 +42,7 @@ public final class StudioApp {
         while !quit {
             let updates = mailbox.drain()
             for u in updates { u(&state) }
+            if state.sample.studentReload { state.sample.studentReload = false; scheduleChanged() }
             if !updates.isEmpty { dirty = true }
             if Date().timeIntervalSince(lastRunsRefresh) > 1 { refreshRuns(force: false); dirty = true }
             if Date().timeIntervalSince(lastFrameAdvance) >= 0.125 {
@@ -133,6 +134,12 @@ public final class StudioApp {
         case .toggleLog: if state.screen == .spectra { state.spectraLogY.toggle() } else { state.run.logY.toggle() }
         case .toggleSmooth: state.run.smooth.toggle()
         case .toggleMedia: state.run.media.toggle()
+        case .cycleStudent: selectStudent("")
+        case .editStages:
+            guard let d = state.run.detail, d.kind == "distill" else { state.message = ("stage schedules belong to distillation runs", true); return }
+            let plan = d.stagePlan
+            state.command = "stages " + plan.horizons.dropFirst(plan.current + 1).map(String.init).joined(separator: ",")
+            state.message = ("remaining horizons after the current stage (teacher steps \(plan.teacherSteps) / horizon = student steps); enter sends, esc cancels", false)
         case .nextMetric:
             let n = state.run.detail?.metricKeys.count ?? 1
             state.run.metricIndex = (state.run.metricIndex + 1) % max(1, n)
@@ -264,7 +271,9 @@ public final class StudioApp {
             state.run.detail = RunDetail(name: arg); state.screen = .run; loadRunDetail()
         case "sample": state.screen = .sample; setPrompt(arg)
         case "new": newRun(arg)
-        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, q)", true)
+        case "stages", "steps-per-stage": scheduleControl(cmd, arg)
+        case "student": selectStudent(arg)
+        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, stages, steps-per-stage, student, q)", true)
         }
     }
 
@@ -337,6 +346,43 @@ public final class StudioApp {
             try RunStore(root: state.runsRoot).control(name, command: command)
             state.message = ("\(command) sent to \(name); the trainer applies it at its next step", false)
         } catch { state.message = ("\(error)", true) }
+    }
+
+    /// `:stages 4,6,8` / `:steps-per-stage 300` on the open distillation run: sent through the control
+    /// channel; the trainer validates and applies it at its next step and records an event.
+    func scheduleControl(_ cmd: String, _ arg: String) {
+        guard let d = state.run.detail, state.screen == .run || state.screen == .runs else { state.message = ("open a distillation run first (Runs screen, enter)", true); return }
+        guard d.kind == "distill" else { state.message = ("\(d.name) is a \(d.kind) run; stage schedules belong to distillation runs", true); return }
+        guard d.status == "running" || d.status == "paused" else { state.message = ("\(d.name) is \(d.status); a schedule change needs a live trainer", true); return }
+        let payload = arg.replacingOccurrences(of: " ", with: "")
+        if cmd == "stages" {
+            guard !payload.isEmpty, payload.split(separator: ",").allSatisfy({ Int($0) != nil }) else {
+                state.message = ("usage: :stages 4,6,8 (horizons after the current stage)", true); return
+            }
+        } else {
+            guard let n = Int(payload), n >= 1 else { state.message = ("usage: :steps-per-stage N (N ≥ 1)", true); return }
+        }
+        do {
+            try RunStore(root: state.runsRoot).control(d.name, command: cmd == "stages" ? "stages" : "steps_per_stage", payload: payload)
+            state.message = ("\(cmd) \(payload) sent to \(d.name); the trainer checks and applies it at its next step (see events)", false)
+        } catch { state.message = ("\(error)", true) }
+    }
+
+    /// `:student [NAME]` or `c`: the next student candidate (demo students, distillation exports and
+    /// their stages, then the teacher itself at the student's steps), or the one whose label contains NAME.
+    func selectStudent(_ arg: String) {
+        let options = SampleBackend.studentCandidates(runsRoot: state.runsRoot).map { ($0.label, Optional($0.folder)) }
+            + [(SampleBackend.teacherAsStudent, nil)]
+        let pick: (String, String?)?
+        if arg.isEmpty {
+            let i = options.firstIndex { $0.0 == state.sample.studentLabel }.map { ($0 + 1) % options.count } ?? 0
+            pick = options[i]
+        } else {
+            pick = options.first { $0.0 == arg } ?? options.first { $0.0.contains(arg) }
+        }
+        guard let pick else { state.message = ("no student '\(arg)' (have: \(options.map(\.0).joined(separator: ", ")))", true); return }
+        state.message = ("loading \(pick.0)…", false)
+        backend.selectStudent(folder: pick.1, label: pick.0)
     }
 
     func resumeRun() {

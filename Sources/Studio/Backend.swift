@@ -37,17 +37,35 @@ public final class SampleBackend: @unchecked Sendable {
         self.runsRoot = runsRoot
     }
 
-    /// demo:teacher, else the newest finished teacher run; demo:gpd6, else the newest distillation export.
+    /// demo:teacher, else the newest finished teacher run; the first student candidate.
     static func discover(runsRoot: String) -> (teacher: String?, student: String?) {
-        func demo(_ n: String) -> String? { try? ModelRef.resolve("demo:" + n, runsRoot: runsRoot) }
-        var teacher = demo("teacher"), student = demo("gpd6")
+        var teacher = try? ModelRef.resolve("demo:teacher", runsRoot: runsRoot)
+        if teacher == nil, let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
+            teacher = runs.first { $0.kind == "teacher" && FileManager.default.fileExists(atPath: runsRoot + "/" + $0.name + "/export/model.json") }
+                .map { runsRoot + "/" + $0.name + "/export" }
+        }
+        return (teacher, studentCandidates(runsRoot: runsRoot).first?.folder)
+    }
+
+    /// Students to compare with the teacher: the demo students (demo:gpd6 first), then every
+    /// distillation run's final export and its per-stage exports, newest run first.
+    public static func studentCandidates(runsRoot: String) -> [(label: String, folder: String)] {
+        var out: [(String, String)] = []
+        let fm = FileManager.default
+        let demoRoot = ModelRef.demoRoot() ?? "samples/demo"
+        let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).filter {
+            $0 != "teacher" && fm.fileExists(atPath: demoRoot + "/" + $0 + "/model.json")
+        }.sorted { ($0 == "gpd6" ? 0 : 1, $0) < ($1 == "gpd6" ? 0 : 1, $1) }
+        out += demos.map { ("demo:" + $0, demoRoot + "/" + $0) }
         if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
-            for r in runs where FileManager.default.fileExists(atPath: runsRoot + "/" + r.name + "/export/model.json") {
-                if teacher == nil && r.kind == "teacher" { teacher = runsRoot + "/" + r.name + "/export" }
-                if student == nil && r.kind == "distill" { student = runsRoot + "/" + r.name + "/export" }
+            for r in runs.sorted(by: { $0.updated > $1.updated }) where r.kind == "distill" {
+                let dir = runsRoot + "/" + r.name
+                if fm.fileExists(atPath: dir + "/export/model.json") { out.append((r.name, dir + "/export")) }
+                let stages = ((try? fm.contentsOfDirectory(atPath: dir + "/stages")) ?? []).filter { fm.fileExists(atPath: dir + "/stages/" + $0 + "/model.json") }
+                for k in stages.sorted(by: { (Int($0.dropFirst()) ?? 0) > (Int($1.dropFirst()) ?? 0) }) { out.append(("\(r.name)/\(k)", dir + "/stages/" + k)) }
             }
         }
-        return (teacher, student)
+        return out
     }
 
     /// Loads the models (once) and reports what was found.
@@ -59,17 +77,41 @@ public final class SampleBackend: @unchecked Sendable {
             if let s = found.student { do { student = try VideoModel.load(folder: s) } catch { note = "student: \(error)" } }
             loaded = true
             let tLabel = found.teacher.map { ($0 as NSString).lastPathComponent == "export" ? (($0 as NSString).deletingLastPathComponent as NSString).lastPathComponent : "demo:" + ($0 as NSString).lastPathComponent }
-            let sLabel = found.student.map { ($0 as NSString).lastPathComponent == "export" ? (($0 as NSString).deletingLastPathComponent as NSString).lastPathComponent : "demo:" + ($0 as NSString).lastPathComponent }
+            let sLabel = found.student.flatMap { f in Self.studentCandidates(runsRoot: runsRoot).first { $0.folder == f }?.label }
             let studentSampling = student?.config.sampling
             let teacherSampling = teacher?.config.sampling
             mailbox.post { s in
                 s.sample.teacherLabel = tLabel ?? "ground truth (no teacher model yet)"
-                s.sample.studentLabel = sLabel ?? (tLabel != nil ? "teacher at the student's steps (no student yet)" : "no student (no models yet)")
+                s.sample.studentLabel = sLabel ?? (tLabel != nil ? Self.teacherAsStudent : "no student (no models yet)")
                 if let ts = teacherSampling { s.sample.teacherSettings = ts }
                 let preset = studentSampling?.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: s.sample.shift)
                 s.sample.preset = preset
                 if s.sample.sigmas.isEmpty { s.sample.sigmas = preset }
                 if let note { s.message = (note, true) }
+            }
+        }
+    }
+
+    public static let teacherAsStudent = "teacher at the student's steps"
+
+    /// Switches the student (a candidate's folder; nil: the teacher itself at the student's steps), resets
+    /// the schedule to its own grid and asks for a new student clip.
+    public func selectStudent(folder: String?, label: String) {
+        queue.async { [self] in
+            do {
+                let m = try folder.map { try VideoModel.load(folder: $0) }
+                student = m
+                let preset = m?.config.sampling.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: 3)
+                mailbox.post { s in
+                    s.sample.studentLabel = label
+                    s.sample.preset = preset
+                    s.sample.sigmas = preset
+                    s.sample.point = 1
+                    s.sample.studentReload = true
+                    s.message = ("student: \(label) (\(preset.count - 1) steps)", false)
+                }
+            } catch {
+                mailbox.post { s in s.message = ("student \(label): \(error)", true) }
             }
         }
     }

@@ -13,6 +13,7 @@ public enum Action: Hashable {
     case toggleLog, toggleSmooth, nextMetric, toggleMedia
     case editPrompt, nextSeed, playPause, frameBack, frameForward, toggleDiff
     case teacherSteps(Int), teacherGuidance(Float), teacherSolver
+    case cycleStudent, editStages
     case pointPrevious, pointNext, pointUp, pointDown, pointInsert, pointDelete, shiftDown, shiftUp, resetSchedule, studentSteps(Int)
 }
 
@@ -56,8 +57,10 @@ public enum Keymap {
         Binding(keys: [.char("l")], label: "l", help: "log-scale y axis", action: .toggleLog, screens: [.run, .spectra], hint: true),
         Binding(keys: [.char("e")], label: "e", help: "EMA smoothing", action: .toggleSmooth, screens: [.run], hint: true),
         Binding(keys: [.char("m")], label: "m", help: "next metric", action: .nextMetric, screens: [.run], hint: true),
+        Binding(keys: [.char("S")], label: "S", help: "edit a running distillation's remaining stages (:stages 4,6,8; :steps-per-stage N)", action: .editStages, screens: [.run], hint: true),
         Binding(keys: [.char("v")], label: "v", help: "view the newest media clip (samples saved at evaluations)", action: .toggleMedia, screens: [.run], hint: true),
         Binding(keys: [.char("e"), .enter], label: "e", help: "edit the prompt (enter samples, esc cancels)", action: .editPrompt, screens: [.sample], hint: true),
+        Binding(keys: [.char("c")], label: "c", help: "switch the student model (demo students, distillation exports and their stages, the teacher)", action: .cycleStudent, screens: [.sample], hint: true),
         Binding(keys: [.char("n")], label: "n", help: "next noise seed", action: .nextSeed, screens: [.sample], hint: false),
         Binding(keys: [.char(" ")], label: "space", help: "play / pause", action: .playPause, screens: [.sample], hint: true),
         Binding(keys: [.char(",")], label: ",", help: "previous frame", action: .frameBack, screens: [.sample], hint: false),

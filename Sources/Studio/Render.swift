@@ -187,13 +187,45 @@ enum RunScreen {
             let lines = d.config.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
             for (i, l) in lines.prefix(lowerRows - 1).enumerated() { f.text(l, row: lower + 1 + i, col: c0, style: theme.body, width: half - c0 - 1) }
         }
-        f.text("latest", row: lower, col: 1, style: Style(fg: theme.dim, bg: theme.background, bold: true))
-        for (i, k) in keys.prefix(lowerRows - 1).enumerated() {
+        if d.kind == "distill" {
+            stageTable(&f, d, theme, row: lower, rows: lowerRows, width: (wide ? f.cols / 3 : half) - 2)
+        } else {
+            f.text("latest", row: lower, col: 1, style: Style(fg: theme.dim, bg: theme.background, bold: true))
+        }
+        for (i, k) in keys.prefix(d.kind == "distill" ? 0 : lowerRows - 1).enumerated() {
             let v = d.metrics[k]?.last?.y ?? .nan
             f.text(Renderer.pad(k, 21) + " " + String(format: "%.5g", v), row: lower + 1 + i, col: 1, style: theme.body, width: (wide ? f.cols / 3 : half) - 2)
         }
         f.text("events", row: lower, col: half, style: Style(fg: theme.dim, bg: theme.background, bold: true))
         let lines = d.events.suffix(max(0, (lowerRows - 1) / 2)).map { "[\($0.step)] \($0.kind): \($0.detail)" } + d.logTail.suffix(max(0, lowerRows - 1 - min(d.events.count, (lowerRows - 1) / 2)))
         for (i, l) in lines.prefix(lowerRows - 1).enumerated() { f.text(l, row: lower + 1 + i, col: half, style: theme.body, width: f.cols - half - 1) }
+    }
+
+    /// The per-stage table of a distillation: horizon, student steps, MiniVBench and fidelity to the
+    /// teacher for finished stages; the stage in progress and the planned ones below.
+    static func stageTable(_ f: inout Frame, _ d: RunDetail, _ theme: Theme, row: Int, rows: Int, width: Int) {
+        let plan = d.stagePlan, done = d.stageRows
+        f.text("stages" + (plan.stepsPerStage > 0 ? " · \(plan.stepsPerStage) steps each · S edits" : ""), row: row, col: 1,
+               style: Style(fg: theme.dim, bg: theme.background, bold: true), width: width)
+        f.text(Renderer.pad("k", 3) + Renderer.pad("steps", 6, right: true) + Renderer.pad("MiniVB", 8, right: true)
+               + Renderer.pad("PSNR", 7, right: true) + Renderer.pad("SSIM", 6, right: true), row: row + 1, col: 1, style: theme.dimmed, width: width)
+        for (i, k) in plan.horizons.enumerated() where i < rows - 2 {
+            let steps = plan.teacherSteps / max(1, k)
+            var text = Renderer.pad("\(k)", 3) + Renderer.pad("\(steps)", 6, right: true)
+            let style: Style
+            if let r = done.last(where: { $0.horizon == k }) {
+                text += Renderer.pad(String(format: "%.4f", r.total), 8, right: true)
+                    + Renderer.pad(r.psnr.map { String(format: "%.2f", $0) } ?? "–", 7, right: true)
+                    + Renderer.pad(r.ssim.map { String(format: "%.3f", $0) } ?? "–", 6, right: true)
+                style = theme.body
+            } else if i == plan.current && d.status != "finished" {
+                text += "  ▶ " + d.status
+                style = theme.colored(theme.accent, bold: true)
+            } else {
+                text += "  planned"
+                style = theme.dimmed
+            }
+            f.text(text, row: row + 2 + i, col: 1, style: style, width: width)
+        }
     }
 }

@@ -55,6 +55,26 @@ public struct RunDetail {
 
     /// Steps where a distillation stage began (vertical markers).
     public var stageMarkers: [Double] { events.filter { $0.kind == "stage" }.map { Double($0.step) } }
+
+    /// A distillation's stage list as it stands (config.toml is rewritten on live changes), the index
+    /// of the stage in progress (= stages begun − 1), the teacher's steps and the steps per stage.
+    public var stagePlan: (horizons: [Int], current: Int, teacherSteps: Int, stepsPerStage: Int) {
+        let t = (try? ConfigFile.parse(config, path: "config.toml")) ?? [:]
+        let d = t["distill"] as? [String: Any] ?? [:]
+        let horizons = (d["stages"] as? [Any] ?? []).compactMap { ($0 as? NSNumber)?.intValue }
+        let begun = events.filter { $0.kind == "stage" }.count
+        return (horizons, max(0, min(begun, horizons.count) - 1), (d["teacher_steps"] as? NSNumber)?.intValue ?? 48,
+                (d["steps_per_stage"] as? NSNumber)?.intValue ?? 0)
+    }
+
+    /// One row per evaluated stage: its horizon, the step it ended at, MiniVBench and fidelity to the teacher.
+    public var stageRows: [(horizon: Int, step: Int, total: Double, psnr: Double?, ssim: Double?)] {
+        func at(_ key: String, _ x: Double) -> Double? { metrics[key]?.last { $0.x == x }?.y }
+        return (metrics["eval/total"] ?? []).compactMap { p in
+            guard let k = at("horizon", p.x) else { return nil }
+            return (Int(k), Int(p.x), p.y, at("eval/psnr", p.x), at("eval/ssim", p.x))
+        }
+    }
 }
 
 public struct RunScreenState {
@@ -79,6 +99,8 @@ public struct SampleState {
 
     public var teacherLabel = "no teacher"
     public var studentLabel = "no student"
+    /// Set when a new student model is in place: the UI thread then samples it.
+    public var studentReload = false
     public var teacherSettings = SamplingSettings(solver: .unipc, steps: 48, shift: 3, guidance: 5)
     /// The student's sigma list being edited, its preset, the selected point and the shift used for presets.
     public var sigmas: [Float] = []

@@ -116,6 +116,34 @@ final class StudioRenderTests: XCTestCase {
         XCTAssertTrue(small.images.isEmpty)
     }
 
+    /// A distillation's Run screen: the per-stage table (finished stages with their evaluation, the
+    /// stage in progress, the planned ones — from the live config.toml) instead of the latest metrics.
+    func testDistillationStageTable() {
+        var s = sampleState()
+        var d = RunDetail(name: "gpd-demo")
+        (d.kind, d.status, d.step) = ("distill", "running", 650)
+        d.metrics["loss"] = (1...65).map { (Double($0 * 10), 0.3 / Double($0).squareRoot()) }
+        d.metrics["horizon"] = [(300, 2), (600, 3), (650, 4)]
+        d.metrics["eval/total"] = [(300, 0.5012), (600, 0.4871)]
+        d.metrics["eval/psnr"] = [(300, 24.31), (600, 22.85)]
+        d.metrics["eval/ssim"] = [(300, 0.912), (600, 0.874)]
+        d.events = [0, 300, 600].enumerated().map { EventRow(id: Int64($0.offset), step: $0.element, time: 0, kind: "stage", detail: "stage \($0.offset + 1)/4") }
+        d.config = "kind = \"distill\"\n[distill]\nstages = [ 2, 3, 4, 8 ]\nsteps_per_stage = 300\nteacher_steps = 48\n"
+        s.run.detail = d
+        s.screen = .run
+        XCTAssertEqual(d.stagePlan.horizons, [2, 3, 4, 8])
+        XCTAssertEqual(d.stagePlan.current, 2)
+        XCTAssertEqual(d.stageRows.map(\.horizon), [2, 3])
+        let f = Renderer.render(s, theme: Theme(), rows: 24, cols: 80)
+        let text = f.lines.joined(separator: "\n")
+        for needle in ["300 steps each", "2      24  0.5012  24.31 0.912", "3      16  0.4871  22.85 0.874", "4      12  ▶ running", "8       6  planned"] {
+            XCTAssertTrue(text.contains(needle), "'\(needle)' in\n\(text)")
+        }
+        snapshot("run-distill-80x24", f)
+        XCTAssertEqual(Keymap.action(for: .char("S"), on: .run), .editStages)
+        XCTAssertEqual(Keymap.action(for: .char("c"), on: .sample), .cycleStudent)
+    }
+
     func testKeybindingsAreData() {
         XCTAssertEqual(Keymap.action(for: .char("q"), on: .sample), .quit)
         XCTAssertEqual(Keymap.action(for: .char("x"), on: .sample), .pointDelete, "screen bindings win over global ones")
