@@ -24,6 +24,8 @@ public final class DistillTrainer {
     public let grid: TeacherGrid
     public private(set) var stages: [Int]
     public private(set) var stepsPerStage: Int
+    /// Horizon of the model the first stage starts from (1: the teacher).
+    public let initialHorizon: Int
     var optimizer: AdamW
     var references: [Tensor] = []        // teacher-48 clips of the eval prompts (seed 0)
 
@@ -34,9 +36,29 @@ public final class DistillTrainer {
         var rng = RNG(seed: config.train.seed)
         student = try WanTransformer(teacher.transformer.config, rng: &rng)
         previous = try WanTransformer(teacher.transformer.config, rng: &rng)
-        Self.copy(teacher.transformer, to: student)
-        Self.copy(teacher.transformer, to: previous)
-        grid = TeacherGrid(steps: config.distill.teacherSteps, shift: config.distill.shift)
+        let grid = TeacherGrid(steps: config.distill.teacherSteps, shift: config.distill.shift)
+        self.grid = grid
+        var start = teacher.transformer, horizon = 1
+        if !config.distill.initStudent.isEmpty {
+            let ref = config.distill.initStudent
+            let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runsRoot))
+            guard m.transformer.config == teacher.transformer.config else {
+                throw TrainError("distill.init_student: \(ref) is not the teacher's architecture")
+            }
+            guard let sig = m.config.sampling.sigmas, let k = (1...grid.steps).first(where: { grid.steps % $0 == 0 && grid.student($0) == sig }) else {
+                throw TrainError("distill.init_student: \(ref) does not sample on a \(grid.steps)-step teacher grid with shift \(grid.shift) (not a student of this teacher?)")
+            }
+            start = m.transformer; horizon = k
+        }
+        initialHorizon = horizon
+        Self.copy(start, to: student)
+        Self.copy(start, to: previous)
+        do { _ = try StagePlan(config.distill.stages, teacherSteps: grid.steps, after: horizon) } catch {
+            throw TrainError("distill.stages: \(error) (the initial student has horizon \(horizon))")
+        }
+        if config.distill.method == "pd" && config.distill.stages[0] != 2 * horizon {
+            throw TrainError("distill.stages: pd's first stage doubles the initial horizon \(horizon): \(2 * horizon), not \(config.distill.stages[0])")
+        }
         stages = config.distill.stages
         stepsPerStage = config.distill.stepsPerStage
         optimizer = Self.makeOptimizer(student, config.train)
@@ -182,7 +204,8 @@ public final class DistillTrainer {
         var stopped = false
         while currentStage < stages.count && !stopped {
             let k = stages[currentStage]
-            let p = currentStage == 0 ? (config.distill.method == "pd" ? k / 2 : 1) : stages[currentStage - 1]
+            let p = currentStage == 0 ? (config.distill.method == "pd" ? k / 2 : initialHorizon) : stages[currentStage - 1]
+            let previousIsTeacher = currentStage == 0 && initialHorizon == 1
             let w = config.distill.guidance(stage: currentStage, of: stages.count)
             let useFrequency = config.distill.frequencyWeight > 0 && currentStage >= stages.count - config.distill.frequencyStages
             if stepInStage == 0 {
@@ -206,10 +229,10 @@ public final class DistillTrainer {
                 if let end = trajectoryEnd {
                     target = Targets.velocity(from: xa, to: end, a: a, span: k, grid: grid)
                 } else if config.distill.method == "pd" {
-                    let prevField = currentStage == 0 ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
+                    let prevField = previousIsTeacher ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
                     target = try Targets.pd(xa, a: a, k: k, grid: grid, previous: prevField)
                 } else {
-                    let prevField = currentStage == 0 ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
+                    let prevField = previousIsTeacher ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
                     target = try Targets.gpd(xa, a: a, k: k, p: p, grid: grid, previous: prevField, teacher: teacherField)
                 }
                 let sig = a.map { grid.sigmas[$0] }

@@ -281,6 +281,10 @@ public struct DistillSection: ConfigSection, Equatable {
     /// teacher's own 48-step trajectory supplies both states and targets, as a precomputed dataset
     /// would (an ablation; needs inputs = "teacher").
     public var targets = "online"
+    /// Start the student from this model (REF: a stage export such as RUN/stages/k6, or a student
+    /// folder) instead of the teacher; its horizon is read from its sampling grid and the first stage's
+    /// target starts with its jump. Empty: the teacher (horizon 1).
+    public var initStudent = ""
     /// Weight of the frequency-domain loss (0: off) and how many final stages use it.
     public var frequencyWeight = 0.1
     public var frequencyStages = 1
@@ -294,11 +298,11 @@ public struct DistillSection: ConfigSection, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case method, teacherSteps = "teacher_steps", shift, stages, stepsPerStage = "steps_per_stage"
-        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, targets, frequencyWeight = "frequency_weight"
+        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, targets, initStudent = "init_student", frequencyWeight = "frequency_weight"
         case frequencyStages = "frequency_stages", butterworthOrder = "butterworth_order", spatialCutoff = "spatial_cutoff"
         case temporalCutoff = "temporal_cutoff", prompts, evalPrompts = "eval_prompts"
     }
-    public static let keys = ["method", "teacher_steps", "shift", "stages", "steps_per_stage", "guidance_start", "guidance_end", "inputs", "targets",
+    public static let keys = ["method", "teacher_steps", "shift", "stages", "steps_per_stage", "guidance_start", "guidance_end", "inputs", "targets", "init_student",
                               "frequency_weight", "frequency_stages", "butterworth_order", "spatial_cutoff", "temporal_cutoff", "prompts", "eval_prompts"]
     public init() {}
 

@@ -19,6 +19,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seeds per prompt for --model: A-B or a list (default 0-4).") var seeds: String = "0-4"
     @OptionGroup(title: "Sampling with --model (defaults: the model's own)") var sampling: SamplingOverrides
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
+    @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances).")
+    var reference: String?
     @Flag(help: "Print one JSON object: total, quality, semantic, dimensions, prompts.") var json = false
     @OptionGroup var runs: RunsOption
 
@@ -50,6 +52,19 @@ struct EvalCommand: ParsableCommand {
         let seedList = try EvalSuite.parseSeeds(seeds)
         let base = try sampling.apply(to: m.config.sampling)
         let jobs = texts.flatMap { p in seedList.map { (p, $0) } }
+        var references: Tensor?
+        if let reference {
+            let f = try Safetensors.read(reference)
+            guard let r = f.tensors["frames"], r.rank == 5, r.shape[0] == jobs.count else {
+                throw ValidationError("\(reference): needs frames [\(jobs.count), F, H, W, 3] for \(texts.count) prompts × \(seedList.count) seeds")
+            }
+            let captions = (f.metadata["captions"] ?? "").split(separator: "\n").map(String.init)
+            if captions.count == jobs.count, let i = captions.indices.first(where: { captions[$0] != jobs[$0].0 }) {
+                throw ValidationError("\(reference): clip \(i) is \"\(captions[i])\", not \"\(jobs[i].0)\" (same prompts and seeds, same order)")
+            }
+            references = r
+        }
+        var fidelity: [String: Double] = [:]
         let progress = Progress("sampling \(jobs.count) clips", total: jobs.count, enabled: !json)
         var scores: [ClipScore] = [], frames: [Tensor] = [], captions: [String] = []
         var sampleSeconds = 0.0, nfe = 0
@@ -63,6 +78,12 @@ struct EvalCommand: ParsableCommand {
             for (i, job) in batch.enumerated() {
                 let clip = f.slice(axis: 0, i, i + 1).reshape(Array(f.shape.dropFirst()))
                 scores.append(try MiniVBench.score(clip, prompt: job.0))
+                if let references {
+                    let j = start + i
+                    let ref = references.slice(axis: 0, j, j + 1).reshape(Array(references.shape.dropFirst()))
+                    guard ref.shape == clip.shape else { throw ValidationError("\(reference!): clips are \(ref.shape), the model makes \(clip.shape)") }
+                    for (k, v) in Metrics.fidelity(student: clip, teacher: ref) { fidelity[k, default: 0] += v / Double(jobs.count) }
+                }
                 if saveClips != nil { frames.append(clip.reshape([1] + clip.shape)); captions.append(job.0) }
             }
             progress.update(start + batch.count)
@@ -70,8 +91,10 @@ struct EvalCommand: ParsableCommand {
         if let saveClips {
             try Safetensors.write(["frames": Tensor.concat(frames, axis: 0)], metadata: ["captions": captions.joined(separator: "\n"), "model": ref], to: saveClips)
         }
-        try output(scores, extra: ["model": ref, "seeds": seedList.map { Int($0) }, "steps": try base.schedule().steps, "nfe": nfe,
-                                   "sample_seconds_per_clip": sampleSeconds / Double(jobs.count)])
+        var extra: [String: Any] = ["model": ref, "seeds": seedList.map { Int($0) }, "steps": try base.schedule().steps, "nfe": nfe,
+                                    "sample_seconds_per_clip": sampleSeconds / Double(jobs.count)]
+        if references != nil { extra["fidelity"] = fidelity }
+        try output(scores, extra: extra)
     }
 
     /// Reconstructions of real clips: what a teacher trained on this VAE can reach at best.
@@ -111,6 +134,9 @@ struct EvalCommand: ParsableCommand {
         } else {
             print(String(format: "%d clips   total %.4f   quality %.4f   semantic %.4f", scores.count, s.total, s.quality, s.semantic)
                   + ((extra["psnr"] as? Double).map { String(format: "   PSNR %.2f dB", $0) } ?? ""))
+            if let f = extra["fidelity"] as? [String: Double] {
+                print("  to the reference: " + f.keys.sorted().map { $0 + String(format: " %.4f", f[$0]!) }.joined(separator: "   "))
+            }
             for d in Dimension.allCases { if let v = s.dimensions[d] { print("  " + d.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " %.4f", v)) } }
         }
     }

@@ -120,6 +120,30 @@ final class DistillTests: XCTestCase {
         XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["teacher.x=1"])) { e in XCTAssertTrue("\(e)".contains("'teacher'"), "\(e)") }
     }
 
+    /// A run can start from an earlier run's stage export: its horizon is read from its grid, the
+    /// first stage's target starts with its jump, and stages that do not go past it are refused.
+    func testStartFromAStageExport() throws {
+        let c = config(stages: [2], steps: 1)
+        try DistillTrainer(config: c, session: try session("first", c, resume: false), runsRoot: root).run(resume: false)
+        var next = config(stages: [4], steps: 1)
+        next.distill.initStudent = root + "/first/stages/k2"
+        let t = try DistillTrainer(config: next, session: try session("second", next, resume: false), runsRoot: root)
+        XCTAssertEqual(t.initialHorizon, 2)
+        let first = try VideoModel.load(folder: root + "/first/stages/k2")
+        for ((n, p), (_, q)) in zip(first.transformer.namedParameters(), t.student.namedParameters()) { XCTAssertEqual(p.data, q.data, n) }
+        try t.run(resume: false)
+        XCTAssertEqual(try RunStore(root: root).run("second")?.status, "finished")
+        var bad = config(stages: [2], steps: 1)
+        bad.distill.initStudent = root + "/first/stages/k2"
+        XCTAssertThrowsError(try DistillTrainer(config: bad, session: try session("bad1", bad, resume: false), runsRoot: root)) { e in
+            XCTAssertTrue("\(e)".contains("distill.stages") && "\(e)".contains("horizon 2"), "\(e)")
+        }
+        bad.distill.initStudent = root + "/teacher"
+        XCTAssertThrowsError(try DistillTrainer(config: bad, session: try session("bad2", bad, resume: false), runsRoot: root)) { e in
+            XCTAssertTrue("\(e)".contains("init_student"), "\(e)")
+        }
+    }
+
     /// Offline targets: states and targets both lie on the guided teacher's own fine-grid Euler
     /// trajectory, so the target velocity carries x_a exactly to the trajectory's state k intervals on.
     func testOfflineTargetsFollowTheTeacherTrajectory() throws {
