@@ -1,5 +1,5 @@
 // Model benchmarks: the Wan transformer's forward per denoising step at the demo size and a 1.3B
-// block at a realistic token count, the demo VAE decode, each in achieved GFLOP/s (GEMM FLOPs counted
+// block at a realistic token count, a demo-teacher training step, the demo VAE decode, each in achieved GFLOP/s (GEMM FLOPs counted
 // by FLOPCounter) against the 1024² sgemm rate measured alternately in the same run; and the peak RSS
 // of a 1.3B-config forward on a small latent (target: within 8 GB).
 import Diffusion
@@ -9,7 +9,7 @@ import NN
 import Tensors
 
 public enum ModelBench {
-    public static let groups = ["transformer", "vae", "memory"]
+    public static let groups = ["transformer", "train", "vae", "memory"]
 
     /// The demo DiT of reference/feasibility.md: dim 128 (4 × 32), 6 layers, FFN 512, 8 latent channels.
     public static var demoTransformer: WanTransformerConfig {
@@ -54,6 +54,24 @@ public enum ModelBench {
             let step = { _ = GradMode.withDisabled { block(h, context: ctx, timestepProj: proj, rope: rope) } }
             let (_, flops) = FLOPCounter.counting(step)
             row("Wan transformer forward (one denoising step)", "1.3B block, 1560 tokens", flops: flops, step)
+        }
+        if on("train") {
+            // One demo-teacher training step as `gpd train teacher` runs it: batch 32, forward, MSE,
+            // backward, gradient clipping and AdamW (the text encoder excluded).
+            var rng = RNG(seed: 4)
+            let model = try WanTransformer(demoTransformer, rng: &rng)
+            let opt = AdamW(model.parameters(), lr: 1e-4, betas: (0.9, 0.99), weightDecay: 0.01)
+            let x = rng.normal(shape: [32, 8, 5, 8, 8]), ctx = rng.normal(shape: [32, 16, 128]), target = rng.normal(shape: [32, 8, 5, 8, 8])
+            let ts = (0..<32).map { Float($0) * 31 }
+            let step = {
+                opt.zeroGrad()
+                let loss = Tensor.mse(try! model(x, timesteps: ts, context: ctx), target)
+                loss.backward()
+                _ = clipGradNorm(model.parameters(), maxNorm: 1)
+                opt.update()
+            }
+            let (_, flops) = FLOPCounter.counting(step)
+            row("Training step", "demo teacher d128 L6, batch 32 × 80 tokens", flops: flops, step)
         }
         if on("vae") {
             var rng = RNG(seed: 2)
