@@ -9,7 +9,7 @@ import NN
 import Tensors
 
 public enum ModelBench {
-    public static let groups = ["transformer", "train", "vae", "memory"]
+    public static let groups = ["transformer", "train", "frequency", "vae", "memory"]
 
     /// The demo DiT of reference/feasibility.md: dim 128 (4 × 32), 6 layers, FFN 512, 8 latent channels.
     public static var demoTransformer: WanTransformerConfig {
@@ -32,7 +32,7 @@ public enum ModelBench {
         func row(_ group: String, _ name: String, flops: Int, _ body: () -> Void) {
             let (t, tc) = Timing.compare(repeats: 5, body, sgemm)
             report.add(group, name, value: Double(flops) / t / 1e9, unit: "GFLOP/s", baseline: sgemmFlops / tc / 1e9,
-                       baselineName: "sgemm 1024²", note: String(format: "%.2f ms", t * 1e3))
+                       baselineName: "sgemm 1024²", note: String(format: "%.2f ms", t * 1e3), seconds: t)
         }
         if on("transformer") {
             var rng = RNG(seed: 1)
@@ -72,6 +72,17 @@ public enum ModelBench {
             }
             let (_, flops) = FLOPCounter.counting(step)
             row("Training step", "demo teacher d128 L6, batch 32 × 80 tokens", flops: flops, step)
+        }
+        if on("frequency") {
+            // GPD's final-stage loss on a stage-5 batch of states (24 × 8×5×8×8): 3D real FFTs, the
+            // Butterworth-weighted spectral distance and its backward (adjoint FFT), against sgemm's rate.
+            var rng = RNG(seed: 5)
+            let a = rng.normal(shape: [24, 8, 5, 8, 8]), b = rng.normal(shape: [24, 8, 5, 8, 8])
+            a.requiresGrad = true
+            let step = { a.grad = nil; Tensor.frequencyLoss(a, b).backward() }
+            let (t, tc) = Timing.compare(repeats: 5, step, sgemm)
+            report.add("Frequency-domain loss", "forward + backward, 24 × 8×5×8×8 latents", value: t * 1e3, unit: "ms",
+                       note: String(format: "sgemm 1024² alongside: %.1f GFLOP/s", sgemmFlops / tc / 1e9), seconds: t)
         }
         if on("vae") {
             var rng = RNG(seed: 2)

@@ -17,6 +17,8 @@ public struct BenchRow: Codable {
     public var target: Double?
     public var met: Bool?
     public var note: String?
+    /// Seconds per call of the timed work, where a row times one (e.g. a training step).
+    public var seconds: Double?
 }
 
 public struct BenchReport: Codable {
@@ -33,12 +35,12 @@ public struct BenchReport: Codable {
     }
 
     public mutating func add(_ group: String, _ name: String, value: Double, unit: String, baseline: Double? = nil,
-                             baselineName: String? = nil, target: Double? = nil, note: String? = nil) {
+                             baselineName: String? = nil, target: Double? = nil, note: String? = nil, seconds: Double? = nil) {
         var ratio: Double? = nil
         if let baseline, baseline > 0, value > 0 { ratio = unit == "s" || unit == "ms" || unit == "µs" ? baseline / value : value / baseline }
         let met = target.flatMap { t in ratio.map { $0 >= t } }
         rows.append(BenchRow(group: group, name: name, value: value, unit: unit, baseline: baseline, baselineName: baselineName,
-                             ratio: ratio, target: target, met: met, note: note))
+                             ratio: ratio, target: target, met: met, note: note, seconds: seconds))
     }
 
     public func table() -> String {

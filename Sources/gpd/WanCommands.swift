@@ -130,10 +130,25 @@ struct VAECommand: ParsableCommand {
     struct Decode: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "latents → sample [B,3,F,H,W] clamped to [−1,1].")
         @OptionGroup var options: Options
+        @Option(name: .customLong("repeat"), help: "Also time N decodes after one warm-up.") var repeats: Int = 0
+        @Flag(help: "With --repeat: print {\"seconds_per_decode\": median}.") var json = false
+
+        func validate() throws { if repeats < 0 { throw ValidationError("--repeat must be positive") } }
+
         func run() throws {
             let vae = try WanVAE.load(folder: options.model)
-            let x = try GradMode.withDisabled { try vae.decode(try readTensor(options.input, "latents")) }
+            let z = try readTensor(options.input, "latents")
+            let x = try GradMode.withDisabled { try vae.decode(z) }
             try Safetensors.write(["sample": x], metadata: ["generator": "gpd vae decode"], to: options.out)
+            guard repeats > 0 else { return }
+            var times: [Double] = []
+            for _ in 0..<repeats {
+                let t0 = Date()
+                _ = try GradMode.withDisabled { try vae.decode(z) }
+                times.append(Date().timeIntervalSince(t0))
+            }
+            let median = times.sorted()[times.count / 2]
+            if json { try printJSON(["seconds_per_decode": median]) } else { print(String(format: "%.6f s per decode (median of %d)", median, repeats)) }
         }
     }
 }

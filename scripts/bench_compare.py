@@ -1,0 +1,235 @@
+"""The engine against PyTorch + diffusers on the same work, weights and inputs, 2 threads each.
+
+Run through scripts/bench-compare (it makes the Python environment). Each case is timed in rounds that
+alternate engine and torch, so drifting machine load hits both; a round's figure is a median over
+repeats after a warm-up, and the ratio (torch seconds / engine seconds, > 1: the engine is faster) is
+reported as the median over rounds with its min–max spread. Writes docs/benchmarks.json.
+
+Cases: (a) a WanTransformer forward (one denoising step) at the demo config and at a mid-size config;
+(b) a demo-teacher training step (forward, MSE, backward, clipping, AdamW, batch 32);
+(c) a VAE decode of a demo clip (the committed demo VAE); (d) whole samples through the Wan pipeline
+fed embeddings and latents: 6 Euler steps without guidance (a student's cost) and 48 UniPC steps with
+guidance 5 (the teacher's), including the decode; (e) the frequency-domain loss with its backward.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, FlowMatchEulerDiscreteScheduler, WanPipeline, WanTransformer3DModel
+from safetensors.torch import save_file
+
+torch.set_num_threads(2)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GPD = os.path.join(ROOT, ".build", "release", "gpd")
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="2")
+
+
+def gpd_json(*args):
+    out = subprocess.run([GPD, *args], check=True, capture_output=True, text=True, env=ENV, cwd=ROOT).stdout
+    return json.loads(out)
+
+
+def median_seconds(fn, repeats, warmup=1):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def transformer_config(heads, head_dim, ffn, layers, channels, text_dim):
+    return dict(patch_size=(1, 2, 2), num_attention_heads=heads, attention_head_dim=head_dim, in_channels=channels,
+                out_channels=channels, text_dim=text_dim, freq_dim=256, ffn_dim=ffn, num_layers=layers,
+                cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
+
+
+DEMO = transformer_config(4, 32, 512, 6, 8, 128)
+MID = transformer_config(8, 64, 2048, 8, 16, 512)
+
+
+def make_transformer(cfg, folder, seed):
+    torch.manual_seed(seed)
+    m = WanTransformer3DModel(**cfg).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    m.save_pretrained(folder, safe_serialization=True)
+    return m
+
+
+def case_forward(rows, work, name, cfg, latent, text_len, repeats):
+    folder = os.path.join(work, name)
+    model = make_transformer(cfg, folder, 1)
+    torch.manual_seed(2)
+    x = torch.randn(*latent)
+    t = torch.full((latent[0],), 500.0)
+    ctx = torch.randn(latent[0], text_len, cfg["text_dim"])
+    inputs = os.path.join(work, name + "-in.safetensors")
+    save_file({"hidden_states": x, "timestep": t, "encoder_hidden_states": ctx}, inputs)
+
+    def torch_run():
+        with torch.no_grad():
+            return median_seconds(lambda: model(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False), repeats)
+
+    def engine_run():
+        return gpd_json("model", "forward", "--model", folder, "--inputs", inputs, "--repeat", str(repeats), "--json")["seconds_per_forward"]
+
+    tokens = latent[2] * (latent[3] // 2) * (latent[4] // 2)
+    rows.append(compare(f"transformer forward, {name}, {tokens} tokens, batch {latent[0]}", engine_run, torch_run))
+
+
+def case_train_step(rows, work):
+    torch.manual_seed(4)
+    model = WanTransformer3DModel(**DEMO).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.99), weight_decay=0.01)
+    x, target = torch.randn(32, 8, 5, 8, 8), torch.randn(32, 8, 5, 8, 8)
+    ctx = torch.randn(32, 16, 128)
+    t = torch.arange(32, dtype=torch.float32) * 31
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = torch.nn.functional.mse_loss(model(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False)[0], target)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    def engine_run():
+        report = gpd_json("bench", "--only", "train", "--json")
+        return next(r["seconds"] for r in report["rows"] if r["group"] == "Training step")
+
+    rows.append(compare("training step, demo teacher, batch 32 × 80 tokens", engine_run, lambda: median_seconds(step, 5)))
+
+
+def case_vae_decode(rows, work):
+    folder = os.path.join(ROOT, "samples", "demo", "vae")
+    vae = AutoencoderKLWan.from_pretrained(folder).eval()
+    torch.manual_seed(5)
+    z = torch.randn(1, vae.config.z_dim, 5, 8, 8)
+    inputs = os.path.join(work, "vae-in.safetensors")
+    save_file({"latents": z}, inputs)
+
+    def torch_run():
+        with torch.no_grad():
+            return median_seconds(lambda: vae.decode(z, return_dict=False), 10)
+
+    def engine_run():
+        return gpd_json("vae", "decode", "--model", folder, "--input", inputs, "--out", os.path.join(work, "vae-out.safetensors"),
+                        "--repeat", "10", "--json")["seconds_per_decode"]
+
+    rows.append(compare("VAE decode, demo VAE, 8×5×8×8 → 17×32×32", engine_run, torch_run))
+
+
+def case_samples(rows, work):
+    folder = os.path.join(work, "demo")
+    transformer = make_transformer(DEMO, folder, 6) if not os.path.exists(folder) else WanTransformer3DModel.from_pretrained(folder).eval()
+    vae_folder = os.path.join(ROOT, "samples", "demo", "vae")
+    vae = AutoencoderKLWan.from_pretrained(vae_folder).eval()
+    torch.manual_seed(7)
+    embeds, negative = torch.randn(1, 16, 128), torch.zeros(1, 16, 128)
+    embeds[:, 9:] = 0
+    latents = torch.randn(1, 8, 5, 8, 8)
+    paths = {k: os.path.join(work, k + ".safetensors") for k in ("prompt_embeds", "negative_prompt_embeds", "latents")}
+    save_file({"prompt_embeds": embeds}, paths["prompt_embeds"])
+    save_file({"negative_prompt_embeds": negative}, paths["negative_prompt_embeds"])
+    save_file({"latents": latents}, paths["latents"])
+    for label, solver, steps, guidance in (("6 Euler steps, no guidance (a student)", "euler", 6, 1.0),
+                                           ("48 UniPC steps, guidance 5 (the teacher)", "unipc", 48, 5.0)):
+        if solver == "euler":
+            sch = FlowMatchEulerDiscreteScheduler(shift=3.0)
+        else:
+            sch = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0)
+        pipe = WanPipeline(tokenizer=None, text_encoder=None, transformer=transformer, vae=vae, scheduler=sch)
+
+        def torch_run():
+            def once():
+                with torch.no_grad():
+                    pipe(prompt_embeds=embeds, negative_prompt_embeds=negative, latents=latents.clone(), height=32, width=32,
+                         num_frames=17, num_inference_steps=steps, guidance_scale=guidance, output_type="np")
+            return median_seconds(once, 3)
+
+        def engine_run():
+            times = [gpd_json("sample", "--transformer", folder, "--vae", vae_folder, "--prompt-embeds", paths["prompt_embeds"],
+                              "--negative-prompt-embeds", paths["negative_prompt_embeds"], "--latents", paths["latents"],
+                              "--solver", solver, "--steps", str(steps), "--shift", "3", "--guidance", str(guidance),
+                              "--out", os.path.join(work, "sample-out.safetensors"), "--json")["wall_seconds"] for _ in range(3)]
+            return statistics.median(times)
+
+        rows.append(compare(f"whole sample, {label}, with decode", engine_run, torch_run))
+
+
+def butterworth(f, h, w, order=4, d0=0.25):
+    ft = torch.fft.fftfreq(f).abs().view(f, 1, 1)
+    fh = torch.fft.fftfreq(h).abs().view(1, h, 1)
+    fw = torch.fft.rfftfreq(w).view(1, 1, w // 2 + 1)
+    d2 = ft ** 2 + fh ** 2 + fw ** 2
+    return 1 - 1 / (1 + (d2 / d0 ** 2) ** order)
+
+
+def case_frequency_loss(rows, work):
+    torch.manual_seed(8)
+    shape = (24, 8, 5, 8, 8)
+    a = torch.randn(*shape, requires_grad=True)
+    b = torch.randn(*shape)
+    weight = butterworth(5, 8, 8)
+
+    def step():
+        a.grad = None
+        fa, fb = torch.fft.rfftn(a, dim=(-3, -2, -1)), torch.fft.rfftn(b, dim=(-3, -2, -1))
+        loss = (weight * (fa - fb).abs() ** 2).mean()
+        loss.backward()
+
+    def engine_run():
+        report = gpd_json("bench", "--only", "frequency", "--json")
+        return next(r["seconds"] for r in report["rows"] if r["group"] == "Frequency-domain loss")
+
+    rows.append(compare("frequency loss + backward, 24 × 8×5×8×8 latents", engine_run, lambda: median_seconds(step, 50)))
+
+
+def compare(name, engine_run, torch_run):
+    pairs = []
+    for r in range(ROUNDS):
+        e = engine_run()
+        t = torch_run()
+        pairs.append((e, t))
+        print(f"  {name}: round {r + 1}: engine {e * 1e3:.2f} ms, torch {t * 1e3:.2f} ms", file=sys.stderr)
+    ratios = sorted(t / e for e, t in pairs)
+    row = {"name": name, "engine_seconds": statistics.median(e for e, _ in pairs),
+           "torch_seconds": statistics.median(t for _, t in pairs), "ratio": statistics.median(ratios),
+           "spread": [ratios[0], ratios[-1]], "rounds": ROUNDS}
+    print(f"{name:72s} engine {row['engine_seconds'] * 1e3:9.2f} ms  torch {row['torch_seconds'] * 1e3:9.2f} ms  "
+          f"torch/engine {row['ratio']:.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f})", flush=True)
+    return row
+
+
+def main():
+    only = set(sys.argv[1:])
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        cases = [
+            ("forward", lambda: case_forward(rows, work, "demo", DEMO, (1, 8, 5, 8, 8), 16, 20)),
+            ("forward", lambda: case_forward(rows, work, "mid d512 L8", MID, (1, 16, 4, 32, 32), 64, 5)),
+            ("train", lambda: case_train_step(rows, work)),
+            ("vae", lambda: case_vae_decode(rows, work)),
+            ("sample", lambda: case_samples(rows, work)),
+            ("frequency", lambda: case_frequency_loss(rows, work)),
+        ]
+        for key, run in cases:
+            if not only or key in only:
+                run()
+    out = {"date": time.strftime("%Y-%m-%d"), "threads": 2, "torch": torch.__version__, "rows": rows,
+           "command": "scripts/bench-compare " + " ".join(sys.argv[1:])}
+    with open(os.path.join(ROOT, "docs", "benchmarks.json"), "w") as f:
+        json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
