@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
-        .target(name: "Studio", dependencies: ["Terminal", "Runs", "Distill", "Diffusion", "Eval", "Data", "Models", "Media", "Tensors"],
+        .target(name: "Studio", dependencies: ["Terminal", "Runs", "Distill", "Diffusion", "Eval", "Data", "Models", "Media", "Tensors", "Bench"],
                 swiftSettings: engineFlags),
         .target(name: "Bench", dependencies: ["Tensors", "NN", "Models", "Diffusion", "Data", "Eval", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
 

@@ -52,7 +52,8 @@ enum SampleScreen {
             var cols = min(f.cols - 2, Int(Double(imageRows) * 2 * aspect))
             cols = max(8, cols)
             f.images.append(ImageOverlay(row: imageTop, col: 1, rows: imageRows, cols: cols, width: image.width, height: image.height,
-                                         pixels: image.pixels, version: st.imageVersion &* 1000 &+ st.frame &* 2 &+ (st.diff ? 1 : 0)))
+                                         pixels: image.pixels, version: st.imageVersion &* 1000 &+ st.frame &* 2 &+ (st.diff ? 1 : 0),
+                                         paletteKey: st.imageVersion &* 2 &+ (st.diff ? 1 : 0)))
         } else {
             let msg = st.teacherBusy || st.studentBusy ? "sampling…" : "no clips yet — press e to type a prompt, enter to sample"
             f.text(msg, row: imageTop + imageRows / 2, col: 3, style: theme.dimmed)

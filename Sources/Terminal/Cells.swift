@@ -48,9 +48,13 @@ public struct ImageOverlay: Equatable {
     public var pixels: [UInt8]
     /// Changes whenever the pixels do (lets the session skip re-encoding an unchanged image).
     public var version: Int
+    /// Images with the same palette key (the frames of one clip) share one sixel palette; nil: each
+    /// image gets its own.
+    public var paletteKey: Int?
 
-    public init(row: Int, col: Int, rows: Int, cols: Int, width: Int, height: Int, pixels: [UInt8], version: Int) {
+    public init(row: Int, col: Int, rows: Int, cols: Int, width: Int, height: Int, pixels: [UInt8], version: Int, paletteKey: Int? = nil) {
         (self.row, self.col, self.rows, self.cols, self.width, self.height, self.pixels, self.version) = (row, col, rows, cols, width, height, pixels, version)
+        self.paletteKey = paletteKey
     }
 }
 

@@ -35,6 +35,26 @@ public enum Sixel {
         return sink.data
     }
 
+    /// The DCS sequence for an RGB888 image in a palette built earlier (no per-frame quantisation:
+    /// the frames of one clip share the palette of its first frame).
+    public static func encode(width: Int, height: Int, rgb: [UInt8], palette: SixelPalette) throws -> Data {
+        precondition(rgb.count == width * height * 3, "Sixel.encode: \(rgb.count) bytes for \(width)×\(height)")
+        let sink = Sink()
+        var output: OpaquePointer?
+        let write: sixel_write_function = { data, size, priv in
+            let sink = Unmanaged<Sink>.fromOpaque(priv!).takeUnretainedValue()
+            sink.data.append(UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: Int(size))
+            return Int32(size)
+        }
+        guard ok(sixel_output_new(&output, write, Unmanaged.passUnretained(sink).toOpaque(), nil)) else { throw TerminalError.sixel("output") }
+        defer { sixel_output_unref(output) }
+        sixel_output_set_8bit_availability(output, 0)
+        var pixels = rgb
+        let status = pixels.withUnsafeMutableBufferPointer { p in sixel_encode(p.baseAddress, Int32(width), Int32(height), 0, palette.dither, output) }
+        guard ok(status) else { throw TerminalError.sixel("encode (status \(status))") }
+        return sink.data
+    }
+
     /// Decodes a sixel sequence to RGB888 (width, height, pixels).
     public static func decode(_ data: Data) throws -> (Int, Int, [UInt8]) {
         var bytes = [UInt8](data)
@@ -64,4 +84,28 @@ public enum TerminalError: Error, CustomStringConvertible {
         case let .terminal(m): return m
         }
     }
+}
+
+/// A libsixel palette (dither) quantised from one image and reused for others; building it is most of
+/// an encode's cost.
+public final class SixelPalette {
+    let dither: OpaquePointer
+    /// What the palette was built for (e.g. a clip's identity); the caller decides when to rebuild.
+    public let key: Int
+
+    public init(width: Int, height: Int, rgb: [UInt8], colors: Int = 256, key: Int) throws {
+        var d: OpaquePointer?
+        guard Sixel.ok(sixel_dither_new(&d, Int32(colors), nil)), let d else { throw TerminalError.sixel("dither") }
+        var pixels = rgb
+        let status = pixels.withUnsafeMutableBufferPointer { p in
+            sixel_dither_initialize(d, p.baseAddress, Int32(width), Int32(height), SIXEL_PIXELFORMAT_RGB888,
+                                    SIXEL_LARGE_AUTO, SIXEL_REP_AUTO, SIXEL_QUALITY_AUTO)
+        }
+        guard Sixel.ok(status) else { sixel_dither_unref(d); throw TerminalError.sixel("palette (status \(status))") }
+        sixel_dither_set_diffusion_type(d, SIXEL_DIFFUSE_NONE)
+        dither = d
+        self.key = key
+    }
+
+    deinit { sixel_dither_unref(dither) }
 }

@@ -95,7 +95,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Smaller sizes, for a smoke run.")
     var quick = false
 
-    static var groups: [String] { EngineBench.groups + ModelBench.groups + DataBench.groups }
+    static var groups: [String] { EngineBench.groups + ModelBench.groups + DataBench.groups + StudioBench.groups }
 
     @Option(help: "Run only these groups (comma-separated): \(BenchCommand.groups.joined(separator: ", ")). The memory group builds a 1.3B model (6 GB).")
     var only: String?
@@ -114,6 +114,7 @@ struct BenchCommand: ParsableCommand {
         let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
         EngineBench.run(into: &report, quick: quick, only: selected)
         try ModelBench.run(into: &report, only: selected)
+        try StudioBench.run(into: &report, only: selected)
         try DataBench.run(into: &report, only: selected)
         print(json ? try report.json() : report.table())
     }

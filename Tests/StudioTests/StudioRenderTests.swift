@@ -196,6 +196,17 @@ final class StudioRenderTests: XCTestCase {
         for i in 0..<rgb.count { let d = abs(Int(rgb[i]) - Int(back[i])); worst = max(worst, d); total += d }
         XCTAssertLessThan(worst, 40, "palette error")
         XCTAssertLessThan(Double(total) / Double(rgb.count), 8)
+
+        // A later frame of the same clip (shifted by 3 px) in the first frame's palette.
+        let palette = try SixelPalette(width: w, height: h, rgb: rgb, key: 1)
+        var next = rgb
+        for y in 0..<h { for x in 0..<w { for c in 0..<3 { next[(y * w + x) * 3 + c] = rgb[(y * w + (x + 3) % w) * 3 + c] } } }
+        let (pw, ph, again) = try Sixel.decode(try Sixel.encode(width: w, height: h, rgb: next, palette: palette))
+        XCTAssertEqual([pw, ph], [w, h])
+        var worst2 = 0, total2 = 0
+        for i in 0..<next.count { let d = abs(Int(next[i]) - Int(again[i])); worst2 = max(worst2, d); total2 += d }
+        XCTAssertLessThan(worst2, 48, "palette error in a reused palette")
+        XCTAssertLessThan(Double(total2) / Double(next.count), 10)
     }
 
     func testCapabilityRepliesParse() {
