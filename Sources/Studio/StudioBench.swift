@@ -3,6 +3,7 @@
 // that a schedule edit re-renders (random weights of the demo shape, sampled and decoded at batch 1).
 import Bench
 import Diffusion
+import Data
 import Distill
 import Foundation
 import Models
@@ -32,12 +33,21 @@ public enum StudioBench {
         s.runs.rows = (0..<200).map { RunSummary(name: "run-\($0)", kind: "distill", status: "finished", step: $0 * 10, stage: "k8", loss: 0.1,
                                                  eval: 0.5, evalKey: "eval/total", updated: Double($0), pid: nil) }
         row("render the Runs screen, 200 runs, 160×48", target: 50) { _ = Renderer.render(s, theme: theme, rows: 48, cols: 160) }
-        // Sixel of teacher | student at 128×128 each (what a 16-row image is on a 10×20-pixel cell terminal).
-        let (w, h) = (2 * 128 + 8, 128)
-        let rgb: [UInt8] = (0..<(w * h * 3)).map { (i: Int) -> UInt8 in UInt8(truncatingIfNeeded: (i * 7) ^ (i >> 5)) }
-        row("sixel of a side-by-side frame, 264×128, new palette", target: 10) { _ = try? Sixel.encode(width: w, height: h, rgb: rgb) }
-        let palette = try SixelPalette(width: w, height: h, rgb: rgb, key: 0)
-        row("sixel of a side-by-side frame, 264×128, the clip's palette", target: 10) { _ = try? Sixel.encode(width: w, height: h, rgb: rgb, palette: palette) }
+        // Sixel of teacher | student at 128×128 each (a 32-px clip at 4×, as on a 10×20-pixel cell
+        // terminal): two ShapesWorld frames of one clip, side by side with a gutter.
+        let clipA = ShapesWorld.sample(seed: 3).frames, (w, h) = (2 * 128 + 8, 128)
+        func frame(_ i: Int) -> [UInt8] {
+            var rgb = [UInt8](repeating: 0, count: w * h * 3)
+            for y in 0..<h { for x in 0..<w where x < 128 || x >= 136 {
+                let f = x < 128 ? i : i + 1, sx = (x < 128 ? x : x - 136) / 4, sy = y / 4
+                for c in 0..<3 { rgb[(y * w + x) * 3 + c] = UInt8(clipA.data[((f * 32 + sy) * 32 + sx) * 3 + c] * 255) }
+            } }
+            return rgb
+        }
+        let first = frame(0), later = frame(8)
+        row("sixel of a side-by-side frame, 264×128, new palette", target: 10) { _ = try? Sixel.encode(width: w, height: h, rgb: later) }
+        let palette = try SixelPalette(width: w, height: h, rgb: first, key: 0)
+        row("sixel of a side-by-side frame, 264×128, the clip's palette", target: 10) { _ = try? Sixel.encode(width: w, height: h, rgb: later, palette: palette) }
         // The student clip after a schedule edit: 6 Euler steps and the decode, demo shapes.
         var rng = RNG(seed: 9)
         let dit = try WanTransformer(ModelBench.demoTransformer, rng: &rng)

@@ -86,8 +86,8 @@ public enum TerminalError: Error, CustomStringConvertible {
     }
 }
 
-/// A libsixel palette (dither) quantised from one image and reused for others; building it is most of
-/// an encode's cost.
+/// A libsixel palette (dither) quantised from one image and reused for the others of a clip, so a
+/// playing clip keeps its colours from frame to frame (no palette flicker) and skips re-quantising.
 public final class SixelPalette {
     let dither: OpaquePointer
     /// What the palette was built for (e.g. a clip's identity); the caller decides when to rebuild.
