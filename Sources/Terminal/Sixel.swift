@@ -7,32 +7,9 @@ import Foundation
 public enum Sixel {
     final class Sink { var data = Data() }
 
-    /// The DCS sequence for an RGB888 image (w·h·3 bytes).
+    /// The DCS sequence for an RGB888 image (w·h·3 bytes), in a palette quantised from the image.
     public static func encode(width: Int, height: Int, rgb: [UInt8], colors: Int = 256) throws -> Data {
-        precondition(rgb.count == width * height * 3, "Sixel.encode: \(rgb.count) bytes for \(width)×\(height)")
-        let sink = Sink()
-        var output: OpaquePointer?
-        let write: sixel_write_function = { data, size, priv in
-            let sink = Unmanaged<Sink>.fromOpaque(priv!).takeUnretainedValue()
-            sink.data.append(UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: Int(size))
-            return Int32(size)
-        }
-        guard ok(sixel_output_new(&output, write, Unmanaged.passUnretained(sink).toOpaque(), nil)) else { throw TerminalError.sixel("output") }
-        defer { sixel_output_unref(output) }
-        sixel_output_set_8bit_availability(output, 0)
-        var dither: OpaquePointer?
-        guard ok(sixel_dither_new(&dither, Int32(colors), nil)) else { throw TerminalError.sixel("dither") }
-        defer { sixel_dither_unref(dither) }
-        var pixels = rgb
-        let status = pixels.withUnsafeMutableBufferPointer { p -> SIXELSTATUS in
-            let s = sixel_dither_initialize(dither, p.baseAddress, Int32(width), Int32(height), SIXEL_PIXELFORMAT_RGB888,
-                                            SIXEL_LARGE_AUTO, SIXEL_REP_AUTO, SIXEL_QUALITY_AUTO)
-            guard ok(s) else { return s }
-            sixel_dither_set_diffusion_type(dither, SIXEL_DIFFUSE_NONE)
-            return sixel_encode(p.baseAddress, Int32(width), Int32(height), 0, dither, output)
-        }
-        guard ok(status) else { throw TerminalError.sixel("encode (status \(status))") }
-        return sink.data
+        try encode(width: width, height: height, rgb: rgb, palette: try SixelPalette(width: width, height: height, rgb: rgb, colors: colors, key: 0))
     }
 
     /// The DCS sequence for an RGB888 image in a palette built earlier (no per-frame quantisation:
