@@ -58,7 +58,11 @@ public final class RunStore {
     public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        do { db = try DatabasePool(path: root + "/runs.sqlite") } catch {
+        // Several trainers and the studio share one database: writers wait for each other (WAL
+        // lets readers go on) instead of failing with SQLITE_BUSY.
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        do { db = try DatabasePool(path: root + "/runs.sqlite", configuration: config) } catch {
             throw ConfigError(root + "/runs.sqlite", "(database)", "cannot open the run database: \(error)")
         }
         var migrator = DatabaseMigrator()
