@@ -79,6 +79,25 @@ final class RunStoreTests: XCTestCase {
         XCTAssertTrue(events.contains("resume") && events.contains("stopped") && events.contains("finished"), "\(events)")
     }
 
+    /// Two trainers (two connections) writing at once: each waits for the other, none fails with
+    /// "database is locked", and every row lands.
+    func testConcurrentWritersWaitForEachOther() throws {
+        let stores = try [RunStore(root: root), RunStore(root: root)]
+        for (i, s) in stores.enumerated() { try s.register(name: "w\(i)", kind: "distill") }
+        let failures = NSLock()
+        var errors: [String] = []
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            for step in 1...300 {
+                do {
+                    try stores[i].log("w\(i)", step: step, ["loss": Double(step), "lr": 1e-4])
+                    if step % 50 == 0 { try stores[i].event("w\(i)", step: step, kind: "note", "step \(step)") }
+                } catch { failures.lock(); errors.append("\(error)"); failures.unlock() }
+            }
+        }
+        XCTAssertEqual(errors, [])
+        for i in 0..<2 { XCTAssertEqual(try stores[0].metrics("w\(i)", key: "loss").count, 300) }
+    }
+
     func testSecondTrainerIsRefusedAndCrashedRunsShowAsCrashed() throws {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
         let a = try TrainSession(root: root, name: "locked", kind: "vae", configTOML: try cfg.toml(), resume: false)
