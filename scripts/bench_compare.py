@@ -129,8 +129,8 @@ def case_vae_decode(rows, work):
 
 
 def case_samples(rows, work):
-    folder = os.path.join(work, "demo")
-    transformer = make_transformer(DEMO, folder, 6) if not os.path.exists(folder) else WanTransformer3DModel.from_pretrained(folder).eval()
+    folder = os.path.join(work, "sample-demo")
+    transformer = make_transformer(DEMO, folder, 6)
     vae_folder = os.path.join(ROOT, "samples", "demo", "vae")
     vae = AutoencoderKLWan.from_pretrained(vae_folder).eval()
     torch.manual_seed(7)
