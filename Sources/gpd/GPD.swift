@@ -9,6 +9,7 @@ import Terminal
 @main
 struct GPD: ParsableCommand {
     static func main() {
+        EngineRuntime.ensureBLASThreadTimeout()
         EngineRuntime.keepFreedMemory()
         setvbuf(stdout, nil, _IOLBF, 0)   // line-buffered even into a log file, so progress shows as it happens
         do {

@@ -7,6 +7,20 @@ import CRuntime
 import Dispatch
 
 public enum EngineRuntime {
+    /// OpenBLAS's worker threads spin in `sched_yield` for up to 2^28 cycles after each GEMM before
+    /// they sleep; between the engine's GEMMs that spinning takes the core its own elementwise work
+    /// needs (25–30 % of a teacher step's samples in a profile). OPENBLAS_THREAD_TIMEOUT=4 makes them
+    /// sleep at once: a transformer block's forward + backward went from 0.31–0.39 to 0.43–0.50 of
+    /// the sgemm rate and a demo-teacher step from 0.56–0.60 s to 0.46–0.51 s (three alternations,
+    /// docs/benchmarks.md). OpenBLAS reads the variable when it loads, before `main`, so a process
+    /// without it re-executes itself once with it set; a value already set is respected.
+    public static func ensureBLASThreadTimeout() {
+        guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil else { return }
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // exec failed (no /proc): carry on with OpenBLAS's default.
+    }
+
     /// Serve all allocations from the heap and never trim it. Call once at start-up.
     public static func keepFreedMemory() {
         _ = mallopt(M_MMAP_MAX, 0)
