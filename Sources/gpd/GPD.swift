@@ -9,7 +9,9 @@ import Terminal
 @main
 struct GPD: ParsableCommand {
     static func main() {
-        EngineRuntime.ensureBLASThreadTimeout()
+        if CommandLine.arguments.count > 1, ["train", "distill", "eval", "bench"].contains(CommandLine.arguments[1]) {
+            EngineRuntime.ensureBLASThreadTimeout()
+        }
         EngineRuntime.keepFreedMemory()
         setvbuf(stdout, nil, _IOLBF, 0)   // line-buffered even into a log file, so progress shows as it happens
         do {
@@ -81,6 +83,10 @@ struct Studio: ParsableCommand {
         if let prompt { app.state.sample.prompt = prompt }
         if let runName { app.state.screen = .run; app.state.run.detail = RunDetail(name: runName) }
         try app.run(graphics: graphics)
+        // Quit at once: a background sample may be inside a GEMM, and OpenBLAS's exit handler would
+        // wait for it. Curses is closed; nothing else needs flushing.
+        fflush(stdout)
+        _exit(0)
     }
 }
 
