@@ -146,6 +146,7 @@ public final class DistillTrainer {
         var rng = RNG(seed: config.train.seed &+ 0xD157_0000 &+ UInt64(step))
         let noise = Tensor.concat((0..<b).map { _ in rng.normal(shape: teacher.latentShape) }, axis: 0)
         var collected: [Tensor] = []       // per grid point: [B, …]
+        let offline = config.distill.targets == "offline"
         var ends: [Tensor] = []            // offline: the trajectory at the next student grid point
         switch config.distill.inputs {
         case "student", "teacher":
@@ -157,7 +158,7 @@ public final class DistillTrainer {
             for i in Swift.stride(from: 0, to: grid.steps, by: stride) {
                 if i % k == 0 { collected.append(x) }
                 x = try Targets.jump(x, from: [Int](repeating: i, count: b), span: stride, grid: grid, field: f)
-                if (i + stride) % k == 0 { ends.append(x) }
+                if offline && (i + stride) % k == 0 { ends.append(x) }
             }
         default:   // forward-noised data: clips encoded by the teacher's VAE
             let world = WorldConfig(frames: config.data.frames, size: config.data.size)
@@ -178,7 +179,6 @@ public final class DistillTrainer {
             return Tensor(shape: [b * points] + Array(noise.shape.dropFirst()), data: data)
         }
         let a = (0..<b).flatMap { _ in (0..<points).map { $0 * k } }
-        let offline = config.distill.targets == "offline"
         return (gather(collected), a, Self.repeatRows(context, points), offline ? gather(ends) : nil)
     }
 

@@ -204,15 +204,10 @@ public final class CursesSession {
             let s = (sy * img.width + sx) * 3, d = (y * w + x) * 3
             scaled[d] = img.pixels[s]; scaled[d + 1] = img.pixels[s + 1]; scaled[d + 2] = img.pixels[s + 2]
         } }
-        let six: Data
-        if let key = img.paletteKey {
-            if palette?.key != key { palette = try? SixelPalette(width: w, height: h, rgb: scaled, key: key) }
-            guard let p = palette, let d = try? Sixel.encode(width: w, height: h, rgb: scaled, palette: p) else { return }
-            six = d
-        } else {
-            guard let d = try? Sixel.encode(width: w, height: h, rgb: scaled) else { return }
-            six = d
+        if img.paletteKey == nil || palette?.key != img.paletteKey {
+            palette = try? SixelPalette(width: w, height: h, rgb: scaled, key: img.paletteKey ?? Int.min)
         }
+        guard let p = palette, let six = try? Sixel.encode(width: w, height: h, rgb: scaled, palette: p) else { return }
         var out = Data("\u{1B}7\u{1B}[\(img.row + 1);\(img.col + 1)H".utf8)
         out.append(six)
         out.append(Data("\u{1B}8".utf8))
