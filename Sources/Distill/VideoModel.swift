@@ -1,7 +1,10 @@
 // A text-to-video model as the project ships it: tokenizer + text encoder + Wan transformer + VAE,
 // with its default sampling settings. On disk a model is a folder: `model.json` (configs and
-// defaults), `model.safetensors` (text_encoder.* and transformer.* tensors) and `vae/` (a diffusers
-// VAE folder). REF strings: `demo:teacher`, `demo:gpd6`, `demo:pd6`, a run name, or a folder.
+// defaults), `model.safetensors` (text_encoder.* and transformer.* tensors, F32 or F16) and `vae/` (a
+// diffusers VAE folder). A shared folder (`gpd model export --share-with`) omits what another folder
+// already holds: model.json's `base` names a model folder whose tensors fill in the missing ones
+// (students share their teacher's text encoder), `vae_folder` names the VAE folder; both relative to
+// the model folder. REF strings: `demo:teacher`, `demo:gpd6`, `demo:pd6`, a run name, or a folder.
 import Data
 import Diffusion
 import Foundation
@@ -20,9 +23,15 @@ public struct VideoModelConfig: Codable, Equatable {
     public var sampling: SamplingSettings
     /// What the model is ("teacher", "gpd", "pd").
     public var kind: String
+    /// A model folder, relative to this one, whose tensors fill in those this folder omits.
+    public var base: String? = nil
+    /// A digest of the tensors taken from `base` at export: a base that changed since is refused.
+    public var baseDigest: String? = nil
+    /// The VAE folder, relative to this one ("vae" when absent).
+    public var vaeFolder: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case textEncoder = "text_encoder", transformer, frames, size, sampling, kind
+        case textEncoder = "text_encoder", transformer, frames, size, sampling, kind, base, baseDigest = "base_digest", vaeFolder = "vae_folder"
     }
 }
 
@@ -32,8 +41,12 @@ public final class VideoModel {
     public let textEncoder: TextEncoder
     public let transformer: WanTransformer
     public let vae: WanVAE
+    /// The `__metadata__` of the weights file it was loaded from (source run, step, …).
+    public private(set) var metadata: [String: String] = [:]
 
     public init(config: VideoModelConfig, textEncoder: TextEncoder, transformer: WanTransformer, vae: WanVAE) {
+        var config = config
+        (config.base, config.baseDigest, config.vaeFolder) = (nil, nil, nil)
         self.config = config
         tokenizer = Tokenizer()
         self.textEncoder = textEncoder
@@ -68,18 +81,68 @@ public final class VideoModel {
         return out
     }
 
+    /// Writes a complete model folder (F32 weights, its own VAE copy).
     public func save(to dir: String, metadata: [String: String] = [:]) throws {
+        try export(to: dir, metadata: metadata)
+    }
+
+    /// Writes a model folder. `storage` .f16 halves the weights file; `shareWith` (a model folder)
+    /// omits every tensor that folder holds with the same values and refers to it as `base`;
+    /// `vaeFolder` (a VAE folder holding this model's VAE, or by default the shared model's VAE when
+    /// identical) is referred to instead of copied. Returns the names of the omitted tensors.
+    @discardableResult
+    public func export(to dir: String, metadata: [String: String] = [:], storage: Safetensors.Storage = .f32,
+                       shareWith: String? = nil, vaeFolder: String? = nil) throws -> [String] {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var config = self.config
+        var tensors = parameters()
+        var omitted: [String] = []
+        var sharedVAE = vaeFolder
+        if let share = shareWith {
+            let (baseTensors, baseConfig) = try Self.readTensors(folder: share)
+            for (name, t) in tensors where baseTensors[name]?.shape == t.shape && baseTensors[name]?.data == t.data {
+                tensors[name] = nil
+                omitted.append(name)
+            }
+            config.base = try Self.relativePath(from: dir, to: share)
+            config.baseDigest = Self.digest(omitted.sorted(), baseTensors)
+            if sharedVAE == nil {
+                let candidate = Self.join(share, baseConfig.vaeFolder ?? "vae")
+                if try Self.sameVAE(vae, folder: candidate) { sharedVAE = candidate }
+            }
+        }
+        if let folder = sharedVAE {
+            guard try Self.sameVAE(vae, folder: folder) else {
+                throw TensorError.file(path: folder, "does not hold this model's VAE (its config or weights differ); cannot share it")
+            }
+            config.vaeFolder = try Self.relativePath(from: dir, to: folder)
+        }
         let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try Safetensors.write(tensors, metadata: self.metadata.merging(metadata) { _, new in new }, storage: storage, to: dir + "/model.safetensors")
+        if config.vaeFolder == nil {
+            var vaeConfig = vae.config
+            vaeConfig.decoderBaseDim = nil
+            try WanVAEExport.write(vae, config: vaeConfig, to: dir + "/vae")
+        }
         try AtomicFile.write(try e.encode(config), to: dir + "/model.json")
-        try Safetensors.write(parameters(), metadata: metadata, to: dir + "/model.safetensors")
-        var vaeConfig = vae.config
-        vaeConfig.decoderBaseDim = nil
-        try WanVAEExport.write(vae, config: vaeConfig, to: dir + "/vae")
+        return omitted.sorted()
     }
 
     public static func load(folder dir: String) throws -> VideoModel {
+        let (tensors, config) = try readTensors(folder: dir)
+        var rng = RNG(seed: 0)
+        let text = try TextEncoder(config.textEncoder, rng: &rng)
+        let transformer = try WanTransformer(config.transformer, rng: &rng)
+        try split(tensors, into: text, transformer, path: dir + "/model.safetensors")
+        let vae = try WanVAE.load(folder: join(dir, config.vaeFolder ?? "vae"))
+        let model = VideoModel(config: config, textEncoder: text, transformer: transformer, vae: vae)
+        model.metadata = (try? Safetensors.read(dir + "/model.safetensors").metadata) ?? [:]
+        return model
+    }
+
+    /// A folder's description and all its tensors, the omitted ones filled in from its `base` chain.
+    static func readTensors(folder dir: String, depth: Int = 0) throws -> ([String: Tensor], VideoModelConfig) {
         guard let data = FileManager.default.contents(atPath: dir + "/model.json") else {
             throw TensorError.file(path: dir, "not a model folder (no model.json)")
         }
@@ -87,13 +150,69 @@ public final class VideoModel {
         do { config = try JSONDecoder().decode(VideoModelConfig.self, from: data) } catch {
             throw TensorError.file(path: dir + "/model.json", "not a valid model description: \(error)")
         }
-        var rng = RNG(seed: 0)
-        let text = try TextEncoder(config.textEncoder, rng: &rng)
-        let transformer = try WanTransformer(config.transformer, rng: &rng)
-        let file = try Safetensors.read(dir + "/model.safetensors")
-        try split(file.tensors, into: text, transformer, path: dir + "/model.safetensors")
-        let vae = try WanVAE.load(folder: dir + "/vae")
-        return VideoModel(config: config, textEncoder: text, transformer: transformer, vae: vae)
+        var tensors = try Safetensors.read(dir + "/model.safetensors").tensors
+        if let base = config.base {
+            guard depth < 4 else { throw TensorError.file(path: dir + "/model.json", "base: more than 4 folders deep (a cycle?)") }
+            let baseDir = join(dir, base)
+            guard FileManager.default.fileExists(atPath: baseDir + "/model.json") else {
+                throw TensorError.file(path: dir + "/model.json", "base: '\(base)' is not a model folder (\(baseDir))")
+            }
+            let baseTensors = try readTensors(folder: baseDir, depth: depth + 1).0
+            let taken = baseTensors.keys.filter { tensors[$0] == nil }.sorted()
+            if let want = config.baseDigest, digest(taken, baseTensors) != want {
+                throw TensorError.file(path: dir + "/model.json", "base: the tensors taken from '\(base)' changed since this model was exported (digest \(digest(taken, baseTensors)), expected \(want)); re-export it")
+            }
+            for k in taken { tensors[k] = baseTensors[k] }
+        }
+        return (tensors, config)
+    }
+
+    /// FNV-1a (64-bit) over the names, shapes and float bits of `names` in `tensors`.
+    static func digest(_ names: [String], _ tensors: [String: Tensor]) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        for name in names {
+            for b in name.utf8 { mix(b) }
+            guard let t = tensors[name] else { continue }
+            for d in t.shape { for i in 0..<8 { mix(UInt8(truncatingIfNeeded: d >> (8 * i))) } }
+            for v in t.data { let u = v.bitPattern; for i in 0..<4 { mix(UInt8(truncatingIfNeeded: u >> (8 * i))) } }
+        }
+        return String(format: "fnv1a64:%016llx", h)
+    }
+
+    static func sameVAE(_ vae: WanVAE, folder: String) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: folder + "/config.json") else { return false }
+        let other = try WanVAE.load(folder: folder)
+        var a = vae.config, b = other.config
+        a.decoderBaseDim = nil
+        b.decoderBaseDim = nil
+        guard a == b else { return false }
+        let mine = vae.stateDict(), theirs = other.stateDict()
+        return mine.count == theirs.count && mine.allSatisfy { theirs[$0.key]?.data == $0.value.data }
+    }
+
+    /// `relative` resolved against the folder `dir`: an absolute path with "." and ".." removed.
+    static func join(_ dir: String, _ relative: String) -> String {
+        normalize(relative.hasPrefix("/") ? relative : dir + "/" + relative)
+    }
+
+    static func normalize(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts: [Substring] = []
+        for p in absolute.split(separator: "/") where p != "." {
+            if p == ".." { _ = parts.popLast() } else { parts.append(p) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// `to` relative to the folder `from` ("../teacher").
+    static func relativePath(from: String, to: String) throws -> String {
+        let a = URL(fileURLWithPath: normalize(from)).resolvingSymlinksInPath().pathComponents
+        let b = URL(fileURLWithPath: normalize(to)).resolvingSymlinksInPath().pathComponents
+        var i = 0
+        while i < min(a.count, b.count), a[i] == b[i] { i += 1 }
+        let parts = [String](repeating: "..", count: a.count - i) + b[i...]
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 
     static func split(_ tensors: [String: Tensor], into text: TextEncoder, _ transformer: WanTransformer, path: String) throws {

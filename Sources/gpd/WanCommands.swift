@@ -68,8 +68,45 @@ struct ScheduleCommand: ParsableCommand {
 extension Solver: ExpressibleByArgument {}
 
 struct ModelCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Run a diffusers-format Wan transformer.",
-                                                    subcommands: [Forward.self])
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "Run a diffusers-format Wan transformer; export a project model.",
+                                                    subcommands: [Forward.self, Export.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a project model (text encoder + transformer + VAE) to a folder, optionally in F16 and sharing parts with another model.",
+            discussion: """
+            --share-with MODEL omits every tensor MODEL's folder holds with the same values (a student's \
+            text encoder is its teacher's) and refers to MODEL instead; its VAE is referred to when identical. \
+            --vae-folder refers to a VAE folder instead of copying it (it must hold the same weights). \
+            Paths are stored relative, so the folders move together.
+            """)
+
+        @Option(help: "A project model: demo:NAME, a run name (its export) or a model folder.") var model: String
+        @Option(help: "The folder to write.") var out: String
+        @Option(help: "Weights storage: f32 or f16 (half the size; relative rounding ≤ 2⁻¹¹).") var storage: String = "f32"
+        @Option(help: "A model folder whose identical tensors (and VAE) are referred to, not copied.") var shareWith: String?
+        @Option(help: "A VAE folder holding this model's VAE, referred to instead of copied.") var vaeFolder: String?
+        @Option(help: "The runs folder (for run names).") var runs: String = "runs"
+
+        func run() throws {
+            guard let st = Safetensors.Storage(rawValue: storage.uppercased()) else {
+                throw ValidationError("--storage: '\(storage)' is not one of f32, f16")
+            }
+            let source = try ModelRef.resolve(model, runsRoot: runs)
+            if URL(fileURLWithPath: source).standardized.path == URL(fileURLWithPath: out).standardized.path {
+                throw ValidationError("--out is the model's own folder (\(source)); write elsewhere, then move it")
+            }
+            if let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
+                throw ValidationError("--out \(out) exists and is not empty; give a new folder")
+            }
+            let m = try VideoModel.load(folder: source)
+            let share = try shareWith.map { try ModelRef.resolve($0, runsRoot: runs) }
+            let omitted = try m.export(to: out, storage: st, shareWith: share, vaeFolder: vaeFolder)
+            let size = ((try? FileManager.default.attributesOfItem(atPath: out + "/model.safetensors")[.size]) as? Int) ?? 0
+            print("\(out): \(m.config.kind) model, weights \(storage.lowercased()) \(String(format: "%.2f", Double(size) / 1e6)) MB" +
+                  (omitted.isEmpty ? "" : ", \(omitted.count) tensors shared with \(share!)") +
+                  (FileManager.default.fileExists(atPath: out + "/vae") ? ", own VAE" : ", VAE referred to"))
+        }
+    }
 
     struct Forward: ParsableCommand {
         static let configuration = CommandConfiguration(abstract:

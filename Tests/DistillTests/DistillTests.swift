@@ -1,6 +1,7 @@
 // Distillation runs on a tiny random teacher: a stage list replaced live through the control channel
 // (applied at a step boundary, recorded as an event and in config.toml), a bad stage list refused,
-// and a run stopped inside a stage and resumed equal to an uninterrupted one.
+// a run stopped inside a stage and resumed equal to an uninterrupted one, and a student exported in
+// F16 sharing its teacher's text encoder and VAE loads back equal.
 import _TestSupport
 import Data
 import Diffusion
@@ -46,6 +47,56 @@ final class DistillTests: XCTestCase {
 
     func session(_ name: String, _ c: DistillConfig, resume: Bool) throws -> TrainSession {
         try TrainSession(root: root, name: name, kind: "distill", configTOML: try c.toml(), resume: resume)
+    }
+
+    func testSharedF16ExportLoadsTheSameModel() throws {
+        let teacher = try VideoModel.load(folder: root + "/teacher")
+        var rng = RNG(seed: 9)
+        let student = VideoModel(config: teacher.config, textEncoder: teacher.textEncoder,
+                                 transformer: try WanTransformer(teacher.transformer.config, rng: &rng), vae: teacher.vae)
+        let out = root + "/pack/gpd6"
+        let omitted = try student.export(to: out, storage: .f16, shareWith: root + "/teacher")
+        let tp = teacher.parameters()
+        XCTAssertEqual(omitted, student.parameters().filter { tp[$0.key]?.data == $0.value.data }.keys.sorted())
+        XCTAssertTrue(tp.keys.filter { $0.hasPrefix("text_encoder.") }.allSatisfy(omitted.contains), "the text encoder is shared")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/vae"), "an identical VAE is referred to, not copied")
+        let desc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/model.json"))) as! [String: Any]
+        XCTAssertEqual(desc["base"] as? String, "../../teacher")
+        XCTAssertEqual(desc["vae_folder"] as? String, "../../teacher/vae")
+        // The folders move together: relative references still resolve.
+        try FileManager.default.moveItem(atPath: root + "/pack", toPath: root + "/moved")
+        let back = try VideoModel.load(folder: root + "/moved/gpd6")
+        let want = student.parameters(), got = back.parameters()
+        XCTAssertEqual(Set(got.keys), Set(want.keys))
+        for (k, v) in want {
+            let expected = k.hasPrefix("text_encoder.") ? v.data : v.data.map { Float(Float16($0)) }
+            XCTAssertEqual(got[k]?.data, expected, k)
+        }
+        XCTAssertNil(back.config.base, "a loaded model describes itself, not its file layout")
+        // Relative folders (as typed on the command line) resolve against the working directory.
+        let cwd = FileManager.default.currentDirectoryPath
+        XCTAssertEqual(VideoModel.join("teacher", "../vae"), VideoModel.normalize(cwd + "/vae"))
+        XCTAssertEqual(try VideoModel.relativePath(from: "a/gpd6", to: "a/teacher"), "../teacher")
+        XCTAssertEqual(try VideoModel.relativePath(from: "./a/./gpd6", to: "a/x/../vae"), "../vae")
+        // A VAE folder that holds another VAE is refused; a missing base names the field.
+        var vc = teacher.vae.config
+        vc.latentsStd = [2, 2]
+        var r2 = RNG(seed: 3)
+        try WanVAEExport.write(try WanVAE(vc, rng: &r2), config: vc, to: root + "/othervae")
+        XCTAssertThrowsError(try student.export(to: root + "/x", vaeFolder: root + "/othervae")) { e in
+            XCTAssertTrue("\(e)".contains("does not hold this model's VAE"), "\(e)")
+        }
+        // A base whose shared tensors changed since the export is refused, not silently used.
+        let changed = try VideoModel.load(folder: root + "/teacher")
+        changed.textEncoder.namedParameters().first { $0.0 == "token_embedding" }!.1.data[0] += 1
+        try changed.save(to: root + "/teacher")
+        XCTAssertThrowsError(try VideoModel.load(folder: root + "/moved/gpd6")) { e in
+            XCTAssertTrue("\(e)".contains("changed since"), "\(e)")
+        }
+        try FileManager.default.moveItem(atPath: root + "/teacher", toPath: root + "/gone")
+        XCTAssertThrowsError(try VideoModel.load(folder: root + "/moved/gpd6")) { e in
+            XCTAssertTrue("\(e)".contains("base: '../../teacher' is not a model folder"), "\(e)")
+        }
     }
 
     func testLiveStageControl() throws {

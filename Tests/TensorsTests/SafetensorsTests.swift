@@ -1,4 +1,4 @@
-// safetensors: round trip with metadata, F16/BF16/F64/I64 decoding of known bit patterns, and
+// safetensors: round trip with metadata, F16 writing (exact for halves, nearest otherwise), F16/BF16/F64/I64 decoding of known bit patterns, and
 // crafted bad files (truncated, oversized or overlong header, bad JSON, unknown dtype, offsets out of
 // bounds, size mismatch) that must give a TensorError, never a crash.
 import _TestSupport
@@ -38,6 +38,26 @@ final class SafetensorsTests: XCTestCase {
             XCTAssertEqual(e as? TensorError, .wrongShape(name: "a", expected: [3, 2, 4], actual: [2, 3, 4], path: path))
         }
         XCTAssertThrowsError(try f.tensor("missing", path: path))
+    }
+
+    func testWritesF16ExactlyAndRoundsToNearest() throws {
+        // Every finite half value survives write → read bit for bit (the reader's decoder is our own).
+        let halves = (0...0xFFFF).map { UInt16($0) }.filter { ($0 >> 10) & 0x1F != 0x1F }
+        let exact = Tensor(shape: [halves.count], data: halves.map { Safetensors.halfToFloat($0) })
+        let back = try Safetensors.parse(try Safetensors.serialize(["h": exact], storage: .f16))
+        XCTAssertEqual(back.dtypes["h"], "F16")
+        XCTAssertEqual(back.tensors["h"]?.data, exact.data)
+        // Arbitrary floats come back as the nearest half: no representable half is closer.
+        let x = randomTensor([4096], seed: 7)
+        let scaled = Tensor(shape: [4096], data: x.data.enumerated().map { $1 * Float(1 << ($0 % 12)) / 64 })
+        let r = try Safetensors.parse(try Safetensors.serialize(["x": scaled], storage: .f16)).tensors["x"]!.data
+        for (v, h) in zip(scaled.data, r) {
+            XCTAssertLessThanOrEqual(abs(v - h), abs(v) * 0x1p-11 + 0x1p-25, "\(v) → \(h)")
+            let bits = Float16(h).bitPattern
+            for n in [bits &- 1, bits &+ 1] where (n >> 10) & 0x1F != 0x1F && (n & 0x7FFF) != 0x7FFF {
+                XCTAssertLessThanOrEqual(abs(v - h), abs(v - Safetensors.halfToFloat(n)), "\(v): \(h) is not the nearest half")
+            }
+        }
     }
 
     func testDecodesHalfBFloatDoubleAndIntegers() throws {

@@ -2,7 +2,8 @@
 // u64 little-endian header length N, N bytes of JSON header, then the raw data buffer.
 // Reading accepts F32, F16, BF16, F64, I64, I32 (converted to Float32) and keeps `__metadata__`;
 // every offset, size and dtype is checked before a byte is read, so a crafted file gives a
-// TensorError, never a crash or an out-of-bounds read. Writing is F32, atomic (temp, fsync, rename).
+// TensorError, never a crash or an out-of-bounds read. Writing is F32 (or F16 on request, rounded to
+// nearest even by the standard library's Float16), atomic (temp, fsync, rename).
 import Foundation
 
 public struct SafetensorsFile {
@@ -123,16 +124,23 @@ public enum Safetensors {
         return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (mant << 13))
     }
 
-    /// The bytes of a safetensors file holding `tensors` as F32, names sorted, header padded to 8 bytes.
-    public static func serialize(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+    /// How tensors are stored on disk. F16 halves the size; values round to nearest even
+    /// (relative error ≤ 2⁻¹¹ in the normal range) and are read back as Float32.
+    public enum Storage: String, Sendable, CaseIterable {
+        case f32 = "F32", f16 = "F16"
+        var bytes: Int { self == .f32 ? 4 : 2 }
+    }
+
+    /// The bytes of a safetensors file holding `tensors` as `storage`, names sorted, header padded to 8 bytes.
+    public static func serialize(_ tensors: [String: Tensor], metadata: [String: String] = [:], storage: Storage = .f32) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         let names = tensors.keys.sorted()
         for name in names {
             let t = tensors[name]!
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]]
-            offset += 4 * t.count
+            header[name] = ["dtype": storage.rawValue, "shape": t.shape, "data_offsets": [offset, offset + storage.bytes * t.count]]
+            offset += storage.bytes * t.count
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
@@ -142,15 +150,22 @@ public enum Safetensors {
         out.append(json)
         for name in names {
             tensors[name]!.data.withUnsafeBufferPointer { p in
-                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: UInt8.self), count: p.count * 4))
+                switch storage {
+                case .f32:
+                    out.append(UnsafeBufferPointer(start: UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: UInt8.self), count: p.count * 4))
+                case .f16:
+                    var half = [UInt16](repeating: 0, count: p.count)
+                    for i in 0..<p.count { half[i] = Float16(p[i]).bitPattern.littleEndian }
+                    half.withUnsafeBytes { out.append(contentsOf: $0) }
+                }
             }
         }
         return out
     }
 
     /// Writes atomically: a temp file beside `path`, fsync, rename. A crash leaves the old file intact.
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
-        let data = try serialize(tensors, metadata: metadata)
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], storage: Storage = .f32, to path: String) throws {
+        let data = try serialize(tensors, metadata: metadata, storage: storage)
         try AtomicFile.write(data, to: path)
     }
 }
