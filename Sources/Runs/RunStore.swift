@@ -147,6 +147,32 @@ public final class RunStore {
                                              arguments: [name, key]) }
     }
 
+    // MARK: histories (archives)
+
+    /// The run's record, metrics and events.
+    public func history(_ name: String) throws -> RunHistory? {
+        guard let r = try run(name) else { return nil }
+        return RunHistory(run: r, metrics: try metrics(name), events: try events(name))
+    }
+
+    /// Adds an archived run, its metrics and events in one transaction; refused if the name exists.
+    public func insert(_ h: RunHistory) throws {
+        try db.write { db in
+            guard try RunRecord.fetchOne(db, key: h.run.name) == nil else {
+                throw ConfigError(root, h.run.name, "a run with this name exists in the store")
+            }
+            try h.run.insert(db)
+            for m in h.metrics {
+                try db.execute(sql: "INSERT OR REPLACE INTO metrics (run, step, key, value, time) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [h.run.name, m.step, m.key, m.value, m.time])
+            }
+            for e in h.events {
+                try db.execute(sql: "INSERT INTO events (run, step, time, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [h.run.name, e.step, e.time, e.kind, e.detail])
+            }
+        }
+    }
+
     // MARK: events and control
 
     public func event(_ name: String, step: Int, kind: String, _ detail: String) throws {

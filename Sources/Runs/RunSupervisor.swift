@@ -37,6 +37,17 @@ public enum RunSupervisor {
         }
     }
 
+    /// Restarts a stopped, crashed or failed run from its newest checkpoint as a detached trainer
+    /// (`gpd train KIND` or `gpd distill`, with the run's own config.toml). Returns its pid.
+    public static func restart(root: String, name: String, kind: String) throws -> Int32 {
+        let folder = try RunFolder(root: root, name: name)
+        guard try !folder.checkpoints().isEmpty else {
+            throw ConfigError(folder.path, "checkpoints", "no checkpoint to resume from (an imported run keeps its history only)")
+        }
+        let args = (kind == "distill" ? ["distill"] : ["train", kind]) + ["--config", folder.configPath, "--run", name, "--resume", "--runs", root]
+        return try launchDetached(executable, args, log: folder.path + "/stdout.log")
+    }
+
     /// Starts `executable arguments…` in a new session (it survives the caller), output appended to `log`.
     /// Returns its pid.
     public static func launchDetached(_ executable: String, _ arguments: [String], log: String) throws -> Int32 {

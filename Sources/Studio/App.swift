@@ -390,10 +390,8 @@ public final class StudioApp {
               let r = state.runs.rows.first(where: { $0.name == name }) else { return }
         if r.status == "paused" { control("resume"); return }
         guard ["stopped", "crashed", "failed"].contains(r.status) else { state.message = ("\(name) is \(r.status)", true); return }
-        let config = state.runsRoot + "/\(name)/config.toml"
-        let args = (r.kind == "distill" ? ["distill"] : ["train", r.kind]) + ["--config", config, "--run", name, "--resume", "--runs", state.runsRoot]
         do {
-            let pid = try RunSupervisor.launchDetached(RunSupervisor.executable, args, log: state.runsRoot + "/\(name)/stdout.log")
+            let pid = try RunSupervisor.restart(root: state.runsRoot, name: name, kind: r.kind)
             state.message = ("restarted \(name) from its newest checkpoint (pid \(pid))", false)
         } catch { state.message = ("\(error)", true) }
     }

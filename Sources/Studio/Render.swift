@@ -110,7 +110,7 @@ enum RunsScreen {
         let visible = st.visible
         let listTop = top + 1, listRows = rows - 3
         if visible.isEmpty {
-            let msg = st.rows.isEmpty ? "No runs in \(s.runsRoot)/ yet. Start one: gpd train vae --config samples/configs/vae-demo.toml (or n here)"
+            let msg = st.rows.isEmpty ? "No runs in \(s.runsRoot)/ yet. The demo's runs: gpd runs import samples/demo/runs; a new run: n"
                                       : "No run matches the filter '\(st.filter)'."
             f.text(msg, row: listTop + 1, col: 2, style: theme.dimmed, width: f.cols - 4)
         }

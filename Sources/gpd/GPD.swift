@@ -1,7 +1,9 @@
 // The `gpd` command: argument parsing only; the work lives in the library targets.
 import ArgumentParser
 import Bench
+import Distill
 import Foundation
+import Runs
 import Tensors
 import Studio
 import Terminal
@@ -73,7 +75,9 @@ struct Studio: ParsableCommand {
             print("sixel: \(c.sixel)  cell: \(c.cellWidth)×\(c.cellHeight) px  truecolor: \(c.truecolor)\nreplies: \(c.replies)")
             return
         }
+        let welcome = importDemoRunsIntoAnEmptyStore()
         let app = StudioApp(runsRoot: runs.root, themeName: theme)
+        if let welcome { app.state.message = (welcome, false) }
         if let screen {
             guard let id = ScreenID.allCases.first(where: { $0.rawValue.lowercased() == screen.lowercased() }) else {
                 throw ValidationError("unknown screen '\(screen)' (runs, run, sample, spectra)")
@@ -87,6 +91,19 @@ struct Studio: ParsableCommand {
         // wait for it. Curses is closed; nothing else needs flushing.
         fflush(stdout)
         _exit(0)
+    }
+
+    /// On the default runs root with no runs yet (a fresh checkout), brings in the demo's archived
+    /// runs (samples/demo/runs), so the studio opens on the runs that made the demo models. An
+    /// explicit --runs or $GPD_RUNS, or a store with any run, is left as it is.
+    func importDemoRunsIntoAnEmptyStore() -> String? {
+        guard runs.runs == nil, ProcessInfo.processInfo.environment["GPD_RUNS"] == nil,
+              let demo = ModelRef.demoRoot().map({ $0 + "/runs" }), FileManager.default.fileExists(atPath: demo),
+              let store = try? RunStore(root: runs.root), (try? store.runs().isEmpty) == true else { return nil }
+        do {
+            let names = try RunArchive.importRuns(from: demo, into: store).imported
+            return "imported the demo's runs (\(names.joined(separator: ", "))) from \(demo) into \(runs.root)/"
+        } catch { return "could not import the demo's runs: \(error)" }
     }
 }
 

@@ -1,11 +1,11 @@
-// `gpd runs list|show|stop|pause|resume|control`: the run store from the command line.
+// `gpd runs list|show|stop|pause|resume|control|export|import`: the run store from the command line.
 import ArgumentParser
 import Foundation
 import Runs
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runs", abstract: "List, inspect and control training runs.",
-                                                    subcommands: [List.self, Show.self, Stop.self, Pause.self, Resume.self, Control.self])
+                                                    subcommands: [List.self, Show.self, Stop.self, Pause.self, Resume.self, Control.self, Export.self, Import.self])
 
     static func age(_ t: Double) -> String {
         let s = Int(Date().timeIntervalSince1970 - t)
@@ -100,10 +100,8 @@ struct RunsCommand: ParsableCommand {
             case "running": print("\(name) is already running")
             case "finished": print("\(name) has finished")
             default:
-                let folder = try RunFolder(root: runs.root, name: name)
-                let pid = try RunSupervisor.launchDetached(RunSupervisor.executable,
-                    ["train", r.kind, "--config", folder.configPath, "--run", name, "--resume", "--runs", runs.root], log: folder.path + "/stdout.log")
-                print("\(name): restarted from its newest checkpoint (pid \(pid); output in \(folder.path)/stdout.log)")
+                let pid = try RunSupervisor.restart(root: runs.root, name: name, kind: r.kind)
+                print("\(name): restarted from its newest checkpoint (pid \(pid); output in \(runs.root)/\(name)/stdout.log)")
             }
         }
     }
@@ -131,6 +129,31 @@ struct RunsCommand: ParsableCommand {
                 guard stepsPerStage >= 1 else { throw ValidationError("--steps-per-stage must be at least 1") }
                 try RunsCommand.queue(runs.root, name, "steps_per_stage", String(stepsPerStage))
             }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write runs' histories (record, metrics, events), config, log and newest media clip to a folder.",
+            discussion: "Checkpoints are not copied. `gpd runs import` reads the folder back into any store.")
+        @Argument(help: "Runs to export (all when none).") var names: [String] = []
+        @Option(help: "The archive folder to write.") var out: String
+        @OptionGroup var runs: RunsOption
+        func run() throws {
+            let written = try RunArchive.export(try RunStore(root: runs.root), names: names, to: out)
+            print("exported \(written.joined(separator: ", ")) to \(out)")
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Bring archived runs (from `gpd runs export`, e.g. samples/demo/runs) into the store.",
+            discussion: "A run whose name the store has is skipped, never overwritten. Imported runs have no checkpoints: they are history to browse and compare.")
+        @Argument(help: "The archive folder.") var archive: String
+        @Argument(help: "Runs to import (all when none).") var names: [String] = []
+        @OptionGroup var runs: RunsOption
+        func run() throws {
+            let (imported, skipped) = try RunArchive.importRuns(from: archive, into: try RunStore(root: runs.root), names: names)
+            if !imported.isEmpty { print("imported \(imported.joined(separator: ", ")) into \(runs.root)") }
+            if !skipped.isEmpty { print("skipped \(skipped.joined(separator: ", ")) (already in \(runs.root))") }
         }
     }
 }

@@ -1,7 +1,8 @@
 // The run store and trainers under faults: exact resume (a stopped-and-resumed run equals an
 // uninterrupted one, step by step, with no metric rows lost or duplicated), kill -9 of the real binary
 // at random moments (the newest readable checkpoint survives and the run resumes), a truncated
-// checkpoint (skipped for an older one), two trainers on one run, a NaN, and config errors naming keys.
+// checkpoint (skipped for an older one), two trainers on one run, a NaN, config errors naming keys, and
+// run archives (export → import into another store keeps the whole history; the demo's archive imports).
 import _TestSupport
 @testable import Distill
 import Foundation
@@ -81,6 +82,34 @@ final class RunStoreTests: XCTestCase {
 
     /// Two trainers (two connections) writing at once: each waits for the other, none fails with
     /// "database is locked", and every row lands.
+    func testExportedRunsImportIntoAnotherStoreWithTheirWholeHistory() throws {
+        _ = try train(try tinyVAEConfig(steps: 3), name: "a", resume: false)
+        let store = try RunStore(root: root)
+        try store.event("a", step: 3, kind: "note", "a note to carry over")
+        let archive = root + "/archive", other = root + "/other"
+        XCTAssertEqual(try RunArchive.export(store, to: archive), ["a"])
+        let (imported, skipped) = try RunArchive.importRuns(from: archive, into: try RunStore(root: other))
+        XCTAssertEqual(imported, ["a"]); XCTAssertEqual(skipped, [])
+        let want = try XCTUnwrap(store.history("a")), got = try XCTUnwrap(RunStore(root: other).history("a"))
+        XCTAssertEqual(got.metrics, want.metrics)
+        XCTAssertEqual(got.run.status, "finished"); XCTAssertEqual(got.run.step, want.run.step); XCTAssertNil(got.run.pid)
+        XCTAssertEqual(got.events.dropLast().map(\.detail), want.events.map(\.detail))
+        XCTAssertEqual(got.events.last?.kind, "imported")
+        XCTAssertEqual(try String(contentsOfFile: other + "/a/config.toml", encoding: .utf8), try String(contentsOfFile: root + "/a/config.toml", encoding: .utf8))
+        // Importing again skips, never overwrites; an imported run has nothing to resume from.
+        XCTAssertEqual(try RunArchive.importRuns(from: archive, into: try RunStore(root: other)).skipped, ["a"])
+        XCTAssertThrowsError(try RunSupervisor.restart(root: other, name: "a", kind: "vae")) { e in
+            XCTAssertTrue("\(e)".contains("no checkpoint to resume from"), "\(e)")
+        }
+        XCTAssertThrowsError(try RunArchive.importRuns(from: root + "/nowhere", into: store))
+        // The demo's own archive (samples/demo/runs) imports: the runs that made the demo models.
+        let demo = try XCTUnwrap(ModelRef.demoRoot()) + "/runs"
+        let fresh = try RunStore(root: root + "/fresh")
+        let names = try RunArchive.importRuns(from: demo, into: fresh).imported
+        XCTAssertTrue(Set(["vae-demo", "teacher-5400", "gpd-demo", "pd-demo"]).isSubset(of: Set(names)), "\(names)")
+        XCTAssertGreaterThanOrEqual(try fresh.metrics("gpd-demo", key: "loss").count, 100)
+    }
+
     func testConcurrentWritersWaitForEachOther() throws {
         let stores = try [RunStore(root: root), RunStore(root: root)]
         for (i, s) in stores.enumerated() { try s.register(name: "w\(i)", kind: "distill") }

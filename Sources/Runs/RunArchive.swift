@@ -1,0 +1,87 @@
+// Run archives: a run's history (its record, every metric row and event), config, log and newest
+// media clip as plain files — `gpd runs export` writes them, `gpd runs import` brings them into a
+// store. The demo's runs ship this way in samples/demo/runs, so a fresh checkout can browse the
+// runs that made the demo models without a database in git. Checkpoints stay behind: an imported
+// run is history to read and compare, not a run to resume.
+import Foundation
+
+/// What the store holds about one run.
+public struct RunHistory: Codable, Equatable {
+    public var run: RunRecord
+    public var metrics: [MetricRow]
+    public var events: [EventRow]
+}
+
+public enum RunArchive {
+    /// The files copied beside run.json (those that exist).
+    static let files = ["config.toml", "log.txt"]
+
+    /// Writes `names` (all runs when empty) of `store` to `dir`/NAME/. Returns the names written.
+    @discardableResult
+    public static func export(_ store: RunStore, names: [String] = [], to dir: String) throws -> [String] {
+        let all = try store.runs().map(\.name)
+        let chosen = names.isEmpty ? all : names
+        for name in chosen where !all.contains(name) { throw ConfigError(store.root, name, "no such run (runs: \(all.joined(separator: ", ")))") }
+        let fm = FileManager.default
+        for name in chosen {
+            guard var history = try store.history(name) else { continue }
+            (history.run.pid, history.run.heartbeat) = (nil, nil)
+            let src = store.root + "/" + name, out = dir + "/" + name
+            try fm.createDirectory(atPath: out + "/media", withIntermediateDirectories: true)
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try e.encode(history).write(to: URL(fileURLWithPath: out + "/run.json"), options: .atomic)
+            for f in files where fm.fileExists(atPath: src + "/" + f) { try replaceCopy(src + "/" + f, out + "/" + f) }
+            for f in newestMedia(src + "/media") { try replaceCopy(src + "/media/" + f, out + "/media/" + f) }
+        }
+        return chosen
+    }
+
+    /// Imports every archived run in `dir` (or only `names`) into `store`. A run whose name the store
+    /// already has is skipped, never overwritten. Returns (imported, skipped).
+    @discardableResult
+    public static func importRuns(from dir: String, into store: RunStore, names: [String] = []) throws -> (imported: [String], skipped: [String]) {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: dir) else { throw ConfigError(dir, "(archive)", "no such folder") }
+        let found = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { fm.fileExists(atPath: dir + "/" + $0 + "/run.json") }.sorted()
+        if found.isEmpty { throw ConfigError(dir, "(archive)", "holds no archived runs (NAME/run.json)") }
+        for n in names where !found.contains(n) { throw ConfigError(dir, n, "no such archived run (archived: \(found.joined(separator: ", ")))") }
+        var imported: [String] = [], skipped: [String] = []
+        for name in found where names.isEmpty || names.contains(name) {
+            let path = dir + "/" + name + "/run.json"
+            var history: RunHistory
+            do { history = try JSONDecoder().decode(RunHistory.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                throw ConfigError(path, "(run.json)", "not a run history: \(error)")
+            }
+            guard history.run.name == name else { throw ConfigError(path, "run.name", "is '\(history.run.name)', the folder is '\(name)'") }
+            if try store.run(name) != nil || fm.fileExists(atPath: store.root + "/" + name) { skipped.append(name); continue }
+            // A run archived while it was live is history now.
+            if [RunStatus.running, .paused, .created].map(\.rawValue).contains(history.run.status) { history.run.status = RunStatus.stopped.rawValue }
+            (history.run.pid, history.run.heartbeat) = (nil, nil)
+            let folder = try RunFolder(root: store.root, name: name)
+            try folder.create()
+            for f in files where fm.fileExists(atPath: dir + "/" + name + "/" + f) { try replaceCopy(dir + "/" + name + "/" + f, folder.path + "/" + f) }
+            for f in (try? fm.contentsOfDirectory(atPath: dir + "/" + name + "/media")) ?? [] {
+                try replaceCopy(dir + "/" + name + "/media/" + f, folder.mediaPath + "/" + f)
+            }
+            try store.insert(history)
+            try store.event(name, step: history.run.step, kind: "imported", "imported from \(dir) (history, config, log and newest media; no checkpoints)")
+            imported.append(name)
+        }
+        return (imported, skipped)
+    }
+
+    /// The newest media clip: its .safetensors and the same-stem .gif.
+    static func newestMedia(_ dir: String) -> [String] {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        guard let newest = all.filter({ $0.hasSuffix(".safetensors") }).sorted().last else { return [] }
+        let stem = String(newest.dropLast(".safetensors".count))
+        return all.filter { $0 == newest || $0 == stem + ".gif" }.sorted()
+    }
+
+    static func replaceCopy(_ from: String, _ to: String) throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: to) { try fm.removeItem(atPath: to) }
+        try fm.copyItem(atPath: from, toPath: to)
+    }
+}
