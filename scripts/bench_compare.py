@@ -9,7 +9,9 @@ Cases: (a) a WanTransformer forward (one denoising step) at the demo config and 
 (b) a demo-teacher training step (forward, MSE, backward, clipping, AdamW, batch 32);
 (c) a VAE decode of a demo clip (the committed demo VAE); (d) whole samples through the Wan pipeline
 fed embeddings and latents: 6 Euler steps without guidance (a student's cost) and 48 UniPC steps with
-guidance 5 (the teacher's), including the decode; (e) the frequency-domain loss with its backward.
+guidance 5 (the teacher's), including the decode; (e) the frequency-domain loss with its backward;
+(memory) the peak RSS of one process doing the same work in each: demo-teacher training steps, and
+a forward of a one-block model at the 1.3B sizes on 1560 tokens.
 """
 import json
 import os
@@ -194,6 +196,74 @@ def case_frequency_loss(rows, work):
     rows.append(compare("frequency loss + backward, 24 × 8×5×8×8 latents", engine_run, lambda: median_seconds(step, 50)))
 
 
+def run_peak_rss(cmd, env=None):
+    """Runs cmd to completion; returns (stdout, peak RSS in MiB) of that process alone (wait4)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV, cwd=ROOT)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd[:3]} failed ({p.returncode}): {err.decode()[-500:]}")
+    return out.decode(), usage.ru_maxrss / 1024
+
+
+TORCH_TRAIN = """
+import torch, sys
+from diffusers import WanTransformer3DModel
+torch.set_num_threads(2)
+cfg = {cfg!r}
+torch.manual_seed(4)
+model = WanTransformer3DModel(**cfg).train()
+opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.99), weight_decay=0.01)
+x, target = torch.randn(32, 8, 5, 8, 8), torch.randn(32, 8, 5, 8, 8)
+ctx, t = torch.randn(32, 16, 128), torch.arange(32, dtype=torch.float32) * 31
+for _ in range(5):
+    opt.zero_grad(set_to_none=False)
+    loss = torch.nn.functional.mse_loss(model(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False)[0], target)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+"""
+
+TORCH_FORWARD = """
+import torch
+from diffusers import WanTransformer3DModel
+from safetensors.torch import load_file
+torch.set_num_threads(2)
+model = WanTransformer3DModel.from_pretrained({folder!r}).eval()
+i = load_file({inputs!r})
+with torch.no_grad():
+    model(hidden_states=i["hidden_states"], timestep=i["timestep"], encoder_hidden_states=i["encoder_hidden_states"], return_dict=False)
+"""
+
+
+def case_memory(rows, work):
+    """Peak RSS of one process doing the same work in each: the demo teacher's training steps, and one
+    denoising step of a one-block model at the 1.3B sizes on 1560 tokens (one 480×832 latent frame)."""
+    def add(name, engine_mib, torch_mib):
+        row = {"name": name, "engine_mib": engine_mib, "torch_mib": torch_mib, "ratio": torch_mib / engine_mib, "kind": "peak RSS"}
+        print(f"{name:72s} engine {engine_mib:9.0f} MiB  torch {torch_mib:9.0f} MiB  torch/engine {row['ratio']:.2f}", flush=True)
+        rows.append(row)
+
+    _, e = run_peak_rss([GPD, "bench", "--only", "train", "--json"])
+    _, t = run_peak_rss([sys.executable, "-c", TORCH_TRAIN.format(cfg=DEMO)])
+    add("peak RSS, demo teacher training steps, batch 32", e, t)
+
+    folder = os.path.join(work, "block-1.3B")
+    big = transformer_config(12, 128, 8960, 1, 16, 4096)
+    torch.manual_seed(9)
+    m = WanTransformer3DModel(**big).eval()
+    m.save_pretrained(folder, safe_serialization=True)
+    del m
+    inputs = os.path.join(work, "block-in.safetensors")
+    save_file({"hidden_states": torch.randn(1, 16, 1, 60, 104), "timestep": torch.full((1,), 500.0),
+               "encoder_hidden_states": torch.randn(1, 512, 4096)}, inputs)
+    _, e = run_peak_rss([GPD, "model", "forward", "--model", folder, "--inputs", inputs, "--repeat", "1", "--json"])
+    _, t = run_peak_rss([sys.executable, "-c", TORCH_FORWARD.format(folder=folder, inputs=inputs)])
+    add("peak RSS, one 1.3B-size block (dim 1536, FFN 8960), 1560 tokens, forward", e, t)
+
+
 def compare(name, engine_run, torch_run):
     pairs = []
     for r in range(ROUNDS):
@@ -221,13 +291,24 @@ def main():
             ("vae", lambda: case_vae_decode(rows, work)),
             ("sample", lambda: case_samples(rows, work)),
             ("frequency", lambda: case_frequency_loss(rows, work)),
+            ("memory", lambda: case_memory(rows, work)),
         ]
         for key, run in cases:
             if not only or key in only:
                 run()
-    out = {"date": time.strftime("%Y-%m-%d"), "threads": 2, "torch": torch.__version__, "rows": rows,
+    # A partial run (some cases) replaces its own rows and keeps the others; every row carries its date.
+    path = os.path.join(ROOT, "docs", "benchmarks.json")
+    today = time.strftime("%Y-%m-%d")
+    for r in rows:
+        r["date"] = today
+    kept = []
+    if only and os.path.exists(path):
+        names = {r["name"] for r in rows}
+        old = json.load(open(path))
+        kept = [dict(r, date=r.get("date", old.get("date"))) for r in old.get("rows", []) if r["name"] not in names]
+    out = {"threads": 2, "torch": torch.__version__, "rows": kept + rows,
            "command": "scripts/bench-compare " + " ".join(sys.argv[1:])}
-    with open(os.path.join(ROOT, "docs", "benchmarks.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(out, f, indent=1)
 
 

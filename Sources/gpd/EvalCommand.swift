@@ -21,7 +21,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
     @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances).")
     var reference: String?
-    @Flag(help: "Print one JSON object: total, quality, semantic, dimensions, prompts.") var json = false
+    @Flag(help: "Print one JSON object: total, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (and fidelity with --reference).") var json = false
     @OptionGroup var runs: RunsOption
 
     func validate() throws {
@@ -67,12 +67,13 @@ struct EvalCommand: ParsableCommand {
         var fidelity: [String: Double] = [:]
         let progress = Progress("sampling \(jobs.count) clips", total: jobs.count, enabled: !json)
         var scores: [ClipScore] = [], frames: [Tensor] = [], captions: [String] = []
-        var sampleSeconds = 0.0, nfe = 0
+        var sampleSeconds = 0.0, denoiseSeconds = 0.0, decodeSeconds = 0.0, nfe = 0
         for start in stride(from: 0, to: jobs.count, by: 8) {
             let batch = Array(jobs[start..<min(jobs.count, start + 8)])
             let t0 = Date()
             let (r, _) = try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base)
             sampleSeconds += Date().timeIntervalSince(t0)
+            (denoiseSeconds, decodeSeconds) = (denoiseSeconds + r.denoiseSeconds, decodeSeconds + r.decodeSeconds)
             nfe = r.nfe
             let f = r.frames!
             for (i, job) in batch.enumerated() {
@@ -92,8 +93,16 @@ struct EvalCommand: ParsableCommand {
             try Safetensors.write(["frames": Tensor.concat(frames, axis: 0)], metadata: ["captions": captions.joined(separator: "\n"), "model": ref], to: saveClips)
         }
         var extra: [String: Any] = ["model": ref, "seeds": seedList.map { Int($0) }, "steps": try base.schedule().steps, "nfe": nfe,
-                                    "sample_seconds_per_clip": sampleSeconds / Double(jobs.count)]
+                                    "sample_seconds_per_clip": sampleSeconds / Double(jobs.count),
+                                    "denoise_seconds_per_clip": denoiseSeconds / Double(jobs.count),
+                                    "decode_seconds_per_clip": decodeSeconds / Double(jobs.count)]
         if references != nil { extra["fidelity"] = fidelity }
+        // The same aggregate per noise seed: the seed-to-seed spread of the suite's scores.
+        extra["per_seed"] = seedList.map { seed -> [String: Any] in
+            let mine = zip(jobs, scores).filter { $0.0.1 == seed }.map(\.1)
+            let a = MiniVBench.aggregate(mine)
+            return ["seed": Int(seed), "total": a.total, "quality": a.quality, "semantic": a.semantic]
+        }
         try output(scores, extra: extra)
     }
 

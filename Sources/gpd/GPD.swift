@@ -11,7 +11,7 @@ import Terminal
 @main
 struct GPD: ParsableCommand {
     static func main() {
-        if CommandLine.arguments.count > 1, ["train", "distill", "eval", "bench"].contains(CommandLine.arguments[1]) {
+        if CommandLine.arguments.count > 1, ["train", "distill", "eval", "bench", "sample", "model", "vae"].contains(CommandLine.arguments[1]) {
             EngineRuntime.ensureBLASThreadTimeout()
         }
         EngineRuntime.keepFreedMemory()

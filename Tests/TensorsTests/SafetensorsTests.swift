@@ -98,10 +98,20 @@ final class SafetensorsTests: XCTestCase {
             ("missing fields", craft(#"{"a":{"dtype":"F32"}}"#, eight), "lacks"),
             ("bad metadata", craft(#"{"__metadata__":{"k":3}}"#, eight), "not a string"),
         ]
+        // The same files through the reader (pread, tensor by tensor), which checks before it reads.
+        let dir = NSTemporaryDirectory() + "gpd-st-bad-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         for (what, data, expected) in cases {
             XCTAssertThrowsError(try Safetensors.parse(data, path: "bad.safetensors"), what) { e in
                 let message = String(describing: e)
                 XCTAssertTrue(message.contains(expected) && message.contains("bad.safetensors"), "\(what): \(message)")
+            }
+            let path = dir + "/bad.safetensors"
+            XCTAssertNoThrow(try data.write(to: URL(fileURLWithPath: path)))
+            XCTAssertThrowsError(try Safetensors.read(path), what) { e in
+                let message = String(describing: e)
+                XCTAssertTrue(message.contains(expected) && message.contains(path), "read, \(what): \(message)")
             }
         }
         XCTAssertThrowsError(try Safetensors.read("/nonexistent/x.safetensors")) { e in

@@ -14,7 +14,7 @@ public enum EngineRuntime {
     /// the sgemm rate and a demo-teacher step from 0.56–0.60 s to 0.46–0.51 s (three alternations,
     /// docs/benchmarks.md). OpenBLAS reads the variable when it loads, before `main`, so a process
     /// without it re-executes itself once with it set; a value already set is respected. For the
-    /// long-running compute commands (training, distillation, evaluation, benchmarks).
+    /// compute commands (training, distillation, evaluation, sampling, benchmarks, model/VAE runs).
     public static func ensureBLASThreadTimeout() {
         guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil else { return }
         setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)

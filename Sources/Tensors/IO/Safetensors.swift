@@ -2,7 +2,8 @@
 // u64 little-endian header length N, N bytes of JSON header, then the raw data buffer.
 // Reading accepts F32, F16, BF16, F64, I64, I32 (converted to Float32) and keeps `__metadata__`;
 // every offset, size and dtype is checked before a byte is read, so a crafted file gives a
-// TensorError, never a crash or an out-of-bounds read. Writing is F32 (or F16 on request, rounded to
+// TensorError, never a crash or an out-of-bounds read; files are read tensor by tensor with pread, so
+// loading needs no more memory than the tensors. Writing is F32 (or F16 on request, rounded to
 // nearest even by the standard library's Float16), atomic (temp, fsync, rename).
 import Foundation
 
@@ -30,11 +31,55 @@ public enum Safetensors {
     static let maxHeader = 100 << 20
     static let elementSize: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4]
 
+    /// One tensor's place in the data buffer, checked against the buffer's size.
+    struct Entry {
+        var name: String, dtype: String, shape: [Int], count: Int, start: Int, end: Int
+    }
+
+    /// Reads a file tensor by tensor with `pread` straight into each tensor's storage: the peak
+    /// memory is the tensors themselves, not the tensors plus a mapping of the whole file.
     public static func read(_ path: String) throws -> SafetensorsFile {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) }
-        catch { throw TensorError.file(path: path, "cannot read: \(error.localizedDescription)") }
-        return try parse(data, path: path)
+        func bad(_ why: String) -> TensorError { .safetensors(path: path, why) }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TensorError.file(path: path, "cannot read: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw TensorError.file(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
+        let fileSize = Int(st.st_size)
+        func readExactly(_ p: UnsafeMutableRawPointer, _ n: Int, at offset: Int) throws {
+            var done = 0
+            while done < n {
+                let r = pread(fd, p + done, n - done, off_t(offset + done))
+                if r < 0 && errno == EINTR { continue }
+                guard r > 0 else { throw TensorError.file(path: path, "read failed at byte \(offset + done): \(r < 0 ? String(cString: strerror(errno)) : "unexpected end of file")") }
+                done += r
+            }
+        }
+        guard fileSize >= 8 else { throw bad("file is \(fileSize) bytes, shorter than the 8-byte header length") }
+        var n64: UInt64 = 0
+        try withUnsafeMutableBytes(of: &n64) { try readExactly($0.baseAddress!, 8, at: 0) }
+        n64 = UInt64(littleEndian: n64)
+        guard n64 <= UInt64(maxHeader) else { throw bad("header length \(n64) exceeds the \(maxHeader)-byte limit") }
+        let n = Int(n64)
+        guard 8 + n <= fileSize else { throw bad("header length \(n) runs past the end of the \(fileSize)-byte file") }
+        var headerBytes = Data(count: n)
+        try headerBytes.withUnsafeMutableBytes { if n > 0 { try readExactly($0.baseAddress!, n, at: 8) } }
+        var (file, entries) = try parseHeader(headerBytes, bufferSize: fileSize - 8 - n, path: path)
+        let bufferStart = 8 + n
+        for e in entries {
+            var values = [Float](repeating: 0, count: e.count)
+            if e.dtype == "F32" {
+                try values.withUnsafeMutableBytes { if e.count > 0 { try readExactly($0.baseAddress!, e.end - e.start, at: bufferStart + e.start) } }
+                if UInt32(littleEndian: 1) != 1 { for i in values.indices { values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern)) } }
+            } else {
+                let bytes = e.end - e.start
+                var raw = [UInt8](repeating: 0, count: bytes)
+                try raw.withUnsafeMutableBytes { if bytes > 0 { try readExactly($0.baseAddress!, bytes, at: bufferStart + e.start) } }
+                values = raw.withUnsafeBytes { decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: e.count, dtype: e.dtype) }
+            }
+            file.tensors[e.name] = Tensor(shape: e.shape, data: values, name: e.name)
+        }
+        return file
     }
 
     public static func parse(_ data: Data, path: String = "<memory>") throws -> SafetensorsFile {
@@ -45,11 +90,23 @@ public enum Safetensors {
         let n = Int(n64)
         guard 8 + n <= data.count else { throw bad("header length \(n) runs past the end of the \(data.count)-byte file") }
         let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + n)
+        let bufferStart = 8 + n
+        var (file, entries) = try parseHeader(headerBytes, bufferSize: data.count - bufferStart, path: path)
+        for e in entries {
+            let values = data.withUnsafeBytes { raw -> [Float] in decode(raw.baseAddress! + bufferStart + e.start, count: e.count, dtype: e.dtype) }
+            file.tensors[e.name] = Tensor(shape: e.shape, data: values, name: e.name)
+        }
+        return file
+    }
+
+    /// The header's metadata and dtypes, and every tensor's checked place in a buffer of `bufferSize` bytes.
+    static func parseHeader(_ headerBytes: Data, bufferSize: Int, path: String) throws -> (SafetensorsFile, [Entry]) {
+        func bad(_ why: String) -> TensorError { .safetensors(path: path, why) }
         guard let json = try? JSONSerialization.jsonObject(with: headerBytes), let header = json as? [String: Any] else {
             throw bad("header is not a JSON object")
         }
-        let bufferStart = 8 + n, bufferSize = data.count - bufferStart
         var file = SafetensorsFile(tensors: [:])
+        var entries: [Entry] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let meta = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
@@ -75,14 +132,10 @@ public enum Safetensors {
                   !count.multipliedReportingOverflow(by: size).overflow else {
                 throw bad("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(count * size) bytes, data_offsets give \(offs[1] - offs[0])")
             }
-            let values = data.withUnsafeBytes { raw -> [Float] in
-                let base = raw.baseAddress! + bufferStart + offs[0]
-                return decode(base, count: count, dtype: dtype)
-            }
-            file.tensors[name] = Tensor(shape: shape, data: values, name: name)
+            entries.append(Entry(name: name, dtype: dtype, shape: shape, count: count, start: offs[0], end: offs[1]))
             file.dtypes[name] = dtype
         }
-        return file
+        return (file, entries)
     }
 
     static func intArray(_ a: [Any]) -> [Int]? {
