@@ -83,19 +83,31 @@ public struct VAEModelSection: ConfigSection, Equatable {
     public var dimMult = [1, 2, 2]
     public var numResBlocks = 1
     public var temperalDownsample = [true, true]
+    /// Decoder width (0: base_dim). A wider decoder behind a frozen encoder sharpens reconstructions
+    /// without moving the latent space.
+    public var decoderBaseDim = 0
+    /// A diffusers VAE folder to start from: every weight whose name and shape match is copied.
+    public var initFrom = ""
+    /// Train the decoder only: the encoder (from init_from) and so the latent space stay fixed, and a
+    /// teacher trained on them stays valid.
+    public var freezeEncoder = false
     enum CodingKeys: String, CodingKey {
         case baseDim = "base_dim", zDim = "z_dim", dimMult = "dim_mult", numResBlocks = "num_res_blocks", temperalDownsample = "temperal_downsample"
+        case decoderBaseDim = "decoder_base_dim", initFrom = "init_from", freezeEncoder = "freeze_encoder"
     }
-    public static let keys = ["base_dim", "z_dim", "dim_mult", "num_res_blocks", "temperal_downsample"]
+    public static let keys = ["base_dim", "z_dim", "dim_mult", "num_res_blocks", "temperal_downsample", "decoder_base_dim", "init_from", "freeze_encoder"]
     public init() {}
     public var config: WanVAEConfig {
         var c = WanVAEConfig()
         (c.baseDim, c.zDim, c.dimMult, c.numResBlocks, c.temperalDownsample) = (baseDim, zDim, dimMult, numResBlocks, temperalDownsample)
+        c.decoderBaseDim = decoderBaseDim > 0 && decoderBaseDim != baseDim ? decoderBaseDim : nil
         c.latentsMean = [Float](repeating: 0, count: zDim); c.latentsStd = [Float](repeating: 1, count: zDim)
         return c
     }
     public func validate(path: String, prefix: String) throws {
         do { try config.validate(path: path) } catch let ModelError.config(_, field, m) { throw ConfigError(path, "\(prefix).\(field)", m) }
+        try ConfigFile.require(decoderBaseDim >= 0, path, "\(prefix).decoder_base_dim", "must be ≥ 0 (0: base_dim)")
+        try ConfigFile.require(!freezeEncoder || !initFrom.isEmpty, path, "\(prefix).freeze_encoder", "needs init_from (the encoder to keep)")
     }
 }
 
@@ -110,13 +122,16 @@ public struct VAELossSection: ConfigSection, Equatable {
     public var firstFrameWeight = 2.0
     /// Weight of mean(z²), which keeps the deterministic latent bounded.
     public var latentL2 = 1e-3
+    /// Weight of an L1 term on the spatial finite differences (edges), object-weighted like the rest:
+    /// it penalises the soft, rounded corners a pixel loss tolerates.
+    public var gradient = 0.0
     enum CodingKeys: String, CodingKey {
-        case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2"
+        case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2", gradient
     }
-    public static let keys = ["l1", "mse", "object_weight", "first_frame_weight", "latent_l2"]
+    public static let keys = ["l1", "mse", "object_weight", "first_frame_weight", "latent_l2", "gradient"]
     public init() {}
     public func validate(path: String, prefix: String) throws {
-        for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
+        for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2), ("gradient", gradient)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
         try ConfigFile.require(objectWeight >= 1, path, "\(prefix).object_weight", "must be ≥ 1")
         try ConfigFile.require(firstFrameWeight >= 1, path, "\(prefix).first_frame_weight", "must be ≥ 1")
     }

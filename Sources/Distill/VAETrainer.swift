@@ -15,6 +15,8 @@ public final class VAETrainer {
     public let session: TrainSession
     public let vae: WanVAE
     let optimizer: AdamW
+    /// The parameters being trained (the decoder side only with model.freeze_encoder).
+    let trained: [Tensor]
     let world: WorldConfig
 
     public init(config: VAETrainConfig, session: TrainSession) throws {
@@ -22,9 +24,30 @@ public final class VAETrainer {
         self.session = session
         var rng = RNG(seed: config.train.seed)
         vae = try WanVAE(config.model.config, rng: &rng)
-        optimizer = AdamW(vae.parameters(), lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
+        if !config.model.initFrom.isEmpty { try Self.initialize(vae, from: config.model.initFrom, freezeEncoder: config.model.freezeEncoder) }
+        trained = config.model.freezeEncoder ? vae.decoder.parameters() + vae.postQuantConv.parameters() : vae.parameters()
+        optimizer = AdamW(trained, lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
                           weightDecay: Float(config.train.weightDecay))
         world = WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate)
+    }
+
+    /// Copies every weight of the VAE folder whose name and shape match. With `freezeEncoder` the
+    /// encoder side (encoder, quant_conv) must match entirely: it is the latent space being kept.
+    static func initialize(_ vae: WanVAE, from folder: String, freezeEncoder: Bool) throws {
+        let source = try WanVAE.load(folder: folder).stateDict()
+        var copied = 0
+        for (name, p) in vae.namedParameters() {
+            let encoderSide = name.hasPrefix("encoder.") || name.hasPrefix("quant_conv.")
+            guard let t = source[name], t.shape == p.shape else {
+                if freezeEncoder && encoderSide {
+                    throw ConfigError(folder, "model.init_from", "its \(name) does not match this config's encoder (\(source[name]?.shape.description ?? "missing") vs \(p.shape)); a frozen encoder must be the same")
+                }
+                continue
+            }
+            p.data = t.data
+            copied += 1
+        }
+        guard copied > 0 else { throw ConfigError(folder, "model.init_from", "no weight matches this config") }
     }
 
     /// Clip i of step s: a pure function of (data seed, s, i), so a resumed run sees the same data.
@@ -63,18 +86,19 @@ public final class VAETrainer {
             session.reporter?.message("resumed from step \(start)")
         }
         let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
-        let params = vae.parameters()
+        let params = trained
         var step = start
         var window = LossWindow()
         while step < t.steps {
             guard try session.handleControl(step: step) else { break }
             optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
             let (x, w) = batch((0..<t.batch).map { clip(step: step, index: $0) })
-            let z = try vae.encode(x)
+            let z = config.model.freezeEncoder ? try GradMode.withDisabled { try vae.encode(x) } : try vae.encode(x)
             let y = try vae.decode(z, clamp: false)
             let d = y - x
             let l1 = (d.abs() * w).mean(), l2 = (d.square() * w).mean(), lz = z.square().mean()
-            let loss = Float(config.loss.l1) * l1 + Float(config.loss.mse) * l2 + Float(config.loss.latentL2) * lz
+            var loss = Float(config.loss.l1) * l1 + Float(config.loss.mse) * l2 + Float(config.loss.latentL2) * lz
+            if config.loss.gradient > 0 { loss = loss + Float(config.loss.gradient) * Self.edgeLoss(d, weights: w) }
             try session.checkFinite([("loss", loss.data)], step: step)
             optimizer.zeroGrad()
             loss.backward()
@@ -97,6 +121,17 @@ public final class VAETrainer {
         }
         try export()
         try session.finish(step: step, status: .finished)
+    }
+
+    /// Object-weighted L1 of the spatial finite differences of the error d = y − x ([B, C, F, H, W]):
+    /// |∂ₓy − ∂ₓx| + |∂ᵧy − ∂ᵧx|, each weighted by the mean of its two pixels' weights.
+    static func edgeLoss(_ d: Tensor, weights w: Tensor) -> Tensor {
+        let (h, wd) = (d.shape[3], d.shape[4])
+        let gx = d.slice(axis: 4, 1, wd) - d.slice(axis: 4, 0, wd - 1)
+        let gy = d.slice(axis: 3, 1, h) - d.slice(axis: 3, 0, h - 1)
+        let wx = (w.slice(axis: 4, 1, wd) + w.slice(axis: 4, 0, wd - 1)) * 0.5
+        let wy = (w.slice(axis: 3, 1, h) + w.slice(axis: 3, 0, h - 1)) * 0.5
+        return (gx.abs() * wx).mean() + (gy.abs() * wy).mean()
     }
 
     func checkpoint(step: Int) throws {

@@ -122,7 +122,7 @@ public final class VideoModel {
         try Safetensors.write(tensors, metadata: self.metadata.merging(metadata) { _, new in new }, storage: storage, to: dir + "/model.safetensors")
         if config.vaeFolder == nil {
             var vaeConfig = vae.config
-            vaeConfig.decoderBaseDim = nil
+            if vaeConfig.decoderBaseDim == vaeConfig.baseDim { vaeConfig.decoderBaseDim = nil }
             try WanVAEExport.write(vae, config: vaeConfig, to: dir + "/vae")
         }
         try AtomicFile.write(try e.encode(config), to: dir + "/model.json")
@@ -184,8 +184,8 @@ public final class VideoModel {
         guard FileManager.default.fileExists(atPath: folder + "/config.json") else { return false }
         let other = try WanVAE.load(folder: folder)
         var a = vae.config, b = other.config
-        a.decoderBaseDim = nil
-        b.decoderBaseDim = nil
+        if a.decoderBaseDim == a.baseDim { a.decoderBaseDim = nil }
+        if b.decoderBaseDim == b.baseDim { b.decoderBaseDim = nil }
         guard a == b else { return false }
         let mine = vae.stateDict(), theirs = other.stateDict()
         return mine.count == theirs.count && mine.allSatisfy { theirs[$0.key]?.data == $0.value.data }

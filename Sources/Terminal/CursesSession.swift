@@ -176,10 +176,28 @@ public final class CursesSession {
                 wredrawln(gpd_stdscr(), Int32(old.row), Int32(old.rows))
             }
         }
+        // A frame that sends images is one synchronized update (DEC mode 2026): terminals that know
+        // it show the cells and the new images together, never a half-drawn frame during playback;
+        // the others ignore the unknown mode.
+        let sending = graphics == .sixel && zip(f.images, now).contains { !shownImages.contains($0.1) }
+        if sending { writeAll(Data("\u{1B}[?2026h".utf8)) }
         refresh()
         if graphics == .sixel {
             for (img, shown) in zip(f.images, now) where !shownImages.contains(shown) { emitSixel(img) }
             shownImages = now
+        }
+        if sending { writeAll(Data("\u{1B}[?2026l".utf8)) }
+    }
+
+    /// Writes bytes straight to the terminal (after curses has flushed its own output).
+    func writeAll(_ data: Data) {
+        data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(1, raw.baseAddress! + done, raw.count - done)
+                if n <= 0 { if errno == EINTR { continue }; break }
+                done += n
+            }
         }
     }
 
@@ -211,13 +229,6 @@ public final class CursesSession {
         var out = Data("\u{1B}7\u{1B}[\(img.row + 1);\(img.col + 1)H".utf8)
         out.append(six)
         out.append(Data("\u{1B}8".utf8))
-        out.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(1, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { if errno == EINTR { continue }; break }
-                done += n
-            }
-        }
+        writeAll(out)
     }
 }

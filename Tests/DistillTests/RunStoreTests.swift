@@ -6,6 +6,7 @@
 import _TestSupport
 @testable import Distill
 import Foundation
+import Models
 import Runs
 import Tensors
 import XCTest
@@ -21,7 +22,7 @@ final class RunStoreTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
 
     /// A VAE config small enough to train a few steps in a debug build.
-    func tinyVAEConfig(steps: Int, checkpointEvery: Int = 1) throws -> String {
+    func tinyVAEConfig(steps: Int, checkpointEvery: Int = 1, model: String = "", loss: String = "") throws -> String {
         let text = """
         kind = "vae"
         [data]
@@ -33,6 +34,7 @@ final class RunStoreTests: XCTestCase {
         dim_mult = [1, 2]
         num_res_blocks = 1
         temperal_downsample = [true]
+        \(model)
         [train]
         steps = \(steps)
         batch = 2
@@ -40,8 +42,10 @@ final class RunStoreTests: XCTestCase {
         log_every = 1
         checkpoint_every = \(checkpointEvery)
         eval_every = 1000
+        [loss]
+        \(loss)
         """
-        let path = root + "/vae-\(steps)-\(checkpointEvery).toml"
+        let path = root + "/vae-\(steps)-\(checkpointEvery)-\(abs(model.hashValue % 1000)).toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -108,6 +112,35 @@ final class RunStoreTests: XCTestCase {
         let names = try RunArchive.importRuns(from: demo, into: fresh).imported
         XCTAssertTrue(Set(["vae-demo", "teacher-5400", "gpd-demo", "pd-demo"]).isSubset(of: Set(names)), "\(names)")
         XCTAssertGreaterThanOrEqual(try fresh.metrics("gpd-demo", key: "loss").count, 100)
+    }
+
+    func testDecoderOnlyTrainingKeepsTheLatentSpace() throws {
+        _ = try train(try tinyVAEConfig(steps: 2), name: "base", resume: false)
+        let base = try WanVAE.load(folder: root + "/base/export")
+        let cfg = try tinyVAEConfig(steps: 3, model: "decoder_base_dim = 6\ninit_from = \"\(root!)/base/export\"\nfreeze_encoder = true", loss: "gradient = 0.5")
+        let tuned = try train(cfg, name: "decoder", resume: false).vae
+        let before = base.stateDict(), after = tuned.stateDict()
+        for (name, t) in after where name.hasPrefix("encoder.") || name.hasPrefix("quant_conv.") {
+            XCTAssertEqual(t.data, before[name]?.data, "\(name) must stay frozen")
+        }
+        XCTAssertEqual(tuned.config.decoderBaseDim, 6)
+        XCTAssertNotEqual(after["decoder.conv_in.weight"]?.shape, before["decoder.conv_in.weight"]?.shape, "the wider decoder is new")
+        // Same encoder, same latent statistics in the export: a teacher trained on the old latents still fits.
+        let exported = try WanVAE.load(folder: root + "/decoder/export")
+        XCTAssertEqual(exported.config.latentsMean, base.config.latentsMean)
+        XCTAssertEqual(exported.config.decoderBaseDim, 6)
+        // A frozen encoder that does not match is refused, naming the key.
+        var other = base.config
+        other.baseDim = 5
+        var rng = RNG(seed: 2)
+        try WanVAEExport.write(try WanVAE(other, rng: &rng), config: other, to: root + "/other")
+        let bad = try tinyVAEConfig(steps: 1, model: "init_from = \"\(root!)/other\"\nfreeze_encoder = true")
+        XCTAssertThrowsError(try train(bad, name: "bad", resume: false)) { e in XCTAssertTrue("\(e)".contains("model.init_from"), "\(e)") }
+        // The edge term: zero for a constant error, the slope for a ramp along W (weights 1).
+        let ones = Tensor(shape: [1, 1, 1, 4, 4], data: [Float](repeating: 1, count: 16))
+        XCTAssertEqual(VAETrainer.edgeLoss(ones * 3, weights: ones).item, 0)
+        let ramp = Tensor(shape: [1, 1, 1, 4, 4], data: (0..<16).map { Float($0 % 4) * 0.5 })
+        XCTAssertEqual(VAETrainer.edgeLoss(ramp, weights: ones).item, 0.5, accuracy: 1e-6)
     }
 
     func testConcurrentWritersWaitForEachOther() throws {

@@ -1,6 +1,7 @@
 // The real binary driven in tmux as a person would: open the studio on an empty runs root, switch
 // screens, type a prompt, edit the schedule into an invalid one and back, open help, quit — asserting
-// on capture-pane. Skipped only where tmux is not installed (CI installs it).
+// on capture-pane. Skipped only where tmux is not installed (CI installs it). And the sixel stream through
+// a real pty: every image frame complete and inside one synchronized update.
 import Foundation
 import XCTest
 import _TestSupport
@@ -69,5 +70,42 @@ final class StudioE2ETests: XCTestCase {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, (try tmux(["list-sessions"], output: true)).contains(session) { Thread.sleep(forTimeInterval: 0.2) }
         XCTAssertFalse((try tmux(["list-sessions"], output: true)).contains(session), "q quits the studio")
+    }
+
+    /// The studio in sixel mode through a real pty (script(1)): every sixel image it sends during
+    /// playback is complete and inside one synchronized update (DEC mode 2026), so a terminal that
+    /// knows the mode never shows a half-drawn frame.
+    func testSixelFramesAreSynchronizedUpdates() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed")
+        let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary (swift build --build-tests)")
+        let root = NSTemporaryDirectory() + "gpd-sync-runs-\(getpid())", raw = NSTemporaryDirectory() + "gpd-sync-\(getpid()).raw"
+        defer { try? FileManager.default.removeItem(atPath: root); try? FileManager.default.removeItem(atPath: raw) }
+        let cwd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+        let command = "cd \(cwd); stty cols 120 rows 40; exec timeout -s KILL 150 env TERM=xterm-256color \(binary) studio --runs \(root) --graphics sixel --screen sample"
+        let child = try Child.spawn(["script", "-q", "-c", command, raw])
+        defer { child.signal(SIGTERM); _ = child.wait(seconds: 10) }
+        let (dcs, st) = (Data([0x1B, 0x50]), Data([0x1B, 0x5C]))
+        let (begin, end) = (Data("\u{1B}[?2026h".utf8), Data("\u{1B}[?2026l".utf8))
+        func ranges(_ d: Data, _ pattern: Data) -> [Int] {
+            var out: [Int] = [], from = d.startIndex
+            while let r = d.range(of: pattern, in: from..<d.endIndex) { out.append(r.lowerBound); from = r.upperBound }
+            return out
+        }
+        var data = Data()
+        let deadline = Date().addingTimeInterval(140)
+        while Date() < deadline {
+            data = (try? Data(contentsOf: URL(fileURLWithPath: raw))) ?? Data()
+            if ranges(data, end).count >= 4 { break }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        let (starts, stops, opens, closes) = (ranges(data, dcs), ranges(data, st), ranges(data, begin), ranges(data, end))
+        XCTAssertGreaterThanOrEqual(closes.count, 4, "fewer than 4 image frames arrived in 140 s")
+        for s in starts where s < (closes.last ?? 0) {
+            let open = opens.last { $0 < s } ?? -1, closeBefore = closes.last { $0 < s } ?? -1
+            XCTAssertGreaterThan(open, closeBefore, "a sixel at byte \(s) is outside a synchronized update")
+            let stop = stops.first { $0 > s } ?? Int.max, closeAfter = closes.first { $0 > s } ?? Int.max
+            XCTAssertLessThan(stop, closeAfter, "the sixel at byte \(s) is not complete before its update ends")
+        }
     }
 }
