@@ -1,5 +1,6 @@
 // sgemm (OpenBLAS) against the triple-loop twin over odd shapes, every transpose and leading
-// dimensions wider than the matrix; batched matmul and linear against the same reference.
+// dimensions wider than the matrix; batched matmul and linear against the same reference; attention's
+// blocked inference path and its training path against a double-precision triple loop.
 import _TestSupport
 import Tensors
 import XCTest
@@ -55,5 +56,29 @@ final class GEMMTests: XCTestCase {
         for r in 0..<6 { for j in 0..<5 { ref[r * 5 + j] += b.data[j] } }
         assertClose(y.data, ref, "linear")
         XCTAssertEqual(y.shape, [2, 3, 5])
+    }
+
+    func testAttentionInferenceAndTrainingPathsMatchNaive() {
+        // One block, and several blocks with a ragged last one (2¹⁶ score floats per block: 16 rows at
+        // Lk 4096, 21 at Lk 3000).
+        for (b, lq, lk, h, d) in [(1, 5, 7, 2, 4), (2, 64, 33, 3, 8), (1, 40, 4096, 2, 4), (1, 50, 3000, 1, 3)] {
+            let q = randomTensor([b, lq, h, d], seed: UInt64(lq)), k = randomTensor([b, lk, h, d], seed: UInt64(lk + 1000))
+            let v = randomTensor([b, lk, h, d], seed: UInt64(lk + 2000))
+            var want = [Float](repeating: 0, count: q.count)
+            let scale = 1 / Double(d).squareRoot()
+            for bi in 0..<b { for hi in 0..<h { for i in 0..<lq {
+                let qi = { (c: Int) in Double(q.data[((bi * lq + i) * h + hi) * d + c]) }
+                let s = (0..<lk).map { j in (0..<d).reduce(0.0) { $0 + qi($1) * Double(k.data[((bi * lk + j) * h + hi) * d + $1]) } * scale }
+                let m = s.max()!, e = s.map { Foundation.exp($0 - m) }, z = e.reduce(0, +)
+                for c in 0..<d {
+                    want[((bi * lq + i) * h + hi) * d + c] = Float((0..<lk).reduce(0.0) { $0 + e[$1] / z * Double(v.data[((bi * lk + $1) * h + hi) * d + c]) })
+                }
+            } } }
+            let inference = Tensor.attention(q: q, k: k, v: v)
+            let qg = Tensor(shape: q.shape, data: q.data, requiresGrad: true)
+            let training = Tensor.attention(q: qg, k: k, v: v)
+            assertClose(inference.data, want, atol: 2e-5, rtol: 1e-4, "blocked attention B\(b) Lq\(lq) Lk\(lk) H\(h) d\(d)")
+            assertClose(training.data, want, atol: 2e-5, rtol: 1e-4, "attention with a graph B\(b) Lq\(lq) Lk\(lk) H\(h) d\(d)")
+        }
     }
 }

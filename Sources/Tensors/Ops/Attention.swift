@@ -1,8 +1,8 @@
 // Multi-head scaled dot-product attention and Wan's interleaved 3D RoPE.
 // Layout [B, L, H, d] (tokens, then heads): Wan's q/k/v projections produce [B, L, H·d] directly,
 // so heads are addressed in place through sgemm's leading dimension, with no transposes.
-// The forward keeps the attention probabilities P for the backward (O(L²) per head; a blocked
-// variant is a performance issue of its own).
+// Training keeps the attention probabilities P for the backward (O(L²) per head); inference (no
+// graph) runs blocks of query rows with their scores in cache and keeps nothing.
 
 extension Tensor {
     /// softmax(q·kᵀ·scale)·v per (batch, head). q: [B, Lq, H, d], k, v: [B, Lk, H, d] → [B, Lq, H, d]
@@ -14,6 +14,7 @@ extension Tensor {
                      "attention: k \(k.shape) and v \(v.shape) must be [\(b), Lk, \(h), \(d)] to match q \(q.shape)")
         let sc = scale ?? 1 / Float(d).squareRoot()
         let ld = h * d
+        if !needsGrad(q, k, v) { return attentionBlocked(q: q, k: k, v: v, scale: sc) }
         var probs = [Float](repeating: 0, count: b * h * lq * lk)
         var out = [Float](repeating: 0, count: q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
@@ -69,6 +70,43 @@ extension Tensor {
             }
         }
         return result
+    }
+
+    /// Floats of scores per block of the inference path (256 KB: a block stays in L2); short
+    /// sequences fit in one block.
+    static let attentionBlockFloats = 1 << 16
+
+    /// Attention without a graph: per (batch, head), blocks of query rows — scores, softmax and the
+    /// product with V while the block's scores are in cache — so memory is O(rows·Lk) per thread
+    /// instead of the whole [B, H, Lq, Lk] probability tensor training keeps for its backward.
+    static func attentionBlocked(q: Tensor, k: Tensor, v: Tensor, scale sc: Float) -> Tensor {
+        let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        let lk = k.shape[1], ld = h * d
+        let rowsPerBlock = max(1, min(lq, max(16, attentionBlockFloats / max(lk, 1))))
+        var out = [Float](repeating: 0, count: q.count)
+        q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
+        out.withUnsafeMutableBufferPointer { po in
+            GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in
+                var scores = [Float](repeating: 0, count: rowsPerBlock * lk)
+                scores.withUnsafeMutableBufferPointer { ps in
+                    for bh in range {
+                        let (bi, hi) = (bh / h, bh % h)
+                        let kh = pk.baseAddress! + bi * lk * ld + hi * d
+                        let vh = pv.baseAddress! + bi * lk * ld + hi * d
+                        for r0 in stride(from: 0, to: lq, by: rowsPerBlock) {
+                            let m = min(rowsPerBlock, lq - r0)
+                            let qh = pq.baseAddress! + (bi * lq + r0) * ld + hi * d
+                            GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
+                                       c: ps.baseAddress!, ldc: lk)
+                            Softmax.rows(ps.baseAddress!, rows: m, cols: lk, ld: lk)
+                            GEMM.sgemm(transA: false, transB: false, m: m, n: d, k: lk, a: ps.baseAddress!, lda: lk, b: vh, ldb: ld,
+                                       c: po.baseAddress! + (bi * lq + r0) * ld + hi * d, ldc: ld)
+                        }
+                    }
+                }
+            } }
+        } } } }
+        return Tensor(shape: q.shape, data: out)
     }
 
     /// Interleaved rotary embedding: for each head, pairs (x[2m], x[2m+1]) rotate by angle φ[l, m].
