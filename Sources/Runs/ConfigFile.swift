@@ -105,7 +105,36 @@ public enum ConfigFile {
         let table = TOMLTable()
         for (k, v) in top { table[k] = v }
         for (name, section) in sections { table[name] = try TOMLEncoder().encode(AnyEncodable(section)) as TOMLTable }
-        return table.convert(to: .toml) + "\n"
+        return shortestFloats(table.convert(to: .toml)) + "\n"
+    }
+
+    /// toml++ writes floats with 17 significant digits (0.40000000000000002); this rewrites every
+    /// float outside a string in its shortest form that reads back to the same Double (0.4).
+    public static func shortestFloats(_ text: String) -> String {
+        var out = "", token = ""
+        var quote: Character? = nil
+        func flush() {
+            if token.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let v = Double(token), v.isFinite {
+                var short = "\(v)"
+                if !short.contains(".") && !short.contains("e") { short += ".0" }
+                out += short
+            } else { out += token }
+            token = ""
+        }
+        for c in text {
+            if let q = quote {
+                out.append(c)
+                if c == q { quote = nil }
+            } else if c.isNumber || "+-.eE_".contains(c) && !token.isEmpty || c == "-" {
+                token.append(c)
+            } else {
+                flush()
+                if c == "'" || c == "\"" { quote = c }
+                out.append(c)
+            }
+        }
+        flush()
+        return out
     }
 }
 

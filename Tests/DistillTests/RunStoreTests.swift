@@ -231,6 +231,21 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(c?.step, run?.step, "a final checkpoint at the step it stopped")
     }
 
+    func testResolvedConfigsWriteShortFloatsAndReadBackEqual() throws {
+        var c = DistillConfig()
+        c.data.twoObjectRate = 0.4
+        (c.train.lr, c.train.lrFloor) = (3e-4, 1e-5)
+        c.train.betas = [0.9, 0.999]
+        let text = try c.toml()
+        XCTAssertTrue(text.contains("two_object_rate = 0.4\n"), text)
+        XCTAssertFalse(text.contains("0000000"), "a float written with 17 digits:\n\(text)")
+        let path = root + "/resolved.toml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try DistillConfig.load(path), c)
+        XCTAssertEqual(ConfigFile.shortestFloats("a = 'x 0.40000000000000002' # 1.5\nb = [0.90000000000000002, 1e-05, -2.5, 3]"),
+                       "a = 'x 0.40000000000000002' # 1.5\nb = [0.9, 1e-05, -2.5, 3]")
+    }
+
     func testConfigErrorsNameTheKey() throws {
         func load(_ body: String) -> String {
             let path = root + "/bad-\(UUID().uuidString.prefix(6)).toml"
