@@ -54,6 +54,14 @@ public enum ModelBench {
             let step = { _ = GradMode.withDisabled { block(h, context: ctx, timestepProj: proj, rope: rope) } }
             let (_, flops) = FLOPCounter.counting(step)
             row("Wan transformer forward (one denoising step)", "1.3B block, 1560 tokens", flops: flops, step)
+            // Attention alone at the mid-size shape (1024 tokens, 8 heads × 64): the inference path
+            // (query blocks, scores in L2) against the training path (the whole probability tensor).
+            let (l, heads, d) = (1024, 8, 64)
+            let q = rng.normal(shape: [1, l, heads, d]), k = rng.normal(shape: [1, l, heads, d]), v = rng.normal(shape: [1, l, heads, d])
+            let qg = Tensor(shape: q.shape, data: q.data, requiresGrad: true)
+            let attentionFlops = 4 * l * l * d * heads
+            row("Attention (1024 tokens, 8 heads × 64)", "blocked, no graph (inference)", flops: attentionFlops) { _ = Tensor.attention(q: q, k: k, v: v) }
+            row("Attention (1024 tokens, 8 heads × 64)", "whole probability tensor (training path)", flops: attentionFlops) { _ = Tensor.attention(q: qg, k: k, v: v) }
         }
         if on("train") {
             // One demo-teacher training step as `gpd train teacher` runs it: batch 32, forward, MSE,
