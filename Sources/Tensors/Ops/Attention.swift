@@ -15,8 +15,8 @@ extension Tensor {
         let sc = scale ?? 1 / Float(d).squareRoot()
         let ld = h * d
         if !needsGrad(q, k, v) { return attentionBlocked(q: q, k: k, v: v, scale: sc) }
-        var probs = [Float](repeating: 0, count: b * h * lq * lk)
-        var out = [Float](repeating: 0, count: q.count)
+        var probs = Kernels.unfilled(b * h * lq * lk)   // written by β = 0 GEMMs, like `out`
+        var out = Kernels.unfilled(q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         probs.withUnsafeMutableBufferPointer { pp in out.withUnsafeMutableBufferPointer { po in
             // (batch, head) pairs in parallel, each with single-threaded GEMMs.
@@ -38,10 +38,11 @@ extension Tensor {
         if needsGrad(q, k, v) {
             let (qd, kd, vd) = (q.data, k.data, v.data)
             result.record("attention", [q, k, v]) { g in
-                var gq = [Float](repeating: 0, count: qd.count)
-                var gk = [Float](repeating: 0, count: kd.count)
-                var gv = [Float](repeating: 0, count: vd.count)
-                var dp = [Float](repeating: 0, count: b * h * lq * lk)   // one dS scratch per (batch, head)
+                // Every entry of these is written by a β = 0 GEMM (each head its own columns) before use.
+                var gq = Kernels.unfilled(qd.count)
+                var gk = Kernels.unfilled(kd.count)
+                var gv = Kernels.unfilled(vd.count)
+                var dp = Kernels.unfilled(b * h * lq * lk)   // one dS scratch per (batch, head)
                 g.withUnsafeBufferPointer { pg in qd.withUnsafeBufferPointer { pq in kd.withUnsafeBufferPointer { pk in
                 vd.withUnsafeBufferPointer { pv in probs.withUnsafeBufferPointer { pp in
                 gq.withUnsafeMutableBufferPointer { dq in gk.withUnsafeMutableBufferPointer { dk in
@@ -83,11 +84,11 @@ extension Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
         let rowsPerBlock = max(1, min(lq, max(16, attentionBlockFloats / max(lk, 1))))
-        var out = [Float](repeating: 0, count: q.count)
+        var out = Kernels.unfilled(q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         out.withUnsafeMutableBufferPointer { po in
             GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in
-                var scores = [Float](repeating: 0, count: rowsPerBlock * lk)
+                var scores = Kernels.unfilled(rowsPerBlock * lk)
                 scores.withUnsafeMutableBufferPointer { ps in
                     for bh in range {
                         let (bi, hi) = (bh / h, bh % h)

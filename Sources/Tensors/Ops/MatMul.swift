@@ -37,8 +37,8 @@ extension Tensor {
                 g.withUnsafeBufferPointer { pg in ad.withUnsafeBufferPointer { pa in bd.withUnsafeBufferPointer { pb in
                     if ra {
                         // d op(A) = dC·op(B)ᵀ; for transA the stored A gets its transpose: op(B)·dCᵀ.
-                        var d = [Float](repeating: 0, count: ad.count)
-                        d.withUnsafeMutableBufferPointer { pd in
+                        // Every entry is written by a β = 0 GEMM: no zero fill first.
+                        let d = Kernels.buffer(ad.count) { pd in
                             for i in 0..<batch {
                                 let gp = pg.baseAddress! + i * sc, bp = pb.baseAddress! + i * sb, dp = pd.baseAddress! + i * sa
                                 if !transA {
@@ -52,8 +52,8 @@ extension Tensor {
                     }
                     if rb {
                         // d op(B) = op(A)ᵀ·dC; for transB: dCᵀ·op(A). A shared B sums over the batch (beta = 1).
-                        var d = [Float](repeating: 0, count: bd.count)
-                        d.withUnsafeMutableBufferPointer { pd in
+                        let d = Kernels.buffer(bd.count) { pd in
+                            if batch == 0 { pd.update(repeating: 0) }
                             for i in 0..<batch {
                                 let gp = pg.baseAddress! + i * sc, ap = pa.baseAddress! + i * sa, dp = pd.baseAddress! + i * sb
                                 let beta: Float = shared && i > 0 ? 1 : 0
@@ -101,20 +101,16 @@ extension Tensor {
                 var gx: [Float]? = nil, gw: [Float]? = nil, gb: [Float]? = nil
                 g.withUnsafeBufferPointer { pg in
                     if rx {   // dx = dy·W
-                        var d = [Float](repeating: 0, count: xd.count)
-                        wd.withUnsafeBufferPointer { pw in d.withUnsafeMutableBufferPointer { pd in
+                        gx = wd.withUnsafeBufferPointer { pw in Kernels.buffer(xd.count) { pd in
                             GEMM.sgemm(transA: false, transB: false, m: rows, n: nIn, k: nOut, a: pg.baseAddress!, lda: nOut,
                                        b: pw.baseAddress!, ldb: nIn, c: pd.baseAddress!, ldc: nIn)
                         } }
-                        gx = d
                     }
                     if rw {   // dW = dyᵀ·x
-                        var d = [Float](repeating: 0, count: wd.count)
-                        xd.withUnsafeBufferPointer { px in d.withUnsafeMutableBufferPointer { pd in
+                        gw = xd.withUnsafeBufferPointer { px in Kernels.buffer(wd.count) { pd in
                             GEMM.sgemm(transA: true, transB: false, m: nOut, n: nIn, k: rows, a: pg.baseAddress!, lda: nOut,
                                        b: px.baseAddress!, ldb: nIn, c: pd.baseAddress!, ldc: nIn)
                         } }
-                        gw = d
                     }
                     if rb {   // db = Σ_rows dy
                         var d = [Float](repeating: 0, count: nOut)
