@@ -246,6 +246,24 @@ final class RunStoreTests: XCTestCase {
                        "a = 'x 0.40000000000000002' # 1.5\nb = [0.9, 1e-05, -2.5, 3]")
     }
 
+    func testEveryShippedConfigLoads() throws {
+        let dir = try XCTUnwrap(ModelRef.demoRoot()) + "/../configs"
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".toml") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 5)
+        for f in files {
+            let path = dir + "/" + f
+            let kind = try ConfigFile.read(path)["kind"] as? String
+            XCTAssertNoThrow(try {
+                switch kind {
+                case "vae": _ = try VAETrainConfig.load(path)
+                case "teacher": _ = try TeacherTrainConfig.load(path)
+                case "distill": _ = try DistillConfig.load(path)
+                default: XCTFail("\(f): unknown kind \(kind ?? "none")")
+                }
+            }(), f)
+        }
+    }
+
     func testConfigErrorsNameTheKey() throws {
         func load(_ body: String) -> String {
             let path = root + "/bad-\(UUID().uuidString.prefix(6)).toml"
