@@ -196,19 +196,18 @@ def case_frequency_loss(rows, work):
     rows.append(compare("frequency loss + backward, 24 × 8×5×8×8 latents", engine_run, lambda: median_seconds(step, 50)))
 
 
-def run_peak_rss(cmd, env=None):
-    """Runs cmd to completion; returns (stdout, peak RSS in MiB) of that process alone (wait4)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV, cwd=ROOT)
-    out = p.stdout.read()
-    err = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} failed ({p.returncode}): {err.decode()[-500:]}")
-    return out.decode(), usage.ru_maxrss / 1024
+# Peak RSS is each process's own VmHWM, read by the process itself: a child's ru_maxrss from wait4
+# starts at its parent's resident size (fork, or vfork's shared memory until exec), which here is a
+# Python process holding torch and models.
+VMHWM = """
+def _vmhwm_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
 
 
-TORCH_TRAIN = """
+TORCH_TRAIN = VMHWM + """
 import torch, sys
 from diffusers import WanTransformer3DModel
 torch.set_num_threads(2)
@@ -224,9 +223,10 @@ for _ in range(5):
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
+print(_vmhwm_mib())
 """
 
-TORCH_FORWARD = """
+TORCH_FORWARD = VMHWM + """
 import torch
 from diffusers import WanTransformer3DModel
 from safetensors.torch import load_file
@@ -235,6 +235,7 @@ model = WanTransformer3DModel.from_pretrained({folder!r}).eval()
 i = load_file({inputs!r})
 with torch.no_grad():
     model(hidden_states=i["hidden_states"], timestep=i["timestep"], encoder_hidden_states=i["encoder_hidden_states"], return_dict=False)
+print(_vmhwm_mib())
 """
 
 
@@ -246,8 +247,12 @@ def case_memory(rows, work):
         print(f"{name:72s} engine {engine_mib:9.0f} MiB  torch {torch_mib:9.0f} MiB  torch/engine {row['ratio']:.2f}", flush=True)
         rows.append(row)
 
-    _, e = run_peak_rss([GPD, "bench", "--only", "train", "--json"])
-    _, t = run_peak_rss([sys.executable, "-c", TORCH_TRAIN.format(cfg=DEMO)])
+    def torch_peak(script):
+        out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, env=ENV, cwd=ROOT).stdout
+        return float(out.strip().splitlines()[-1])
+
+    e = gpd_json("bench", "--only", "train", "--json")["peakRSSMiB"]
+    t = torch_peak(TORCH_TRAIN.format(cfg=DEMO))
     add("peak RSS, demo teacher training steps, batch 32", e, t)
 
     folder = os.path.join(work, "block-1.3B")
@@ -259,8 +264,8 @@ def case_memory(rows, work):
     inputs = os.path.join(work, "block-in.safetensors")
     save_file({"hidden_states": torch.randn(1, 16, 1, 60, 104), "timestep": torch.full((1,), 500.0),
                "encoder_hidden_states": torch.randn(1, 512, 4096)}, inputs)
-    _, e = run_peak_rss([GPD, "model", "forward", "--model", folder, "--inputs", inputs, "--repeat", "1", "--json"])
-    _, t = run_peak_rss([sys.executable, "-c", TORCH_FORWARD.format(folder=folder, inputs=inputs)])
+    e = gpd_json("model", "forward", "--model", folder, "--inputs", inputs, "--repeat", "1", "--json")["peak_rss_mib"]
+    t = torch_peak(TORCH_FORWARD.format(folder=folder, inputs=inputs))
     add("peak RSS, one 1.3B-size block (dim 1536, FFN 8960), 1560 tokens, forward", e, t)
 
 

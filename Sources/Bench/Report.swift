@@ -26,6 +26,8 @@ public struct BenchReport: Codable {
     public var machine: String
     public var threads: Int
     public var rows: [BenchRow] = []
+    /// This process's peak resident set (VmHWM, MiB) when the report was printed.
+    public var peakRSSMiB: Double?
 
     public init(machine: String, threads: Int) {
         let f = ISO8601DateFormatter()
@@ -62,9 +64,11 @@ public struct BenchReport: Codable {
     }
 
     public func json() throws -> String {
+        var me = self
+        me.peakRSSMiB = Double(ModelBench.peakRSSKiB()) / 1024
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try e.encode(self), as: UTF8.self)
+        return String(decoding: try e.encode(me), as: UTF8.self)
     }
 }
 

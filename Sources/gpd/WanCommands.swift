@@ -1,6 +1,7 @@
 // `gpd schedule`, `gpd model forward`, `gpd vae encode|decode` and the embeddings form of `gpd sample`:
 // the Wan2.1 engine on diffusers-format folders and safetensors files.
 import ArgumentParser
+import Bench
 import Diffusion
 import Distill
 import Eval
@@ -116,7 +117,7 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Input safetensors.") var inputs: String
         @Option(help: "Output safetensors.") var out: String?
         @Option(name: .customLong("repeat"), help: "Time N forward passes after one warm-up.") var repeats: Int = 0
-        @Flag(help: "With --repeat: print {\"seconds_per_forward\": median}.") var json = false
+        @Flag(help: "With --repeat: print {\"seconds_per_forward\": median, \"peak_rss_mib\": this process's peak RSS}.") var json = false
 
         func validate() throws {
             if out == nil && repeats == 0 { throw ValidationError("give --out FILE, or --repeat N to time the forward pass") }
@@ -138,7 +139,7 @@ struct ModelCommand: ParsableCommand {
                     times.append(Date().timeIntervalSince(t0))
                 }
                 let median = times.sorted()[times.count / 2]
-                if json { try printJSON(["seconds_per_forward": median]) } else { print(String(format: "%.6f s per forward (median of %d)", median, repeats)) }
+                if json { try printJSON(["seconds_per_forward": median, "peak_rss_mib": Double(ModelBench.peakRSSKiB()) / 1024]) } else { print(String(format: "%.6f s per forward (median of %d)", median, repeats)) }
             }
         }
     }
