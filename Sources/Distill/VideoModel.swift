@@ -99,7 +99,7 @@ public final class VideoModel {
         var omitted: [String] = []
         var sharedVAE = vaeFolder
         if let share = shareWith {
-            let (baseTensors, baseConfig) = try Self.readTensors(folder: share)
+            let (baseTensors, baseConfig, _) = try Self.readTensors(folder: share)
             for (name, t) in tensors where baseTensors[name]?.shape == t.shape && baseTensors[name]?.data == t.data {
                 tensors[name] = nil
                 omitted.append(name)
@@ -130,19 +130,20 @@ public final class VideoModel {
     }
 
     public static func load(folder dir: String) throws -> VideoModel {
-        let (tensors, config) = try readTensors(folder: dir)
+        let (tensors, config, metadata) = try readTensors(folder: dir)
         var rng = RNG(seed: 0)
         let text = try TextEncoder(config.textEncoder, rng: &rng)
         let transformer = try WanTransformer(config.transformer, rng: &rng)
         try split(tensors, into: text, transformer, path: dir + "/model.safetensors")
         let vae = try WanVAE.load(folder: join(dir, config.vaeFolder ?? "vae"))
         let model = VideoModel(config: config, textEncoder: text, transformer: transformer, vae: vae)
-        model.metadata = (try? Safetensors.read(dir + "/model.safetensors").metadata) ?? [:]
+        model.metadata = metadata
         return model
     }
 
-    /// A folder's description and all its tensors, the omitted ones filled in from its `base` chain.
-    static func readTensors(folder dir: String, depth: Int = 0) throws -> ([String: Tensor], VideoModelConfig) {
+    /// A folder's description, all its tensors (the omitted ones filled in from its `base` chain) and
+    /// its weights file's metadata.
+    static func readTensors(folder dir: String, depth: Int = 0) throws -> ([String: Tensor], VideoModelConfig, [String: String]) {
         guard let data = FileManager.default.contents(atPath: dir + "/model.json") else {
             throw TensorError.file(path: dir, "not a model folder (no model.json)")
         }
@@ -150,7 +151,8 @@ public final class VideoModel {
         do { config = try JSONDecoder().decode(VideoModelConfig.self, from: data) } catch {
             throw TensorError.file(path: dir + "/model.json", "not a valid model description: \(error)")
         }
-        var tensors = try Safetensors.read(dir + "/model.safetensors").tensors
+        let file = try Safetensors.read(dir + "/model.safetensors")
+        var tensors = file.tensors
         if let base = config.base {
             guard depth < 4 else { throw TensorError.file(path: dir + "/model.json", "base: more than 4 folders deep (a cycle?)") }
             let baseDir = join(dir, base)
@@ -164,7 +166,7 @@ public final class VideoModel {
             }
             for k in taken { tensors[k] = baseTensors[k] }
         }
-        return (tensors, config)
+        return (tensors, config, file.metadata)
     }
 
     /// FNV-1a (64-bit) over the names, shapes and float bits of `names` in `tensors`.
