@@ -41,21 +41,21 @@ let package = Package(
 
         // Engine.
         .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CRuntime", .product(name: "RealModule", package: "swift-numerics")],
-                swiftSettings: engineFlags),
-        .target(name: "NN", dependencies: ["Tensors"], swiftSettings: engineFlags),
-        .target(name: "Models", dependencies: ["NN", "Tensors"], swiftSettings: engineFlags),
-        .target(name: "Data", dependencies: ["Tensors"], swiftSettings: engineFlags),
-        .target(name: "Media", dependencies: ["Tensors"], swiftSettings: engineFlags),
+                exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "NN", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Models", dependencies: ["NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Data", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Media", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Runs", dependencies: ["Tensors", .product(name: "GRDB", package: "GRDB.swift"),
-                                            .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: engineFlags),
-        .target(name: "Eval", dependencies: ["Data", "Tensors"], swiftSettings: engineFlags),
-        .target(name: "Distill", dependencies: ["Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], swiftSettings: engineFlags),
-        .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], swiftSettings: engineFlags),
+                                            .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Eval", dependencies: ["Data", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Distill", dependencies: ["Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
 
-        .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], swiftSettings: engineFlags),
+        .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Studio", dependencies: ["Terminal", "Runs", "Distill", "Diffusion", "Eval", "Data", "Models", "Media", "Tensors", "Bench"],
-                swiftSettings: engineFlags),
-        .target(name: "Bench", dependencies: ["Tensors", "NN", "Models", "Diffusion", "Data", "Eval", "CBLAS", "CFFTW"], swiftSettings: engineFlags),
+                exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Bench", dependencies: ["Tensors", "NN", "Models", "Diffusion", "Data", "Eval", "CBLAS", "CFFTW"], exclude: ["README.md"], swiftSettings: engineFlags),
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
@@ -72,7 +72,8 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "Runs", "Data", "Diffusion", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "_TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "_TestSupport"], exclude: ["Snapshots"],
+                    swiftSettings: engineFlags),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
