@@ -97,25 +97,22 @@ public final class VideoModel {
         var config = self.config
         var tensors = parameters()
         var omitted: [String] = []
-        var sharedVAE = vaeFolder
+        if let folder = vaeFolder {
+            guard try Self.sameVAE(vae, folder: folder) else {
+                throw TensorError.file(path: folder, "does not hold this model's VAE (its config or weights differ); cannot share it")
+            }
+            config.vaeFolder = Self.relativePath(from: dir, to: folder)
+        }
         if let share = shareWith {
             let (baseTensors, baseConfig, _) = try Self.readTensors(folder: share)
             for (name, t) in tensors where baseTensors[name]?.shape == t.shape && baseTensors[name]?.data == t.data {
                 tensors[name] = nil
                 omitted.append(name)
             }
-            config.base = try Self.relativePath(from: dir, to: share)
+            config.base = Self.relativePath(from: dir, to: share)
             config.baseDigest = Self.digest(omitted.sorted(), baseTensors)
-            if sharedVAE == nil {
-                let candidate = Self.join(share, baseConfig.vaeFolder ?? "vae")
-                if try Self.sameVAE(vae, folder: candidate) { sharedVAE = candidate }
-            }
-        }
-        if let folder = sharedVAE {
-            guard try Self.sameVAE(vae, folder: folder) else {
-                throw TensorError.file(path: folder, "does not hold this model's VAE (its config or weights differ); cannot share it")
-            }
-            config.vaeFolder = try Self.relativePath(from: dir, to: folder)
+            let candidate = Self.join(share, baseConfig.vaeFolder ?? "vae")
+            if config.vaeFolder == nil, try Self.sameVAE(vae, folder: candidate) { config.vaeFolder = Self.relativePath(from: dir, to: candidate) }
         }
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -208,7 +205,7 @@ public final class VideoModel {
     }
 
     /// `to` relative to the folder `from` ("../teacher").
-    static func relativePath(from: String, to: String) throws -> String {
+    static func relativePath(from: String, to: String) -> String {
         let a = URL(fileURLWithPath: normalize(from)).resolvingSymlinksInPath().pathComponents
         let b = URL(fileURLWithPath: normalize(to)).resolvingSymlinksInPath().pathComponents
         var i = 0

@@ -84,6 +84,8 @@ public final class RunStore {
     }
 
     static var now: Double { Date().timeIntervalSince1970 }
+    static let insertMetric = "INSERT OR REPLACE INTO metrics (run, step, key, value, time) VALUES (?, ?, ?, ?, ?)"
+    static let insertEvent = "INSERT INTO events (run, step, time, kind, detail) VALUES (?, ?, ?, ?, ?)"
 
     // MARK: runs
 
@@ -121,7 +123,7 @@ public final class RunStore {
         let t = Self.now
         try db.write { db in
             for (k, v) in values where v.isFinite {
-                try db.execute(sql: "INSERT OR REPLACE INTO metrics (run, step, key, value, time) VALUES (?, ?, ?, ?, ?)",
+                try db.execute(sql: Self.insertMetric,
                                arguments: [name, step, k, v, t])
             }
         }
@@ -163,11 +165,11 @@ public final class RunStore {
             }
             try h.run.insert(db)
             for m in h.metrics {
-                try db.execute(sql: "INSERT OR REPLACE INTO metrics (run, step, key, value, time) VALUES (?, ?, ?, ?, ?)",
+                try db.execute(sql: Self.insertMetric,
                                arguments: [h.run.name, m.step, m.key, m.value, m.time])
             }
             for e in h.events {
-                try db.execute(sql: "INSERT INTO events (run, step, time, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                try db.execute(sql: Self.insertEvent,
                                arguments: [h.run.name, e.step, e.time, e.kind, e.detail])
             }
         }
@@ -176,7 +178,7 @@ public final class RunStore {
     // MARK: events and control
 
     public func event(_ name: String, step: Int, kind: String, _ detail: String) throws {
-        try db.write { try $0.execute(sql: "INSERT INTO events (run, step, time, kind, detail) VALUES (?, ?, ?, ?, ?)",
+        try db.write { try $0.execute(sql: Self.insertEvent,
                                       arguments: [name, step, Self.now, kind, detail]) }
     }
 

@@ -86,21 +86,19 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Weights storage: f32 or f16 (half the size; relative rounding ≤ 2⁻¹¹).") var storage: String = "f32"
         @Option(help: "A model folder whose identical tensors (and VAE) are referred to, not copied.") var shareWith: String?
         @Option(help: "A VAE folder holding this model's VAE, referred to instead of copied.") var vaeFolder: String?
-        @Option(help: "The runs folder (for run names).") var runs: String = "runs"
+        @OptionGroup var runs: RunsOption
 
         func run() throws {
             guard let st = Safetensors.Storage(rawValue: storage.uppercased()) else {
                 throw ValidationError("--storage: '\(storage)' is not one of f32, f16")
             }
-            let source = try ModelRef.resolve(model, runsRoot: runs)
-            if URL(fileURLWithPath: source).standardized.path == URL(fileURLWithPath: out).standardized.path {
-                throw ValidationError("--out is the model's own folder (\(source)); write elsewhere, then move it")
-            }
+            // A new or empty folder only (the model's own folder included): nothing is overwritten.
             if let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
                 throw ValidationError("--out \(out) exists and is not empty; give a new folder")
             }
+            let source = try ModelRef.resolve(model, runsRoot: runs.root)
             let m = try VideoModel.load(folder: source)
-            let share = try shareWith.map { try ModelRef.resolve($0, runsRoot: runs) }
+            let share = try shareWith.map { try ModelRef.resolve($0, runsRoot: runs.root) }
             let omitted = try m.export(to: out, storage: st, shareWith: share, vaeFolder: vaeFolder)
             let size = ((try? FileManager.default.attributesOfItem(atPath: out + "/model.safetensors")[.size]) as? Int) ?? 0
             print("\(out): \(m.config.kind) model, weights \(storage.lowercased()) \(String(format: "%.2f", Double(size) / 1e6)) MB" +

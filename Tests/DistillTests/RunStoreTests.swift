@@ -45,7 +45,7 @@ final class RunStoreTests: XCTestCase {
         [loss]
         \(loss)
         """
-        let path = root + "/vae-\(steps)-\(checkpointEvery)-\(abs(model.hashValue % 1000)).toml"
+        let path = root + "/vae-\(steps)-\(checkpointEvery)-\(UUID().uuidString.prefix(8)).toml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -84,8 +84,6 @@ final class RunStoreTests: XCTestCase {
         XCTAssertTrue(events.contains("resume") && events.contains("stopped") && events.contains("finished"), "\(events)")
     }
 
-    /// Two trainers (two connections) writing at once: each waits for the other, none fails with
-    /// "database is locked", and every row lands.
     func testExportedRunsImportIntoAnotherStoreWithTheirWholeHistory() throws {
         _ = try train(try tinyVAEConfig(steps: 3), name: "a", resume: false)
         let store = try RunStore(root: root)
@@ -143,6 +141,8 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(VAETrainer.edgeLoss(ramp, weights: ones).item, 0.5, accuracy: 1e-6)
     }
 
+    /// Two trainers (two connections) writing at once: each waits for the other, none fails with
+    /// "database is locked", and every row lands.
     func testConcurrentWritersWaitForEachOther() throws {
         let stores = try [RunStore(root: root), RunStore(root: root)]
         for (i, s) in stores.enumerated() { try s.register(name: "w\(i)", kind: "distill") }

@@ -39,7 +39,6 @@ public enum Safetensors {
     /// Reads a file tensor by tensor with `pread` straight into each tensor's storage: the peak
     /// memory is the tensors themselves, not the tensors plus a mapping of the whole file.
     public static func read(_ path: String) throws -> SafetensorsFile {
-        func bad(_ why: String) -> TensorError { .safetensors(path: path, why) }
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw TensorError.file(path: path, "cannot read: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -55,22 +54,20 @@ public enum Safetensors {
                 done += r
             }
         }
-        guard fileSize >= 8 else { throw bad("file is \(fileSize) bytes, shorter than the 8-byte header length") }
         var n64: UInt64 = 0
-        try withUnsafeMutableBytes(of: &n64) { try readExactly($0.baseAddress!, 8, at: 0) }
-        n64 = UInt64(littleEndian: n64)
-        guard n64 <= UInt64(maxHeader) else { throw bad("header length \(n64) exceeds the \(maxHeader)-byte limit") }
-        let n = Int(n64)
-        guard 8 + n <= fileSize else { throw bad("header length \(n) runs past the end of the \(fileSize)-byte file") }
+        if fileSize >= 8 { try withUnsafeMutableBytes(of: &n64) { try readExactly($0.baseAddress!, 8, at: 0) } }
+        let n = try headerLength(UInt64(littleEndian: n64), fileSize: fileSize, path: path)
         var headerBytes = Data(count: n)
         try headerBytes.withUnsafeMutableBytes { if n > 0 { try readExactly($0.baseAddress!, n, at: 8) } }
         var (file, entries) = try parseHeader(headerBytes, bufferSize: fileSize - 8 - n, path: path)
         let bufferStart = 8 + n
         for e in entries {
-            var values = [Float](repeating: 0, count: e.count)
-            if e.dtype == "F32" {
-                try values.withUnsafeMutableBytes { if e.count > 0 { try readExactly($0.baseAddress!, e.end - e.start, at: bufferStart + e.start) } }
-                if UInt32(littleEndian: 1) != 1 { for i in values.indices { values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern)) } }
+            let values: [Float]
+            if e.dtype == "F32" && UInt32(littleEndian: 1) == 1 {
+                // Little-endian F32 is the host's layout: read straight into the tensor's storage.
+                var f = [Float](repeating: 0, count: e.count)
+                try f.withUnsafeMutableBytes { if e.count > 0 { try readExactly($0.baseAddress!, e.end - e.start, at: bufferStart + e.start) } }
+                values = f
             } else {
                 let bytes = e.end - e.start
                 var raw = [UInt8](repeating: 0, count: bytes)
@@ -83,12 +80,8 @@ public enum Safetensors {
     }
 
     public static func parse(_ data: Data, path: String = "<memory>") throws -> SafetensorsFile {
-        func bad(_ why: String) -> TensorError { .safetensors(path: path, why) }
-        guard data.count >= 8 else { throw bad("file is \(data.count) bytes, shorter than the 8-byte header length") }
-        let n64 = data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self) }.littleEndian
-        guard n64 <= UInt64(maxHeader) else { throw bad("header length \(n64) exceeds the \(maxHeader)-byte limit") }
-        let n = Int(n64)
-        guard 8 + n <= data.count else { throw bad("header length \(n) runs past the end of the \(data.count)-byte file") }
+        let n64 = data.count >= 8 ? data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self) }.littleEndian : 0
+        let n = try headerLength(n64, fileSize: data.count, path: path)
         let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + n)
         let bufferStart = 8 + n
         var (file, entries) = try parseHeader(headerBytes, bufferSize: data.count - bufferStart, path: path)
@@ -97,6 +90,15 @@ public enum Safetensors {
             file.tensors[e.name] = Tensor(shape: e.shape, data: values, name: e.name)
         }
         return file
+    }
+
+    /// The header length N from the first 8 bytes (`n64`), checked against the file's size.
+    static func headerLength(_ n64: UInt64, fileSize: Int, path: String) throws -> Int {
+        func bad(_ why: String) -> TensorError { .safetensors(path: path, why) }
+        guard fileSize >= 8 else { throw bad("file is \(fileSize) bytes, shorter than the 8-byte header length") }
+        guard n64 <= UInt64(maxHeader) else { throw bad("header length \(n64) exceeds the \(maxHeader)-byte limit") }
+        guard 8 + Int(n64) <= fileSize else { throw bad("header length \(n64) runs past the end of the \(fileSize)-byte file") }
+        return Int(n64)
     }
 
     /// The header's metadata and dtypes, and every tensor's checked place in a buffer of `bufferSize` bytes.

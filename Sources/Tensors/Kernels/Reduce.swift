@@ -35,16 +35,14 @@ public extension Kernels {
 
     /// A Float array of `n` values written by `fill` without zero-filling first.
     @inline(__always)
-    /// An array whose every element the caller writes before reading (outputs of β = 0 GEMMs):
-    /// it skips the zero fill.
-    static func unfilled(_ n: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
-    }
-
     static func buffer(_ n: Int, _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
         [Float](unsafeUninitializedCapacity: n) { buf, count in
             fill(buf)
             count = n
         }
     }
+
+    /// `buffer` for arrays filled later, through their own pointers (outputs of β = 0 GEMMs that
+    /// write every element before anything reads it).
+    static func unfilled(_ n: Int) -> [Float] { buffer(n) { _ in } }
 }
