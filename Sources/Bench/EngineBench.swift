@@ -48,6 +48,25 @@ public enum EngineBench {
             report.add("GEMM (engine linear vs raw cblas_sgemm, same shapes)", name, value: engineRate, unit: "GFLOP/s",
                        baseline: rawRate, baselineName: "raw", target: 0.95)
         }
+        // Weight gradients dW = dyᵀ·x ([out, rows]·[rows, in]) as a linear's backward runs them.
+        for (name, m, k, n) in shapes.prefix(3) {
+            let flops = 2.0 * Double(m * k * n)
+            let dy = randomArray(m * n, seed: 1), x = randomArray(m * k, seed: 2)
+            var c = [Float](repeating: 0, count: n * k)
+            let (raw, engine) = Timing.compare({
+                dy.withUnsafeBufferPointer { pg in x.withUnsafeBufferPointer { px in c.withUnsafeMutableBufferPointer { pc in
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(k), Int32(m), 1, pg.baseAddress!, Int32(n),
+                                px.baseAddress!, Int32(k), 0, pc.baseAddress!, Int32(k))
+                } } }
+            }, {
+                dy.withUnsafeBufferPointer { pg in x.withUnsafeBufferPointer { px in c.withUnsafeMutableBufferPointer { pc in
+                    GEMM.sgemm(transA: true, transB: false, m: n, n: k, k: m, a: pg.baseAddress!, lda: n,
+                               b: px.baseAddress!, ldb: k, c: pc.baseAddress!, ldc: k)
+                } } }
+            })
+            report.add("GEMM weight gradient dyᵀ·x (engine sgemm vs raw cblas_sgemm)", name, value: flops / engine / 1e9, unit: "GFLOP/s",
+                       baseline: flops / raw / 1e9, baselineName: "raw", target: 0.95)
+        }
     }
 
     /// A closure running raw cblas_sgemm at 1024² (the machine's GEMM ceiling) and its FLOP count.

@@ -25,6 +25,35 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The engine's own split of a product over the cores (rows for a tall product with a small right
+    /// operand, the inner dimension for a small output) against the twin: ragged parts, every
+    /// transpose, β = 0 / 0.5 / 1 and wide leading dimensions.
+    func testSplitProductsMatchNaive() {
+        let (workers, threads) = (Parallel.workers, GEMM.threads)
+        Parallel.workers = 3; GEMM.setThreads(3)
+        defer { Parallel.workers = workers; GEMM.setThreads(threads) }
+        let set = GEMM.threads
+        XCTAssertGreaterThan(set, 1, "OpenBLAS must allow more than one thread for the split to run")
+        var seed: UInt64 = 500
+        // (m, n, k): rows split (m ≥ 3·128, n·k small); inner split (k ≥ 3·128, m < 3·128); neither.
+        for (m, n, k) in [(3 * GEMM.splitRows + 5, 7, 9), (5, 6, 3 * GEMM.splitRows + 11), (40, 3, 50)] {
+            for ta in [false, true] { for tb in [false, true] { for beta: Float in [0, 0.5, 1] {
+                seed += 1
+                let (lda, ldb, ldc) = ((ta ? m : k) + 2, (tb ? k : n) + 1, n + 3)
+                let a = randomTensor([(ta ? k : m) * lda], seed: seed).data
+                let b = randomTensor([(tb ? n : k) * ldb], seed: seed + 100).data
+                let c0 = randomTensor([m * ldc], seed: seed + 200).data
+                var fast = c0, slow = c0
+                GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: &fast, ldc: ldc)
+                GEMM.naive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: &slow, ldc: ldc)
+                assertClose(fast, slow, atol: 1e-4, rtol: 1e-4, "split sgemm \(m)×\(n)×\(k) tA=\(ta) tB=\(tb) β=\(beta)")
+            } } }
+        }
+        XCTAssertEqual(GEMM.threads, set, "the split restores OpenBLAS's thread count")
+    }
+
     func testBatchedMatmulAndSharedRightOperand() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = randomTensor(ta ? [3, 5, 4] : [3, 4, 5], seed: 7)

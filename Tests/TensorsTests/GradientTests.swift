@@ -91,6 +91,30 @@ import Foundation
 
 final class GradCheckHarnessTests: XCTestCase {
     /// The harness must catch a wrong backward: y = x² recorded with dy/dx = x (half the truth).
+    /// The fused DiT arithmetic against its composition from broadcasting ops (values) and finite
+    /// differences (gradients of every input).
+    func testModulationAndGatedResidual() {
+        let x = randomTensor([2, 5, 7], seed: 60), y = randomTensor([2, 5, 7], seed: 61)
+        let s = randomTensor([2, 1, 7], seed: 62), t = randomTensor([2, 1, 7], seed: 63)
+        assertClose(x.modulated(scale: s, shift: t).data, (x * (s + 1) + t).data, atol: 1e-6, rtol: 1e-6, "modulated")
+        assertClose(x.addingGated(y, gate: s).data, (x + y * s).data, atol: 1e-6, rtol: 1e-6, "addingGated")
+        gradCheck([x, s, t], "modulated") { $0[0].modulated(scale: $0[1], shift: $0[2]) }
+        gradCheck([x, y, s], "addingGated") { $0[0].addingGated($0[1], gate: $0[2]) }
+        // Rows spread over the cores (L·D above one grain), a gradient for one input only.
+        let bx = randomTensor([3, 300, 128], seed: 64), bs = randomTensor([3, 1, 128], seed: 65)
+        let bt = randomTensor([3, 1, 128], seed: 66)
+        gradCheck([bx, bs, bt], maxPoints: 24, "modulated, many rows") { $0[0].modulated(scale: $0[1], shift: $0[2]) }
+        let frozen = randomTensor([3, 1, 128], seed: 67)
+        bx.zeroGrad(); bx.requiresGrad = true
+        (bx.addingGated(bx, gate: frozen) * 2).sum().backward()
+        XCTAssertNil(frozen.grad, "no gradient for an input that does not require one")
+        let expected: [Float] = (0..<bx.count).map { (i: Int) -> Float in
+            let g: Float = frozen.data[(i / (300 * 128)) * 128 + i % 128]
+            return 2 * (1 + g)
+        }
+        assertClose(bx.grad!, expected, atol: 1e-5, rtol: 1e-5, "d(x + x·g)/dx = 2(1 + g)")
+    }
+
     func testHarnessCatchesAWrongBackward() {
         let x = randomTensor([6], seed: 40, lo: 0.5, hi: 2)
         let errors = gradCheckErrors([x]) { inputs in

@@ -78,12 +78,12 @@ public final class WanBlock: Module {
         let m = scaleShiftTable + timestepProj                               // [B, 6, D]
         func mod(_ i: Int) -> Tensor { m.slice(axis: 1, i, i + 1) }          // [B, 1, D], broadcast over L
         var x = x
-        let n1 = x.layerNorm(eps: eps) * (mod(1) + 1) + mod(0)
-        x = x + attn1(n1, rope: rope) * mod(2)
+        let n1 = x.layerNorm(eps: eps).modulated(scale: mod(1), shift: mod(0))
+        x = x.addingGated(attn1(n1, rope: rope), gate: mod(2))
         let n2 = norm2.map { $0(x) } ?? x
         x = x + attn2(n2, context: context)
-        let n3 = x.layerNorm(eps: eps) * (mod(4) + 1) + mod(3)
-        return x + ffn(n3) * mod(5)
+        let n3 = x.layerNorm(eps: eps).modulated(scale: mod(4), shift: mod(3))
+        return x.addingGated(ffn(n3), gate: mod(5))
     }
 }
 
@@ -224,7 +224,7 @@ public final class WanTransformer: Module {
         let b = x.shape[0], p = config.patchSize, co = config.outChannels
         let m = scaleShiftTable + temb.reshape(b, 1, config.dim)              // [B, 2, D]
         let (shift, scale) = (m.slice(axis: 1, 0, 1), m.slice(axis: 1, 1, 2))
-        let o = projOut(x.layerNorm(eps: config.eps) * (scale + 1) + shift)   // [B, L, pt·ph·pw·C_out], channel fastest
+        let o = projOut(x.layerNorm(eps: config.eps).modulated(scale: scale, shift: shift))   // [B, L, pt·ph·pw·C_out], channel fastest
         return o.reshape(b, g.f, g.h, g.w, p[0], p[1], p[2], co)
             .permute(0, 7, 1, 4, 2, 5, 3, 6)
             .reshape(b, co, g.f * p[0], g.h * p[1], g.w * p[2])

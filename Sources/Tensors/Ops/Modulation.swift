@@ -1,0 +1,123 @@
+// The adaptive-LayerNorm arithmetic of a DiT block, fused: modulation x·(1 + scale) + shift and the
+// gated residual x + y·gate, with per-sample vectors [B, 1, D] broadcast over the tokens of [B, L, D].
+// Composed from broadcasting ops each is two or three passes over [B, L, D] plus the broadcast
+// reductions of the backward (single-threaded, strided); fused, one threaded pass each way
+// (`gpd bench --only train`, docs/benchmarks.md). Same arithmetic, same order as the composition.
+
+extension Tensor {
+    /// Checks x: [B, L, D] against a per-sample vector [B, 1, D]; returns (B, L, D).
+    private func modulationShape(_ v: Tensor, _ op: String, _ name: String) -> (Int, Int, Int) {
+        precondition(rank == 3, "\(op): input \(shape) must be [B, L, D]")
+        let (b, l, d) = (shape[0], shape[1], shape[2])
+        precondition(v.shape == [b, 1, d], "\(op): \(name) \(v.shape) must be [\(b), 1, \(d)] for input \(shape)")
+        return (b, l, d)
+    }
+
+    /// Rows of a [B, L, D] tensor over the cores, each with its sample index.
+    private static func forEachRow(_ b: Int, _ l: Int, _ d: Int, _ body: (_ row: Int, _ sample: Int) -> Void) {
+        Parallel.chunks(b * l, grain: Swift.max(1, (1 << 15) / Swift.max(d, 1))) { rows in
+            for r in rows { body(r, r / Swift.max(l, 1)) }
+        }
+    }
+
+    /// out[s, :] = Σ over the L rows of sample s of g (times the same row of `factor` when given).
+    private static func sumRows(_ b: Int, _ l: Int, _ d: Int, _ g: UnsafePointer<Float>, times factor: UnsafePointer<Float>?,
+                                into out: UnsafeMutablePointer<Float>) {
+        Parallel.chunks(b, grain: Swift.max(1, (1 << 15) / Swift.max(l * d, 1))) { samples in
+            for s in samples {
+                let o = out + s * d
+                for j in 0..<d { o[j] = 0 }
+                for r in (s * l)..<((s + 1) * l) {
+                    let gr = g + r * d
+                    if let factor { let fr = factor + r * d; for j in 0..<d { o[j] += gr[j] * fr[j] } }
+                    else { for j in 0..<d { o[j] += gr[j] } }
+                }
+            }
+        }
+    }
+
+    /// self·(1 + scale) + shift. self: [B, L, D]; scale, shift: [B, 1, D].
+    public func modulated(scale: Tensor, shift: Tensor) -> Tensor {
+        let x = self
+        let (b, l, d) = modulationShape(scale, "modulated", "scale")
+        _ = modulationShape(shift, "modulated", "shift")
+        let out = Kernels.buffer(x.count) { po in x.data.withUnsafeBufferPointer { px in
+            scale.data.withUnsafeBufferPointer { ps in shift.data.withUnsafeBufferPointer { pt in
+                let (o, xp, sp, tp) = (po.baseAddress!, px.baseAddress!, ps.baseAddress!, pt.baseAddress!)
+                Tensor.forEachRow(b, l, d) { r, s in
+                    let (or, xr, sr, tr) = (o + r * d, xp + r * d, sp + s * d, tp + s * d)
+                    for j in 0..<d { or[j] = xr[j] * (sr[j] + 1) + tr[j] }
+                }
+            } }
+        } }
+        let y = Tensor(shape: x.shape, data: out)
+        if Tensor.needsGrad(x, scale, shift) {
+            let (xd, sd) = (x.data, scale.data)
+            let (rx, rs, rt) = (x.requiresGrad, scale.requiresGrad, shift.requiresGrad)
+            y.record("modulated", [x, scale, shift]) { g in
+                var gx: [Float]? = nil, gs: [Float]? = nil, gt: [Float]? = nil
+                g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in sd.withUnsafeBufferPointer { ps in
+                    let (gp, xp, sp) = (pg.baseAddress!, px.baseAddress!, ps.baseAddress!)
+                    if rx {   // dx = g·(1 + scale)
+                        gx = Kernels.buffer(xd.count) { pd in
+                            let dp = pd.baseAddress!
+                            Tensor.forEachRow(b, l, d) { r, s in
+                                let (dr, gr, sr) = (dp + r * d, gp + r * d, sp + s * d)
+                                for j in 0..<d { dr[j] = gr[j] * (sr[j] + 1) }
+                            }
+                        }
+                    }
+                    if rs {   // dscale = Σ_L g·x
+                        gs = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: xp, into: pd.baseAddress!) }
+                    }
+                    if rt {   // dshift = Σ_L g
+                        gt = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: nil, into: pd.baseAddress!) }
+                    }
+                } } }
+                return [gx, gs, gt]
+            }
+        }
+        return y
+    }
+
+    /// self + y·gate. self, y: [B, L, D]; gate: [B, 1, D].
+    public func addingGated(_ y: Tensor, gate: Tensor) -> Tensor {
+        let x = self
+        let (b, l, d) = modulationShape(gate, "addingGated", "gate")
+        precondition(y.shape == x.shape, "addingGated: branch \(y.shape) must match the residual \(x.shape)")
+        let out = Kernels.buffer(x.count) { po in x.data.withUnsafeBufferPointer { px in
+            y.data.withUnsafeBufferPointer { py in gate.data.withUnsafeBufferPointer { pe in
+                let (o, xp, yp, ep) = (po.baseAddress!, px.baseAddress!, py.baseAddress!, pe.baseAddress!)
+                Tensor.forEachRow(b, l, d) { r, s in
+                    let (or, xr, yr, er) = (o + r * d, xp + r * d, yp + r * d, ep + s * d)
+                    for j in 0..<d { or[j] = xr[j] + yr[j] * er[j] }
+                }
+            } }
+        } }
+        let z = Tensor(shape: x.shape, data: out)
+        if Tensor.needsGrad(x, y, gate) {
+            let (yd, ed) = (y.data, gate.data)
+            let (rx, ry, re) = (x.requiresGrad, y.requiresGrad, gate.requiresGrad)
+            z.record("addingGated", [x, y, gate]) { g in
+                var gy: [Float]? = nil, ge: [Float]? = nil
+                g.withUnsafeBufferPointer { pg in yd.withUnsafeBufferPointer { py in ed.withUnsafeBufferPointer { pe in
+                    let (gp, yp, ep) = (pg.baseAddress!, py.baseAddress!, pe.baseAddress!)
+                    if ry {   // dy = g·gate
+                        gy = Kernels.buffer(yd.count) { pd in
+                            let dp = pd.baseAddress!
+                            Tensor.forEachRow(b, l, d) { r, s in
+                                let (dr, gr, er) = (dp + r * d, gp + r * d, ep + s * d)
+                                for j in 0..<d { dr[j] = gr[j] * er[j] }
+                            }
+                        }
+                    }
+                    if re {   // dgate = Σ_L g·y
+                        ge = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: yp, into: pd.baseAddress!) }
+                    }
+                } } }
+                return [rx ? g : nil, gy, ge]   // dx = g
+            }
+        }
+        return z
+    }
+}
