@@ -6,10 +6,12 @@ import Tensors
 import XCTest
 
 final class GEMMTests: XCTestCase {
-    func testSgemmMatchesNaiveOnOddShapes() {
-        var seed: UInt64 = 1
-        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 1, 33), (64, 63, 65), (2, 129, 3), (31, 31, 1)] {
-            for ta in [false, true] { for tb in [false, true] { for beta: Float in [0, 0.5] {
+    /// GEMM.sgemm against the twin for every transpose and each β, with leading dimensions wider
+    /// than the matrices; `seed` advances per case.
+    func checkSgemm(_ shapes: [(Int, Int, Int)], betas: [Float], tolerance: Float, seed: inout UInt64, _ what: String,
+                    file: StaticString = #filePath, line: UInt = #line) {
+        for (m, n, k) in shapes {
+            for ta in [false, true] { for tb in [false, true] { for beta in betas {
                 seed += 1
                 let (lda, ldb, ldc) = ((ta ? m : k) + 2, (tb ? k : n) + 1, n + 3)
                 let a = randomTensor([(ta ? k : m) * lda], seed: seed).data
@@ -20,9 +22,16 @@ final class GEMMTests: XCTestCase {
                            beta: beta, c: &fast, ldc: ldc)
                 GEMM.naive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb,
                            beta: beta, c: &slow, ldc: ldc)
-                assertClose(fast, slow, atol: 1e-5, rtol: 1e-5, "sgemm \(m)×\(n)×\(k) tA=\(ta) tB=\(tb) β=\(beta)")
+                assertClose(fast, slow, atol: tolerance, rtol: tolerance, "\(what) \(m)×\(n)×\(k) tA=\(ta) tB=\(tb) β=\(beta)",
+                            file: file, line: line)
             } } }
         }
+    }
+
+    func testSgemmMatchesNaiveOnOddShapes() {
+        var seed: UInt64 = 1
+        checkSgemm([(1, 1, 1), (3, 5, 7), (17, 1, 33), (64, 63, 65), (2, 129, 3), (31, 31, 1)], betas: [0, 0.5],
+                   tolerance: 1e-5, seed: &seed, "sgemm")
     }
 
     /// The engine's own split of a product over the cores (rows for a tall product with a small right
@@ -36,21 +45,8 @@ final class GEMMTests: XCTestCase {
         XCTAssertGreaterThan(set, 1, "OpenBLAS must allow more than one thread for the split to run")
         var seed: UInt64 = 500
         // (m, n, k): rows split (m ≥ 3·128, n·k small); inner split (k ≥ 3·128, m < 3·128); neither.
-        for (m, n, k) in [(3 * GEMM.splitRows + 5, 7, 9), (5, 6, 3 * GEMM.splitRows + 11), (40, 3, 50)] {
-            for ta in [false, true] { for tb in [false, true] { for beta: Float in [0, 0.5, 1] {
-                seed += 1
-                let (lda, ldb, ldc) = ((ta ? m : k) + 2, (tb ? k : n) + 1, n + 3)
-                let a = randomTensor([(ta ? k : m) * lda], seed: seed).data
-                let b = randomTensor([(tb ? n : k) * ldb], seed: seed + 100).data
-                let c0 = randomTensor([m * ldc], seed: seed + 200).data
-                var fast = c0, slow = c0
-                GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb,
-                           beta: beta, c: &fast, ldc: ldc)
-                GEMM.naive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: a, lda: lda, b: b, ldb: ldb,
-                           beta: beta, c: &slow, ldc: ldc)
-                assertClose(fast, slow, atol: 1e-4, rtol: 1e-4, "split sgemm \(m)×\(n)×\(k) tA=\(ta) tB=\(tb) β=\(beta)")
-            } } }
-        }
+        checkSgemm([(3 * GEMM.splitRows + 5, 7, 9), (5, 6, 3 * GEMM.splitRows + 11), (40, 3, 50)], betas: [0, 0.5, 1],
+                   tolerance: 1e-4, seed: &seed, "split sgemm")
         XCTAssertEqual(GEMM.threads, set, "the split restores OpenBLAS's thread count")
     }
 

@@ -85,12 +85,7 @@ final class GradientTests: XCTestCase {
         let y = randomTensor([2, 3, 4, 5, 5], seed: 31)
         gradCheck([x, y], "mse") { Tensor.mse($0[0], $0[1]) }
     }
-}
 
-import Foundation
-
-final class GradCheckHarnessTests: XCTestCase {
-    /// The harness must catch a wrong backward: y = x² recorded with dy/dx = x (half the truth).
     /// The fused DiT arithmetic against its composition from broadcasting ops (values) and finite
     /// differences (gradients of every input).
     func testModulationAndGatedResidual() {
@@ -114,7 +109,12 @@ final class GradCheckHarnessTests: XCTestCase {
         }
         assertClose(bx.grad!, expected, atol: 1e-5, rtol: 1e-5, "d(x + x·g)/dx = 2(1 + g)")
     }
+}
 
+import Foundation
+
+final class GradCheckHarnessTests: XCTestCase {
+    /// The harness must catch a wrong backward: y = x² recorded with dy/dx = x (half the truth).
     func testHarnessCatchesAWrongBackward() {
         let x = randomTensor([6], seed: 40, lo: 0.5, hi: 2)
         let errors = gradCheckErrors([x]) { inputs in
