@@ -68,9 +68,9 @@ public enum GEMM {
     /// every part shares (B for a row split, C for an inner split) at most this many floats, and at
     /// least `splitRows` rows (or inner steps) per part. OpenBLAS hands each GEMM to its threads and
     /// back; on the demo model's shapes ([2560 × 128] by [128 × 128 … 512]) one single-threaded GEMM per
-    /// core on half the rows ran 1.25–1.51× faster, and the weight gradients split along the inner
-    /// dimension 1.10–1.36× (`gpd bench --only gemm`). Large right operands (a 1.3B FFN) stay with
-    /// OpenBLAS, which packs them once for both threads.
+    /// core on half the rows ran 1.2–1.7× faster, and the weight gradients split along the inner
+    /// dimension 1.0–1.4× (`gpd bench --only gemm`, docs/benchmarks.md). Large right operands (a 1.3B
+    /// FFN, 1024²) stay with OpenBLAS, which packs them once for both threads.
     public static let splitOperand = 512 * 512
     public static let splitRows = 128
 
