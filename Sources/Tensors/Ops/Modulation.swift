@@ -2,7 +2,8 @@
 // gated residual x + y·gate, with per-sample vectors [B, 1, D] broadcast over the tokens of [B, L, D].
 // Composed from broadcasting ops each is two or three passes over [B, L, D] plus the broadcast
 // reductions of the backward (single-threaded, strided); fused, one threaded pass each way
-// (`gpd bench --only train`, docs/benchmarks.md). Same arithmetic, same order as the composition.
+// (`gpd bench --only train`, docs/benchmarks.md). The forward does the composition's arithmetic in
+// its order; the backward's sums over L may round differently.
 
 extension Tensor {
     /// Checks x: [B, L, D] against a per-sample vector [B, 1, D]; returns (B, L, D).
