@@ -34,7 +34,10 @@ public enum EngineRuntime {
 public enum Parallel {
     public static var workers = max(1, System.cores)
 
-    public static func chunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+    /// Elements per chunk below which splitting does not pay.
+    public static let grain = 1 << 15
+
+    public static func chunks(_ count: Int, grain: Int = Parallel.grain, _ body: (Range<Int>) -> Void) {
         let k = min(workers, max(1, count / grain))
         if k <= 1 { body(0..<count); return }
         // Task-local values do not follow work onto Dispatch's threads; carry the FLOP counter over.
@@ -42,6 +45,11 @@ public enum Parallel {
         DispatchQueue.concurrentPerform(iterations: k) { i in
             FLOPCounter.$current.withValue(counter) { body((count * i / k)..<(count * (i + 1) / k)) }
         }
+    }
+
+    /// `chunks` over `count` rows of `width` elements each: rows per chunk from the elementwise grain.
+    public static func rows(_ count: Int, width: Int, _ body: (Range<Int>) -> Void) {
+        chunks(count, grain: max(1, grain / max(width, 1)), body)
     }
 }
 

@@ -16,7 +16,7 @@ extension Tensor {
 
     /// Rows of a [B, L, D] tensor over the cores, each with its sample index.
     private static func forEachRow(_ b: Int, _ l: Int, _ d: Int, _ body: (_ row: Int, _ sample: Int) -> Void) {
-        Parallel.chunks(b * l, grain: Swift.max(1, (1 << 15) / Swift.max(d, 1))) { rows in
+        Parallel.rows(b * l, width: d) { rows in
             for r in rows { body(r, r / Swift.max(l, 1)) }
         }
     }
@@ -24,7 +24,7 @@ extension Tensor {
     /// out[s, :] = Σ over the L rows of sample s of g (times the same row of `factor` when given).
     private static func sumRows(_ b: Int, _ l: Int, _ d: Int, _ g: UnsafePointer<Float>, times factor: UnsafePointer<Float>?,
                                 into out: UnsafeMutablePointer<Float>) {
-        Parallel.chunks(b, grain: Swift.max(1, (1 << 15) / Swift.max(l * d, 1))) { samples in
+        Parallel.rows(b, width: l * d) { samples in
             for s in samples {
                 let o = out + s * d
                 for j in 0..<d { o[j] = 0 }

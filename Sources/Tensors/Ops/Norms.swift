@@ -13,7 +13,7 @@ extension Tensor {
         let w = weight?.data, b = bias?.data
         let y = Kernels.buffer(count) { py in
             data.withUnsafeBufferPointer { px in mean.withUnsafeMutableBufferPointer { mean in rstd.withUnsafeMutableBufferPointer { rstd in
-                Parallel.chunks(rows, grain: Swift.max(1, (1 << 15) / Swift.max(d, 1))) { range in for r in range {
+                Parallel.rows(rows, width: d) { range in for r in range {
                     let x = px.baseAddress! + r * d, o = py.baseAddress! + r * d
                     let mu = Kernels.sum(x, d) / Float(d)
                     let rs = 1 / (Kernels.sumSquaredDeviation(x, d, mu) / Float(d) + eps).squareRoot()
