@@ -171,7 +171,9 @@ public final class TeacherTrainer {
         }
         try session.store.log(session.name, step: step, ["eval/total": score.total, "eval/quality": score.quality, "eval/semantic": score.semantic])
         try session.saveMedia(frames, caption: prompts[0], name: String(format: "step-%07d", step))
-        session.reporter?.message(String(format: "step %d: MiniVBench total %.3f (quality %.3f, semantic %.3f) on %d prompts", step, score.total, score.quality, score.semantic, prompts.count))
+        let text = String(format: "MiniVBench total %.4f (quality %.4f, semantic %.4f) on %d prompts", score.total, score.quality, score.semantic, prompts.count)
+        try session.store.event(session.name, step: step, kind: "eval", text)
+        session.reporter?.message("step \(step): " + text)
     }
 }
 

@@ -162,7 +162,9 @@ public final class VAETrainer {
         }
         try session.store.log(session.name, step: step, ["eval/psnr": psnr])
         try session.saveMedia(sample, caption: "original | reconstruction: " + heldOut(0).caption, name: String(format: "step-%07d", step))
-        session.reporter?.message(String(format: "step %d: held-out PSNR %.2f dB", step, psnr))
+        let text = String(format: "held-out PSNR %.2f dB", psnr)
+        try session.store.event(session.name, step: step, kind: "eval", text)
+        session.reporter?.message("step \(step): " + text)
     }
 
     /// Measures per-channel latent mean/std on 256 training-distribution clips and writes a diffusers

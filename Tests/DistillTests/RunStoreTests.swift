@@ -81,7 +81,7 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try losses("split"), try losses("full"), "the resumed loss curve equals the uninterrupted one")
         for ((n, a), (_, b)) in zip(full.vae.namedParameters(), second.vae.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
         let events = try RunStore(root: root).events("split").map(\.kind)
-        XCTAssertTrue(events.contains("resume") && events.contains("stopped") && events.contains("finished"), "\(events)")
+        XCTAssertTrue(events.contains("resume") && events.contains("stopped") && events.contains("finished") && events.contains("eval"), "\(events)")
     }
 
     func testExportedRunsImportIntoAnotherStoreWithTheirWholeHistory() throws {
