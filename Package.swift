@@ -74,6 +74,7 @@ let package = Package(
         .testTarget(name: "DistillTests", dependencies: ["Distill", "Runs", "Data", "Diffusion", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "_TestSupport"], exclude: ["Snapshots"],
                     swiftSettings: engineFlags),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "CSixel", "Tensors"], swiftSettings: engineFlags),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],

@@ -26,7 +26,9 @@ public enum EvalSuite {
     public static func parseSeeds(_ s: String) throws -> [UInt64] {
         if let dash = s.firstIndex(of: "-"), let a = UInt64(s[..<dash]), let b = UInt64(s[s.index(after: dash)...]), a <= b { return Array(a...b) }
         let parts = s.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { throw DataError.invalid("seeds '\(s)': use A-B or a comma list") }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+            throw DataError.invalid("seeds '\(s)': use A-B with A ≤ B (e.g. 0-4) or a comma list (e.g. 0,2,7)")
+        }
         return parts.map { $0! }
     }
 }

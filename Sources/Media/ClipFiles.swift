@@ -13,10 +13,27 @@ public enum ClipFiles {
         }
     }
 
+    public static let formats = ["gif", "png", "safetensors"]
+
+    /// Fails, naming the path, when `write` could not write there: an unknown extension or a parent
+    /// folder that does not exist. Commands call it before the work that produces the clip.
+    public static func checkDestination(_ path: String) throws {
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard formats.contains(ext) else {
+            throw TensorError.file(path: path, "unknown clip format '.\(ext)': use .gif, .png or .safetensors")
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        guard parent.isEmpty || (FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder) && isFolder.boolValue) else {
+            throw TensorError.file(path: path, "the folder '\(parent)' does not exist")
+        }
+    }
+
     /// Writes by extension: .gif, .png (frame files NAME-000.png …), .safetensors.
     /// Returns the paths written.
     @discardableResult
     public static func write(_ frames: Tensor, caption: String, to path: String, fps: Int = 8, metadata: [String: String] = [:]) throws -> [String] {
+        try checkDestination(path)
         let ext = (path as NSString).pathExtension.lowercased()
         let (h, w) = (frames.shape[1], frames.shape[2])
         switch ext {
@@ -40,7 +57,7 @@ public enum ClipFiles {
             try Safetensors.write(["frames": frames], metadata: meta, to: path)
             return [path]
         default:
-            throw TensorError.file(path: path, "unknown clip format '.\(ext)': use .gif, .png or .safetensors")
+            preconditionFailure("checkDestination admits only \(formats)")
         }
     }
 

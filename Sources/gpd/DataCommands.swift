@@ -22,6 +22,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let config = WorldConfig(frames: frames, size: size)
             try config.validate()
+            try ClipFiles.checkDestination(out)
             let parsed = PromptGrammar.parse(prompt)
             if !parsed.unknownWords.isEmpty {
                 FileHandle.standardError.write("note: unknown words ignored: \(parsed.unknownWords.joined(separator: ", "))\n".data(using: .utf8)!)

@@ -5,6 +5,7 @@ import Distill
 import Eval
 import Data
 import Foundation
+import Media
 import Models
 import Tensors
 
@@ -26,6 +27,10 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         guard [clips, model, vae].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of --clips, --model and --vae") }
+        if let saveClips {
+            guard saveClips.hasSuffix(".safetensors") else { throw ValidationError("--save-clips writes .safetensors: \(saveClips)") }
+            try ClipFiles.checkDestination(saveClips)
+        }
     }
 
     func run() throws {

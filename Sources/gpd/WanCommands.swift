@@ -221,6 +221,7 @@ struct SampleCommand: ParsableCommand {
             }
             guard out.hasSuffix(".safetensors") else { throw ValidationError("the embeddings form writes .safetensors") }
         }
+        try ClipFiles.checkDestination(out)
     }
 
     func run() throws {
