@@ -51,17 +51,34 @@ struct RunsCommand: ParsableCommand {
             guard let summary = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw ValidationError("no run '\(name)' in \(runs.root)") }
             let folder = try RunFolder(root: runs.root, name: name)
             var latest: [String: Double] = [:]
-            for m in try store.metrics(name) { latest[m.key] = m.value }
+            var evaluations: [Int: [String: Double]] = [:]   // step → eval/* values
+            for m in try store.metrics(name) {
+                latest[m.key] = m.value
+                if m.key.hasPrefix("eval/") { evaluations[m.step, default: [:]][String(m.key.dropFirst(5))] = m.value }
+            }
+            let evalSteps = evaluations.keys.sorted()
             let events = try store.events(name)
             let checkpoints = try folder.checkpoints()
             if json {
                 try printJSON(["name": name, "kind": summary.kind, "status": summary.status, "step": summary.step, "metrics": latest,
                                "events": events.map { ["step": $0.step, "kind": $0.kind, "detail": $0.detail, "time": $0.time] },
+                               "evaluations": evalSteps.map { ["step": Double($0)].merging(evaluations[$0]!) { a, _ in a } },
                                "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? ""])
                 return
             }
             print("\(name): \(summary.kind) run, \(summary.status) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")")
-            for k in latest.keys.sorted() { print("  " + k.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: " %.5g", latest[k]!)) }
+            let keyWidth = latest.keys.map(\.count).max() ?? 0
+            for k in latest.keys.sorted() { print("  " + k.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + String(format: " %.5g", latest[k]!)) }
+            if !evalSteps.isEmpty {
+                let keys = ["step"] + Set(evaluations.values.flatMap(\.keys)).sorted()
+                func row(_ cells: [String]) -> String {
+                    "  " + zip(cells, keys).map { $0.padding(toLength: max(8, $1.count), withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                }
+                print("evaluations:\n" + row(keys))
+                for step in evalSteps {
+                    print(row([String(step)] + keys.dropFirst().map { k in evaluations[step]![k].map { String(format: "%.4f", $0) } ?? "–" }))
+                }
+            }
             print("checkpoints: " + (checkpoints.isEmpty ? "none" : checkpoints.map { "step \($0.step)" }.joined(separator: ", ")))
             for e in events.suffix(10) { print("  [step \(e.step)] \(e.kind): \(e.detail)") }
         }
