@@ -11,7 +11,7 @@ final class ClipFilesTests: XCTestCase {
     struct Decoded { var width: Int; var height: Int; var rgb: [UInt8]; var delay: Int }
 
     /// Every frame of an image file as libsixel's loader delivers it, expanded to RGB.
-    func load(_ path: String) throws -> [Decoded] {
+    func load(_ path: String) -> [Decoded] {
         final class Sink { var frames: [Decoded] = []; var problem: String? }
         let sink = Sink()
         let callback: sixel_load_image_function = { frame, context in
@@ -63,7 +63,7 @@ final class ClipFilesTests: XCTestCase {
         let clip = flatClip(frames: 5, size: 16)
         let path = temp("clip.gif")
         try ClipFiles.write(clip, caption: "a red square moving right", to: path, fps: 10)
-        let frames = try load(path)
+        let frames = load(path)
         XCTAssertEqual(frames.count, 5, "one decoded frame per clip frame")
         let original = ClipFiles.bytes(clip), scale = 128 / 16
         for (f, d) in frames.enumerated() {
@@ -88,7 +88,7 @@ final class ClipFilesTests: XCTestCase {
         let path = temp("noise.gif")
         try GIF.encode(width: w, height: h, frames: frames, delay: 7).write(to: URL(fileURLWithPath: path))
         let (palette, lookup) = GIF.buildPalette(frames)
-        let decoded = try load(path)
+        let decoded = load(path)
         XCTAssertEqual(decoded.count, n)
         for (f, d) in decoded.enumerated() {
             XCTAssertEqual([d.width, d.height, d.delay], [w, h, 7])
@@ -109,16 +109,16 @@ final class ClipFilesTests: XCTestCase {
         XCTAssertEqual(written.map { ($0 as NSString).lastPathComponent }, ["frame-000.png", "frame-001.png"])
         let original = ClipFiles.bytes(clip)
         for (f, file) in written.enumerated() {
-            let decoded = try load(file)
+            let decoded = load(file)
             guard decoded.count == 1 else { XCTFail("\(file): \(decoded.count) frames decoded"); continue }
             XCTAssertEqual([decoded[0].width, decoded[0].height], [160, 160])
             XCTAssertEqual(decoded[0].rgb, original[f], "PNG is lossless")
-            try checkChecksums(Array(try Data(contentsOf: URL(fileURLWithPath: file))), raw: original[f], width: 160)
+            checkChecksums(Array(try Data(contentsOf: URL(fileURLWithPath: file))), raw: original[f], width: 160)
         }
     }
 
     /// Chunk CRCs, and the zlib stream's Adler-32 over the filtered scanlines.
-    func checkChecksums(_ png: [UInt8], raw rgb: [UInt8], width: Int) throws {
+    func checkChecksums(_ png: [UInt8], raw rgb: [UInt8], width: Int) {
         func be32(_ i: Int) -> UInt32 { png[i..<(i + 4)].reduce(0) { $0 << 8 | UInt32($1) } }
         var i = 8, idat: [UInt8] = []
         while i < png.count {
