@@ -98,6 +98,17 @@ public final class RunStore {
         }
     }
 
+    /// Removes a run's record, metrics, events and control rows in one transaction; false if there was no record.
+    @discardableResult
+    public func remove(_ name: String) throws -> Bool {
+        try db.write { db in
+            for table in ["metrics", "events", "control"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE run = ?", arguments: [name])
+            }
+            return try RunRecord.deleteOne(db, key: name)
+        }
+    }
+
     public func run(_ name: String) throws -> RunRecord? { try db.read { try RunRecord.fetchOne($0, key: name) } }
 
     public func runs() throws -> [RunRecord] { try db.read { try RunRecord.order(Column("created").desc).fetchAll($0) } }

@@ -48,6 +48,66 @@ public enum RunSupervisor {
         return try launchDetached(executable, args, log: folder.path + "/stdout.log")
     }
 
+    /// Config keys whose value names a model or folder another run may live in.
+    static let referenceKeys: Set<String> = ["teacher", "vae", "init_student", "init_from"]
+
+    /// The runs whose config.toml refers to run `name`: a `teacher`, `vae`, `init_student` or
+    /// `init_from` that is the run's name or a path inside its folder (relative paths are read from
+    /// the current directory, as the trainers read them).
+    public static func dependents(root: String, of name: String) -> [String] {
+        let cwd = FileManager.default.currentDirectoryPath
+        func absolute(_ p: String) -> String {
+            (p.hasPrefix("/") ? p : cwd + "/" + p).split(separator: "/").reduce(into: [String]()) { parts, c in
+                if c == ".." { _ = parts.popLast() } else if c != "." { parts.append(String(c)) }
+            }.joined(separator: "/")
+        }
+        let target = absolute(root + "/" + name)
+        let others = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0 != name }.sorted()
+        return others.filter { other in
+            guard let text = try? String(contentsOfFile: root + "/" + other + "/config.toml", encoding: .utf8) else { return false }
+            return text.split(separator: "\n").contains { line in
+                let kv = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2, referenceKeys.contains(kv[0]), kv[1].count >= 2,
+                      let q = kv[1].first, q == "'" || q == "\"", let end = kv[1].dropFirst().firstIndex(of: q) else { return false }
+                let value = String(kv[1][kv[1].index(after: kv[1].startIndex)..<end])
+                guard !value.isEmpty else { return false }
+                let path = absolute(value)
+                return value == name || path == target || path.hasPrefix(target + "/")
+            }
+        }
+    }
+
+    /// Deletes a run: its record, metrics, events and control rows, and its folder (checkpoints,
+    /// exports, media, log). Refused while a trainer holds the run, and — unless `force` — while
+    /// another run's config refers to it (deleting a teacher would strand its students' resumes).
+    /// The folder is first renamed aside under the run's lock, so a trainer cannot start on a
+    /// half-deleted run and a failure leaves either the whole run or nothing. Runs in `alongWith`
+    /// (being deleted in the same command) do not count as referring to it.
+    public static func delete(_ store: RunStore, name: String, force: Bool = false, alongWith: Set<String> = []) throws {
+        let folder = try RunFolder(root: store.root, name: name)
+        let record = try store.run(name)
+        guard record != nil || folder.exists else { throw ConfigError(store.root, name, "no such run") }
+        let users = dependents(root: store.root, of: name).filter { !alongWith.contains($0) }
+        if !users.isEmpty && !force {
+            throw ConfigError(store.root, name, "run(s) \(users.joined(separator: ", ")) refer to it in their config.toml; delete them first or pass --force")
+        }
+        var aside: String?
+        if folder.exists {
+            try folder.lock()   // throws when a live trainer holds the run
+            let trash = store.root + "/.\(name).deleting-\(getpid())"
+            guard rename(folder.path, trash) == 0 else {
+                throw ConfigError(folder.path, "(delete)", "cannot move the run folder aside: \(String(cString: strerror(errno)))")
+            }
+            folder.unlock()
+            aside = trash
+        }
+        do { try store.remove(name) } catch {
+            if let aside { _ = rename(aside, folder.path) }
+            throw error
+        }
+        if let aside { try FileManager.default.removeItem(atPath: aside) }
+    }
+
     /// Starts `executable arguments…` in a new session (it survives the caller), output appended to `log`.
     /// Returns its pid.
     public static func launchDetached(_ executable: String, _ arguments: [String], log: String) throws -> Int32 {

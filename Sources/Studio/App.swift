@@ -273,7 +273,8 @@ public final class StudioApp {
         case "new": newRun(arg)
         case "stages", "steps-per-stage": scheduleControl(cmd, arg)
         case "student": selectStudent(arg)
-        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, stages, steps-per-stage, student, q)", true)
+        case "delete": deleteRun(arg)
+        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, stages, steps-per-stage, student, delete, q)", true)
         }
     }
 
@@ -295,6 +296,18 @@ public final class StudioApp {
             try FileManager.default.createDirectory(atPath: state.runsRoot, withIntermediateDirectories: true)
             let pid = try RunSupervisor.launchDetached(RunSupervisor.executable, args, log: state.runsRoot + "/\(name).stdout.log")
             state.message = ("started \(kind) run '\(name)' (pid \(pid))", false)
+        } catch { state.message = ("\(error)", true) }
+    }
+
+    /// `:delete NAME`: deletes a run that no trainer holds and no other run's config refers to (the
+    /// typed name is the confirmation; `gpd runs delete --force` overrides the second check).
+    func deleteRun(_ name: String) {
+        guard !name.isEmpty else { state.message = ("usage: :delete NAME (the run's full name)", true); return }
+        do {
+            try RunSupervisor.delete(try RunStore(root: state.runsRoot), name: name)
+            if state.run.detail?.name == name { state.run.detail = nil }
+            state.message = ("deleted run '\(name)'", false)
+            refreshRuns(force: true)
         } catch { state.message = ("\(error)", true) }
     }
 

@@ -1,11 +1,11 @@
-// `gpd runs list|show|stop|pause|resume|control|export|import`: the run store from the command line.
+// `gpd runs list|show|stop|pause|resume|control|delete|export|import`: the run store from the command line.
 import ArgumentParser
 import Foundation
 import Runs
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runs", abstract: "List, inspect and control training runs.",
-                                                    subcommands: [List.self, Show.self, Stop.self, Pause.self, Resume.self, Control.self, Export.self, Import.self])
+                                                    subcommands: [List.self, Show.self, Stop.self, Pause.self, Resume.self, Control.self, Delete.self, Export.self, Import.self])
 
     static func age(_ t: Double) -> String {
         let s = Int(Date().timeIntervalSince1970 - t)
@@ -145,6 +145,22 @@ struct RunsCommand: ParsableCommand {
             if let stepsPerStage {
                 guard stepsPerStage >= 1 else { throw ValidationError("--steps-per-stage must be at least 1") }
                 try RunsCommand.queue(runs.root, name, "steps_per_stage", String(stepsPerStage))
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete runs: their history in the store and their folders (checkpoints, exports, media).",
+            discussion: "Refused while a trainer runs it (stop it first) and while another run's config refers to it as its teacher, VAE or starting point (--force deletes anyway). Models exported elsewhere with `gpd model export` are not touched.")
+        @Argument(help: "Runs to delete.") var names: [String]
+        @Flag(help: "Delete even when other runs' configs refer to these runs.") var force = false
+        @OptionGroup var runs: RunsOption
+        func run() throws {
+            guard !names.isEmpty else { throw ValidationError("name the runs to delete") }
+            let store = try RunStore(root: runs.root)
+            for name in names {
+                try RunSupervisor.delete(store, name: name, force: force, alongWith: Set(names))
+                print("deleted \(name)")
             }
         }
     }

@@ -171,6 +171,40 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, "crashed")
     }
 
+    func testDeleteRemovesTheWholeRunButNotALiveOneOrOneOthersUse() throws {
+        let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
+        let teacher = try TrainSession(root: root, name: "teacher", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        let store = teacher.store
+        try store.log("teacher", step: 1, ["loss": 1])
+        try store.event("teacher", step: 1, kind: "note", "x")
+        try store.control("teacher", command: "pause")
+        // A live trainer holds the run: refused, nothing removed.
+        XCTAssertThrowsError(try RunSupervisor.delete(store, name: "teacher")) { XCTAssertTrue("\($0)".contains("another trainer"), "\($0)") }
+        XCTAssertNotNil(try store.run("teacher"))
+        teacher.folder.unlock()
+        // A student whose config names a path inside the teacher's folder: refused, naming it.
+        let student = try RunFolder(root: root, name: "student")
+        try student.create()
+        try "kind = 'distill'\nteacher = '\(root!)/./teacher/export'\n".write(toFile: student.configPath, atomically: true, encoding: .utf8)
+        try store.register(name: "student", kind: "distill")
+        XCTAssertEqual(RunSupervisor.dependents(root: root, of: "teacher"), ["student"])
+        XCTAssertEqual(RunSupervisor.dependents(root: root, of: "student"), [])
+        XCTAssertThrowsError(try RunSupervisor.delete(store, name: "teacher")) { XCTAssertTrue("\($0)".contains("student"), "\($0)") }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/teacher/config.toml"))
+        // Deleted together (or with force), both go: records, metrics, events, control, folders.
+        for name in ["teacher", "student"] { try RunSupervisor.delete(store, name: name, alongWith: ["teacher", "student"]) }
+        XCTAssertEqual(try store.runs().map(\.name), [])
+        XCTAssertEqual(try store.metrics("teacher"), [])
+        XCTAssertEqual(try store.events("teacher"), [])
+        XCTAssertEqual(try store.takeControl("teacher"), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).filter { !$0.hasSuffix(".toml") && !$0.hasPrefix("runs.sqlite") }, [])
+        XCTAssertThrowsError(try RunSupervisor.delete(store, name: "teacher")) { XCTAssertTrue("\($0)".contains("no such run"), "\($0)") }
+        // The name is free again: a new run starts from nothing.
+        let again = try TrainSession(root: root, name: "teacher", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        XCTAssertEqual(try store.metrics("teacher"), [])
+        again.folder.unlock()
+    }
+
     func testNonFiniteValuesFailTheRunNamingTheTensor() throws {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
         let s = try TrainSession(root: root, name: "nan", kind: "vae", configTOML: try cfg.toml(), resume: false)

@@ -65,6 +65,8 @@ final class StudioE2ETests: XCTestCase {
         try waitFor("NAME")
         try keys(":", "theme light", "Enter")
         try waitFor("theme light")
+        try keys(":", "delete nosuch", "Enter")
+        try waitFor("'nosuch': no such run")
         try keys("q")
         // Background sampling with a real demo model may still be busy in a debug build: allow time.
         let deadline = Date().addingTimeInterval(60)
