@@ -15,6 +15,10 @@ struct GPD: ParsableCommand {
             EngineRuntime.ensureBLASThreadTimeout()
         }
         EngineRuntime.keepFreedMemory()
+        if let problem = EngineRuntime.applyThreadSetting() {
+            FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+            Foundation.exit(64)
+        }
         setvbuf(stdout, nil, _IOLBF, 0)   // line-buffered even into a log file, so progress shows as it happens
         do {
             var command = try parseAsRoot()
