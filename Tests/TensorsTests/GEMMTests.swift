@@ -50,6 +50,25 @@ final class GEMMTests: XCTestCase {
         XCTAssertEqual(GEMM.threads, set, "the split restores OpenBLAS's thread count")
     }
 
+    /// GPD_THREADS sets both the engine's workers and OpenBLAS's threads; a bad value is an error naming it.
+    func testThreadSettingFromTheEnvironment() {
+        let (workers, threads) = (Parallel.workers, GEMM.threads)
+        defer { unsetenv("GPD_THREADS"); Parallel.workers = workers; GEMM.setThreads(threads) }
+        for bad in ["0", "two", "-1", "1.5"] {
+            setenv("GPD_THREADS", bad, 1)
+            XCTAssertEqual(EngineRuntime.applyThreadSetting(), "GPD_THREADS='\(bad)': expected a whole number of threads from 1 to 256")
+            XCTAssertEqual(Parallel.workers, workers, "a bad value changes nothing")
+        }
+        setenv("GPD_THREADS", "1", 1)
+        XCTAssertNil(EngineRuntime.applyThreadSetting())
+        XCTAssertEqual(Parallel.workers, 1)
+        XCTAssertEqual(GEMM.threads, 1)
+        unsetenv("GPD_THREADS")
+        Parallel.workers = workers; GEMM.setThreads(threads)
+        XCTAssertNil(EngineRuntime.applyThreadSetting(), "unset: nothing to apply")
+        XCTAssertEqual(Parallel.workers, workers)
+    }
+
     func testBatchedMatmulAndSharedRightOperand() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = randomTensor(ta ? [3, 5, 4] : [3, 4, 5], seed: 7)
