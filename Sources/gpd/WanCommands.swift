@@ -205,7 +205,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Negative prompt embeddings, same shape (needed when guidance > 1).") var negativePromptEmbeds: String?
     @Option(help: "Initial latents [B, z, F', H', W'] (tensor 'latents' or the only one).") var latents: String?
     @OptionGroup var sampling: SamplingOverrides
-    @Option(help: "Output: .gif, .png (frames) or .safetensors (latents and frames [B,F,H,W,3] in [0,1]).") var out: String
+    @Option(help: "Output: .gif, .png (frames) or .safetensors (latents, and frames in [0,1]: [F,H,W,3] with --model, [B,F,H,W,3] otherwise).") var out: String
     @Flag(help: "Print timings as one JSON object.") var json = false
     @OptionGroup var runs: RunsOption
 
