@@ -77,8 +77,8 @@ public enum RunSupervisor {
         }
     }
 
-    /// Deletes a run: its record, metrics, events and control rows, and its folder (checkpoints,
-    /// exports, media, log). Refused while a trainer holds the run, and — unless `force` — while
+    /// Deletes a run: its record, metrics, events and control rows, its folder (checkpoints,
+    /// exports, media, log) and the output log the studio's `:new` left beside it. Refused while a trainer holds the run, and — unless `force` — while
     /// another run's config refers to it (deleting a teacher would strand its students' resumes).
     /// The folder is first renamed aside under the run's lock, so a trainer cannot start on a
     /// half-deleted run and a failure leaves either the whole run or nothing. Runs in `alongWith`
@@ -106,6 +106,7 @@ public enum RunSupervisor {
             throw error
         }
         if let aside { try FileManager.default.removeItem(atPath: aside) }
+        try? FileManager.default.removeItem(atPath: store.root + "/\(name).stdout.log")   // the studio's `:new` output
     }
 
     /// Starts `executable arguments…` in a new session (it survives the caller), output appended to `log`.

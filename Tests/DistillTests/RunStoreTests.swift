@@ -187,6 +187,7 @@ final class RunStoreTests: XCTestCase {
         try student.create()
         try "kind = 'distill'\nteacher = '\(root!)/./teacher/export'\n".write(toFile: student.configPath, atomically: true, encoding: .utf8)
         try store.register(name: "student", kind: "distill")
+        try "started by the studio".write(toFile: root + "/student.stdout.log", atomically: true, encoding: .utf8)
         XCTAssertEqual(RunSupervisor.dependents(root: root, of: "teacher"), ["student"])
         XCTAssertEqual(RunSupervisor.dependents(root: root, of: "student"), [])
         XCTAssertThrowsError(try RunSupervisor.delete(store, name: "teacher")) { XCTAssertTrue("\($0)".contains("student"), "\($0)") }
