@@ -108,8 +108,8 @@ final class RunStoreTests: XCTestCase {
         let demo = try XCTUnwrap(ModelRef.demoRoot()) + "/runs"
         let fresh = try RunStore(root: root + "/fresh")
         let names = try RunArchive.importRuns(from: demo, into: fresh).imported
-        XCTAssertTrue(Set(["vae-demo", "teacher-5400", "gpd-demo", "pd-demo"]).isSubset(of: Set(names)), "\(names)")
-        XCTAssertGreaterThanOrEqual(try fresh.metrics("gpd-demo", key: "loss").count, 100)
+        XCTAssertTrue(Set(["vae-demo", "teacher-8000", "gpd-8000", "pd-8000"]).isSubset(of: Set(names)), "\(names)")
+        XCTAssertGreaterThanOrEqual(try fresh.metrics("gpd-8000", key: "loss").count, 100)
     }
 
     func testDecoderOnlyTrainingKeepsTheLatentSpace() throws {
