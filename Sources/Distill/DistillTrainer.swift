@@ -19,6 +19,8 @@ public final class DistillTrainer {
     public let config: DistillConfig
     public let session: TrainSession
     public let teacher: VideoModel
+    /// The folder `config.teacher` resolved to when this trainer started.
+    let teacherFolder: String
     public let student: WanTransformer
     let previous: WanTransformer
     public let grid: TeacherGrid
@@ -32,7 +34,8 @@ public final class DistillTrainer {
     public init(config: DistillConfig, session: TrainSession, runsRoot: String) throws {
         self.config = config
         self.session = session
-        teacher = try VideoModel.load(folder: try ModelRef.resolve(config.teacher, runsRoot: runsRoot))
+        teacherFolder = try ModelRef.resolve(config.teacher, runsRoot: runsRoot)
+        teacher = try VideoModel.load(folder: teacherFolder)
         var rng = RNG(seed: config.train.seed)
         student = try WanTransformer(teacher.transformer.config, rng: &rng)
         previous = try WanTransformer(teacher.transformer.config, rng: &rng)
@@ -182,9 +185,26 @@ public final class DistillTrainer {
         return (gather(collected), a, Self.repeatRows(context, points), offline ? gather(ends) : nil)
     }
 
+    /// Records which teacher the run distils (the folder its reference resolved to and a digest of
+    /// the transformer's weights) as a `teacher` event, and refuses to resume against other weights:
+    /// `demo:teacher` or a run name can come to mean a different teacher between a stop and a resume.
+    func checkTeacher(resume: Bool) throws {
+        let params = teacher.transformer.namedParameters()
+        let digest = VideoModel.digest(params.map(\.0).sorted(), Dictionary(uniqueKeysWithValues: params))
+        let recorded = try session.store.events(session.name).last { $0.kind == "teacher" }
+        let was = recorded.flatMap { $0.detail.split(separator: " ").last.map(String.init) }
+        if resume, let was, was != digest {
+            throw TrainError("teacher: '\(config.teacher)' (\(teacherFolder)) is not the teacher this run started with (transformer \(digest), recorded \(was)); restore that teacher or start a new run")
+        }
+        if was != digest {
+            try session.store.event(session.name, step: 0, kind: "teacher", "\(config.teacher) → \(teacherFolder), transformer \(digest)")
+        }
+    }
+
     public func run(resume: Bool) throws {
         let t = config.train
         var stepInStage = 0, globalStep = 0
+        try checkTeacher(resume: resume)
         if resume, let c = try session.resumePoint() {
             let path = session.folder.checkpointPath(step: c.step)
             try TrainState.restore(c.file, named: student.namedParameters(), optimizer: optimizer, ema: nil, path: path)

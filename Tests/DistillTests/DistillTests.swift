@@ -138,8 +138,20 @@ final class DistillTests: XCTestCase {
         try DistillTrainer(config: c, session: s, runsRoot: root).run(resume: false)
         XCTAssertEqual(try s.store.run("split")?.status, "stopped")
         s.folder.unlock()
+        // Resuming against other teacher weights is refused, naming the teacher; nothing is lost.
+        let other = try VideoModel.load(folder: root + "/teacher")
+        other.transformer.namedParameters()[0].1.data[0] += 1
+        try other.save(to: root + "/teacher2")
+        var changed = c
+        changed.teacher = root + "/teacher2"
+        let refused = try session("split", changed, resume: true)
+        XCTAssertThrowsError(try DistillTrainer(config: changed, session: refused, runsRoot: root).run(resume: true)) { e in
+            XCTAssertTrue("\(e)".contains("is not the teacher this run started with"), "\(e)")
+        }
+        refused.folder.unlock()
         let resumed = try DistillTrainer(config: c, session: try session("split", c, resume: true), runsRoot: root)
         try resumed.run(resume: true)
+        XCTAssertEqual(try RunStore(root: root).events("split").filter { $0.kind == "teacher" }.count, 1, "the teacher is recorded once")
         let a = try RunStore(root: root).metrics("full", key: "loss").map(\.value), b = try RunStore(root: root).metrics("split", key: "loss").map(\.value)
         XCTAssertEqual(a.count, 6)
         assertClose(b.map(Float.init), a.map(Float.init), atol: 1e-6, rtol: 1e-5, "loss curve of the resumed run")
