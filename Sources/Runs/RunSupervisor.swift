@@ -52,34 +52,26 @@ public enum RunSupervisor {
     static let referenceKeys: Set<String> = ["teacher", "vae", "init_student", "init_from"]
 
     /// The runs whose config.toml refers to run `name`: a `teacher`, `vae`, `init_student` or
-    /// `init_from` that is the run's name or a path inside its folder (relative paths are read from
-    /// the current directory, as the trainers read them).
+    /// `init_from` (in any section) that is the run's name or a path inside its folder (relative
+    /// paths are read from the current directory, as the trainers read them).
     public static func dependents(root: String, of name: String) -> [String] {
-        let cwd = FileManager.default.currentDirectoryPath
-        func absolute(_ p: String) -> String {
-            (p.hasPrefix("/") ? p : cwd + "/" + p).split(separator: "/").reduce(into: [String]()) { parts, c in
-                if c == ".." { _ = parts.popLast() } else if c != "." { parts.append(String(c)) }
-            }.joined(separator: "/")
-        }
-        let target = absolute(root + "/" + name)
-        let others = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0 != name }.sorted()
-        return others.filter { other in
-            guard let text = try? String(contentsOfFile: root + "/" + other + "/config.toml", encoding: .utf8) else { return false }
-            return text.split(separator: "\n").contains { line in
-                let kv = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, referenceKeys.contains(kv[0]), kv[1].count >= 2,
-                      let q = kv[1].first, q == "'" || q == "\"", let end = kv[1].dropFirst().firstIndex(of: q) else { return false }
-                let value = String(kv[1][kv[1].index(after: kv[1].startIndex)..<end])
-                guard !value.isEmpty else { return false }
-                let path = absolute(value)
-                return value == name || path == target || path.hasPrefix(target + "/")
+        let target = URL(fileURLWithPath: root + "/" + name).standardized.path
+        func refers(_ table: [String: Any]) -> Bool {
+            table.contains { key, value in
+                if let section = value as? [String: Any] { return refers(section) }
+                guard referenceKeys.contains(key), let ref = value as? String, !ref.isEmpty else { return false }
+                let path = URL(fileURLWithPath: ref).standardized.path
+                return ref == name || path == target || path.hasPrefix(target + "/")
             }
         }
+        let others = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0 != name }.sorted()
+        return others.filter { other in (try? ConfigFile.read(root + "/" + other + "/config.toml")).map(refers) ?? false }
     }
 
     /// Deletes a run: its record, metrics, events and control rows, its folder (checkpoints,
-    /// exports, media, log) and the output log the studio's `:new` left beside it. Refused while a trainer holds the run, and — unless `force` — while
-    /// another run's config refers to it (deleting a teacher would strand its students' resumes).
+    /// exports, media, log) and the output log the studio's `:new` left beside it. Refused while a
+    /// trainer holds the run, and — unless `force` — while another run's config refers to it
+    /// (deleting a teacher would strand its students' resumes).
     /// The folder is first renamed aside under the run's lock, so a trainer cannot start on a
     /// half-deleted run and a failure leaves either the whole run or nothing. Runs in `alongWith`
     /// (being deleted in the same command) do not count as referring to it.
