@@ -29,11 +29,15 @@ public struct BenchReport: Codable {
     /// This process's peak resident set (VmHWM, MiB) when the report was printed.
     public var peakRSSMiB: Double?
 
-    public init(machine: String, threads: Int) {
+    /// The OpenBLAS kernel set in use and why (`EngineRuntime.blasDecision`).
+    public var blasCore: String?
+
+    public init(machine: String, threads: Int, blasCore: String? = nil) {
         let f = ISO8601DateFormatter()
         date = f.string(from: Date())
         self.machine = machine
         self.threads = threads
+        self.blasCore = blasCore
     }
 
     public mutating func add(_ group: String, _ name: String, value: Double, unit: String, baseline: Double? = nil,
@@ -47,6 +51,7 @@ public struct BenchReport: Codable {
 
     public func table() -> String {
         var out = "gpd bench — \(date), \(machine), \(threads) BLAS thread(s)\n"
+        if let blasCore { out += "OpenBLAS core \(blasCore)\n" }
         var group = ""
         for r in rows {
             if r.group != group { group = r.group; out += "\n\(group)\n" }

@@ -11,9 +11,7 @@ import Terminal
 @main
 struct GPD: ParsableCommand {
     static func main() {
-        if CommandLine.arguments.count > 1, ["train", "distill", "eval", "bench", "sample", "model", "vae"].contains(CommandLine.arguments[1]) {
-            EngineRuntime.ensureBLASThreadTimeout()
-        }
+        EngineRuntime.prepareBLAS()   // may re-execute this process once with OpenBLAS's settings
         EngineRuntime.keepFreedMemory()
         if let problem = EngineRuntime.applyThreadSetting() {
             FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
@@ -45,7 +43,8 @@ enum Version {
     static var full: String {
         """
         gpd \(project)
-          OpenBLAS  \(GEMM.config) (core \(GEMM.coreName), \(GEMM.threads) threads)
+          OpenBLAS  \(GEMM.config) (\(GEMM.threads) threads)
+                    core \(EngineRuntime.blasDecision.core): \(EngineRuntime.blasDecision.explanation)
           FFTW      \(FFT.version)
           ncurses   \(NativeLibraries.ncurses)
           sixel     \(NativeLibraries.sixel)
@@ -138,7 +137,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var report = BenchReport(machine: machineDescription(), threads: GEMM.threads)
+        var report = BenchReport(machine: machineDescription(), threads: GEMM.threads,
+                                 blasCore: "\(EngineRuntime.blasDecision.core) (\(EngineRuntime.blasDecision.explanation))")
         let selected = only.map { Set($0.split(separator: ",").map(String.init)) }
         EngineBench.run(into: &report, quick: quick, only: selected)
         try ModelBench.run(into: &report, only: selected)

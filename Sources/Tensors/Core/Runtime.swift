@@ -7,20 +7,53 @@ import CRuntime
 import Dispatch
 
 public enum EngineRuntime {
-    /// OpenBLAS's worker threads spin in `sched_yield` for up to 2^28 cycles after each GEMM before
-    /// they sleep; between the engine's GEMMs that spinning takes the core its own elementwise work
-    /// needs (25–30 % of a teacher step's samples in a profile). OPENBLAS_THREAD_TIMEOUT=4 makes them
-    /// sleep at once: a transformer block's forward + backward went from 0.31–0.39 to 0.43–0.50 of
-    /// the sgemm rate and a demo-teacher step from 0.56–0.60 s to 0.46–0.51 s (three alternations,
-    /// docs/benchmarks.md). OpenBLAS reads the variable when it loads, before `main`, so a process
-    /// without it re-executes itself once with it set; a value already set is respected. For the
-    /// compute commands (training, distillation, evaluation, sampling, benchmarks, model/VAE runs).
-    public static func ensureBLASThreadTimeout() {
-        guard getenv("OPENBLAS_THREAD_TIMEOUT") == nil else { return }
-        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+    /// Settles OpenBLAS's environment before any compute: OpenBLAS reads it when it loads, before
+    /// `main`, so a process that needs a change re-executes itself once with it set. Two settings:
+    ///
+    /// - OPENBLAS_THREAD_TIMEOUT=4. OpenBLAS's worker threads spin in `sched_yield` for up to 2^28
+    ///   cycles after each GEMM before they sleep; between the engine's GEMMs that spinning takes the
+    ///   core its own elementwise work needs (25–30 % of a teacher step's samples in a profile). With
+    ///   the timeout a transformer block's forward + backward went from 0.31–0.39 to 0.43–0.50 of the
+    ///   sgemm rate and a demo-teacher step from 0.56–0.60 s to 0.46–0.51 s (docs/benchmarks.md).
+    /// - OPENBLAS_CORETYPE, when OpenBLAS detected a weaker kernel set than the CPU's features allow
+    ///   (`BLASCore.decide`; a generic core on a CPU newer than the library runs at a third of the speed).
+    ///
+    /// A value the user set is never changed. `blasDecision` says afterwards what was done and why.
+    public static func prepareBLAS() {
+        var changed = false
+        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
+            setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+            changed = true
+        }
+        if case .chosen(let core, let detected, let features) = BLASCore.decide(
+            userSetting: environment("OPENBLAS_CORETYPE"), inUse: GEMM.coreName, features: .current) {
+            setenv("OPENBLAS_CORETYPE", core, 1)
+            setenv(chosenMarker, [core, detected, features].joined(separator: "|"), 1)
+            changed = true
+        }
+        guard changed else { return }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // exec failed (no /proc): carry on with OpenBLAS's default.
+        // exec failed (no /proc): carry on with OpenBLAS's defaults.
     }
+
+    /// Set beside OPENBLAS_CORETYPE when gpd chose the core ("core|detected|features"), so the
+    /// re-executed process (and the trainers it starts) can tell its own choice from the user's.
+    static let chosenMarker = "GPD_BLAS_CHOSEN"
+
+    /// The OpenBLAS core this process runs and how it came about.
+    public static var blasDecision: BLASCore.Decision {
+        let inUse = GEMM.coreName, user = environment("OPENBLAS_CORETYPE")
+        if let marker = environment(chosenMarker), let user, user == inUse {
+            let parts = marker.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 3, parts[0] == inUse { return .chosen(core: inUse, detected: parts[1], features: parts[2]) }
+        }
+        let decision = BLASCore.decide(userSetting: user, inUse: inUse, features: .current)
+        // Not re-executed (a test process, or exec failed): it runs the detected core.
+        if case .chosen(let better, _, _) = decision { return .detected(inUse, better: better) }
+        return decision
+    }
+
+    static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
     /// Threads for the engine's own kernels and OpenBLAS together, from GPD_THREADS (default: one per
     /// core). Processes sharing the machine can divide the cores instead of each using all of them:
