@@ -4,11 +4,16 @@
 import PackageDescription
 import Foundation
 
-// Release builds target the CPU's vector units. Swift compiles for baseline x86-64 (SSE2) unless told
+// Release builds keep Swift's checks (-O: integer overflow traps, preconditions), so bad input that a
+// check should refuse ends in a clear error, never undefined behaviour; the kernels are written so the
+// checks cost nothing measurable (docs/benchmarks.md, "Checked builds"). GPD_UNCHECKED_BUILD=1 builds
+// with -Ounchecked instead, only to reproduce that measurement.
+// They also target the CPU's vector units. Swift compiles for baseline x86-64 (SSE2) unless told
 // otherwise; `haswell` (AVX2 + FMA) runs on every machine this project targets and lets LLVM vectorise
 // the elementwise loops 3× wider (docs/benchmarks.md has the measurement). GPD_BASELINE_CPU=1 builds the
 // baseline instead, to reproduce that measurement.
-var engineFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+let unchecked = ProcessInfo.processInfo.environment["GPD_UNCHECKED_BUILD"] != nil
+var engineFlags: [SwiftSetting] = [.unsafeFlags(unchecked ? ["-Ounchecked", "-wmo"] : ["-wmo"], .when(configuration: .release))]
 #if arch(x86_64)
 if ProcessInfo.processInfo.environment["GPD_BASELINE_CPU"] == nil {
     engineFlags.append(.unsafeFlags(["-target-cpu", "haswell"]))

@@ -229,12 +229,18 @@ final class RunStoreTests: XCTestCase {
     func testKill9AtRandomMomentsLeavesALoadableCheckpoint() throws {
         let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary beside the test bundle (swift build --build-tests)")
-        let config = try tinyVAEConfig(steps: 40)
+        let total = 120
+        let config = try tinyVAEConfig(steps: total)
         var rng = RNG(seed: 11)
+        let store = try RunStore(root: root)
         for attempt in 0..<3 {
             let p = try Child.spawn([binary, "train", "vae", "--config", config, "--run", "killed", "--runs", root]
                                     + (attempt > 0 ? ["--resume"] : []))
-            Thread.sleep(forTimeInterval: 1.5 + Double(rng.uniform(1)[0]) * 2)
+            // Kill at a random moment once the run has made progress past the last kill (by the steps
+            // it has recorded, not by wall time: a fast machine must not finish first).
+            let target = 10 + 30 * attempt, deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, (try store.run("killed")?.step ?? 0) < target { Thread.sleep(forTimeInterval: 0.02) }
+            Thread.sleep(forTimeInterval: Double(rng.uniform(1)[0]) * 0.1)
             p.signal(SIGKILL)
             XCTAssertEqual(p.wait(seconds: 30), 128 + SIGKILL)
             let folder = try RunFolder(root: root, name: "killed")
@@ -247,7 +253,7 @@ final class RunStoreTests: XCTestCase {
         // Resume to the end: metric rows form exactly one row per step, none lost or duplicated.
         _ = try train(config, name: "killed", resume: true)
         let steps = try RunStore(root: root).metrics("killed", key: "loss").map(\.step)
-        XCTAssertEqual(steps, Array(1...40))
+        XCTAssertEqual(steps, Array(1...total))
     }
 
     func testSIGTERMStopsGracefullyWithACheckpoint() throws {
