@@ -26,6 +26,21 @@ public enum ShapeColor: String, CaseIterable, Codable {
 
 public enum ShapeKind: String, CaseIterable, Codable {
     case circle, square, triangle
+
+    /// How far the shape of size parameter `r` reaches from its centre along an axis direction (unit
+    /// (dx, dy), y down), as ShapesWorld draws it: a circle r; a square its half side 0.886·r; the
+    /// upward-pointing triangle (circumradius 1.25·r, centred on its centroid) 1.25·r up to its apex,
+    /// 0.625·r down to its base, 1.083·r sideways at the base.
+    public func extent(towards d: (Float, Float), _ r: Float) -> Float {
+        switch self {
+        case .circle: return r
+        case .square: return 0.886 * r
+        case .triangle: return d.1 < 0 ? 1.25 * r : (d.1 > 0 ? 0.625 * r : 1.083 * r)
+        }
+    }
+
+    /// The farthest the shape reaches from its centre along either axis.
+    public func reach(_ r: Float) -> Float { self == .triangle ? 1.25 * r : r }
 }
 
 public enum Motion: String, CaseIterable, Codable {

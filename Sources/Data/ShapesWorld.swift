@@ -49,9 +49,20 @@ public struct Clip {
 }
 
 public enum ShapesWorld {
-    /// A random scene and its rendering; `seed` fixes everything (scene, phrasing, sizes, motion).
+    /// A random training scene and its rendering; `seed` fixes everything (scene, phrasing, sizes,
+    /// motion). Scenes of the held-out split (`HeldOut`) are drawn again from the same stream, so no
+    /// training stream ever sees one.
     public static func sample(seed: UInt64, config: WorldConfig = .init()) -> Clip {
         var rng = RNG(seed: seed)
+        var scene = drawScene(&rng, config: config)
+        while HeldOut.contains(scene) { scene = drawScene(&rng, config: config) }
+        var clip = render(scene, seed: seed &+ 0x9E37_79B9, config: config)
+        clip.caption = PromptGrammar.phrase(scene, variant: rng.int(below: 60))
+        return clip
+    }
+
+    /// A scene of the whole grammar, held-out compositions included.
+    static func drawScene(_ rng: inout RNG, config: WorldConfig) -> Scene {
         let two = Double(rng.uniform(1)[0]) < config.twoObjectRate
         let background = ShapeColor.allCases[rng.int(below: ShapeColor.allCases.count)]
         let choices = ShapeColor.objectColors.filter { $0 != background }
@@ -61,10 +72,7 @@ public enum ShapesWorld {
             objects.append(SceneObject(choices[rng.int(below: choices.count)], ShapeKind.allCases[rng.int(below: 3)]))
             relation = Relation.allCases[rng.int(below: Relation.allCases.count)]
         }
-        let scene = Scene(objects: objects, relation: relation, motion: Motion.allCases[rng.int(below: Motion.allCases.count)], background: background)
-        var clip = render(scene, seed: seed &+ 0x9E37_79B9, config: config)
-        clip.caption = PromptGrammar.phrase(scene, variant: rng.int(below: 60))
-        return clip
+        return Scene(objects: objects, relation: relation, motion: Motion.allCases[rng.int(below: Motion.allCases.count)], background: background)
     }
 
     /// Renders `scene` with sizes, positions and speed drawn from `seed`.
@@ -76,14 +84,17 @@ public enum ShapesWorld {
         // Sizes (radius) relative to the frame; pairs are smaller so both fit with a gap.
         let radii = scene.objects.map { _ in two ? u(s / 9, s / 6.5) : u(s / 7, s / 4.5) }
         // Layout: offsets of each object from the group's centre.
+        let reach = zip(scene.objects, radii).map { $0.shape.reach($1) }
         var offsets: [(Float, Float)] = [(0, 0)]
-        var extent: (Float, Float) = (radii[0], radii[0])         // half-size of the group's bounding box
+        var extent: (Float, Float) = (reach[0], reach[0])         // half-size of the group's bounding box
         if two, let rel = scene.relation {
             let gap = u(2, s / 10)
-            let dist = radii[0] + radii[1] + gap
             let (ox, oy) = rel.offset
+            // Centre distance: each object's extent towards the other plus the gap, so a triangle's apex
+            // never touches the object above it.
+            let dist = scene.objects[0].shape.extent(towards: (ox, oy), radii[0]) + scene.objects[1].shape.extent(towards: (-ox, -oy), radii[1]) + gap
             offsets = [(-ox * dist / 2, -oy * dist / 2), (ox * dist / 2, oy * dist / 2)]
-            extent = (abs(ox) * dist / 2 + max(radii[0], radii[1]), abs(oy) * dist / 2 + max(radii[0], radii[1]))
+            extent = (abs(ox) * dist / 2 + max(reach[0], reach[1]), abs(oy) * dist / 2 + max(reach[0], reach[1]))
         }
         // Speed (pixels per frame), capped so the group stays inside the frame the whole clip.
         let (dx, dy) = scene.motion.direction

@@ -321,23 +321,28 @@ public final class DistillTrainer {
         try studentModel(k: k).save(to: dir, metadata: ["source_run": session.name, "horizon": String(k), "method": config.distill.method])
     }
 
-    var evalPrompts: [String] { Array(EvalSuite.prompts().prefix(config.distill.evalPrompts)) }
+    /// The first `eval_prompts` prompts of the suite: one- and two-object, seen and held-out (EvalSuite's order).
+    var evalPrompts: [String] { get throws { Array(try EvalSuite.prompts().prefix(config.distill.evalPrompts)) } }
 
-    /// Teacher clips (its own sampling: 48 UniPC steps with guidance) for the eval prompts, seed 0; cached.
+    /// Teacher clips (its own sampling: 48 UniPC steps with guidance) for the eval prompts, seed 0; cached
+    /// in the run folder for as long as the prompts stay the same.
     func prepareReferences() throws {
         let path = session.folder.path + "/references.safetensors"
-        if let f = try? Safetensors.read(path), let r = f.tensors["frames"], r.shape[0] == evalPrompts.count {
+        let prompts = try evalPrompts
+        if let f = try? Safetensors.read(path), let r = f.tensors["frames"], r.shape[0] == prompts.count,
+           f.metadata["captions"] == prompts.joined(separator: "\n") {
             references = (0..<r.shape[0]).map { r.slice(axis: 0, $0, $0 + 1).reshape(Array(r.shape.dropFirst())) }
             return
         }
-        let (r, _) = try teacher.sample(prompts: evalPrompts, seeds: [UInt64](repeating: 0, count: evalPrompts.count))
-        try Safetensors.write(["frames": r.frames!], metadata: ["captions": evalPrompts.joined(separator: "\n")], to: path)
+        let (r, _) = try teacher.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count))
+        try Safetensors.write(["frames": r.frames!], metadata: ["captions": prompts.joined(separator: "\n")], to: path)
         references = (0..<r.frames!.shape[0]).map { r.frames!.slice(axis: 0, $0, $0 + 1).reshape(Array(r.frames!.shape.dropFirst())) }
     }
 
     /// MiniVBench and fidelity to the teacher at the stage's own step count.
     func evaluateStage(k: Int, step: Int) throws {
         let model = studentModel(k: k)
+        let evalPrompts = try self.evalPrompts
         let (r, _) = try model.sample(prompts: evalPrompts, seeds: [UInt64](repeating: 0, count: evalPrompts.count))
         let f = r.frames!
         var scores: [ClipScore] = []
@@ -348,7 +353,10 @@ public final class DistillTrainer {
             for (key, v) in Metrics.fidelity(student: clip, teacher: references[i]) { fid[key, default: 0] += v / Double(evalPrompts.count) }
         }
         let s = MiniVBench.aggregate(scores)
-        var values: [String: Double] = ["eval/total": s.total, "eval/quality": s.quality, "eval/semantic": s.semantic]
+        var values: [String: Double] = ["eval/total": s.total, "eval/vbench_total": s.vbenchTotal, "eval/quality": s.quality,
+                                        "eval/semantic": s.semantic]
+        if let h = s.heldOut { values["eval/held_out"] = h.total }
+        if let v = s.seen { values["eval/seen"] = v.total }
         for (key, v) in fid { values["eval/\(key)"] = v }
         try session.store.log(session.name, step: step, values)
         try session.store.event(session.name, step: step, kind: "stage-eval",

@@ -161,7 +161,7 @@ public final class TeacherTrainer {
 
     /// MiniVBench on the first `eval_prompts` prompts of the eval suite (seed 0), EMA weights; a media clip.
     public func evaluate(step: Int) throws {
-        let prompts = Array(EvalSuite.prompts().prefix(config.sample.evalPrompts))
+        let prompts = Array(try EvalSuite.prompts().prefix(config.sample.evalPrompts))
         let (score, frames) = try withEMA { () throws -> (BenchScore, Tensor) in
             let (r, _) = try model.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count))
             let f = r.frames!
@@ -169,9 +169,13 @@ public final class TeacherTrainer {
             let scores = try zip(clips, prompts).map { try MiniVBench.score($0, prompt: $1) }
             return (MiniVBench.aggregate(scores), clips[0])
         }
-        try session.store.log(session.name, step: step, ["eval/total": score.total, "eval/quality": score.quality, "eval/semantic": score.semantic])
+        var values = ["eval/total": score.total, "eval/vbench_total": score.vbenchTotal, "eval/quality": score.quality, "eval/semantic": score.semantic]
+        if let h = score.heldOut { values["eval/held_out"] = h.total }
+        if let v = score.seen { values["eval/seen"] = v.total }
+        try session.store.log(session.name, step: step, values)
         try session.saveMedia(frames, caption: prompts[0], name: String(format: "step-%07d", step))
-        let text = String(format: "MiniVBench total %.4f (quality %.4f, semantic %.4f) on %d prompts", score.total, score.quality, score.semantic, prompts.count)
+        let text = String(format: "MiniVBench total %.4f (held-out %.4f, VBench-weighted %.4f) on %d prompts", score.total,
+                          score.heldOut?.total ?? .nan, score.vbenchTotal, prompts.count)
         try session.store.event(session.name, step: step, kind: "eval", text)
         session.reporter?.message("step \(step): " + text)
     }

@@ -1,6 +1,11 @@
-// MiniVBench: VBench's structure (quality and semantic dimensions, quality with dynamic degree at half
-// weight, total = (4·quality + semantic)/5; reference/gpd.md §4) with exact detectors for ShapesWorld.
-// Every detector reads the generated pixels and the prompt only — never the clip's ground truth.
+// MiniVBench: exact detectors for ShapesWorld, each reading the generated pixels and the prompt only —
+// never the clip's ground truth — and two scores built from them (docs/metric.md):
+// - `total`, the headline: per clip, quality × prompt-following, where every part of the prompt the
+//   clip ignores (shape, colour, count, layout, motion, background) halves its prompt-following
+//   factor; averaged over clips. A clip that stands still for "moving left" scores at most half.
+// - `vbenchTotal`: VBench's structure (quality with dynamic degree at half weight, semantic, and
+//   (4·quality + semantic)/5), kept so numbers compare with VBench-style tables; stillness is
+//   nearly free there, which is why it is not the headline.
 // Each dimension is in [0, 1]; dimensions that do not apply to a prompt (relationship for one object,
 // dynamic degree for "staying still") are left out of that prompt's averages.
 import Data
@@ -19,19 +24,62 @@ public enum Dimension: String, CaseIterable, Codable {
     public static let quality: [Dimension] = [.subjectConsistency, .backgroundConsistency, .temporalFlickering, .motionSmoothness,
                                               .dynamicDegree, .imagingSharpness, .spectralFidelity]
     public static let semantic: [Dimension] = [.shape, .color, .objectCount, .spatialRelationship, .motionDirection, .backgroundColor]
+
+    /// The headline's quality factor: the quality dimensions but dynamic degree (motion is judged, against
+    /// the prompt, among the parts).
+    public static let headlineQuality: [Dimension] = [.subjectConsistency, .backgroundConsistency, .temporalFlickering,
+                                                      .motionSmoothness, .imagingSharpness, .spectralFidelity]
+    /// The parts of a prompt a clip can ignore, each a factor of the headline.
+    public static let promptParts: [Dimension] = semantic
 }
 
 public struct ClipScore {
     public var prompt: String
     public var dimensions: [Dimension: Double]
+    /// The prompt's split (seen in training, or a held-out composition).
+    public var split: Split
+
+    public init(prompt: String, dimensions: [Dimension: Double], split: Split) {
+        self.prompt = prompt; self.dimensions = dimensions; self.split = split
+    }
+
+    /// Mean of the headline's quality dimensions that apply.
+    public var qualityFactor: Double { MiniVBench.mean(Dimension.headlineQuality.compactMap { dimensions[$0] }) }
+    /// Π over the prompt's parts of (1 − ½·(1 − part)): 1 when every part is followed, ½ per ignored part.
+    public var promptFollowing: Double {
+        Dimension.promptParts.compactMap { dimensions[$0] }.reduce(1) { $0 * (1 - MiniVBench.partWeight * (1 - $1)) }
+    }
+    /// The headline for this clip.
+    public var total: Double { qualityFactor * promptFollowing }
+}
+
+/// The headline and its factors over a set of clips.
+public struct SplitScore: Codable, Equatable {
+    public var clips: Int
+    public var total: Double
+    public var qualityFactor: Double
+    public var promptFollowing: Double
+    public var vbenchTotal: Double
+
+    enum CodingKeys: String, CodingKey {
+        case clips, total, qualityFactor = "quality_factor", promptFollowing = "prompt_following", vbenchTotal = "vbench_total"
+    }
 }
 
 public struct BenchScore {
+    /// The headline: mean over clips of quality factor × prompt-following.
     public var total: Double
+    public var qualityFactor: Double
+    public var promptFollowing: Double
+    /// VBench's aggregation: (4·quality + semantic)/5.
+    public var vbenchTotal: Double
     public var quality: Double
     public var semantic: Double
     public var dimensions: [Dimension: Double]
     public var clips: [ClipScore]
+    /// The same over the clips of seen prompts and of held-out ones (nil when a split has no clip).
+    public var seen: SplitScore?
+    public var heldOut: SplitScore?
 }
 
 public enum MiniVBench {
@@ -43,6 +91,9 @@ public enum MiniVBench {
         if let i = frames.data.firstIndex(where: { !$0.isFinite }) { throw DataError.invalid("the clip has a non-finite value at index \(i)") }
         let parsed = PromptGrammar.parse(prompt)
         guard let scene = parsed.scene else { throw DataError.invalid("cannot score against the prompt \"\(prompt)\": \(parsed.problem ?? "?")") }
+        if let i = frames.data.firstIndex(where: { $0 < -0.01 || $0 > 1.01 }) {
+            throw DataError.invalid("the clip's frames must be in [0, 1]; value \(frames.data[i]) at index \(i)")
+        }
         let a = ClipAnalysis(frames.clamp(0, 1))
         let tracks = a.tracks(for: scene)
         let scale = Float(a.width) / 32
@@ -97,30 +148,54 @@ public enum MiniVBench {
         d[.color] = colorHits / slots
         d[.objectCount] = Double(a.analyses.filter { $0.blobs.count == scene.objects.count }.count) / Double(a.frames)
         if scene.objects.count == 2, let rel = scene.relation {
+            func holds(_ p: Blob, _ q: Blob) -> Bool {
+                let (dx, dy) = (q.cx - p.cx, q.cy - p.cy)
+                switch rel {
+                case .leftOf: return dx > abs(dy)
+                case .rightOf: return -dx > abs(dy)
+                case .above: return dy > abs(dx)
+                case .below: return -dy > abs(dx)
+                }
+            }
+            // Two objects of one colour and shape cannot be told apart: either of them may be the first.
+            let twins = scene.objects[0] == scene.objects[1]
             var ok = 0
             for f in 0..<a.frames {
                 guard let p = tracks[0][f], let q = tracks[1][f] else { continue }
-                let (dx, dy) = (q.cx - p.cx, q.cy - p.cy)
-                switch rel {
-                case .leftOf: if dx > abs(dy) { ok += 1 }
-                case .rightOf: if -dx > abs(dy) { ok += 1 }
-                case .above: if dy > abs(dx) { ok += 1 }
-                case .below: if -dy > abs(dx) { ok += 1 }
-                }
+                if holds(p, q) || (twins && holds(q, p)) { ok += 1 }
             }
             d[.spatialRelationship] = Double(ok) / Double(a.frames)
         }
         d[.motionDirection] = mean(tracks.map { track -> Double in
             guard let disp = displacement(track) else { return 0 }
-            return detectedMotion(disp, scale: scale) == scene.motion ? 1 : 0
+            return followsMotion(disp, scene.motion, frames: a.frames, scale: scale) ? 1 : 0
         })
         d[.backgroundColor] = ClipAnalysis.nearestColor(a.background) == scene.background ? 1 : 0
-        return ClipScore(prompt: prompt, dimensions: d)
+        return ClipScore(prompt: prompt, dimensions: d, split: Split.of(scene))
     }
 
-    /// VBench's aggregation over clips: each dimension averaged where it applies; quality weights dynamic
-    /// degree by 1/2; total = (4·quality + semantic)/5.
+    /// Each part of the prompt a clip ignores costs this share of its prompt-following factor.
+    public static let partWeight = 0.5
+
+    /// Scores over clips: the headline (mean of per-clip quality factor × prompt-following), and VBench's
+    /// aggregation — each dimension averaged where it applies; quality weights dynamic degree by 1/2;
+    /// vbenchTotal = (4·quality + semantic)/5 — over all clips and per split.
     public static func aggregate(_ clips: [ClipScore]) -> BenchScore {
+        let (quality, semantic, dims) = vbench(clips)
+        func split(_ s: Split) -> SplitScore? {
+            let mine = clips.filter { $0.split == s }
+            guard !mine.isEmpty else { return nil }
+            let (q, sem, _) = vbench(mine)
+            return SplitScore(clips: mine.count, total: mean(mine.map(\.total)), qualityFactor: mean(mine.map(\.qualityFactor)),
+                              promptFollowing: mean(mine.map(\.promptFollowing)), vbenchTotal: (4 * q + sem) / 5)
+        }
+        return BenchScore(total: mean(clips.map(\.total)), qualityFactor: mean(clips.map(\.qualityFactor)),
+                          promptFollowing: mean(clips.map(\.promptFollowing)), vbenchTotal: (4 * quality + semantic) / 5,
+                          quality: quality, semantic: semantic, dimensions: dims, clips: clips,
+                          seen: split(.seen), heldOut: split(.heldOut))
+    }
+
+    static func vbench(_ clips: [ClipScore]) -> (quality: Double, semantic: Double, dimensions: [Dimension: Double]) {
         var dims: [Dimension: Double] = [:]
         for dim in Dimension.allCases {
             let v = clips.compactMap { $0.dimensions[dim] }
@@ -128,16 +203,14 @@ public enum MiniVBench {
         }
         var qs = 0.0, qw = 0.0
         for dim in Dimension.quality { if let v = dims[dim] { let w = dim == .dynamicDegree ? 0.5 : 1; qs += w * v; qw += w } }
-        let quality = qw > 0 ? qs / qw : 0
         let sem = Dimension.semantic.compactMap { dims[$0] }
-        let semantic = sem.isEmpty ? 0 : sem.reduce(0, +) / Double(sem.count)
-        return BenchScore(total: (4 * quality + semantic) / 5, quality: quality, semantic: semantic, dimensions: dims, clips: clips)
+        return (qw > 0 ? qs / qw : 0, sem.isEmpty ? 0 : sem.reduce(0, +) / Double(sem.count), dims)
     }
 
     // MARK: detectors
 
     static func clamp01(_ x: Double) -> Double { min(max(x, 0), 1) }
-    static func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
+    public static func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
 
     static func medianColor(_ c: [(Float, Float, Float)]) -> (Float, Float, Float) {
         func med(_ v: [Float]) -> Float { let s = v.sorted(); return s[s.count / 2] }
@@ -154,6 +227,16 @@ public enum MiniVBench {
         // Scale the quarter-to-quarter shift to the whole clip's length.
         let k = Float(track.count - 1) / Float(track.count - q)
         return ((b.0 - a.0) * k, (b.1 - a.1) * k)
+    }
+
+    /// Whether a track's displacement over the clip follows the prompt's motion at about the world's
+    /// speed: "staying still" moves under 2.5 px (per 32 px of frame); a direction moves that way along
+    /// the dominant axis, at least 2.5 px and at most 1.25 × the world's fastest (1.5 px per frame).
+    static func followsMotion(_ d: (Float, Float), _ motion: Motion, frames: Int, scale: Float) -> Bool {
+        let detected = detectedMotion(d, scale: scale)
+        guard detected == motion else { return false }
+        if motion == .still { return true }
+        return (d.0 * d.0 + d.1 * d.1).squareRoot() <= 1.25 * 1.5 * scale * Float(max(frames - 1, 1))
     }
 
     static func detectedMotion(_ d: (Float, Float), scale: Float) -> Motion {
@@ -220,11 +303,12 @@ public enum MiniVBench {
         return clamp01(1.4 - 0.4 * width)
     }
 
-    /// Spectral shape of the frames against real renderings of the same prompt: R = power in the top
-    /// 40 % of spatial frequencies over power in the 30–60 % band (radially averaged). Blur removes the
-    /// high band (R falls by orders of magnitude), noise fills it (R rises towards 1). Real clips of one
-    /// prompt vary by up to ~4× in R (object size, position), so the score is exp(−½·excess) with the
-    /// log-ratio's excess over log 4.
+    /// Missing fine detail against real renderings of the same prompt: R = power in the top 40 % of
+    /// spatial frequencies over power in the 30–60 % band (radially averaged). Blur removes the high
+    /// band (R falls by orders of magnitude). Real clips of one prompt vary by up to ~4× in R (object
+    /// size, position), so the score is exp(−½·deficit) with log(R_real / R)'s excess over log 4. Only
+    /// a deficit costs: excess high-frequency power is noise, which flickering and background
+    /// consistency judge (scoring both ways ranked a noisy 6-step sampler best).
     static func spectralFidelity(_ frames: Tensor, scene: Scene) -> Double {
         let (f, h, w) = (frames.shape[0], frames.shape[1], frames.shape[2])
         guard h == w else { return 0 }
@@ -238,9 +322,10 @@ public enum MiniVBench {
         var ref = 0.0
         for seed in [7, 8, 9] as [UInt64] { ref += bandRatio(ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: f, size: h)).frames) / 3 }
         let g = bandRatio(frames)
-        guard g > 0, ref > 0 else { return 0 }
-        let excess = max(0, abs(Foundation.log(g / ref)) - Foundation.log(4.0))
-        return Foundation.exp(-0.5 * excess)
+        guard ref > 0 else { return 0 }
+        guard g > 0 else { return 0 }
+        let deficit = max(0, Foundation.log(ref / g) - Foundation.log(4.0))
+        return Foundation.exp(-0.5 * deficit)
     }
 
     /// Shape class by template IoU: circle, square and triangle of the blob's area at its centroid.

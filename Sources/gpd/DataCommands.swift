@@ -1,13 +1,35 @@
 // `gpd data preview`: a ShapesWorld clip for a prompt, written as GIF, PNG frames or safetensors.
+// `gpd data prompts`: the evaluation suite (samples/prompts/eval.txt) or training captions, with their split.
 import ArgumentParser
 import Data
+import Eval
 import Foundation
 import Media
 import Tensors
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "data", abstract: "The ShapesWorld data world.",
-                                                    subcommands: [Preview.self])
+                                                    subcommands: [Preview.self, Prompts.self])
+
+    struct Prompts: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the evaluation suite (samples/prompts/eval.txt is its output) or captions the training streams draw.")
+        @Option(help: "Print this many training captions (seeds 0…) instead of the suite.") var train: Int?
+        @Flag(help: "Print each prompt's split (seen or held_out) and, for held-out ones, why.") var split = false
+
+        func validate() throws {
+            if let train, !(1...100_000).contains(train) { throw ValidationError("--train takes 1 to 100000 captions, got \(train)") }
+        }
+
+        func run() throws {
+            let prompts = train.map { n in (0..<n).map { ShapesWorld.sample(seed: UInt64($0)).caption } } ?? EvalSuite.generate()
+            for p in prompts {
+                guard split, let scene = PromptGrammar.parse(p).scene else { print(p); continue }
+                let reasons = HeldOut.reasons(scene)
+                print("\(p)\t\(Split.of(scene).rawValue)" + (reasons.isEmpty ? "" : "\t" + reasons.joined(separator: "; ")))
+            }
+        }
+    }
 
     struct Preview: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Render the clip a prompt describes (ground truth, not a model).")

@@ -22,11 +22,15 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
     @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances).")
     var reference: String?
-    @Flag(help: "Print one JSON object: total, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (and fidelity with --reference).") var json = false
+    @Flag(help: "Calibrate the metric instead: real ShapesWorld clips of the prompts and seeds, and each corruption of them (frozen, reversed, wrong colour, shape, count, background, blurred, two at once), with each corruption's margin below the real clips.")
+    var calibrate = false
+    @Flag(help: "Print one JSON object: total, vbench_total, seen, held_out, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (and fidelity with --reference).") var json = false
     @OptionGroup var runs: RunsOption
 
     func validate() throws {
-        guard [clips, model, vae].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of --clips, --model and --vae") }
+        guard [clips, model, vae].compactMap({ $0 }).count + (calibrate ? 1 : 0) == 1 else {
+            throw ValidationError("give exactly one of --clips, --model, --vae and --calibrate")
+        }
         if let saveClips {
             guard saveClips.hasSuffix(".safetensors") else { throw ValidationError("--save-clips writes .safetensors: \(saveClips)") }
             try ClipFiles.checkDestination(saveClips)
@@ -36,6 +40,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         if let model { try runModel(model); return }
         if let vae { try runVAE(vae); return }
+        if calibrate { try runCalibration(); return }
         let set = try ClipSet.load(clips!)
         var texts: [String]? = nil
         if let prompts {
@@ -106,7 +111,10 @@ struct EvalCommand: ParsableCommand {
         extra["per_seed"] = seedList.map { seed -> [String: Any] in
             let mine = zip(jobs, scores).filter { $0.0.1 == seed }.map(\.1)
             let a = MiniVBench.aggregate(mine)
-            return ["seed": Int(seed), "total": a.total, "quality": a.quality, "semantic": a.semantic]
+            var row: [String: Any] = ["seed": Int(seed), "total": a.total, "vbench_total": a.vbenchTotal, "quality": a.quality, "semantic": a.semantic]
+            if let h = a.heldOut { row["held_out"] = h.total }
+            if let v = a.seen { row["seen"] = v.total }
+            return row
         }
         try output(scores, extra: extra)
     }
@@ -133,21 +141,65 @@ struct EvalCommand: ParsableCommand {
         try output(scores, extra: ["vae": folder, "psnr": psnr / Double(count), "seeds": seedList.map { Int($0) }])
     }
 
+    func runCalibration() throws {
+        let texts = try readPrompts(prompts)
+        let seedList = try EvalSuite.parseSeeds(seeds)
+        let progress = Progress("calibrating", total: texts.count * seedList.count, enabled: !json)
+        let rows = try Calibration.run(prompts: texts, seeds: seedList) { done, _ in progress.update(done) }
+        if json {
+            try printJSON(["seeds": seedList.map { Int($0) }, "rows": rows.map { r -> [String: Any] in
+                var o = scoreJSON(r.score)
+                o["name"] = r.name
+                o["clips"] = r.score.clips.count
+                o["real_total"] = r.real.total
+                o["margin"] = r.margin
+                o["ignored_parts"] = r.corruption?.ignoredParts ?? 0
+                return o
+            }])
+            return
+        }
+        print("row                          clips   total  margin   held-out  seen    VBench-weighted")
+        for r in rows {
+            print(String(format: "%-28@ %5d  %.4f  %6.3f   %.4f    %.4f  %.4f", r.name as NSString, r.score.clips.count, r.score.total, r.margin,
+                         r.score.heldOut?.total ?? .nan, r.score.seen?.total ?? .nan, r.score.vbenchTotal))
+        }
+    }
+
+    /// The aggregate's fields as the JSON output names them (without the per-prompt rows).
+    func scoreJSON(_ s: BenchScore) -> [String: Any] {
+        func split(_ x: SplitScore?) -> Any {
+            guard let x else { return NSNull() }
+            return ["clips": x.clips, "total": x.total, "quality_factor": x.qualityFactor, "prompt_following": x.promptFollowing,
+                    "vbench_total": x.vbenchTotal]
+        }
+        return ["total": s.total, "quality_factor": s.qualityFactor, "prompt_following": s.promptFollowing,
+                "vbench_total": s.vbenchTotal, "quality": s.quality, "semantic": s.semantic,
+                "seen": split(s.seen), "held_out": split(s.heldOut),
+                "dimensions": Dictionary(uniqueKeysWithValues: s.dimensions.map { ($0.key.rawValue, $0.value) })]
+    }
+
     func output(_ scores: [ClipScore], extra: [String: Any]) throws {
+        guard !scores.isEmpty else { throw ValidationError("no clips to score") }
         let s = MiniVBench.aggregate(scores)
         if json {
-            let dims = Dictionary(uniqueKeysWithValues: s.dimensions.map { ($0.key.rawValue, $0.value) })
             let rows = scores.map { c -> [String: Any] in
                 let one = MiniVBench.aggregate([c])
-                return ["prompt": c.prompt, "total": one.total, "quality": one.quality, "semantic": one.semantic,
+                return ["prompt": c.prompt, "split": c.split.rawValue, "total": c.total, "quality_factor": c.qualityFactor,
+                        "prompt_following": c.promptFollowing, "vbench_total": one.vbenchTotal, "quality": one.quality, "semantic": one.semantic,
                         "dimensions": Dictionary(uniqueKeysWithValues: c.dimensions.map { ($0.key.rawValue, $0.value) })]
             }
-            var o: [String: Any] = ["total": s.total, "quality": s.quality, "semantic": s.semantic, "dimensions": dims, "prompts": rows]
+            var o = scoreJSON(s)
+            o["prompts"] = rows
             for (k, v) in extra { o[k] = v }
             try printJSON(o)
         } else {
-            print(String(format: "%d clips   total %.4f   quality %.4f   semantic %.4f", scores.count, s.total, s.quality, s.semantic)
+            print(String(format: "%d clips   total %.4f   (quality factor %.4f × prompt-following %.4f)", scores.count, s.total,
+                         s.qualityFactor, s.promptFollowing)
                   + ((extra["psnr"] as? Double).map { String(format: "   PSNR %.2f dB", $0) } ?? ""))
+            for (name, x) in [("held-out", s.heldOut), ("seen", s.seen)] {
+                if let x { print(String(format: "  %-9@ %3d clips   total %.4f   VBench-weighted %.4f", name as NSString, x.clips, x.total, x.vbenchTotal)) }
+            }
+            print(String(format: "  VBench-weighted %.4f   quality %.4f   semantic %.4f", s.vbenchTotal, s.quality, s.semantic))
             if let f = extra["fidelity"] as? [String: Double] {
                 print("  to the reference: " + f.keys.sorted().map { $0 + String(format: " %.4f", f[$0]!) }.joined(separator: "   "))
             }

@@ -31,7 +31,7 @@ struct SamplingOverrides: ParsableArguments {
 
 /// Non-empty lines of a prompts file, or the eval suite when no file is given.
 func readPrompts(_ path: String?) throws -> [String] {
-    guard let path else { return EvalSuite.prompts() }
+    guard let path else { return try EvalSuite.prompts() }
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
     return EvalSuite.read(String(decoding: data, as: UTF8.self))
 }
