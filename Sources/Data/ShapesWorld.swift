@@ -17,7 +17,7 @@ public struct WorldConfig: Codable, Equatable {
     }
 
     public func validate() throws {
-        guard frames >= 1, (frames - 1) % 4 == 0 else { throw DataError.invalid("frames must be 4k+1 (1, 5, 9, 17, …), got \(frames)") }
+        guard frames >= 1, frames <= 1025, (frames - 1) % 4 == 0 else { throw DataError.invalid("frames must be 4k+1 from 1 to 1025 (1, 5, 9, 17, …), got \(frames)") }
         guard size >= 16, size <= 256 else { throw DataError.invalid("size must be 16…256 pixels, got \(size)") }
     }
 }

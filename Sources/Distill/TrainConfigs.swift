@@ -17,7 +17,7 @@ public struct DataSection: ConfigSection, Equatable {
     public static let keys = ["frames", "size", "seed", "two_object_rate"]
     public init() {}
     public func validate(path: String, prefix: String) throws {
-        try ConfigFile.require(frames >= 1 && (frames - 1) % 4 == 0, path, "\(prefix).frames", "must be 4k+1 (e.g. 17), got \(frames)")
+        try ConfigFile.require(frames >= 1 && frames <= 1025 && (frames - 1) % 4 == 0, path, "\(prefix).frames", "must be 4k+1 from 1 to 1025 (e.g. 17), got \(frames)")
         try ConfigFile.require(size >= 16 && size <= 256 && size % 8 == 0, path, "\(prefix).size", "must be a multiple of 8 in 16…256, got \(size)")
         try ConfigFile.require((0...1).contains(twoObjectRate), path, "\(prefix).two_object_rate", "must be in [0, 1]")
     }
@@ -61,7 +61,7 @@ public struct TrainSection: ConfigSection, Equatable {
     public init() {}
     public func validate(path: String, prefix: String) throws {
         func req(_ ok: Bool, _ key: String, _ m: String) throws { try ConfigFile.require(ok, path, "\(prefix).\(key)", m) }
-        try req(steps >= 1, "steps", "must be at least 1")
+        try req((1...100_000_000).contains(steps), "steps", "must be 1 to 100000000, got \(steps)")
         try req(batch >= 1 && batch <= 1024, "batch", "must be in 1…1024")
         try req(lr > 0 && lr < 1, "lr", "must be in (0, 1)")
         try req(lrFloor >= 0 && lrFloor <= lr, "lr_floor", "must be in [0, lr]")
@@ -241,7 +241,7 @@ public struct SampleSection: ConfigSection, Equatable {
         try ConfigFile.require(steps >= 1 && steps <= 1000, path, "\(prefix).steps", "must be in 1…1000")
         try ConfigFile.require(shift > 0, path, "\(prefix).shift", "must be positive")
         try ConfigFile.require(guidance >= 0, path, "\(prefix).guidance", "must be ≥ 0")
-        try ConfigFile.require(evalPrompts >= 1, path, "\(prefix).eval_prompts", "must be ≥ 1")
+        try ConfigFile.require((1...72).contains(evalPrompts), path, "\(prefix).eval_prompts", "must be 1 to 72 (the suite's prompts), got \(evalPrompts)")
     }
 }
 
@@ -344,7 +344,7 @@ public struct DistillSection: ConfigSection, Equatable {
         try req(butterworthOrder >= 1, "butterworth_order", "must be ≥ 1")
         try req(spatialCutoff > 0 && temporalCutoff > 0, "spatial_cutoff", "cut-offs must be positive")
         try req(prompts >= 1, "prompts", "must be ≥ 1")
-        try req(evalPrompts >= 1, "eval_prompts", "must be ≥ 1")
+        try req((1...72).contains(evalPrompts), "eval_prompts", "must be 1 to 72 (the suite's prompts), got \(evalPrompts)")
     }
 
     /// Guidance of stage j of m (linear from start to end).

@@ -58,13 +58,22 @@ public enum RunArchive {
             // A run archived while it was live is history now.
             if [RunStatus.running, .paused, .created].map(\.rawValue).contains(history.run.status) { history.run.status = RunStatus.stopped.rawValue }
             (history.run.pid, history.run.heartbeat) = (nil, nil)
+            // Only regular files are copied: a symlink in an archive (log.txt → /etc/shadow) would show
+            // another file's contents as the run's, so such an archive is refused before anything is made.
+            let sources = files.map { (dir + "/" + name + "/" + $0, $0) }.filter { fm.fileExists(atPath: $0.0) || isSymlink($0.0) }
+                + ((try? fm.contentsOfDirectory(atPath: dir + "/" + name + "/media")) ?? []).map { (dir + "/" + name + "/media/" + $0, "media/" + $0) }
+            for path in [dir + "/" + name, dir + "/" + name + "/run.json", dir + "/" + name + "/media"] + sources.map(\.0) where isSymlink(path) {
+                throw ConfigError(path, "(archive)", "is a symbolic link; archives hold plain files only, so this run was not imported")
+            }
             let folder = try RunFolder(root: store.root, name: name)
             try folder.create()
-            for f in files where fm.fileExists(atPath: dir + "/" + name + "/" + f) { try replaceCopy(dir + "/" + name + "/" + f, folder.path + "/" + f) }
-            for f in (try? fm.contentsOfDirectory(atPath: dir + "/" + name + "/media")) ?? [] {
-                try replaceCopy(dir + "/" + name + "/media/" + f, folder.mediaPath + "/" + f)
+            do {
+                for (from, rel) in sources { try replaceCopy(from, folder.path + "/" + rel) }
+                try store.insert(history)
+            } catch {
+                try? fm.removeItem(atPath: folder.path)   // all or nothing for this run
+                throw error
             }
-            try store.insert(history)
             try store.event(name, step: history.run.step, kind: "imported", "imported from \(dir) (history, config, log and newest media; no checkpoints)")
             imported.append(name)
         }
@@ -77,6 +86,11 @@ public enum RunArchive {
         guard let newest = all.filter({ $0.hasSuffix(".safetensors") }).sorted().last else { return [] }
         let stem = String(newest.dropLast(".safetensors".count))
         return all.filter { $0 == newest || $0 == stem + ".gif" }.sorted()
+    }
+
+    static func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
     }
 
     static func replaceCopy(_ from: String, _ to: String) throws {

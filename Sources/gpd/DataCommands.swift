@@ -47,7 +47,7 @@ struct DataCommand: ParsableCommand {
             try ClipFiles.checkDestination(out)
             let parsed = PromptGrammar.parse(prompt)
             if !parsed.unknownWords.isEmpty {
-                FileHandle.standardError.write("note: unknown words ignored: \(parsed.unknownWords.joined(separator: ", "))\n".data(using: .utf8)!)
+                printError("note: unknown words ignored: \(parsed.unknownWords.joined(separator: ", "))")
             }
             guard let scene = parsed.scene else { throw ValidationError("cannot read the prompt: \(parsed.problem ?? "?")") }
             let clip = ShapesWorld.render(scene, seed: seed, config: config)

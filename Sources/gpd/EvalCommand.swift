@@ -59,6 +59,7 @@ struct EvalCommand: ParsableCommand {
     func runModel(_ ref: String) throws {
         let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
         let texts = try readPrompts(prompts)
+        try checkPrompts(texts)
         let seedList = try EvalSuite.parseSeeds(seeds)
         let base = try sampling.apply(to: m.config.sampling)
         let jobs = texts.flatMap { p in seedList.map { (p, $0) } }
@@ -123,6 +124,7 @@ struct EvalCommand: ParsableCommand {
     func runVAE(_ folder: String) throws {
         let v = try WanVAE.load(folder: folder)
         let texts = try readPrompts(prompts)
+        try checkPrompts(texts)
         let seedList = try EvalSuite.parseSeeds(seeds)
         let size = 8 * v.config.spatialCompression
         var scores: [ClipScore] = [], psnr = 0.0, count = 0
@@ -141,8 +143,18 @@ struct EvalCommand: ParsableCommand {
         try output(scores, extra: ["vae": folder, "psnr": psnr / Double(count), "seeds": seedList.map { Int($0) }])
     }
 
+    /// Every prompt must be one MiniVBench can score, before any clip is made.
+    func checkPrompts(_ texts: [String]) throws {
+        guard !texts.isEmpty else { throw ValidationError("\(prompts ?? "the suite"): no prompts") }
+        for (i, p) in texts.enumerated() {
+            let parsed = PromptGrammar.parse(p)
+            guard parsed.scene != nil else { throw ValidationError("\(prompts ?? "the suite"), prompt \(i + 1) \"\(p)\": \(parsed.problem ?? "cannot be read")") }
+        }
+    }
+
     func runCalibration() throws {
         let texts = try readPrompts(prompts)
+        try checkPrompts(texts)
         let seedList = try EvalSuite.parseSeeds(seeds)
         let progress = Progress("calibrating", total: texts.count * seedList.count, enabled: !json)
         let rows = try Calibration.run(prompts: texts, seeds: seedList) { done, _ in progress.update(done) }

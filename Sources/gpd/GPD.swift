@@ -14,7 +14,7 @@ struct GPD: ParsableCommand {
         EngineRuntime.prepareBLAS()   // may re-execute this process once with OpenBLAS's settings
         EngineRuntime.keepFreedMemory()
         if let problem = EngineRuntime.applyThreadSetting() {
-            FileHandle.standardError.write(Data("Error: \(problem)\n".utf8))
+            printError("Error: \(problem)")
             Foundation.exit(64)
         }
         setvbuf(stdout, nil, _IOLBF, 0)   // line-buffered even into a log file, so progress shows as it happens
@@ -22,7 +22,14 @@ struct GPD: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            // ArgumentParser's message for the error (usage, help, or the error itself), sanitised: it can
+            // quote a path, a run name or a caption.
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                if code == .success { print(message) } else { printError(message) }
+            }
+            Foundation.exit(code.rawValue)
         }
     }
 

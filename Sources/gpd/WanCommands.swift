@@ -250,10 +250,10 @@ struct SampleCommand: ParsableCommand {
         let (r, toks) = try m.sample(prompts: [prompt!], seeds: [seed], settings: s) { i, _ in progress.update(i) }
         let wall = Date().timeIntervalSince(t1)
         if !toks[0].unknownWords.isEmpty {
-            FileHandle.standardError.write("note: unknown words (encoded as <unk>): \(toks[0].unknownWords.joined(separator: ", "))\n".data(using: .utf8)!)
+            printError("note: unknown words (encoded as <unk>): \(toks[0].unknownWords.joined(separator: ", "))")
         }
         if toks[0].truncatedWords > 0 {
-            FileHandle.standardError.write("note: the prompt was cut to \(m.config.textEncoder.textLength) tokens (\(toks[0].truncatedWords) words dropped)\n".data(using: .utf8)!)
+            printError("note: the prompt was cut to \(m.config.textEncoder.textLength) tokens (\(toks[0].truncatedWords) words dropped)")
         }
         let frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst()))
         if out.hasSuffix(".safetensors") {

@@ -104,6 +104,15 @@ final class RunStoreTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("no checkpoint to resume from"), "\(e)")
         }
         XCTAssertThrowsError(try RunArchive.importRuns(from: root + "/nowhere", into: store))
+        // A symlink inside an archive (log.txt → a secret) refuses that run before anything is made.
+        try FileManager.default.removeItem(atPath: archive + "/a/log.txt")
+        try FileManager.default.createSymbolicLink(atPath: archive + "/a/log.txt", withDestinationPath: "/etc/passwd")
+        let third = root + "/third"
+        XCTAssertThrowsError(try RunArchive.importRuns(from: archive, into: try RunStore(root: third))) { e in
+            XCTAssertTrue("\(e)".contains("symbolic link"), "\(e)")
+        }
+        XCTAssertNil(try RunStore(root: third).run("a"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: third + "/a"))
         // The demo's own archive (samples/demo/runs) imports: the runs that made the demo models.
         let demo = try XCTUnwrap(ModelRef.demoRoot()) + "/runs"
         let fresh = try RunStore(root: root + "/fresh")

@@ -79,6 +79,15 @@ final class CalibrationTests: XCTestCase {
         }
     }
 
+    func testSeedRangesAreBounded() throws {
+        XCTAssertEqual(try EvalSuite.parseSeeds("0-4"), [0, 1, 2, 3, 4])
+        XCTAssertEqual(try EvalSuite.parseSeeds("3,1"), [3, 1])
+        for bad in ["0-9223372036854775807", "0-4611686018427387904", "0-100000000", "5-2", "a-b", ""] {
+            XCTAssertThrowsError(try EvalSuite.parseSeeds(bad), bad) { XCTAssertTrue("\($0)".contains("at most 10000 seeds"), "\($0)") }
+        }
+        XCTAssertThrowsError(try WorldConfig(frames: 9_223_372_036_854_775_805).validate())
+    }
+
     // MARK: the split
 
     func testTrainingStreamsNeverDrawAHeldOutComposition() {

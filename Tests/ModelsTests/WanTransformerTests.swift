@@ -180,3 +180,21 @@ final class WanTransformerTests: XCTestCase {
         }
     }
 }
+
+final class WanInputSafetyTests: XCTestCase {
+    func testEmptyAxesAndImpossibleConfigsAreErrors() throws {
+        var c = WanTransformerConfig()
+        (c.numAttentionHeads, c.attentionHeadDim, c.ffnDim, c.numLayers, c.inChannels, c.outChannels, c.textDim, c.freqDim) = (2, 6, 16, 1, 4, 4, 8, 16)
+        var rng = RNG(seed: 3)
+        let m = try WanTransformer(c, rng: &rng)
+        XCTAssertThrowsError(try m(Tensor(zeros: [0, 4, 3, 4, 6]), timesteps: [], context: Tensor(zeros: [0, 3, 8]))) { e in
+            XCTAssertTrue("\(e)".contains("empty axis"), "\(e)")
+        }
+        XCTAssertThrowsError(try m(Tensor(zeros: [1, 4, 1, 2, 2]), timesteps: [1], context: Tensor(zeros: [1, 0, 8]))) { e in
+            XCTAssertTrue("\(e)".contains("L ≥ 1"), "\(e)")
+        }
+        var huge = WanTransformerConfig()
+        (huge.numAttentionHeads, huge.attentionHeadDim) = (100_000, 100_000)
+        XCTAssertThrowsError(try huge.validate(path: "config.json")) { e in XCTAssertTrue("\(e)".contains("this machine has"), "\(e)") }
+    }
+}

@@ -260,6 +260,7 @@ public final class WanVAE: Module {
         guard x.rank == 5, x.shape[1] == config.inChannels else {
             throw ModelError.input("VAE input \(x.shape) must be [B, \(config.inChannels), F, H, W]")
         }
+        guard x.shape.allSatisfy({ $0 > 0 }) else { throw ModelError.input("VAE input \(x.shape) has an empty axis") }
         let t = config.temporalCompression
         guard x.shape[2] >= 1, (x.shape[2] - 1) % t == 0 else {
             throw ModelError.input("VAE input has \(x.shape[2]) frames; this VAE needs 1 + \(t)·k frames (1, \(1 + t), \(1 + 2 * t), …)")
@@ -280,6 +281,7 @@ public final class WanVAE: Module {
     /// Pixels in [−1, 1] from an un-normalised latent [B, z, F', H', W'] → [B, 3, F, H, W].
     public func decode(_ z: Tensor, clamp: Bool = true) throws -> Tensor {
         guard z.rank == 5, z.shape[1] == config.zDim else { throw ModelError.input("VAE latent \(z.shape) must be [B, \(config.zDim), F', H', W']") }
+        guard z.shape.allSatisfy({ $0 > 0 }) else { throw ModelError.input("VAE latent \(z.shape) has an empty axis") }
         let y = decoder(postQuantConv(z))
         return clamp ? y.clamp(-1, 1) : y
     }

@@ -173,6 +173,7 @@ public final class WanTransformer: Module {
     /// The token grid (frames, height, width) of a latent, or an error naming what does not divide.
     public func grid(of x: Tensor) throws -> (f: Int, h: Int, w: Int) {
         guard x.rank == 5 else { throw ModelError.input("transformer input \(x.shape) must be [B, C, F, H, W]") }
+        guard x.shape.allSatisfy({ $0 > 0 }) else { throw ModelError.input("transformer input \(x.shape) has an empty axis") }
         guard x.shape[1] == config.inChannels else {
             throw ModelError.input("transformer input \(x.shape) has \(x.shape[1]) channels; the model takes in_channels = \(config.inChannels)")
         }
@@ -236,8 +237,8 @@ public final class WanTransformer: Module {
         let g = try grid(of: x)
         let b = x.shape[0]
         guard timesteps.count == b else { throw ModelError.input("transformer got \(timesteps.count) timesteps for a batch of \(b)") }
-        guard context.rank == 3, context.shape[0] == b, context.shape[2] == config.textDim else {
-            throw ModelError.input("transformer context \(context.shape) must be [\(b), L, text_dim = \(config.textDim)]")
+        guard context.rank == 3, context.shape[0] == b, context.shape[1] > 0, context.shape[2] == config.textDim else {
+            throw ModelError.input("transformer context \(context.shape) must be [\(b), L ≥ 1, text_dim = \(config.textDim)]")
         }
         let rope = ropeTables(grid: g)
         let (temb, proj) = conditionEmbedder.time(timesteps)

@@ -1,6 +1,7 @@
 // WanTransformer3DModel's configuration with diffusers' config.json keys (reference/wan21.md §1.7).
 // Unknown keys (`_class_name`, …) are ignored; I2V-only features are refused.
 import Foundation
+import Tensors
 
 public struct WanTransformerConfig: Codable, Equatable {
     /// (frames, height, width) patch; only (1, 2, 2) is used by Wan2.1.
@@ -87,6 +88,14 @@ public struct WanTransformerConfig: Codable, Equatable {
         guard qkNorm == "rms_norm_across_heads" else { throw bad("qk_norm", "only \"rms_norm_across_heads\" (Wan2.1) is supported, got \(qkNorm ?? "null")") }
         guard imageDim == nil, addedKvProjDim == nil else { throw bad(imageDim != nil ? "image_dim" : "added_kv_proj_dim", "image conditioning (I2V) is not supported") }
         guard eps > 0 else { throw bad("eps", "must be positive") }
+        // Its weights must fit in memory as Float32 (counted in Double: a crafted config must not overflow an Int).
+        let d = Double(numAttentionHeads) * Double(attentionHeadDim), p = Double(patchSize.reduce(1, *))
+        let perLayer = 8 * d * d + 2 * d * Double(ffnDim) + 10 * d
+        let weights = Double(numLayers) * perLayer + d * (Double(textDim) + Double(freqDim) + 8 * d + p * Double(inChannels + outChannels))
+        guard weights * 4 <= Double(MemoryBudget.physicalBytes) else {
+            throw bad("num_attention_heads", String(format: "with attention_head_dim, ffn_dim and num_layers the weights need %.3g GB as Float32; this machine has %.1f GB",
+                                                    weights * 4 / 1e9, Double(MemoryBudget.physicalBytes) / 1e9))
+        }
     }
 
     /// Reads and validates a diffusers `config.json`.

@@ -8,6 +8,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case missingTensor(name: String, path: String)
     case unexpectedTensors(names: [String], path: String)
     case wrongShape(name: String, expected: [Int], actual: [Int], path: String)
+    /// A size that cannot be allocated on this machine (or counted in an Int).
+    case tooLarge(String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(names.count) unused tensor(s): \(shown)\(names.count > 5 ? ", …" : "")"
         case let .wrongShape(name, expected, actual, path):
             return "\(path): tensor '\(name)' has shape \(actual), expected \(expected)"
+        case let .tooLarge(detail): return detail
         }
     }
 }

@@ -109,6 +109,7 @@ public enum Safetensors {
         }
         var file = SafetensorsFile(tensors: [:])
         var entries: [Entry] = []
+        var total = 0
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let meta = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
@@ -135,8 +136,11 @@ public enum Safetensors {
                 throw bad("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(count * size) bytes, data_offsets give \(offs[1] - offs[0])")
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, count: count, start: offs[0], end: offs[1]))
+            total = total.addingReportingOverflow(count).partialValue
             file.dtypes[name] = dtype
         }
+        // Every tensor becomes Float32 in memory: refuse a file whose tensors cannot fit, before reading any.
+        do { try MemoryBudget.checkFloats(total, "the file's \(entries.count) tensors") } catch { throw TensorError.file(path: path, "\(error)") }
         return (file, entries)
     }
 
@@ -226,13 +230,19 @@ public enum Safetensors {
 }
 
 /// Whole-file writes that are either complete or absent: temp file, fsync, rename, fsync of the folder.
+/// The temp file is created exclusively under a random name (mkstemp: O_CREAT | O_EXCL, so a file or
+/// symlink planted at any predictable name is never opened, let alone followed); rename replaces a
+/// symlink at `path` itself rather than writing through it.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw TensorError.file(path: tmp, "cannot create: \(String(cString: strerror(errno)))") }
+        var template = Array((dir + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let tmp = String(cString: template)
+        guard fd >= 0 else { throw TensorError.file(path: path, "cannot create a temporary file beside it: \(String(cString: strerror(errno)))") }
+        let mask = umask(0); umask(mask)
+        fchmod(fd, 0o666 & ~mask)
         var ok = true
         var err = ""
         data.withUnsafeBytes { raw in
