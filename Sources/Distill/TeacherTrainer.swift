@@ -63,6 +63,7 @@ public final class TeacherTrainer {
                 let x = Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)
                 parts.append(try model.vae.normalize(try model.vae.encode(x)))
                 if start % 1024 == 0 { session.reporter?.message("encoding the dataset: \(start)/\(n) clips (\(Int(Date().timeIntervalSince(t0)))s)") }
+                try session.checkStop()
             }
         }
         latents = Tensor.concat(parts, axis: 0)
@@ -90,7 +91,7 @@ public final class TeacherTrainer {
 
     public func run(resume: Bool) throws {
         let t = config.train
-        try prepareData()
+        do { try prepareData() } catch is StopRequested { try session.stopBeforeTraining(); return }
         var start = 0
         if resume, let c = try session.resumePoint() {
             try TrainState.restore(c.file, named: named, optimizer: optimizer, ema: ema, path: session.folder.checkpointPath(step: c.step))

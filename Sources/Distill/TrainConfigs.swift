@@ -149,6 +149,7 @@ public struct VAETrainConfig: Equatable {
         let t = try ConfigFile.read(path, overrides: overrides)
         try ConfigFile.checkTopLevel(t, allowed: ["kind", "data", "model", "train", "loss"], path: path)
         if let kind = t["kind"] as? String, kind != "vae" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd train vae` needs kind = \"vae\"") }
+        try ConfigFile.requireSections(["model"], optional: ["data", "train", "loss"], in: t, path: path)
         var c = VAETrainConfig()
         c.data = try ConfigFile.decode(DataSection.self, from: t["data"] as? [String: Any], path: path, prefix: "data")
         c.model = try ConfigFile.decode(VAEModelSection.self, from: t["model"] as? [String: Any], path: path, prefix: "model")
@@ -189,12 +190,14 @@ public struct DiTSection: ConfigSection, Equatable {
     public var headDim = 32
     public var layers = 6
     public var ffn = 512
-    enum CodingKeys: String, CodingKey { case heads, headDim = "head_dim", layers, ffn }
-    public static let keys = ["heads", "head_dim", "layers", "ffn"]
+    /// Latent frames × rows × columns per token (Wan2.1: [1, 2, 2]).
+    public var patchSize = [1, 2, 2]
+    enum CodingKeys: String, CodingKey { case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size" }
+    public static let keys = ["heads", "head_dim", "layers", "ffn", "patch_size"]
     public init() {}
     public func config(latentChannels: Int, textDim: Int) -> WanTransformerConfig {
         var c = WanTransformerConfig()
-        (c.numAttentionHeads, c.attentionHeadDim, c.numLayers, c.ffnDim) = (heads, headDim, layers, ffn)
+        (c.numAttentionHeads, c.attentionHeadDim, c.numLayers, c.ffnDim, c.patchSize) = (heads, headDim, layers, ffn, patchSize)
         (c.inChannels, c.outChannels, c.textDim, c.ropeMaxSeqLen) = (latentChannels, latentChannels, textDim, 64)
         return c
     }
@@ -261,6 +264,7 @@ public struct TeacherTrainConfig: Equatable {
         let t = try ConfigFile.read(path, overrides: overrides)
         try ConfigFile.checkTopLevel(t, allowed: ["kind", "vae", "data", "text", "model", "train", "flow", "sample"], path: path)
         if let kind = t["kind"] as? String, kind != "teacher" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd train teacher` needs kind = \"teacher\"") }
+        try ConfigFile.requireSections(["model"], optional: ["data", "text", "train", "flow", "sample"], in: t, path: path)
         var c = TeacherTrainConfig()
         if let v = t["vae"] { guard let s = v as? String else { throw ConfigError(path, "vae", "must be a folder path string") }; c.vae = s }
         c.data = try ConfigFile.decode(DataSection.self, from: t["data"] as? [String: Any], path: path, prefix: "data")
@@ -366,6 +370,7 @@ public struct DistillConfig: Equatable {
         let t = try ConfigFile.read(path, overrides: overrides)
         try ConfigFile.checkTopLevel(t, allowed: ["kind", "teacher", "data", "distill", "train"], path: path)
         if let kind = t["kind"] as? String, kind != "distill" { throw ConfigError(path, "kind", "this is a '\(kind)' config; `gpd distill` needs kind = \"distill\"") }
+        try ConfigFile.requireSections(["distill"], optional: ["data", "train"], in: t, path: path)
         var c = DistillConfig()
         if let v = t["teacher"] { guard let s = v as? String else { throw ConfigError(path, "teacher", "must be a model REF string") }; c.teacher = s }
         c.data = try ConfigFile.decode(DataSection.self, from: t["data"] as? [String: Any], path: path, prefix: "data")

@@ -31,6 +31,9 @@ public final class StopFlag: @unchecked Sendable {
     }
 }
 
+/// A stop asked for during a long phase; the trainer ends the run as stopped.
+public struct StopRequested: Error {}
+
 public struct TrainError: Error, CustomStringConvertible {
     public var message: String
     public init(_ m: String) { message = m }
@@ -119,6 +122,25 @@ public final class TrainSession {
             if paused { try store.update(name); Thread.sleep(forTimeInterval: 0.5) }
         } while paused
         return !stop.isSet
+    }
+
+    /// For long phases between steps (a dataset's encoding): throws `StopRequested` once a stop was asked
+    /// for, by signal or by `gpd runs stop`, so it is acted on within a few seconds instead of after the
+    /// phase. Other commands wait for the next step boundary.
+    public func checkStop() throws {
+        if stop.isSet { throw StopRequested() }
+        if try store.takeStop(name) {
+            stop.set()
+            try store.event(name, step: 0, kind: "control", "stop")
+            throw StopRequested()
+        }
+    }
+
+    /// Ends the run as stopped before its first step of this start (at the newest checkpoint's step).
+    public func stopBeforeTraining() throws {
+        let step = (try? folder.latestCheckpoint())??.step ?? 0
+        reporter?.message("stopped before training (step \(step))")
+        try finish(step: step, status: .stopped)
     }
 
     /// Fails the run if any of `tensors` holds a NaN/Inf, naming it.

@@ -19,8 +19,15 @@ import Foundation
 /// Reads a JSON config file (diffusers' config.json) into T, with errors naming the file and key.
 func decodeConfigFile<T: Decodable>(_ type: T.Type, path: String) throws -> T {
     let data: Data
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw ModelError.config(path: path, field: "(file)", "no such file (a model folder holds config.json)")
+    }
+    guard !isDir.boolValue else { throw ModelError.config(path: path, field: "(file)", "is a folder, not a config file") }
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw ModelError.config(path: path, field: "(file)", "cannot read: \(error.localizedDescription)")
+        let e = error as NSError
+        let reason = (e.userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) } ?? "unreadable"
+        throw ModelError.config(path: path, field: "(file)", "cannot read: \(reason)")
     }
     do { return try JSONDecoder().decode(T.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
         throw ModelError.config(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), "wrong type")

@@ -88,6 +88,17 @@ public enum ConfigFile {
         }
     }
 
+    /// Requires these sections as tables: a config without them would run entirely on defaults, which
+    /// is never what an empty or truncated file meant.
+    /// The `optional` sections, where present, must be tables too (`--set train=1` must not silently
+    /// replace a whole section with defaults).
+    public static func requireSections(_ names: [String], optional: [String] = [], in table: [String: Any], path: String) throws {
+        for name in names where table[name] == nil { throw ConfigError(path, name, "missing section [\(name)] (an empty file is not a config)") }
+        for name in names + optional {
+            if let value = table[name], !(value is [String: Any]) { throw ConfigError(path, name, "must be a section [\(name)], not a value") }
+        }
+    }
+
     /// Refuses top-level keys outside `allowed`.
     public static func checkTopLevel(_ table: [String: Any], allowed: [String], path: String) throws {
         for key in table.keys.sorted() where !allowed.contains(key) {

@@ -204,6 +204,16 @@ public final class RunStore {
     }
 
     /// Pending commands, oldest first, marked applied as they are taken.
+    /// Takes a pending `stop` for `name`, if any, leaving every other command for the next step boundary.
+    public func takeStop(_ name: String) throws -> Bool {
+        try db.write { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM control WHERE run = ? AND applied IS NULL AND command = 'stop' ORDER BY id LIMIT 1",
+                                              arguments: [name]) else { return false }
+            try db.execute(sql: "UPDATE control SET applied = ? WHERE id = ?", arguments: [Self.now, id])
+            return true
+        }
+    }
+
     public func takeControl(_ name: String) throws -> [ControlRow] {
         try db.write { db in
             let rows = try ControlRow.fetchAll(db, sql: "SELECT id, command, payload, created FROM control WHERE run = ? AND applied IS NULL ORDER BY id",

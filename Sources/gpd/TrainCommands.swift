@@ -77,6 +77,7 @@ struct TrainCommand: ParsableCommand {
         func run() throws {
             let source = try options.configSource()
             let cfg = try VAETrainConfig.load(source.path, overrides: source.overrides)
+            try Preflight.check(cfg, path: source.path)
             let (session, reporter) = try options.session(kind: "vae", configTOML: try cfg.toml())
             let trainer = try VAETrainer(config: cfg, session: session)
             reporter.message("\(trainer.vae.parameterCount) parameters; \(cfg.train.steps) steps of \(cfg.train.batch) clips (\(cfg.data.frames)×\(cfg.data.size)²)")
@@ -92,6 +93,7 @@ struct TrainCommand: ParsableCommand {
         func run() throws {
             let source = try options.configSource()
             let cfg = try TeacherTrainConfig.load(source.path, overrides: source.overrides)
+            try Preflight.check(cfg, path: source.path)
             let (session, reporter) = try options.session(kind: "teacher", configTOML: try cfg.toml())
             let trainer = try TeacherTrainer(config: cfg, session: session)
             reporter.message("\(trainer.model.transformer.parameterCount) transformer + \(trainer.model.textEncoder.parameterCount) text-encoder parameters; \(cfg.train.steps) steps of \(cfg.train.batch)")

@@ -60,6 +60,25 @@ final class RunStoreTests: XCTestCase {
 
     func losses(_ name: String) throws -> [Double] { try RunStore(root: root).metrics(name, key: "loss").map(\.value) }
 
+    /// A config that cannot start a run is refused before the run exists: empty, a section replaced by
+    /// a value, a VAE or teacher that is not there.
+    func testConfigsThatCannotStartARunLeaveNothingBehind() throws {
+        let empty = root + "/empty.toml"
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try VAETrainConfig.load(empty)) { XCTAssertTrue("\($0)".contains("missing section [model]"), "\($0)") }
+        XCTAssertThrowsError(try VAETrainConfig.load(try tinyVAEConfig(steps: 2), overrides: ["train=1"])) { e in
+            XCTAssertTrue("\(e)".contains("'train': must be a section"), "\(e)")
+        }
+        var teacher = TeacherTrainConfig()
+        teacher.vae = "/etc/passwd"
+        XCTAssertThrowsError(try Preflight.check(teacher, path: "t.toml")) { XCTAssertTrue("\($0)".contains("'vae': '/etc/passwd' cannot be loaded"), "\($0)") }
+        var distill = DistillConfig()
+        distill.teacher = "demo:bogus"
+        XCTAssertThrowsError(try Preflight.check(distill, path: "d.toml", runsRoot: root)) { XCTAssertTrue("\($0)".contains("'teacher'"), "\($0)") }
+        XCTAssertNoThrow(try Preflight.check(DistillConfig(), path: "d.toml", runsRoot: root), "demo:teacher is bundled")
+        XCTAssertNil(try RunStore(root: root).runs().first, "no run was made")
+    }
+
     func testStopAndResumeEqualsAnUninterruptedRun() throws {
         let full = try train(try tinyVAEConfig(steps: 4), name: "full", resume: false)
         // Same config, stopped at a step boundary after 2 steps (by a control command), then resumed.
@@ -320,13 +339,15 @@ final class RunStoreTests: XCTestCase {
             try? body.write(toFile: path, atomically: true, encoding: .utf8)
             do { _ = try VAETrainConfig.load(path); return "" } catch { return "\(error)" }
         }
-        XCTAssertTrue(load("kind = \"vae\"\n[train]\nstep = 5\n").contains("'train.step': unknown key"))
-        XCTAssertTrue(load("[train]\nlr = \"fast\"\n").contains("'train.lr'"))
-        XCTAssertTrue(load("[train]\nbatch = 0\n").contains("'train.batch'"))
-        XCTAssertTrue(load("[data]\nframes = 16\n").contains("'data.frames'"))
+        XCTAssertTrue(load("kind = \"vae\"\n[model]\n[train]\nstep = 5\n").contains("'train.step': unknown key"))
+        XCTAssertTrue(load("[model]\n[train]\nlr = \"fast\"\n").contains("'train.lr'"))
+        XCTAssertTrue(load("[model]\n[train]\nbatch = 0\n").contains("'train.batch'"))
+        XCTAssertTrue(load("[model]\n[data]\nframes = 16\n").contains("'data.frames'"))
         XCTAssertTrue(load("[modle]\nz_dim = 4\n").contains("'modle'"))
         XCTAssertTrue(load("kind = \"teacher\"\n").contains("'kind'"))
         XCTAssertTrue(load("[train\n").contains("not valid TOML"))
-        XCTAssertEqual(load("[train]\nsteps = 10\n"), "", "a valid partial config keeps the defaults")
+        XCTAssertTrue(load("[train]\nsteps = 10\n").contains("missing section [model]"), "a config names its model")
+        XCTAssertTrue(load("[model]\n[train]\nsteps = 9223372036854775807\n").contains("'train.steps'"))
+        XCTAssertEqual(load("[model]\n[train]\nsteps = 10\n"), "", "a valid partial config keeps the defaults")
     }
 }
