@@ -38,8 +38,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
                        providers: [.apt(["libfftw3-dev"])]),
-        .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", pkgConfig: "ncursesw",
-                       providers: [.apt(["libncursesw5-dev"])]),
+        // No pkgConfig: ncursesw.pc's only flags are -D defines SwiftPM refuses with a warning (the shim
+        // defines what it needs) and the libraries, which the module map links.
+        .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CRuntime", path: "Sources/CRuntime"),
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
                        providers: [.apt(["libsixel-dev"])]),

@@ -103,7 +103,7 @@ public final class RunFolder {
         if let h = FileHandle(forWritingAtPath: logPath) {
             h.seekToEndOfFile(); h.write(text.data(using: .utf8)!); try? h.close()
         } else {
-            FileManager.default.createFile(atPath: logPath, contents: text.data(using: .utf8))
+            _ = FileManager.default.createFile(atPath: logPath, contents: text.data(using: .utf8))   // best effort: a log line is never worth failing a step
         }
     }
 }

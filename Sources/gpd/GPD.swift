@@ -18,6 +18,13 @@ struct GPD: ParsableCommand {
             Foundation.exit(64)
         }
         setvbuf(stdout, nil, _IOLBF, 0)   // line-buffered even into a log file, so progress shows as it happens
+        // A first word that is neither an option nor a command is a typo, not the studio's argument.
+        if CommandLine.arguments.count > 1, let word = CommandLine.arguments.dropFirst().first, !word.hasPrefix("-"),
+           !configuration.subcommands.contains(where: { $0._commandName == word }), word != "help" {
+            let names = configuration.subcommands.map { $0._commandName }.joined(separator: ", ")
+            printError("Error: unknown command '\(word)' (commands: \(names); `gpd --help` says what each does)")
+            Foundation.exit(64)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -48,7 +48,7 @@ struct RunsCommand: ParsableCommand {
         @Flag(help: "One JSON object.") var json = false
         func run() throws {
             let store = try RunStore(root: runs.root)
-            guard let summary = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw ValidationError("no run '\(name)' in \(runs.root)") }
+            guard let summary = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw RunsError("no run '\(name)' in \(runs.root)") }
             let folder = try RunFolder(root: runs.root, name: name)
             var latest: [String: Double] = [:]
             var evaluations: [Int: [String: Double]] = [:]   // step → eval/* values
@@ -86,7 +86,7 @@ struct RunsCommand: ParsableCommand {
 
     static func queue(_ root: String, _ name: String, _ command: String, _ payload: String = "") throws {
         let store = try RunStore(root: root)
-        guard try store.run(name) != nil else { throw ValidationError("no run '\(name)' in \(root)") }
+        guard try store.run(name) != nil else { throw RunsError("no run '\(name)' in \(root)") }
         try store.control(name, command: command, payload: payload)
         print("\(name): \(command)\(payload.isEmpty ? "" : " \(payload)") queued; the trainer applies it at its next step")
     }
@@ -111,7 +111,7 @@ struct RunsCommand: ParsableCommand {
         @OptionGroup var runs: RunsOption
         func run() throws {
             let store = try RunStore(root: runs.root)
-            guard let r = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw ValidationError("no run '\(name)' in \(runs.root)") }
+            guard let r = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw RunsError("no run '\(name)' in \(runs.root)") }
             switch r.status {
             case "paused": try RunsCommand.queue(runs.root, name, "resume")
             case "running": print("\(name) is already running")
@@ -189,4 +189,10 @@ struct RunsCommand: ParsableCommand {
             if !skipped.isEmpty { print("skipped \(skipped.joined(separator: ", ")) (already in \(runs.root))") }
         }
     }
+}
+
+/// A runs command that could not do what it was asked (exit 1); usage mistakes stay ValidationErrors (exit 64).
+struct RunsError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }
