@@ -169,9 +169,10 @@ def case_samples(rows, work):
 
 
 def butterworth(f, h, w, order=4, d0=0.25):
-    ft = torch.fft.fftfreq(f).abs().view(f, 1, 1)
-    fh = torch.fft.fftfreq(h).abs().view(1, h, 1)
-    fw = torch.fft.rfftfreq(w).view(1, 1, w // 2 + 1)
+    # frequencies normalised to [-1, 1] (Nyquist = 1), as Sources/NN/FrequencyLoss.swift
+    ft = 2 * torch.fft.fftfreq(f).abs().view(f, 1, 1)
+    fh = 2 * torch.fft.fftfreq(h).abs().view(1, h, 1)
+    fw = 2 * torch.fft.rfftfreq(w).view(1, 1, w // 2 + 1)
     d2 = ft ** 2 + fh ** 2 + fw ** 2
     return 1 - 1 / (1 + (d2 / d0 ** 2) ** order)
 

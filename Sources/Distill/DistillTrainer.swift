@@ -258,8 +258,9 @@ public final class DistillTrainer {
                 let sig = a.map { grid.sigmas[$0] }
                 let v = try student(xa, timesteps: sig.map { $0 * 1000 }, context: stateCtx)
                 var loss = Tensor.mse(v, target)
-                var freq: Float = 0
+                var freq: Float = 0, velocity: Float = 0
                 if useFrequency {
+                    velocity = loss.item
                     let s = Tensor(shape: [sig.count, 1, 1, 1, 1], data: sig)
                     let f = Tensor.frequencyLoss(xa - s * v, xa - s * target,
                                                  filter: Butterworth(order: config.distill.butterworthOrder, spatialCutoff: Float(config.distill.spatialCutoff),
@@ -277,7 +278,10 @@ public final class DistillTrainer {
                 window.add(loss.item)
                 if globalStep % t.logEvery == 0 || stepInStage == stepsPerStage {
                     try window.flush(session, step: globalStep, progress: stepInStage, total: stepsPerStage,
-                                     extra: ["frequency_loss": Double(freq), "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
+                                     extra: ["frequency_loss": Double(freq),
+                                             // the weighted frequency term over the velocity MSE: how much the loss actually steers
+                                             "frequency_ratio": velocity > 0 ? Double(freq) * config.distill.frequencyWeight / Double(velocity) : 0,
+                                             "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
                 }
                 if globalStep % t.checkpointEvery == 0 { try checkpoint(globalStep, stepInStage: stepInStage) }
             }

@@ -304,8 +304,9 @@ public struct DistillSection: ConfigSection, Equatable {
     /// folder) instead of the teacher; its horizon is read from its sampling grid and the first stage's
     /// target starts with its jump. Empty: the teacher (horizon 1).
     public var initStudent = ""
-    /// Weight of the frequency-domain loss (0: off) and how many final stages use it.
-    public var frequencyWeight = 0.1
+    /// Weight of the frequency-domain loss (0: off; a mean on the velocity MSE's scale) and how many
+    /// final stages use it; the Butterworth order and cut-offs in normalised frequency (Nyquist = 1).
+    public var frequencyWeight = 1.0
     public var frequencyStages = 1
     public var butterworthOrder = 4
     public var spatialCutoff = 0.25

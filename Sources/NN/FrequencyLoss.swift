@@ -1,7 +1,11 @@
-// The frequency-domain loss of DESIGN §4.1: a Butterworth high-pass weighted squared distance between
-// the 3D real FFTs (frames, height, width) of two latents, per channel:
-//   L = mean_{b,c} Σ_f H(f)·|F(x̂)(f) − F(x̃)(f)|² / (F·H·W),
-//   H = 1 − 1/(1 + (d²/d₀²)ⁿ),  d² = ((d_s/d_t)·f_t)² + f_h² + f_w²  (normalised frequencies).
+// The frequency-domain loss (docs/design-notes.md): a Butterworth high-pass weighted squared distance
+// between the 3D real FFTs (frames, height, width) of two latents, per channel, as a mean:
+//   L = mean_{b,c} Σ_f H(f)·|F(x̂)(f) − F(x̃)(f)|² / (F·H·W)²,
+//   H = 1 − 1/(1 + (d²/d₀²)ⁿ),  d² = ((d_s/d_t)·f_t)² + f_h² + f_w²,
+// with frequencies normalised to [−1, 1] (twice numpy's fftfreq, the Nyquist frequency at 1), the
+// units in which FreeInit states its Butterworth filters (d₀ = 0.25). By Parseval, with H = 1 the loss
+// is exactly the mean squared error (the DC bin's H is 0, so it is the MSE less the squared mean);
+// so its weight compares directly with the velocity MSE's.
 // The sum runs over the full spectrum; the half spectrum counts interior bins of the last axis twice.
 // Backward: for D = F(x̂ − x̃), ∂/∂x̂ Σ_full H|D|² = 2·c2r(H∘D) (the c2r is the adjoint on Hermitian data).
 import Tensors
@@ -18,8 +22,8 @@ public struct Butterworth: Codable, Equatable {
         self.order = order; self.spatialCutoff = spatialCutoff; self.temporalCutoff = temporalCutoff
     }
 
-    /// Normalised frequency of index k on an axis of n points (numpy.fft.fftfreq).
-    static func freq(_ k: Int, _ n: Int) -> Float { Float(k <= (n - 1) / 2 ? k : k - n) / Float(n) }
+    /// Normalised frequency of index k on an axis of n points, in [−1, 1]: 2 × numpy.fft.fftfreq.
+    static func freq(_ k: Int, _ n: Int) -> Float { 2 * Float(k <= (n - 1) / 2 ? k : k - n) / Float(n) }
 
     /// High-pass weights H over the half spectrum [F, H, W/2+1] of a [F, H, W] signal.
     public func highPass(frames f: Int, height h: Int, width w: Int) -> [Float] {
@@ -28,7 +32,7 @@ public struct Butterworth: Codable, Equatable {
         let ratio = spatialCutoff / temporalCutoff
         let d0sq = spatialCutoff * spatialCutoff
         for a in 0..<f { for i in 0..<h { for j in 0..<wh {
-            let ft = ratio * Butterworth.freq(a, f), fh = Butterworth.freq(i, h), fw = Float(j) / Float(w)
+            let ft = ratio * Butterworth.freq(a, f), fh = Butterworth.freq(i, h), fw = 2 * Float(j) / Float(w)
             let d2 = ft * ft + fh * fh + fw * fw
             out[(a * h + i) * wh + j] = 1 - 1 / (1 + powf(d2 / d0sq, Float(order)))
         } } }
@@ -48,7 +52,7 @@ extension Tensor {
         let spec = FFT.shared.rfft(diff, dims: [f, h, w])
         let weight = filter.highPass(frames: f, height: h, width: w)
         let wh = w / 2 + 1
-        let norm = Double(f * h * w) * Double(bc)
+        let norm = Double(f * h * w) * Double(f * h * w) * Double(bc)
         var total = 0.0
         spec.values.withUnsafeBufferPointer { ps in
             for b in 0..<bc {

@@ -8,11 +8,11 @@ import XCTest
 import Foundation
 
 final class FrequencyLossTests: XCTestCase {
-    /// Σ_full H|DFT(d)|² / (F·H·W), averaged over (B, C), computed directly.
+    /// Σ_full H|DFT(d)|² / (F·H·W)², averaged over (B, C), computed directly (frequencies in [−1, 1]).
     func directLoss(_ d: [Float], bc: Int, f: Int, h: Int, w: Int, filter: Butterworth) -> Double {
         var total = 0.0
         let n = f * h * w
-        func freq(_ k: Int, _ n: Int) -> Double { Double(k <= (n - 1) / 2 ? k : k - n) / Double(n) }
+        func freq(_ k: Int, _ n: Int) -> Double { 2 * Double(k <= (n - 1) / 2 ? k : k - n) / Double(n) }
         for b in 0..<bc {
             for ka in 0..<f { for ki in 0..<h { for kj in 0..<w {
                 var re = 0.0, im = 0.0
@@ -28,7 +28,7 @@ final class FrequencyLossTests: XCTestCase {
                 total += hw * (re * re + im * im)
             } } }
         }
-        return total / Double(n) / Double(bc)
+        return total / Double(n) / Double(n) / Double(bc)
     }
 
     func testValueMatchesDirectSum() {
@@ -46,11 +46,29 @@ final class FrequencyLossTests: XCTestCase {
         let filter = Butterworth()
         let w = filter.highPass(frames: 4, height: 4, width: 4)
         XCTAssertEqual(w[0], 0, "DC is not penalised")
-        // (0, 0, 2): f_w = 0.5, d² = 0.25, (d²/d₀²)⁴ = 256 → 1 − 1/257
-        XCTAssertEqual(w[2], 1 - 1 / 257, accuracy: 1e-6)
-        // (0, 1, 0): f_h = 0.25 = d₀ → 1/2
-        XCTAssertEqual(w[3], 0.5, accuracy: 1e-6)
+        // (0, 0, 2): the Nyquist bin, f_w = 1, d² = 1, (d²/d₀²)⁴ = 16⁴ → 1 − 1/65537
+        XCTAssertEqual(w[2], 1 - 1 / 65537, accuracy: 1e-6)
+        // (0, 0, 1): f_w = 0.5, (0.25/0.0625)⁴ = 256 → 1 − 1/257
+        XCTAssertEqual(w[1], 1 - 1 / 257, accuracy: 1e-6)
+        // A cut-off at d₀ gives ½: (0, 1, 0) with d₀ = 0.5 (f_h = 0.5)
+        XCTAssertEqual(Butterworth(spatialCutoff: 0.5, temporalCutoff: 0.5).highPass(frames: 4, height: 4, width: 4)[3], 0.5, accuracy: 1e-6)
         XCTAssertTrue(w.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+
+    /// Parseval: with a cut-off far below every frequency but DC, H ≈ 1 off DC and the loss is the mean
+    /// squared difference less its squared mean, per (b, c), averaged — a mean, on the velocity MSE's scale.
+    func testAnAllPassFilterGivesTheMeanSquaredError() {
+        let shape = [2, 3, 5, 8, 6]
+        let a = randomTensor(shape, seed: 5), b = randomTensor(shape, seed: 6)
+        let loss = Double(Tensor.frequencyLoss(a, b, filter: Butterworth(order: 8, spatialCutoff: 1e-3, temporalCutoff: 1e-3)).item)
+        let n = 5 * 8 * 6
+        var ref = 0.0
+        for c in 0..<6 {
+            let d = (0..<n).map { Double(a.data[c * n + $0] - b.data[c * n + $0]) }
+            let mean = d.reduce(0, +) / Double(n)
+            ref += d.map { $0 * $0 }.reduce(0, +) / Double(n) - mean * mean
+        }
+        XCTAssertEqual(loss, ref / 6, accuracy: 1e-5)
     }
 
     func testGradientByFiniteDifferences() {
