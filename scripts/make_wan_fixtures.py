@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Wan2.1 parity fixtures from diffusers (torch CPU, float32): transformer, VAE, schedulers,
-samplers and the whole WanPipeline fed embeddings and latents (reference/wan21.md §6).
+samplers and the whole WanPipeline fed embeddings and latents (docs/wan21.md §1).
 
 Regenerate (never needed by CI):
     python3 -m venv .venv && .venv/bin/pip install "torch==2.13.0+cpu" diffusers transformers safetensors
@@ -105,7 +105,7 @@ def transformer_fixtures():
         grads["grad.param." + name] = p_.grad
     save(grads, os.path.join(models_dir, "wan_block_grads.safetensors"))
 
-    # Original Wan names (reference/wan21.md §1.9), with ComfyUI's prefix on half of them.
+    # Original Wan names (docs/wan21.md §1), with ComfyUI's prefix on half of them.
     rename = [("condition_embedder.time_embedder.linear_1", "time_embedding.0"),
               ("condition_embedder.time_embedder.linear_2", "time_embedding.2"),
               ("condition_embedder.time_proj", "time_projection.1"),

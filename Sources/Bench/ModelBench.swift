@@ -11,7 +11,7 @@ import Tensors
 public enum ModelBench {
     public static let groups = ["transformer", "train", "frequency", "vae", "memory"]
 
-    /// The demo DiT of reference/feasibility.md: dim 128 (4 × 32), 6 layers, FFN 512, 8 latent channels.
+    /// The demo DiT of docs/design.md §2.4: dim 128 (4 × 32), 6 layers, FFN 512, 8 latent channels.
     public static var demoTransformer: WanTransformerConfig {
         var c = WanTransformerConfig()
         (c.numAttentionHeads, c.attentionHeadDim, c.ffnDim, c.numLayers, c.inChannels, c.outChannels, c.textDim) = (4, 32, 512, 6, 8, 8, 128)

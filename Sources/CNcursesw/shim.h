@@ -1,5 +1,5 @@
 // ncursesw with the wide-character API. SwiftPM drops the -D flags of ncursesw.pc, so the
-// define must come before the include or the wide API disappears (reference/terminal.md §2.1).
+// define must come before the include or the wide API disappears (docs/terminal.md).
 // The static inline functions re-export what Swift cannot import: attribute and mouse macros, the
 // C globals (errors under Swift 6), and attribute setting with extended (int) colour pairs.
 #ifndef NCURSES_WIDECHAR

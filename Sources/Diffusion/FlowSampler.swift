@@ -1,6 +1,6 @@
 // Flow-matching samplers as a step machine: the caller evaluates the velocity at `x` and `timestep`,
 // then `advance(velocity:)` moves to the next noise level. Euler, and UniPC (order 2, bh2, predict-x₀,
-// lower-order final), written from reference/wan21.md §2.4 and equal to diffusers' schedulers.
+// lower-order final), written from docs/wan21.md §2 and equal to diffusers' schedulers.
 // Scalars in Double from the Float sigmas; tensor updates in Float.
 import Foundation
 import Tensors

@@ -1,5 +1,5 @@
 // Sigma schedules for flow matching (x_σ = (1−σ)·x₀ + σ·ε, t = 1000·σ), equal to diffusers' tables
-// (reference/wan21.md §2.3): UniPCMultistepScheduler(use_flow_sigmas, flow_prediction, flow_shift)
+// (docs/wan21.md §2): UniPCMultistepScheduler(use_flow_sigmas, flow_prediction, flow_shift)
 // and FlowMatchEulerDiscreteScheduler(shift), plus validated custom sigma lists (the schedule editor).
 import Foundation
 

@@ -1,5 +1,5 @@
 // Text-to-video sampling as diffusers' WanPipeline computes it when given prompt embeddings and
-// initial latents (reference/wan21.md §3): the denoising loop with classifier-free guidance (the
+// initial latents (docs/wan21.md §3): the denoising loop with classifier-free guidance (the
 // unconditional pass is skipped when g ≤ 1), latent de-normalisation, VAE decode, frames in [0, 1].
 import Foundation
 import Models

@@ -1,4 +1,4 @@
-// Guided Progressive Distillation and classic progressive distillation (DESIGN §4). A student of
+// Guided Progressive Distillation and classic progressive distillation (docs/design.md §2). A student of
 // horizon k jumps k teacher intervals per step; stages grow k, each starting from the previous stage's
 // weights. GPD's target: the frozen previous-stage student jumps p intervals, the guided teacher takes
 // the remaining k − p (guidance annealed over stages); PD's: two jumps of the previous model. Training

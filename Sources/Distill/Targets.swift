@@ -1,4 +1,4 @@
-// Distillation targets as pure functions over velocity fields (DESIGN §4, reference/gpd.md §1.5, §3.2).
+// Distillation targets as pure functions over velocity fields (docs/design.md §2).
 // A velocity field maps states [B, …] at per-sample noise levels σ [B] to velocities; an Euler jump
 // from σ to σ' is x + (σ' − σ)·v. Grid indices refer to the teacher's N-interval grid.
 import Foundation

@@ -1,4 +1,4 @@
-// Trains the ShapesWorld VAE (DESIGN §4.3, reference/feasibility.md): the Wan-VAE layout on full-length
+// Trains the ShapesWorld VAE (docs/design.md §2.3–2.4): the Wan-VAE layout on full-length
 // clips, deterministic (the posterior mode) with a small mean(z²) penalty, an object-weighted L1 + MSE
 // reconstruction, then per-channel latent statistics measured on data and stored with the export.
 import Data

@@ -1,5 +1,5 @@
 // A small T5-style text encoder for ShapesWorld prompts, producing Wan's context interface
-// (reference/wan21.md §5.2): [B, text_len, dim] with the real tokens (ending in EOS) first and exact
+// (docs/wan21.md §5): [B, text_len, dim] with the real tokens (ending in EOS) first and exact
 // zeros after. Pre-RMSNorm blocks (self-attention, GELU MLP), learned absolute positions, a final
 // RMSNorm. Each prompt runs over its own real tokens only, so no attention mask is needed and the
 // padding rows are exactly zero, as Wan's encoders trim and re-pad. Tokenization lives in Data

@@ -1,4 +1,4 @@
-// What the terminal can show, asked before curses starts (reference/terminal.md §0.4, §1.2): DA1
+// What the terminal can show, asked before curses starts (docs/terminal.md): DA1
 // (parameter 4 = sixel), the cell size in pixels (CSI 16 t, else TIOCGWINSZ), with CSI 5 n (device
 // status) as the sentinel every terminal answers, so the read ends early; one second at most.
 import Foundation

@@ -1,5 +1,5 @@
 // The universal image fallback: each cell shows two vertically stacked pixels as "▀" with the upper
-// pixel as foreground and the lower as background (reference/terminal.md §1.4). Images are resampled
+// pixel as foreground and the lower as background (docs/terminal.md). Images are resampled
 // (nearest) to cols × 2·rows pixels.
 
 public enum HalfBlocks {

@@ -1,4 +1,4 @@
-// Sixel encoding through libsixel (reference/terminal.md §1.1): one palette per image (teacher and
+// Sixel encoding through libsixel (docs/terminal.md): one palette per image (teacher and
 // student share one image, so one palette), no error diffusion (it inflates output 3–4× and invents
 // texture), 7-bit DCS. Decoding exists for the round-trip test.
 import CSixel

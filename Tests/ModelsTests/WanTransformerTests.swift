@@ -1,6 +1,6 @@
 // WanTransformer against diffusers (scripts/make_wan_fixtures.py): every intermediate of a batch-2,
 // non-square-grid forward, the original-name loader, negative tests that prove the comparison catches
-// the known mistakes (reference/wan21.md §6), config/checkpoint errors, and a block gradient check.
+// the known mistakes (docs/wan21.md §1), config/checkpoint errors, and a block gradient check.
 import _TestSupport
 import Foundation
 @testable import Models
@@ -66,7 +66,7 @@ final class WanTransformerTests: XCTestCase {
         }
     }
 
-    /// The comparison must be sensitive to each mistake reference/wan21.md lists.
+    /// The comparison must be sensitive to each mistake docs/wan21.md lists.
     func testKnownMistakesAreCaught() throws {
         let x = try t("hidden_states"), ctx = try t("encoder_hidden_states"), ts = try t("timestep").data
         let reference = try t("sample")
@@ -134,7 +134,7 @@ final class WanTransformerTests: XCTestCase {
     }
 
     func testBigConfigsConstructTheirShapes() throws {
-        // Parameter counts from reference/wan21.md §1.7, without allocating 1.3B/14B weights.
+        // Parameter counts from docs/wan21.md §1, without allocating 1.3B/14B weights.
         func count(_ c: WanTransformerConfig) -> Int {
             let d = c.dim, p = c.patchSize.product
             let block = 6 * d + 2 * (4 * (d * d + d) + 2 * d) + 2 * d + (d * c.ffnDim + c.ffnDim) + (c.ffnDim * d + d)

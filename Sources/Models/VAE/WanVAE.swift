@@ -1,4 +1,4 @@
-// The Wan-VAE (diffusers AutoencoderKLWan, reference/wan21.md §4) in its whole-sequence form: causal
+// The Wan-VAE (diffusers AutoencoderKLWan, docs/wan21.md §4) in its whole-sequence form: causal
 // 3D convolutions over all frames at once, which equals diffusers' chunked feature-cache form to float
 // rounding (§4.2). Parameters keep diffusers' names and shapes (2D convs stay [out, in, 3, 3]) so a
 // state dict saves back in the same layout. Videos are [B, C, F, H, W], pixels in [−1, 1].

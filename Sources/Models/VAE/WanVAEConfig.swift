@@ -1,4 +1,4 @@
-// AutoencoderKLWan's configuration with diffusers' config.json keys (reference/wan21.md §4.1), any
+// AutoencoderKLWan's configuration with diffusers' config.json keys (docs/wan21.md §4), any
 // `dim_mult` length and temporal pattern. Wan2.2's residual variant and patchified input are refused.
 import Foundation
 

@@ -1,5 +1,5 @@
 // Loading Wan2.1 transformer weights: diffusers folders (config.json + one or sharded safetensors) and
-// original Wan names, mapped by one declarative table (reference/wan21.md §1.9, verified there by a
+// original Wan names, mapped by one declarative table (docs/wan21.md §1, verified by a
 // strict load with matching outputs). ComfyUI's `model.diffusion_model.` prefix is stripped.
 import Foundation
 import Tensors

@@ -1,5 +1,5 @@
 // The Wan2.1 diffusion transformer, computed as diffusers' WanTransformer3DModel (T2V) computes it
-// (reference/wan21.md §1). The module tree is diffusers' checkpoint namespace; renames of Swift
+// (docs/wan21.md §1). The module tree is diffusers' checkpoint namespace; renames of Swift
 // property names are in each module's `parameterKeys`. Tokens are [B, L, D]; videos [B, C, F, H, W].
 // Not here: I2V image conditioning, Wan2.2's per-token timesteps.
 import Foundation

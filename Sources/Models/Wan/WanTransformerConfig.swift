@@ -1,4 +1,4 @@
-// WanTransformer3DModel's configuration with diffusers' config.json keys (reference/wan21.md §1.7).
+// WanTransformer3DModel's configuration with diffusers' config.json keys (docs/wan21.md §1).
 // Unknown keys (`_class_name`, …) are ignored; I2V-only features are refused.
 import Foundation
 import Tensors

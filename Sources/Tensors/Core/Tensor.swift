@@ -1,4 +1,4 @@
-// The engine's tensor: Float32, contiguous, row-major, PyTorch axis order (DESIGN §3.1).
+// The engine's tensor: Float32, contiguous, row-major, PyTorch axis order (docs/design.md §1).
 // A tensor owns a value-semantic `[Float]`; views that would need strides (permute, slice) copy.
 // Autograd lives in Autograd.swift; ops are in Ops/, one file per family.
 

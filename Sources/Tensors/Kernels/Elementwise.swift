@@ -1,5 +1,5 @@
 // Elementwise kernels over raw buffers. Plain loops over UnsafeMutableBufferPointers that LLVM
-// vectorises (written so: no generic SIMD types, which measured ~10× slower here; reference/machine.md).
+// vectorises (written so: no generic SIMD types, which measured ~10× slower here; docs/benchmarks.md).
 // `fastExp` replaces libm's expf, which is call-bound at ~2 GB/s and blocks vectorisation.
 
 public enum Kernels {
