@@ -53,7 +53,8 @@ struct EvalCommand: ParsableCommand {
             guard let p = texts?[i] ?? c.prompt else { throw ValidationError("\(c.source): no prompt (no caption metadata); give --prompts FILE") }
             do { scores.append(try MiniVBench.score(c.frames, prompt: p)) } catch { throw ValidationError("\(c.source): \(error)") }
         }
-        try output(scores, extra: [:])
+        guard !scores.isEmpty else { throw ValidationError("\(clips!): no clips to score") }
+        try output(EvalReport(scores))
     }
 
     func runModel(_ ref: String) throws {
@@ -103,21 +104,20 @@ struct EvalCommand: ParsableCommand {
         if let saveClips {
             try Safetensors.write(["frames": Tensor.concat(frames, axis: 0)], metadata: ["captions": captions.joined(separator: "\n"), "model": ref], to: saveClips)
         }
-        var extra: [String: Any] = ["model": ref, "seeds": seedList.map { Int($0) }, "steps": try base.schedule().steps, "nfe": nfe,
-                                    "sample_seconds_per_clip": sampleSeconds / Double(jobs.count),
-                                    "denoise_seconds_per_clip": denoiseSeconds / Double(jobs.count),
-                                    "decode_seconds_per_clip": decodeSeconds / Double(jobs.count)]
-        if references != nil { extra["fidelity"] = fidelity }
+        var report = EvalReport(scores)
+        report.model = ref
+        report.seeds = seedList
+        report.steps = try base.schedule().steps
+        report.nfe = nfe
+        report.sampleSecondsPerClip = sampleSeconds / Double(jobs.count)
+        report.denoiseSecondsPerClip = denoiseSeconds / Double(jobs.count)
+        report.decodeSecondsPerClip = decodeSeconds / Double(jobs.count)
+        if references != nil { report.fidelity = fidelity }
         // The same aggregate per noise seed: the seed-to-seed spread of the suite's scores.
-        extra["per_seed"] = seedList.map { seed -> [String: Any] in
-            let mine = zip(jobs, scores).filter { $0.0.1 == seed }.map(\.1)
-            let a = MiniVBench.aggregate(mine)
-            var row: [String: Any] = ["seed": Int(seed), "total": a.total, "vbench_total": a.vbenchTotal, "quality": a.quality, "semantic": a.semantic]
-            if let h = a.heldOut { row["held_out"] = h.total }
-            if let v = a.seen { row["seen"] = v.total }
-            return row
+        report.perSeed = seedList.map { seed in
+            EvalReport.SeedRow(seed: seed, MiniVBench.aggregate(zip(jobs, scores).filter { $0.0.1 == seed }.map(\.1)))
         }
-        try output(scores, extra: extra)
+        try output(report)
     }
 
     /// Reconstructions of real clips: what a teacher trained on this VAE can reach at best.
@@ -140,7 +140,9 @@ struct EvalCommand: ParsableCommand {
                 progress.update(count)
             }
         }
-        try output(scores, extra: ["vae": folder, "psnr": psnr / Double(count), "seeds": seedList.map { Int($0) }])
+        var report = EvalReport(scores)
+        (report.vae, report.psnr, report.seeds) = (folder, psnr / Double(count), seedList)
+        try output(report)
     }
 
     /// Every prompt must be one MiniVBench can score, before any clip is made.
@@ -159,63 +161,27 @@ struct EvalCommand: ParsableCommand {
         let progress = Progress("calibrating", total: texts.count * seedList.count, enabled: !json)
         let rows = try Calibration.run(prompts: texts, seeds: seedList) { done, _ in progress.update(done) }
         if json {
-            try printJSON(["seeds": seedList.map { Int($0) }, "rows": rows.map { r -> [String: Any] in
-                var o = scoreJSON(r.score)
-                o["name"] = r.name
-                o["clips"] = r.score.clips.count
-                o["real_total"] = r.real.total
-                o["margin"] = r.margin
-                o["ignored_parts"] = r.corruption?.ignoredParts ?? 0
-                return o
-            }])
+            print(try CalibrationReport(seeds: seedList, rows: rows).json())
             return
         }
         print("row                          clips   total  margin   held-out  seen    VBench-weighted")
         for r in rows {
-            print(String(format: "%-28@ %5d  %.4f  %6.3f   %.4f    %.4f  %.4f", r.name as NSString, r.score.clips.count, r.score.total, r.margin,
+            print(String(format: "%@ %5d  %.4f  %6.3f   %.4f    %.4f  %.4f", r.name.padding(toLength: 28, withPad: " ", startingAt: 0), r.score.clips.count, r.score.total, r.margin,
                          r.score.heldOut?.total ?? .nan, r.score.seen?.total ?? .nan, r.score.vbenchTotal))
         }
     }
 
-    /// The aggregate's fields as the JSON output names them (without the per-prompt rows).
-    func scoreJSON(_ s: BenchScore) -> [String: Any] {
-        func split(_ x: SplitScore?) -> Any {
-            guard let x else { return NSNull() }
-            return ["clips": x.clips, "total": x.total, "quality_factor": x.qualityFactor, "prompt_following": x.promptFollowing,
-                    "vbench_total": x.vbenchTotal]
+    func output(_ r: EvalReport) throws {
+        if json { print(try r.json()); return }
+        print(String(format: "%d clips   total %.4f   (quality factor %.4f × prompt-following %.4f)", r.prompts?.count ?? 0, r.total,
+                     r.qualityFactor, r.promptFollowing) + (r.psnr.map { String(format: "   PSNR %.2f dB", $0) } ?? ""))
+        for (name, x) in [("held-out", r.heldOut), ("seen", r.seen)] {
+            if let x { print(String(format: "  %@ %3d clips   total %.4f   VBench-weighted %.4f", name.padding(toLength: 9, withPad: " ", startingAt: 0), x.clips, x.total, x.vbenchTotal)) }
         }
-        return ["total": s.total, "quality_factor": s.qualityFactor, "prompt_following": s.promptFollowing,
-                "vbench_total": s.vbenchTotal, "quality": s.quality, "semantic": s.semantic,
-                "seen": split(s.seen), "held_out": split(s.heldOut),
-                "dimensions": Dictionary(uniqueKeysWithValues: s.dimensions.map { ($0.key.rawValue, $0.value) })]
-    }
-
-    func output(_ scores: [ClipScore], extra: [String: Any]) throws {
-        guard !scores.isEmpty else { throw ValidationError("no clips to score") }
-        let s = MiniVBench.aggregate(scores)
-        if json {
-            let rows = scores.map { c -> [String: Any] in
-                let one = MiniVBench.aggregate([c])
-                return ["prompt": c.prompt, "split": c.split.rawValue, "total": c.total, "quality_factor": c.qualityFactor,
-                        "prompt_following": c.promptFollowing, "vbench_total": one.vbenchTotal, "quality": one.quality, "semantic": one.semantic,
-                        "dimensions": Dictionary(uniqueKeysWithValues: c.dimensions.map { ($0.key.rawValue, $0.value) })]
-            }
-            var o = scoreJSON(s)
-            o["prompts"] = rows
-            for (k, v) in extra { o[k] = v }
-            try printJSON(o)
-        } else {
-            print(String(format: "%d clips   total %.4f   (quality factor %.4f × prompt-following %.4f)", scores.count, s.total,
-                         s.qualityFactor, s.promptFollowing)
-                  + ((extra["psnr"] as? Double).map { String(format: "   PSNR %.2f dB", $0) } ?? ""))
-            for (name, x) in [("held-out", s.heldOut), ("seen", s.seen)] {
-                if let x { print(String(format: "  %-9@ %3d clips   total %.4f   VBench-weighted %.4f", name as NSString, x.clips, x.total, x.vbenchTotal)) }
-            }
-            print(String(format: "  VBench-weighted %.4f   quality %.4f   semantic %.4f", s.vbenchTotal, s.quality, s.semantic))
-            if let f = extra["fidelity"] as? [String: Double] {
-                print("  to the reference: " + f.keys.sorted().map { $0 + String(format: " %.4f", f[$0]!) }.joined(separator: "   "))
-            }
-            for d in Dimension.allCases { if let v = s.dimensions[d] { print("  " + d.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " %.4f", v)) } }
+        print(String(format: "  VBench-weighted %.4f   quality %.4f   semantic %.4f", r.vbenchTotal, r.quality, r.semantic))
+        if let f = r.fidelity {
+            print("  to the reference: " + f.keys.sorted().map { $0 + String(format: " %.4f", f[$0]!) }.joined(separator: "   "))
         }
+        for d in Dimension.allCases { if let v = r.dimensions[d.rawValue] { print("  " + d.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " %.4f", v)) } }
     }
 }

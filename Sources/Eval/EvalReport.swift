@@ -1,0 +1,149 @@
+// What `gpd eval --json` prints, as one Codable type: its keys are the schema scripts and docs rely on
+// (scripts/results, scripts/calibrate). Optional fields appear only for the mode that fills them.
+import Data
+import Foundation
+
+public struct EvalReport: Codable {
+    /// The headline (MiniVBench.aggregate's total) and its two factors.
+    public var total: Double
+    public var qualityFactor: Double
+    public var promptFollowing: Double
+    /// VBench's aggregation and its quality/semantic split.
+    public var vbenchTotal: Double
+    public var quality: Double
+    public var semantic: Double
+    /// The same over the seen and the held-out prompts (nil when a split has no clip).
+    public var seen: SplitScore?
+    public var heldOut: SplitScore?
+    public var dimensions: [String: Double]
+    /// One row per clip (left out of calibration rows).
+    public var prompts: [PromptRow]?
+
+    // --model
+    public var model: String?
+    public var seeds: [UInt64]?
+    public var steps: Int?
+    public var nfe: Int?
+    public var sampleSecondsPerClip: Double?
+    public var denoiseSecondsPerClip: Double?
+    public var decodeSecondsPerClip: Double?
+    public var perSeed: [SeedRow]?
+    /// With --reference: PSNR, SSIM and spectrum distances to the reference clips, averaged.
+    public var fidelity: [String: Double]?
+    // --vae
+    public var vae: String?
+    public var psnr: Double?
+
+    public struct PromptRow: Codable {
+        public var prompt: String
+        public var split: Split
+        public var total: Double
+        public var qualityFactor: Double
+        public var promptFollowing: Double
+        public var vbenchTotal: Double
+        public var quality: Double
+        public var semantic: Double
+        public var dimensions: [String: Double]
+        enum CodingKeys: String, CodingKey {
+            case prompt, split, total, qualityFactor = "quality_factor", promptFollowing = "prompt_following"
+            case vbenchTotal = "vbench_total", quality, semantic, dimensions
+        }
+    }
+
+    public struct SeedRow: Codable {
+        public var seed: UInt64
+        public var total: Double
+        public var vbenchTotal: Double
+        public var quality: Double
+        public var semantic: Double
+        public var seen: Double?
+        public var heldOut: Double?
+        enum CodingKeys: String, CodingKey {
+            case seed, total, vbenchTotal = "vbench_total", quality, semantic, seen, heldOut = "held_out"
+        }
+        public init(seed: UInt64, _ s: BenchScore) {
+            (self.seed, total, vbenchTotal, quality, semantic) = (seed, s.total, s.vbenchTotal, s.quality, s.semantic)
+            (seen, heldOut) = (s.seen?.total, s.heldOut?.total)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case total, qualityFactor = "quality_factor", promptFollowing = "prompt_following", vbenchTotal = "vbench_total"
+        case quality, semantic, seen, heldOut = "held_out", dimensions, prompts, model, seeds, steps, nfe
+        case sampleSecondsPerClip = "sample_seconds_per_clip", denoiseSecondsPerClip = "denoise_seconds_per_clip"
+        case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, vae, psnr
+    }
+
+    /// The aggregate of `scores`, with a row per clip when `rows` is set.
+    public init(_ scores: [ClipScore], rows: Bool = true) {
+        let s = MiniVBench.aggregate(scores)
+        (total, qualityFactor, promptFollowing) = (s.total, s.qualityFactor, s.promptFollowing)
+        (vbenchTotal, quality, semantic, seen, heldOut) = (s.vbenchTotal, s.quality, s.semantic, s.seen, s.heldOut)
+        dimensions = Dictionary(uniqueKeysWithValues: s.dimensions.map { ($0.key.rawValue, $0.value) })
+        guard rows else { return }
+        prompts = scores.map { c in
+            let one = MiniVBench.aggregate([c])
+            return PromptRow(prompt: c.prompt, split: c.split, total: c.total, qualityFactor: c.qualityFactor, promptFollowing: c.promptFollowing,
+                             vbenchTotal: one.vbenchTotal, quality: one.quality, semantic: one.semantic,
+                             dimensions: Dictionary(uniqueKeysWithValues: c.dimensions.map { ($0.key.rawValue, $0.value) }))
+        }
+    }
+
+    /// One JSON object, keys sorted.
+    public func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
+}
+
+/// `gpd eval --calibrate --json`: the seeds and one row per clip set (real, then each corruption).
+public struct CalibrationReport: Codable {
+    public var seeds: [UInt64]
+    public var rows: [Row]
+
+    public struct Row: Codable {
+        public var name: String
+        public var clips: Int
+        public var realTotal: Double
+        public var margin: Double
+        public var ignoredParts: Int
+        public var score: EvalReport
+
+        enum CodingKeys: String, CodingKey { case name, clips, realTotal = "real_total", margin, ignoredParts = "ignored_parts" }
+
+        public init(_ r: CalibrationRow) {
+            (name, clips, realTotal, margin) = (r.name, r.score.clips.count, r.real.total, r.margin)
+            ignoredParts = r.corruption?.ignoredParts ?? 0
+            score = EvalReport(r.score.clips, rows: false)
+        }
+
+        // The row's own keys and its score's, flat in one object.
+        public func encode(to encoder: Encoder) throws {
+            try score.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name); try c.encode(clips, forKey: .clips)
+            try c.encode(realTotal, forKey: .realTotal); try c.encode(margin, forKey: .margin)
+            try c.encode(ignoredParts, forKey: .ignoredParts)
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            (name, clips) = (try c.decode(String.self, forKey: .name), try c.decode(Int.self, forKey: .clips))
+            (realTotal, margin) = (try c.decode(Double.self, forKey: .realTotal), try c.decode(Double.self, forKey: .margin))
+            ignoredParts = try c.decode(Int.self, forKey: .ignoredParts)
+            score = try EvalReport(from: decoder)
+        }
+    }
+
+    public init(seeds: [UInt64], rows: [CalibrationRow]) {
+        self.seeds = seeds
+        self.rows = rows.map(Row.init)
+    }
+
+    public func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
+}
