@@ -44,9 +44,10 @@ public struct WanPipeline {
     }
 
     /// Denoises `latents` (the initial noise) and optionally decodes. context/negative: [B, L, text_dim]
-    /// zero-padded; negative may be nil only when guidance ≤ 1. `onStep(i, n)` reports progress.
+    /// zero-padded; negative may be nil only when guidance ≤ 1. `onStep(i, n)` reports progress after
+    /// each step; an error it throws ends the sampling (how a stop request cancels a long evaluation).
     public func sample(latents: Tensor, context: Tensor, negative: Tensor?, settings: SamplingSettings, decode: Bool = true,
-                       onStep: ((Int, Int) -> Void)? = nil) throws -> SampleResult {
+                       onStep: ((Int, Int) throws -> Void)? = nil) throws -> SampleResult {
         let schedule = try settings.schedule()
         let useCFG = settings.guidance > 1
         if useCFG && negative == nil { throw ModelError.input("guidance \(settings.guidance) > 1 needs negative prompt embeddings") }
@@ -71,7 +72,7 @@ public struct WanPipeline {
                 }
                 sampler.advance(velocity: v)
                 stepSeconds.append(Date().timeIntervalSince(ts))
-                onStep?(sampler.step, schedule.steps)
+                try onStep?(sampler.step, schedule.steps)
             }
         }
         let denoise = Date().timeIntervalSince(t0)

@@ -133,7 +133,10 @@ public final class TeacherTrainer {
             if step % t.logEvery == 0 || step == t.steps {
                 try window.flush(session, step: step, progress: step, total: t.steps, extra: ["lr": Double(optimizer.lr), "grad_norm": Double(norm)])
             }
-            if step % t.evalEvery == 0 || step == t.steps { try evaluate(step: step) }
+            if step % t.evalEvery == 0 || step == t.steps {
+                // A stop during the evaluation cancels it; the run checkpoints and stops below (or finishes, at the last step).
+                do { try evaluate(step: step) } catch is StopRequested { if step < t.steps { break } }
+            }
             if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }
         }
         if step < t.steps {
@@ -164,7 +167,7 @@ public final class TeacherTrainer {
     public func evaluate(step: Int) throws {
         let prompts = Array(try EvalSuite.prompts().prefix(config.sample.evalPrompts))
         let (score, frames) = try withEMA { () throws -> (BenchScore, Tensor) in
-            let (r, _) = try model.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count))
+            let (r, _) = try model.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count)) { [session] _, _ in try session.checkStop() }
             let f = r.frames!
             let clips = (0..<prompts.count).map { f.slice(axis: 0, $0, $0 + 1).reshape(Array(f.shape.dropFirst())) }
             let scores = try zip(clips, prompts).map { try MiniVBench.score($0, prompt: $1) }

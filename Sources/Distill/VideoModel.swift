@@ -227,7 +227,7 @@ public final class VideoModel {
 
     /// Text → frames with this model (guidance > 1 uses the empty prompt as the unconditional input).
     public func sample(prompts: [String], seeds: [UInt64], settings: SamplingSettings? = nil,
-                       onStep: ((Int, Int) -> Void)? = nil) throws -> (SampleResult, [Tokenized]) {
+                       onStep: ((Int, Int) throws -> Void)? = nil) throws -> (SampleResult, [Tokenized]) {
         precondition(prompts.count == seeds.count, "sample: one seed per prompt")
         let s = settings ?? config.sampling
         return try GradMode.withDisabled {
@@ -253,6 +253,9 @@ public enum ModelRef {
     public static func resolve(_ ref: String, runsRoot: String) throws -> String {
         if ref.hasPrefix("demo:") {
             let name = String(ref.dropFirst(5))
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw TensorError.file(path: ref, "a demo model name uses letters, digits, '-' and '_' only (demo:teacher, demo:gpd6, …)")
+            }
             guard let root = demoRoot() else { throw TensorError.file(path: "samples/demo", "the demo models are not found (run from the repository)") }
             let dir = root + "/" + name
             guard FileManager.default.fileExists(atPath: dir + "/model.json") else {
@@ -262,8 +265,10 @@ public enum ModelRef {
             return dir
         }
         if FileManager.default.fileExists(atPath: ref + "/model.json") { return ref }
+        // A run name (letters, digits, '-', '_', '.'; no path) names that run's export.
+        let isRunName = !ref.isEmpty && !ref.hasPrefix(".") && ref.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
         let run = runsRoot + "/" + ref + "/export"
-        if FileManager.default.fileExists(atPath: run + "/model.json") { return run }
+        if isRunName, FileManager.default.fileExists(atPath: run + "/model.json") { return run }
         throw TensorError.file(path: ref, "not a model: expected demo:NAME, a run with an export in \(runsRoot), or a folder with model.json")
     }
 }

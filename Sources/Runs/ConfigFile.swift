@@ -75,6 +75,13 @@ public enum ConfigFile {
         // Merge over the defaults so missing keys keep them.
         let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(T())) as? [String: Any] ?? [:]
         let merged = defaults.merging(table) { _, new in new }
+        // A value the section's type cannot hold is named with what it must be, before decoding (the
+        // decoder's own messages do not name the key for numbers that do not fit).
+        for key in table.keys.sorted() {
+            let trial = defaults.merging([key: table[key]!]) { _, new in new }
+            guard let data = try? JSONSerialization.data(withJSONObject: trial), (try? JSONDecoder().decode(T.self, from: data)) == nil else { continue }
+            throw ConfigError(path, prefix.isEmpty ? key : "\(prefix).\(key)", expectation(value: table[key]!, default: defaults[key]))
+        }
         do {
             let value = try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: merged))
             try value.validate(path: path, prefix: prefix)
@@ -96,6 +103,28 @@ public enum ConfigFile {
         for name in names where table[name] == nil { throw ConfigError(path, name, "missing section [\(name)] (an empty file is not a config)") }
         for name in names + optional {
             if let value = table[name], !(value is [String: Any]) { throw ConfigError(path, name, "must be a section [\(name)], not a value") }
+        }
+    }
+
+    /// What a key must hold, judged from its default: a finite number, a whole number (≥ 0 where the
+    /// default is), a string, a list of the default's kind.
+    static func expectation(value: Any, default def: Any?) -> String {
+        let shown = "\(value)"
+        if let text = value as? String, ["nan", "inf", "+inf", "-inf"].contains(text.lowercased()) { return "must be a finite number, got \(text)" }
+        if let n = value as? NSNumber, !n.doubleValue.isFinite { return "must be a finite number, got \(shown)" }
+        switch def {
+        case let d as NSNumber where !(value is String):
+            let whole = d.doubleValue == d.doubleValue.rounded() && !"\(d)".contains(".") && !"\(d)".contains("e")
+            if whole, let n = value as? NSNumber {
+                if n.doubleValue != n.doubleValue.rounded() { return "must be a whole number, got \(shown)" }
+                if n.doubleValue < 0 { return "must be a whole number ≥ 0, got \(shown)" }
+                return "must be a whole number that fits, got \(shown)"
+            }
+            return "must be a number, got \(shown)"
+        case is NSNumber: return "must be a number, got \"\(shown)\""
+        case is String: return "must be a string in quotes, got \(shown)"
+        case is [Any]: return "must be a list like \(def.map { "\($0)" } ?? "[…]"), got \(shown)"
+        default: return "has the wrong type (got \(shown))"
         }
     }
 

@@ -37,17 +37,41 @@ public enum RunArchive {
         return chosen
     }
 
-    /// Imports every archived run in `dir` (or only `names`) into `store`. A run whose name the store
-    /// already has is skipped, never overwritten. Returns (imported, skipped).
+    /// Imports every archived run in `dir` (or only `names`) into `store`, each whole or not at all. A
+    /// run whose name the store already has is skipped, never overwritten; a run that cannot be
+    /// imported (a malformed run.json, a symbolic link) is reported in `failed` and the others still
+    /// come in. Throws only when the archive itself cannot be read.
     @discardableResult
-    public static func importRuns(from dir: String, into store: RunStore, names: [String] = []) throws -> (imported: [String], skipped: [String]) {
+    public static func importAll(from dir: String, into store: RunStore, names: [String] = [])
+        throws -> (imported: [String], skipped: [String], failed: [(name: String, error: Error)]) {
+        let found = try archivedRuns(in: dir, names: names)
+        var imported: [String] = [], skipped: [String] = [], failed: [(name: String, error: Error)] = []
+        for name in found {
+            do {
+                let r = try importRuns(from: dir, into: store, names: [name])
+                imported += r.imported; skipped += r.skipped
+            } catch { failed.append((name, error)) }
+        }
+        return (imported, skipped, failed)
+    }
+
+    /// The archived runs in `dir` (NAME/run.json), or `names` checked against them.
+    static func archivedRuns(in dir: String, names: [String]) throws -> [String] {
         let fm = FileManager.default
         guard fm.fileExists(atPath: dir) else { throw ConfigError(dir, "(archive)", "no such folder") }
         let found = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { fm.fileExists(atPath: dir + "/" + $0 + "/run.json") }.sorted()
         if found.isEmpty { throw ConfigError(dir, "(archive)", "holds no archived runs (NAME/run.json)") }
         for n in names where !found.contains(n) { throw ConfigError(dir, n, "no such archived run (archived: \(found.joined(separator: ", ")))") }
+        return names.isEmpty ? found : found.filter { names.contains($0) }
+    }
+
+    /// Imports the archived runs (all, or `names`), stopping at the first that cannot be imported.
+    @discardableResult
+    public static func importRuns(from dir: String, into store: RunStore, names: [String] = []) throws -> (imported: [String], skipped: [String]) {
+        let fm = FileManager.default
+        let found = try archivedRuns(in: dir, names: names)
         var imported: [String] = [], skipped: [String] = []
-        for name in found where names.isEmpty || names.contains(name) {
+        for name in found {
             let path = dir + "/" + name + "/run.json"
             var history: RunHistory
             do { history = try JSONDecoder().decode(RunHistory.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {

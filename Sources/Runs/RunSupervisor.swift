@@ -127,3 +127,12 @@ public enum RunSupervisor {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
+
+/// How long ago a store time (seconds since 1970) was, as the run lists show it: 42s, 17m, 5h, 3d; "?"
+/// for a time that is not a time (from a crafted archive: in the future, infinite, 1e300).
+public func runAge(_ t: Double, now: Double = Date().timeIntervalSince1970) -> String {
+    let e = now - t
+    guard e.isFinite, e >= 0, e < 1e10 else { return "?" }
+    let s = Int(e)
+    return s < 120 ? "\(s)s" : s < 7200 ? "\(s / 60)m" : s < 172_800 ? "\(s / 3600)h" : "\(s / 86400)d"
+}

@@ -84,10 +84,7 @@ public enum Renderer {
         return right ? p + t : t + p
     }
 
-    static func age(_ t: Double) -> String {
-        let s = Int(Date().timeIntervalSince1970 - t)
-        return s < 120 ? "\(s)s" : s < 7200 ? "\(s / 60)m" : s < 172_800 ? "\(s / 3600)h" : "\(s / 86400)d"
-    }
+    static func age(_ t: Double) -> String { runAge(t) }
 }
 
 enum RunsScreen {

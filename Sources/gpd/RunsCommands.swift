@@ -7,17 +7,14 @@ struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runs", abstract: "List, inspect and control training runs.",
                                                     subcommands: [List.self, Show.self, Stop.self, Pause.self, Resume.self, Control.self, Delete.self, Export.self, Import.self])
 
-    static func age(_ t: Double) -> String {
-        let s = Int(Date().timeIntervalSince1970 - t)
-        return s < 120 ? "\(s)s" : s < 7200 ? "\(s / 60)m" : s < 172_800 ? "\(s / 3600)h" : "\(s / 86400)d"
-    }
+    static func age(_ t: Double) -> String { runAge(t) }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every run: kind, status (crashed = no live trainer), step, loss, eval, age.")
         @OptionGroup var runs: RunsOption
         @Flag(help: "One JSON object.") var json = false
         func run() throws {
-            let rows = try RunSupervisor.summaries(try RunStore(root: runs.root))
+            let rows = runs.hasStore ? try RunSupervisor.summaries(try RunStore(root: runs.root)) : []
             if json {
                 let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
                 print(String(decoding: try e.encode(["runs": rows]), as: UTF8.self))
@@ -47,6 +44,7 @@ struct RunsCommand: ParsableCommand {
         @OptionGroup var runs: RunsOption
         @Flag(help: "One JSON object.") var json = false
         func run() throws {
+            guard runs.hasStore else { throw RunsError("no run '\(name)' in \(runs.root) (no run store there)") }
             let store = try RunStore(root: runs.root)
             guard let summary = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw RunsError("no run '\(name)' in \(runs.root)") }
             let folder = try RunFolder(root: runs.root, name: name)
@@ -137,8 +135,12 @@ struct RunsCommand: ParsableCommand {
                 try RunsCommand.queue(runs.root, name, "lr", String(lr))
             }
             if let stages {
-                guard stages.split(separator: ",").allSatisfy({ Int($0.trimmingCharacters(in: .whitespaces)) != nil }) else {
+                let horizons = stages.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !horizons.isEmpty, horizons.allSatisfy({ $0 != nil && $0! >= 1 }) else {
                     throw ValidationError("--stages takes horizons like 4,6,8")
+                }
+                guard zip(horizons, horizons.dropFirst()).allSatisfy({ $0! < $1! }) else {
+                    throw ValidationError("--stages must grow: each horizon larger than the one before (e.g. 4,6,8), got \(stages)")
                 }
                 try RunsCommand.queue(runs.root, name, "stages", stages)
             }
@@ -184,9 +186,11 @@ struct RunsCommand: ParsableCommand {
         @Argument(help: "Runs to import (all when none).") var names: [String] = []
         @OptionGroup var runs: RunsOption
         func run() throws {
-            let (imported, skipped) = try RunArchive.importRuns(from: archive, into: try RunStore(root: runs.root), names: names)
+            let (imported, skipped, failed) = try RunArchive.importAll(from: archive, into: try RunStore(root: runs.root), names: names)
             if !imported.isEmpty { print("imported \(imported.joined(separator: ", ")) into \(runs.root)") }
             if !skipped.isEmpty { print("skipped \(skipped.joined(separator: ", ")) (already in \(runs.root))") }
+            for f in failed { printError("not imported: \(f.name): \(f.error)") }
+            if !failed.isEmpty { throw RunsError("\(failed.count) of \(imported.count + skipped.count + failed.count) archived runs were not imported") }
         }
     }
 }

@@ -8,6 +8,16 @@ import Runs
 struct RunsOption: ParsableArguments {
     @Option(help: "Runs root folder (default: $GPD_RUNS or ./runs).") var runs: String?
     var root: String { runs ?? ProcessInfo.processInfo.environment["GPD_RUNS"] ?? "runs" }
+
+    func validate() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("the runs root '\(root)' is a file, not a folder (--runs DIR or $GPD_RUNS)")
+        }
+    }
+
+    /// Whether the root holds a run store yet (read-only commands do not create one).
+    var hasStore: Bool { FileManager.default.fileExists(atPath: root + "/runs.sqlite") }
 }
 
 final class CLIReporter: TrainReporter {

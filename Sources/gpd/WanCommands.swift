@@ -19,6 +19,9 @@ struct SamplingOverrides: ParsableArguments {
     @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces steps and shift).") var sigmas: String?
 
     func apply(to base: SamplingSettings) throws -> SamplingSettings {
+        if let guidance, !(guidance.isFinite && guidance >= 0 && guidance <= 100) { throw ValidationError("--guidance must be a number from 0 to 100, got \(guidance)") }
+        if let shift, !(shift.isFinite && shift > 0 && shift <= 1000) { throw ValidationError("--shift must be a number in (0, 1000], got \(shift)") }
+        if let steps, !(1...1000).contains(steps) { throw ValidationError("--steps must be 1 to 1000, got \(steps)") }
         var s = base
         if let steps { s.steps = steps; s.sigmas = nil }
         if let solver { s.solver = solver }
@@ -119,7 +122,11 @@ struct ModelCommand: ParsableCommand {
 
         func validate() throws {
             if out == nil && repeats == 0 { throw ValidationError("give --out FILE, or --repeat N to time the forward pass") }
-            if repeats < 0 { throw ValidationError("--repeat must be positive") }
+            if !(0...100_000).contains(repeats) { throw ValidationError("--repeat must be 0 to 100000") }
+            if let out {
+                guard out.hasSuffix(".safetensors") else { throw ValidationError("--out writes .safetensors: \(out)") }
+                try ClipFiles.checkDestination(out)
+            }
         }
 
         func run() throws {
@@ -151,6 +158,12 @@ struct VAECommand: ParsableCommand {
         @Option(help: "A diffusers VAE folder (config.json + diffusion_pytorch_model.safetensors).") var model: String
         @Option(help: "Input safetensors.") var input: String
         @Option(help: "Output safetensors.") var out: String
+
+        /// The output's format and folder, checked before any work.
+        func validate() throws {
+            guard out.hasSuffix(".safetensors") else { throw ValidationError("--out writes .safetensors: \(out)") }
+            try ClipFiles.checkDestination(out)
+        }
     }
 
     struct Encode: ParsableCommand {
@@ -169,7 +182,7 @@ struct VAECommand: ParsableCommand {
         @Option(name: .customLong("repeat"), help: "Also time N decodes after one warm-up.") var repeats: Int = 0
         @Flag(help: "With --repeat: print {\"seconds_per_decode\": median}.") var json = false
 
-        func validate() throws { if repeats < 0 { throw ValidationError("--repeat must be positive") } }
+        func validate() throws { if !(0...100_000).contains(repeats) { throw ValidationError("--repeat must be 0 to 100000") } }
 
         func run() throws {
             let vae = try WanVAE.load(folder: options.model)

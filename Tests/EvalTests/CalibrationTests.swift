@@ -131,3 +131,31 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(Set(head.map { Split.of($0) }), [.seen, .heldOut])
     }
 }
+
+/// A seeded mutation loop over clip files for `gpd eval --clips`: every mutated file is read or
+/// refused with an error, never a crash.
+final class ClipFileFuzzTests: XCTestCase {
+    func testMutatedClipFilesAreReadOrRefused() throws {
+        let dir = NSTemporaryDirectory() + "clipfuzz-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clip = ShapesWorld.sample(seed: 9, config: WorldConfig(frames: 5, size: 16))
+        let valid = [UInt8](try Safetensors.serialize(["frames": clip.frames], metadata: ["caption": clip.caption], storage: .f32))
+        var rng = RNG(seed: 79)
+        var refused = 0
+        for i in 0..<300 {
+            var b = valid
+            switch i % 3 {
+            case 0: for _ in 0..<4 { b[rng.int(below: min(b.count, 200))] = UInt8(rng.int(below: 256)) }   // the header
+            case 1: b.removeSubrange(rng.int(below: b.count)..<b.count)
+            default: b[200 + rng.int(below: b.count - 200)] = 0xFF                                       // NaN-ish data
+            }
+            let path = dir + "/c\(i).safetensors"
+            try Data(b).write(to: URL(fileURLWithPath: path))
+            do {
+                for c in try ClipSet.load(path) { _ = try MiniVBench.score(c.frames, prompt: c.prompt ?? "") }
+            } catch { refused += 1 }
+        }
+        XCTAssertGreaterThan(refused, 150)
+    }
+}
