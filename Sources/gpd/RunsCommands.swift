@@ -116,7 +116,20 @@ struct RunsCommand: ParsableCommand {
             case "finished": print("\(name) has finished")
             default:
                 let pid = try RunSupervisor.restart(root: runs.root, name: name, kind: r.kind)
-                print("\(name): restarted from its newest checkpoint (pid \(pid); output in \(runs.root)/\(name)/stdout.log)")
+                // Watch the new trainer for two seconds: one that exits at once (another took the run's lock,
+                // or the run cannot resume) is reported as such, not as a restart.
+                let log = runs.root + "/\(name)/stdout.log"
+                for _ in 0..<40 {
+                    var status: Int32 = 0
+                    if waitpid(pid, &status, WNOHANG) == pid {
+                        let last = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").last.map(String.init) ?? ""
+                        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                        if code == 0 { print("\(name): resumed and ran to its end (\(last))"); return }
+                        throw RunsError("\(name): the trainer exited at once (status \(code)): \(last)")
+                    }
+                    usleep(50_000)
+                }
+                print("\(name): restarted from its newest checkpoint (pid \(pid); output in \(log))")
             }
         }
     }
