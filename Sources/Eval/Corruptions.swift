@@ -19,6 +19,9 @@ public enum Corruption: String, CaseIterable, Codable {
     case wrongCount = "wrong_count"
     /// Another background colour.
     case wrongBackground = "wrong_background"
+    /// Two objects in the opposite layout ("A above B" drawn with A below B; two-object prompts whose
+    /// objects differ).
+    case wrongLayout = "wrong_layout"
     /// Two passes of a 5-tap binomial blur over each frame: no sharp edges left.
     case blurred
     /// Two parts ignored at once: wrong colour and wrong shape.
@@ -30,7 +33,8 @@ public enum Corruption: String, CaseIterable, Codable {
     public var ignoredParts: Int { self == .wrongColorAndShape || self == .wrongMotionAndBackground ? 2 : 1 }
 
     /// The corrupted clip of `scene` (frames [F, H, W, 3]), rendered with `seed`; nil where the corruption
-    /// does not apply (frozen or reversed for a still prompt, moves-when-still for a moving one).
+    /// does not apply (frozen or reversed for a still prompt, moves-when-still for a moving one, a wrong
+    /// layout for one object or two identical ones).
     public func apply(to scene: Scene, seed: UInt64, config: WorldConfig) -> Tensor? {
         func render(_ s: Scene) -> Tensor { ShapesWorld.render(s, seed: seed, config: config).frames }
         let moving = scene.motion != .still
@@ -48,6 +52,11 @@ public enum Corruption: String, CaseIterable, Codable {
         case .wrongShape: return render(Corruption.reshaped(scene))
         case .wrongCount: return render(Corruption.recounted(scene))
         case .wrongBackground: return render(Corruption.rebackgrounded(scene))
+        case .wrongLayout:
+            guard scene.objects.count == 2, scene.objects[0] != scene.objects[1], let rel = scene.relation else { return nil }
+            var s = scene
+            s.relation = rel.mirrored
+            return render(s)
         case .blurred: return Corruption.blur(render(scene), passes: 2)
         case .wrongColorAndShape: return render(Corruption.reshaped(Corruption.recolored(scene)))
         case .wrongMotionAndBackground:

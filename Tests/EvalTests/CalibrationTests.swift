@@ -53,7 +53,8 @@ final class CalibrationTests: XCTestCase {
         let real = Self.rows[0].score.dimensions
         let aimed: [(Corruption, Eval.Dimension)] = [(.frozen, .motionDirection), (.reversed, .motionDirection), (.movesWhenStill, .motionDirection),
                                                 (.wrongColor, .color), (.wrongShape, .shape), (.wrongCount, .objectCount),
-                                                (.wrongBackground, .backgroundColor), (.blurred, .imagingSharpness), (.blurred, .spectralFidelity)]
+                                                (.wrongBackground, .backgroundColor), (.wrongLayout, .spatialRelationship),
+                                                (.blurred, .imagingSharpness), (.blurred, .spectralFidelity)]
         for (c, d) in aimed {
             XCTAssertLessThan(row(c).score.dimensions[d]!, real[d]! - 0.5, "\(d.rawValue) under \(c.rawValue)")
         }
