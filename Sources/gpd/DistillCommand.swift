@@ -11,6 +11,7 @@ struct DistillCommand: ParsableCommand {
     func run() throws {
         let source = try options.configSource()
         let cfg = try DistillConfig.load(source.path, overrides: source.overrides)
+        options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "train"])
         try Preflight.check(cfg, path: source.path, runsRoot: options.runs.root)
         let (session, reporter) = try options.session(kind: "distill", configTOML: try cfg.toml())
         let trainer = try DistillTrainer(config: cfg, session: session, runsRoot: options.runs.root)

@@ -65,6 +65,16 @@ struct TrainOptions: ParsableArguments {
         return (own, [])
     }
 
+    /// Says which of a config's sections are absent, so their defaults apply knowingly (the run's
+    /// config.toml records every value either way).
+    func noteDefaults(_ path: String, overrides: [String], sections: [String]) {
+        guard let table = try? ConfigFile.read(path, overrides: overrides) else { return }
+        let missing = sections.filter { table[$0] == nil }
+        if !missing.isEmpty {
+            printError("note: \(path) has no \(missing.map { "[\($0)]" }.joined(separator: ", ")) section\(missing.count > 1 ? "s" : ""): the defaults apply")
+        }
+    }
+
     /// Opens the run (lock, store, resolved config), routes SIGINT/SIGTERM to a graceful stop and
     /// reports progress on the terminal.
     func session(kind: String, configTOML: String) throws -> (TrainSession, CLIReporter) {
@@ -87,6 +97,7 @@ struct TrainCommand: ParsableCommand {
         func run() throws {
             let source = try options.configSource()
             let cfg = try VAETrainConfig.load(source.path, overrides: source.overrides)
+            options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "train", "loss"])
             try Preflight.check(cfg, path: source.path)
             let (session, reporter) = try options.session(kind: "vae", configTOML: try cfg.toml())
             let trainer = try VAETrainer(config: cfg, session: session)
@@ -103,6 +114,7 @@ struct TrainCommand: ParsableCommand {
         func run() throws {
             let source = try options.configSource()
             let cfg = try TeacherTrainConfig.load(source.path, overrides: source.overrides)
+            options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "text", "train", "flow", "sample"])
             try Preflight.check(cfg, path: source.path)
             let (session, reporter) = try options.session(kind: "teacher", configTOML: try cfg.toml())
             let trainer = try TeacherTrainer(config: cfg, session: session)
