@@ -288,8 +288,11 @@ public final class StudioApp {
         let parts = arg.split(separator: " ").map(String.init)
         guard let config = parts.first else { state.message = ("usage: :new CONFIG [NAME] — configs: \(configs().joined(separator: ", "))", true); return }
         let path = FileManager.default.currentDirectoryPath + "/samples/configs/\(config).toml"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { state.message = ("no config \(path)", true); return }
-        let kind = text.contains("kind = \"distill\"") ? "distill" : text.contains("kind = \"teacher\"") ? "teacher" : "vae"
+        let table: [String: Any]
+        do { table = try ConfigFile.read(path) } catch { state.message = ("\(error)", true); return }
+        guard let kind = table["kind"] as? String, ["vae", "teacher", "distill"].contains(kind) else {
+            state.message = ("\(path): 'kind' must be \"vae\", \"teacher\" or \"distill\"", true); return
+        }
         let name = parts.count > 1 ? parts[1] : config
         let args = (kind == "distill" ? ["distill"] : ["train", kind]) + ["--config", path, "--run", name, "--runs", state.runsRoot]
         do {
