@@ -29,9 +29,27 @@ public struct VideoModelConfig: Codable, Equatable {
     public var baseDigest: String? = nil
     /// The VAE folder, relative to this one ("vae" when absent).
     public var vaeFolder: String? = nil
+    /// The tokenizer's words in id order (ids 3…): a model is refused by a build whose grammar gives
+    /// different ids (a new synonym would shift them). Absent in models made before it was recorded,
+    /// which are checked by the vocabulary's size only.
+    public var vocabulary: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
         case textEncoder = "text_encoder", transformer, frames, size, sampling, kind, base, baseDigest = "base_digest", vaeFolder = "vae_folder"
+        case vocabulary
+    }
+
+    /// Refuses a model whose token ids this build's tokenizer would not reproduce.
+    public func checkVocabulary(_ tokenizer: Tokenizer, path: String) throws {
+        if let words = vocabulary, words != tokenizer.words {
+            let i = (0..<min(words.count, tokenizer.words.count)).first { words[$0] != tokenizer.words[$0] } ?? min(words.count, tokenizer.words.count)
+            let theirs = i < words.count ? "'\(words[i])'" : "nothing", ours = i < tokenizer.words.count ? "'\(tokenizer.words[i])'" : "nothing"
+            throw TensorError.file(path: path, "vocabulary: the model's token \(i + 3) is \(theirs), this build's tokenizer has \(ours) "
+                                   + "(\(words.count) words against \(tokenizer.words.count)); its prompts would be read wrong")
+        }
+        guard textEncoder.vocab == tokenizer.vocabularySize else {
+            throw TensorError.file(path: path, "text_encoder.vocab is \(textEncoder.vocab), this build's tokenizer has \(tokenizer.vocabularySize) ids")
+        }
     }
 }
 
@@ -95,6 +113,7 @@ public final class VideoModel {
                        shareWith: String? = nil, vaeFolder: String? = nil) throws -> [String] {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var config = self.config
+        config.vocabulary = tokenizer.words
         var tensors = parameters()
         var omitted: [String] = []
         if let folder = vaeFolder {
@@ -128,6 +147,7 @@ public final class VideoModel {
 
     public static func load(folder dir: String) throws -> VideoModel {
         let (tensors, config, metadata) = try readTensors(folder: dir)
+        try config.checkVocabulary(Tokenizer(), path: dir + "/model.json")
         var rng = RNG(seed: 0)
         let text = try TextEncoder(config.textEncoder, rng: &rng)
         let transformer = try WanTransformer(config.transformer, rng: &rng)

@@ -9,7 +9,17 @@ import Tensors
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "data", abstract: "The ShapesWorld data world.",
-                                                    subcommands: [Preview.self, Prompts.self])
+                                                    subcommands: [Preview.self, Prompts.self, Vocabulary.self])
+
+    struct Vocabulary: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the tokenizer's words in id order (ids 3…; 0 pad, 1 end, 2 unknown), one per line or as JSON.")
+        @Flag(help: "One JSON array.") var json = false
+        func run() throws {
+            let words = Tokenizer().words
+            if json { print(String(decoding: try JSONEncoder().encode(words), as: UTF8.self)) } else { words.forEach { print($0) } }
+        }
+    }
 
     struct Prompts: ParsableCommand {
         static let configuration = CommandConfiguration(

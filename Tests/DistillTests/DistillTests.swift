@@ -49,6 +49,23 @@ final class DistillTests: XCTestCase {
         try TrainSession(root: root, name: name, kind: "distill", configTOML: try c.toml(), resume: resume)
     }
 
+    /// A model records its tokenizer's words; a build whose words give other ids refuses it.
+    func testAModelWithAnotherVocabularyIsRefused() throws {
+        let desc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/teacher/model.json"))) as! [String: Any]
+        XCTAssertEqual(desc["vocabulary"] as? [String], Tokenizer().words, "exports record the words")
+        var changed = desc
+        var words = Tokenizer().words
+        words.swapAt(3, 4)
+        changed["vocabulary"] = words
+        try JSONSerialization.data(withJSONObject: changed).write(to: URL(fileURLWithPath: root + "/teacher/model.json"))
+        XCTAssertThrowsError(try VideoModel.load(folder: root + "/teacher")) { e in
+            XCTAssertTrue("\(e)".contains("vocabulary: the model's token 6 is '\(words[3])'"), "\(e)")
+        }
+        changed["vocabulary"] = nil   // a model from before the words were recorded: checked by size
+        try JSONSerialization.data(withJSONObject: changed).write(to: URL(fileURLWithPath: root + "/teacher/model.json"))
+        XCTAssertNoThrow(try VideoModel.load(folder: root + "/teacher"))
+    }
+
     func testSharedF16ExportLoadsTheSameModel() throws {
         let teacher = try VideoModel.load(folder: root + "/teacher")
         var rng = RNG(seed: 9)
