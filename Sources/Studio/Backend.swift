@@ -108,7 +108,7 @@ public final class SampleBackend: @unchecked Sendable {
                     s.sample.sigmas = preset
                     s.sample.point = 1
                     s.sample.studentReload = true
-                    s.message = ("student: \(label) (\(preset.count - 1) steps)", false)
+                    s.message = ("student: \(label) (\(preset.count - 1) step\(preset.count == 2 ? "" : "s"))", false)
                 }
             } catch {
                 mailbox.post { s in s.message = ("student \(label): \(error)", true) }

@@ -53,7 +53,7 @@ public enum Keymap {
         Binding(keys: [.char("x")], label: "x", help: "stop the run (checkpoint, then exit)", action: .stop, screens: [.runs, .run], hint: true),
         Binding(keys: [.char("p")], label: "p", help: "pause the run", action: .pause, screens: [.runs, .run], hint: false),
         Binding(keys: [.char("r")], label: "r", help: "resume a paused, stopped or crashed run", action: .resume, screens: [.runs, .run], hint: false),
-        Binding(keys: [.char("n")], label: "n", help: "new run from samples/configs (cycles through them)", action: .newRun, screens: [.runs], hint: false),
+        Binding(keys: [.char("n")], label: "n", help: "new run: opens the command line at :new, listing samples/configs", action: .newRun, screens: [.runs], hint: false),
         Binding(keys: [.char("l")], label: "l", help: "log-scale y axis", action: .toggleLog, screens: [.run, .spectra], hint: true),
         Binding(keys: [.char("e")], label: "e", help: "EMA smoothing", action: .toggleSmooth, screens: [.run], hint: true),
         Binding(keys: [.char("m")], label: "m", help: "next metric", action: .nextMetric, screens: [.run], hint: true),
