@@ -56,16 +56,16 @@ let package = Package(
                                             .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Eval", dependencies: ["Data", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Distill", dependencies: ["Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
-        .target(name: "Diffusion", dependencies: ["Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Diffusion", dependencies: ["Models", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], exclude: ["README.md"], swiftSettings: engineFlags),
-        .target(name: "Studio", dependencies: ["Terminal", "Runs", "Distill", "Diffusion", "Eval", "Data", "Models", "Media", "Tensors", "Bench"],
+        .target(name: "Studio", dependencies: ["Terminal", "Runs", "Distill", "Diffusion", "Eval", "Data", "Models", "Tensors", "Bench"],
                 exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Bench", dependencies: ["Tensors", "NN", "Models", "Diffusion", "Data", "Eval", "CBLAS", "CFFTW"], exclude: ["README.md"], swiftSettings: engineFlags),
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
-            "Tensors", "NN", "Models", "Diffusion", "Data", "Media", "Runs", "Distill", "Eval", "Terminal", "Studio", "Bench",
+            "Tensors", "Models", "Diffusion", "Data", "Media", "Runs", "Distill", "Eval", "Terminal", "Studio", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineFlags),
 
