@@ -73,7 +73,7 @@ struct Studio: ParsableCommand {
     @Option(help: "Theme name from themes/ (\(Theme.available().joined(separator: ", "))).") var theme: String = "dark"
     @Option(help: "Image output: sixel, blocks or none (default: ask the terminal).") var graphics: GraphicsMode?
     @Flag(help: "Print what the terminal answered to the capability probe, then exit.") var probe = false
-    @Option(help: "Open on this screen: runs, run, sample or spectra.") var screen: String?
+    @Option(help: ArgumentHelp("Open on this screen: runs, run, sample or spectra.", valueName: "runs|run|sample|spectra")) var screen: String?
     @Flag(help: "Print the keybinding table (Markdown) and exit.") var keys = false
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
     @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?

@@ -222,7 +222,10 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "Print timings as one JSON object.") var json = false
     @OptionGroup var runs: RunsOption
 
-    func validate() throws {
+    /// Which options go together, checked at the start of `run` rather than in `validate`: ArgumentParser
+    /// validates before it reports unknown options, so a typo (`--promt`) would otherwise be answered
+    /// with "--model needs --prompt" instead of being named.
+    func checkOptions() throws {
         if model != nil {
             guard prompt != nil else { throw ValidationError("--model needs --prompt") }
             guard transformer == nil, vae == nil, promptEmbeds == nil, latents == nil else {
@@ -238,6 +241,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOptions()
         if let model { try runModel(model); return }
         let pipe = WanPipeline(transformer: try WanTransformer.load(folder: transformer!), vae: try WanVAE.load(folder: vae!))
         let context = try readTensor(promptEmbeds!, "prompt_embeds")
@@ -269,22 +273,25 @@ struct SampleCommand: ParsableCommand {
             printError("note: the prompt was cut to \(m.config.textEncoder.textLength) tokens (\(toks[0].truncatedWords) words dropped)")
         }
         let frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst()))
+        var written = [out]
         if out.hasSuffix(".safetensors") {
             try Safetensors.write(["latents": r.latents, "frames": frames], metadata: ["caption": prompt!, "model": ref, "seed": String(seed)], to: out)
         } else {
-            try ClipFiles.write(frames, caption: prompt!, to: out)
+            written = try ClipFiles.write(frames, caption: prompt!, to: out)
         }
-        try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "unknown_words": toks[0].unknownWords])
+        try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "unknown_words": toks[0].unknownWords, "files": written],
+                   written: written)
     }
 
-    func report(_ r: SampleResult, steps: Int, wall: Double, extra: [String: Any]) throws {
+    func report(_ r: SampleResult, steps: Int, wall: Double, extra: [String: Any], written: [String]? = nil) throws {
         if json {
             var o: [String: Any] = ["wall_seconds": wall, "denoise_seconds": r.denoiseSeconds, "decode_seconds": r.decodeSeconds,
                                     "nfe": r.nfe, "steps": steps, "step_seconds": r.stepSeconds]
             for (k, v) in extra { o[k] = v }
             try printJSON(o)
         } else {
-            print(String(format: "%@: %d steps, %d network evaluations, denoise %.3fs, decode %.3fs, total %.3fs", out, steps, r.nfe, r.denoiseSeconds, r.decodeSeconds, wall))
+            let files = written.map { $0.count == 1 ? $0[0] : "\($0.count) frames \($0[0]) … \($0.last!)" } ?? out
+            print(String(format: "%@: %d steps, %d network evaluations, denoise %.3fs, decode %.3fs, total %.3fs", files, steps, r.nfe, r.denoiseSeconds, r.decodeSeconds, wall))
         }
     }
 }
