@@ -124,7 +124,10 @@ enum RunsScreen {
                  row: row, style: style, statusColor: sel ? nil : statusColor)
         }
         let info = "\(visible.count)/\(st.rows.count) runs · sort: \(RunsState.sortNames[st.sort]) · \(st.marked.count) marked"
-        f.text(info, row: top + rows - 1, col: 1, style: theme.dimmed)
+            + (f.cols >= 150 ? " · EVAL: the last quick evaluation (MiniVBench total, first suite prompts, seed 0; VAE: PSNR)"
+                              + " · STAGE kN: horizon N"
+                             : " · EVAL: last quick eval · kN: horizon N")
+        f.text(info, row: top + rows - 1, col: 1, style: theme.dimmed, width: f.cols - 2)
         if st.filtering || !st.filter.isEmpty {
             let ftext = "filter: \(st.filter)\(st.filtering ? "▏" : "")"
             f.text(ftext, row: top + rows - 1, col: f.cols - ftext.count - 2, style: theme.colored(theme.accent, bold: true))

@@ -84,8 +84,11 @@ public struct Frame: Equatable {
     public mutating func text(_ s: String, row: Int, col: Int, style: Style = Style(), width: Int? = nil) -> Int {
         guard row >= 0, row < rows else { return 0 }
         let limit = min(cols, col + (width ?? cols))
+        // Text that does not fit ends in an ellipsis, so a cut is visible.
+        let room = limit - col
+        let cut = room > 1 && s.count > room
         var c = col
-        for ch in s {
+        for ch in cut ? Array(s.prefix(room - 1)) + ["…"] : Array(s) {
             if c >= limit { break }
             let printable: Character = ch.isNewline || ch == "\t" ? " " : ch
             if c >= 0 { self[row, c] = Cell(printable, style) }
