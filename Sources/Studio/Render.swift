@@ -67,13 +67,20 @@ public enum Renderer {
 
     static func helpOverlay(_ f: inout Frame, _ s: StudioState, _ theme: Theme) {
         let relevant = Keymap.bindings.filter { $0.screens.isEmpty || $0.screens.contains(s.screen) }
-        let h = min(f.rows - 4, relevant.count + 4), w = min(f.cols - 6, 76)
+        // As wide as the longest entry needs, up to the terminal's width.
+        let longest = relevant.map(\.help.count).max() ?? 60
+        let h = min(f.rows - 4, relevant.count + 4), w = min(f.cols - 6, max(76, longest + 15))
         let (top, left) = ((f.rows - h) / 2, (f.cols - w) / 2)
         f.fill(row: top, col: left, rows: h, cols: w, style: Style(fg: theme.foreground, bg: theme.headerBg))
         f.text(" Keys — \(s.screen.rawValue) screen (any key closes) ", row: top, col: left + 2, style: Style(fg: theme.accent, bg: theme.headerBg, bold: true))
-        for (i, b) in relevant.prefix(h - 3).enumerated() {
+        let fits = relevant.count <= h - 3 ? relevant.count : max(0, h - 4)
+        for (i, b) in relevant.prefix(fits).enumerated() {
             f.text(b.label, row: top + 2 + i, col: left + 2, style: Style(fg: theme.accent, bg: theme.headerBg, bold: true), width: 8)
             f.text(b.help, row: top + 2 + i, col: left + 11, style: Style(fg: theme.foreground, bg: theme.headerBg), width: w - 13)
+        }
+        if fits < relevant.count {
+            f.text("… \(relevant.count - fits) more: a taller terminal shows them (gpd studio --keys lists all)", row: top + 2 + fits, col: left + 2,
+                   style: Style(fg: theme.dim, bg: theme.headerBg), width: w - 4)
         }
     }
 
