@@ -32,6 +32,18 @@ public struct SampleResult {
     public var denoiseSeconds: Double
     public var decodeSeconds: Double
     public var stepSeconds: [Double]
+
+    /// The decoded frames [B, F, H, W, 3]; an error (not a crash) when the sampling was asked not to decode.
+    public func decoded() throws -> Tensor {
+        guard let frames else { throw ModelError.input("the sample was not decoded (decode: false); no frames") }
+        return frames
+    }
+
+    /// Clip i of the decoded frames: [F, H, W, 3].
+    public func clip(_ i: Int) throws -> Tensor {
+        let f = try decoded()
+        return f.slice(axis: 0, i, i + 1).reshape(Array(f.shape.dropFirst()))
+    }
 }
 
 public struct WanPipeline {

@@ -339,8 +339,8 @@ public final class DistillTrainer {
             return
         }
         let (r, _) = try teacher.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count))
-        try Safetensors.write(["frames": r.frames!], metadata: ["captions": prompts.joined(separator: "\n")], to: path)
-        references = (0..<r.frames!.shape[0]).map { r.frames!.slice(axis: 0, $0, $0 + 1).reshape(Array(r.frames!.shape.dropFirst())) }
+        try Safetensors.write(["frames": try r.decoded()], metadata: ["captions": prompts.joined(separator: "\n")], to: path)
+        references = try (0..<r.decoded().shape[0]).map { try r.clip($0) }
     }
 
     /// MiniVBench and fidelity to the teacher at the stage's own step count.
@@ -348,7 +348,7 @@ public final class DistillTrainer {
         let model = studentModel(k: k)
         let evalPrompts = try self.evalPrompts
         let (r, _) = try model.sample(prompts: evalPrompts, seeds: [UInt64](repeating: 0, count: evalPrompts.count))
-        let f = r.frames!
+        let f = try r.decoded()
         var scores: [ClipScore] = []
         var fid: [String: Double] = [:]
         for (i, prompt) in evalPrompts.enumerated() {

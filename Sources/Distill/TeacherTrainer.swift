@@ -168,7 +168,7 @@ public final class TeacherTrainer {
         let prompts = Array(try EvalSuite.prompts().prefix(config.sample.evalPrompts))
         let (score, frames) = try withEMA { () throws -> (BenchScore, Tensor) in
             let (r, _) = try model.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count)) { [session] _, _ in try session.checkStop() }
-            let f = r.frames!
+            let f = try r.decoded()
             let clips = (0..<prompts.count).map { f.slice(axis: 0, $0, $0 + 1).reshape(Array(f.shape.dropFirst())) }
             let scores = try zip(clips, prompts).map { try MiniVBench.score($0, prompt: $1) }
             return (MiniVBench.aggregate(scores), clips[0])

@@ -127,7 +127,7 @@ public final class SampleBackend: @unchecked Sendable {
             if let teacher {
                 do {
                     let (r, _) = try teacher.sample(prompts: [prompt], seeds: [seed], settings: settings)
-                    frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst())); latents = r.latents
+                    frames = try r.clip(0); latents = r.latents
                 } catch { problem = "\(error)" }
             } else if let scene = PromptGrammar.parse(prompt).scene {
                 frames = ShapesWorld.render(scene, seed: seed).frames
@@ -162,7 +162,7 @@ public final class SampleBackend: @unchecked Sendable {
             do {
                 let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: model === teacher ? model.config.sampling.guidance : 1, sigmas: sigmas)
                 let (r, _) = try model.sample(prompts: [prompt], seeds: [seed], settings: settings)
-                let frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst()))
+                let frames = try r.clip(0)
                 let seconds = Date().timeIntervalSince(t0)
                 guard isLatestStudent(generation) else { return }
                 lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()

@@ -87,7 +87,7 @@ struct EvalCommand: ParsableCommand {
             sampleSeconds += Date().timeIntervalSince(t0)
             (denoiseSeconds, decodeSeconds) = (denoiseSeconds + r.denoiseSeconds, decodeSeconds + r.decodeSeconds)
             nfe = r.nfe
-            let f = r.frames!
+            let f = try r.decoded()
             for (i, job) in batch.enumerated() {
                 let clip = f.slice(axis: 0, i, i + 1).reshape(Array(f.shape.dropFirst()))
                 scores.append(try MiniVBench.score(clip, prompt: job.0))

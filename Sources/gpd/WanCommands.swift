@@ -252,7 +252,7 @@ struct SampleCommand: ParsableCommand {
         let t0 = Date()
         let r = try pipe.sample(latents: try readTensor(latents!, "latents"), context: context, negative: negative, settings: s) { i, _ in progress.update(i) }
         let wall = Date().timeIntervalSince(t0)
-        try Safetensors.write(["latents": r.latents, "frames": r.frames!], metadata: ["generator": "gpd sample"], to: out)
+        try Safetensors.write(["latents": r.latents, "frames": try r.decoded()], metadata: ["generator": "gpd sample"], to: out)
         try report(r, steps: schedule.steps, wall: wall, extra: [:])
     }
 
@@ -272,7 +272,7 @@ struct SampleCommand: ParsableCommand {
         if toks[0].truncatedWords > 0 {
             printError("note: the prompt was cut to \(m.config.textEncoder.textLength) tokens (\(toks[0].truncatedWords) words dropped)")
         }
-        let frames = r.frames!.reshape(Array(r.frames!.shape.dropFirst()))
+        let frames = try r.clip(0)
         var written = [out]
         if out.hasSuffix(".safetensors") {
             try Safetensors.write(["latents": r.latents, "frames": frames], metadata: ["caption": prompt!, "model": ref, "seed": String(seed)], to: out)
