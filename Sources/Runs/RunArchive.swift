@@ -80,7 +80,7 @@ public enum RunArchive {
             guard history.run.name == name else { throw ConfigError(path, "run.name", "is '\(history.run.name)', the folder is '\(name)'") }
             if try store.run(name) != nil || fm.fileExists(atPath: store.root + "/" + name) { skipped.append(name); continue }
             // A run archived while it was live is history now.
-            if [RunStatus.running, .paused, .created].map(\.rawValue).contains(history.run.status) { history.run.status = RunStatus.stopped.rawValue }
+            if [RunStatus.running, .paused, .created].contains(history.run.status) { history.run.status = .stopped }
             (history.run.pid, history.run.heartbeat) = (nil, nil)
             // Only regular files are copied: a symlink in an archive (log.txt → /etc/shadow) would show
             // another file's contents as the run's, so such an archive is refused before anything is made.

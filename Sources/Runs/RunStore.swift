@@ -5,7 +5,7 @@
 import Foundation
 import GRDB
 
-public enum RunStatus: String, Codable, CaseIterable {
+public enum RunStatus: String, Codable, CaseIterable, DatabaseValueConvertible {
     case created, running, paused, finished, failed, stopped
     /// Shown for a run whose status says running/paused but whose trainer holds no lock.
     case crashed
@@ -15,7 +15,7 @@ public struct RunRecord: Codable, Equatable, FetchableRecord, PersistableRecord 
     public static let databaseTableName = "runs"
     public var name: String
     public var kind: String
-    public var status: String
+    public var status: RunStatus
     public var pid: Int?
     public var heartbeat: Double?
     public var stage: String?
@@ -92,7 +92,7 @@ public final class RunStore {
     public func register(name: String, kind: String) throws {
         try db.write { db in
             if try RunRecord.fetchOne(db, key: name) == nil {
-                try RunRecord(name: name, kind: kind, status: RunStatus.created.rawValue, pid: nil, heartbeat: nil, stage: nil, step: 0,
+                try RunRecord(name: name, kind: kind, status: .created, pid: nil, heartbeat: nil, stage: nil, step: 0,
                               created: Self.now, updated: Self.now).insert(db)
             }
         }
@@ -116,7 +116,7 @@ public final class RunStore {
     public func update(_ name: String, status: RunStatus? = nil, step: Int? = nil, stage: String? = nil, pid: Int? = nil, heartbeat: Bool = true) throws {
         try db.write { db in
             guard var r = try RunRecord.fetchOne(db, key: name) else { return }
-            if let status { r.status = status.rawValue }
+            if let status { r.status = status }
             if let step { r.step = step }
             if let stage { r.stage = stage }
             if let pid { r.pid = pid }

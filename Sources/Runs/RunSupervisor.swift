@@ -6,7 +6,7 @@ public struct RunSummary: Codable {
     public var name: String
     public var kind: String
     /// The stored status, or `crashed` when it says running/paused but no process holds the run's lock.
-    public var status: String
+    public var status: RunStatus
     public var step: Int
     public var stage: String?
     public var loss: Double?
@@ -16,7 +16,7 @@ public struct RunSummary: Codable {
     public var updated: Double
     public var pid: Int?
 
-    public init(name: String, kind: String, status: String, step: Int, stage: String?, loss: Double?, eval: Double?, evalKey: String?,
+    public init(name: String, kind: String, status: RunStatus, step: Int, stage: String?, loss: Double?, eval: Double?, evalKey: String?,
                 updated: Double, pid: Int?) {
         (self.name, self.kind, self.status, self.step, self.stage) = (name, kind, status, step, stage)
         (self.loss, self.eval, self.evalKey, self.updated, self.pid) = (loss, eval, evalKey, updated, pid)
@@ -28,7 +28,7 @@ public enum RunSupervisor {
         try store.runs().map { r in
             let folder = try RunFolder(root: store.root, name: r.name)
             var status = r.status
-            if (status == RunStatus.running.rawValue || status == RunStatus.paused.rawValue) && !folder.isLocked { status = RunStatus.crashed.rawValue }
+            if (status == .running || status == .paused) && !folder.isLocked { status = .crashed }
             let loss = try store.latestMetric(r.name, key: "loss")?.value
             let total = try store.latestMetric(r.name, key: "eval/total"), psnr = try store.latestMetric(r.name, key: "eval/psnr")
             let ev = total ?? psnr

@@ -369,7 +369,7 @@ public final class StudioApp {
     func scheduleControl(_ cmd: String, _ arg: String) {
         guard let d = state.run.detail, state.screen == .run || state.screen == .runs else { state.message = ("open a distillation run first (Runs screen, enter)", true); return }
         guard d.kind == "distill" else { state.message = ("\(d.name) is a \(d.kind) run; stage schedules belong to distillation runs", true); return }
-        guard d.status == "running" || d.status == "paused" else { state.message = ("\(d.name) is \(d.status); a schedule change needs a live trainer", true); return }
+        guard d.status == .running || d.status == .paused else { state.message = ("\(d.name) is \(d.status.rawValue); a schedule change needs a live trainer", true); return }
         let payload = arg.replacingOccurrences(of: " ", with: "")
         if cmd == "stages" {
             guard !payload.isEmpty, payload.split(separator: ",").allSatisfy({ Int($0) != nil }) else {
@@ -404,8 +404,8 @@ public final class StudioApp {
     func resumeRun() {
         guard let name = state.screen == .run ? state.run.detail?.name : selectedRun?.name,
               let r = state.runs.rows.first(where: { $0.name == name }) else { return }
-        if r.status == "paused" { control("resume"); return }
-        guard ["stopped", "crashed", "failed"].contains(r.status) else { state.message = ("\(name) is \(r.status)", true); return }
+        if r.status == .paused { control("resume"); return }
+        guard [RunStatus.stopped, .crashed, .failed].contains(r.status) else { state.message = ("\(name) is \(r.status.rawValue)", true); return }
         do {
             let pid = try RunSupervisor.restart(root: state.runsRoot, name: name, kind: r.kind)
             state.message = ("restarted \(name) from its newest checkpoint (pid \(pid))", false)

@@ -124,10 +124,10 @@ enum RunsScreen {
             let sel = i == st.selected
             let style = sel ? theme.selected : theme.body
             if sel { f.fill(row: row, col: 0, rows: 1, cols: f.cols, style: style) }
-            let statusColor: RGB = ["running": theme.ok, "paused": theme.warn, "failed": theme.error, "crashed": theme.error][r.status] ?? theme.dim
+            let statusColor: RGB = [RunStatus.running: theme.ok, .paused: theme.warn, .failed: theme.error, .crashed: theme.error][r.status] ?? theme.dim
             let loss = r.loss.map { String(format: "%.4f", $0) } ?? "–"
             let ev = r.eval.map { String(format: r.evalKey == "eval/psnr" ? "%.2f dB" : "%.4f", $0) } ?? "–"
-            line([st.marked.contains(r.name) ? "●" : " ", r.name, r.kind, r.status, r.stage ?? "–", String(r.step), loss, ev, Renderer.age(r.updated)],
+            line([st.marked.contains(r.name) ? "●" : " ", r.name, r.kind, r.status.rawValue, r.stage ?? "–", String(r.step), loss, ev, Renderer.age(r.updated)],
                  row: row, style: style, statusColor: sel ? nil : statusColor)
         }
         let info = "\(visible.count)/\(st.rows.count) runs · sort: \(RunsState.sortNames[st.sort]) · \(st.marked.count) marked"
@@ -152,7 +152,7 @@ enum RunScreen {
         let keys = d.metricKeys
         let key = keys.isEmpty ? "loss" : keys[min(s.run.metricIndex, keys.count - 1)]
         f.text("\(d.name)", row: top, col: 1, style: theme.colored(theme.accent, bold: true))
-        f.text("  \(d.kind) · \(d.status) · step \(d.step)", row: top, col: 1 + d.name.count, style: theme.body)
+        f.text("  \(d.kind) · \(d.status.rawValue) · step \(d.step)", row: top, col: 1 + d.name.count, style: theme.body)
         let plotRows = max(4, rows / 2 - 1), plotCols = f.cols - 2
         f.text("\(key)\(s.run.smooth ? " (EMA)" : "")\(s.run.logY ? " · log y" : "")   m: next metric (\(keys.count))",
                row: top + 1, col: 1, style: theme.dimmed, width: plotCols)
@@ -225,8 +225,8 @@ enum RunScreen {
                     + Renderer.pad(r.psnr.map { String(format: "%.2f", $0) } ?? "–", 7, right: true)
                     + Renderer.pad(r.ssim.map { String(format: "%.3f", $0) } ?? "–", 6, right: true)
                 style = theme.body
-            } else if i == plan.current && d.status != "finished" {
-                text += "  ▶ " + d.status
+            } else if i == plan.current && d.status != .finished {
+                text += "  ▶ " + d.status.rawValue
                 style = theme.colored(theme.accent, bold: true)
             } else {
                 text += "  planned"

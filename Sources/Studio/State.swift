@@ -18,10 +18,10 @@ public struct RunsState {
 
     public var visible: [RunSummary] {
         let f = filter.lowercased()
-        let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.contains(f) || $0.status.contains(f) }
+        let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.contains(f) || $0.status.rawValue.contains(f) }
         switch sort {
         case 1: return rows.sorted { $0.name < $1.name }
-        case 2: return rows.sorted { ($0.status, $0.name) < ($1.status, $1.name) }
+        case 2: return rows.sorted { ($0.status.rawValue, $0.name) < ($1.status.rawValue, $1.name) }
         case 3: return rows.sorted { $0.step > $1.step }
         default: return rows.sorted { $0.updated > $1.updated }
         }
@@ -31,7 +31,7 @@ public struct RunsState {
 public struct RunDetail {
     public var name: String
     public var kind = ""
-    public var status = ""
+    public var status = RunStatus.created
     public var step = 0
     /// key → points (step, value)
     public var metrics: [String: [(x: Double, y: Double)]] = [:]

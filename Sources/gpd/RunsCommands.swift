@@ -33,7 +33,7 @@ struct RunsCommand: ParsableCommand {
             for r in rows {
                 let loss = r.loss.map { String(format: "%.4f", $0) } ?? "–"
                 let ev = r.eval.map { String(format: r.evalKey == "eval/psnr" ? "%.2f dB" : "%.4f", $0) } ?? "–"
-                print(row([r.name, r.kind, r.status, String(r.step), loss, ev, RunsCommand.age(r.updated)]))
+                print(row([r.name, r.kind, r.status.rawValue, String(r.step), loss, ev, RunsCommand.age(r.updated)]))
             }
         }
     }
@@ -58,13 +58,13 @@ struct RunsCommand: ParsableCommand {
             let events = try store.events(name)
             let checkpoints = try folder.checkpoints()
             if json {
-                try printJSON(["name": name, "kind": summary.kind, "status": summary.status, "step": summary.step, "metrics": latest,
+                try printJSON(["name": name, "kind": summary.kind, "status": summary.status.rawValue, "step": summary.step, "metrics": latest,
                                "events": events.map { ["step": $0.step, "kind": $0.kind, "detail": $0.detail, "time": $0.time] },
                                "evaluations": evalSteps.map { ["step": Double($0)].merging(evaluations[$0]!) { a, _ in a } },
                                "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? ""])
                 return
             }
-            print("\(name): \(summary.kind) run, \(summary.status) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")")
+            print("\(name): \(summary.kind) run, \(summary.status.rawValue) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")")
             let keyWidth = latest.keys.map(\.count).max() ?? 0
             for k in latest.keys.sorted() { print("  " + k.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + String(format: " %.5g", latest[k]!)) }
             if !evalSteps.isEmpty {
@@ -111,9 +111,9 @@ struct RunsCommand: ParsableCommand {
             let store = try RunStore(root: runs.root)
             guard let r = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw RunsError("no run '\(name)' in \(runs.root)") }
             switch r.status {
-            case "paused": try RunsCommand.queue(runs.root, name, "resume")
-            case "running": print("\(name) is already running")
-            case "finished": print("\(name) has finished")
+            case .paused: try RunsCommand.queue(runs.root, name, "resume")
+            case .running: print("\(name) is already running")
+            case .finished: print("\(name) has finished")
             default:
                 let pid = try RunSupervisor.restart(root: runs.root, name: name, kind: r.kind)
                 // Watch the new trainer for two seconds: one that exits at once (another took the run's lock,

@@ -153,7 +153,7 @@ final class DistillTests: XCTestCase {
         let stopper = StopAt(s)
         s.reporter = stopper
         try DistillTrainer(config: c, session: s, runsRoot: root).run(resume: false)
-        XCTAssertEqual(try s.store.run("split")?.status, "stopped")
+        XCTAssertEqual(try s.store.run("split")?.status, .stopped)
         s.folder.unlock()
         // Resuming against other teacher weights is refused, naming the teacher; nothing is lost.
         let other = try VideoModel.load(folder: root + "/teacher")
@@ -212,7 +212,7 @@ final class DistillTests: XCTestCase {
         let first = try VideoModel.load(folder: root + "/first/stages/k2")
         for ((n, p), (_, q)) in zip(first.transformer.namedParameters(), t.student.namedParameters()) { XCTAssertEqual(p.data, q.data, n) }
         try t.run(resume: false)
-        XCTAssertEqual(try RunStore(root: root).run("second")?.status, "finished")
+        XCTAssertEqual(try RunStore(root: root).run("second")?.status, .finished)
         var bad = config(stages: [2], steps: 1)
         bad.distill.initStudent = root + "/first/stages/k2"
         XCTAssertThrowsError(try DistillTrainer(config: bad, session: try session("bad1", bad, resume: false), runsRoot: root)) { e in

@@ -94,7 +94,7 @@ final class RunStoreTests: XCTestCase {
         let stopper = StopAt(session, 2)
         session.reporter = stopper
         try first.run(resume: false)
-        XCTAssertEqual(try RunStore(root: root).run("split")?.status, "stopped")
+        XCTAssertEqual(try RunStore(root: root).run("split")?.status, .stopped)
         XCTAssertEqual(try losses("split").count, 2)
         let second = try train(try tinyVAEConfig(steps: 4), name: "split", resume: true)
         XCTAssertEqual(try losses("split"), try losses("full"), "the resumed loss curve equals the uninterrupted one")
@@ -113,7 +113,7 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(imported, ["a"]); XCTAssertEqual(skipped, [])
         let want = try XCTUnwrap(store.history("a")), got = try XCTUnwrap(RunStore(root: other).history("a"))
         XCTAssertEqual(got.metrics, want.metrics)
-        XCTAssertEqual(got.run.status, "finished"); XCTAssertEqual(got.run.step, want.run.step); XCTAssertNil(got.run.pid)
+        XCTAssertEqual(got.run.status, .finished); XCTAssertEqual(got.run.step, want.run.step); XCTAssertNil(got.run.pid)
         XCTAssertEqual(got.events.dropLast().map(\.detail), want.events.map(\.detail))
         XCTAssertEqual(got.events.last?.kind, "imported")
         XCTAssertEqual(try String(contentsOfFile: other + "/a/config.toml", encoding: .utf8), try String(contentsOfFile: root + "/a/config.toml", encoding: .utf8))
@@ -194,9 +194,9 @@ final class RunStoreTests: XCTestCase {
         XCTAssertThrowsError(try TrainSession(root: root, name: "locked", kind: "vae", configTOML: try cfg.toml(), resume: true)) { e in
             XCTAssertTrue("\(e)".contains("another trainer"), "\(e)")
         }
-        XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, "running")
+        XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, .running)
         a.folder.unlock()   // as if the trainer died: the kernel drops its flock
-        XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, "crashed")
+        XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, .crashed)
     }
 
     func testDeleteRemovesTheWholeRunButNotALiveOneOrOneOthersUse() throws {
@@ -240,7 +240,7 @@ final class RunStoreTests: XCTestCase {
         XCTAssertThrowsError(try s.checkFinite([("loss", [1]), ("gradient of encoder.conv_in.weight", [0, .nan])], step: 7)) { e in
             XCTAssertTrue("\(e)".contains("encoder.conv_in.weight") && "\(e)".contains("step 7"), "\(e)")
         }
-        XCTAssertEqual(try s.store.run("nan")?.status, "failed")
+        XCTAssertEqual(try s.store.run("nan")?.status, .failed)
         XCTAssertTrue(try s.store.events("nan").contains { $0.kind == "failed" && $0.detail.contains("conv_in") })
     }
 
@@ -277,7 +277,7 @@ final class RunStoreTests: XCTestCase {
             }
         }
         let summary = try RunSupervisor.summaries(try RunStore(root: root)).first { $0.name == "killed" }
-        XCTAssertEqual(summary?.status, "crashed", "a killed trainer shows as crashed")
+        XCTAssertEqual(summary?.status, .crashed, "a killed trainer shows as crashed")
         // Resume to the end: metric rows form exactly one row per step, none lost or duplicated.
         _ = try train(config, name: "killed", resume: true)
         let steps = try RunStore(root: root).metrics("killed", key: "loss").map(\.step)
@@ -295,7 +295,7 @@ final class RunStoreTests: XCTestCase {
         p.signal(SIGTERM)
         XCTAssertEqual(p.wait(seconds: 120), 0, "SIGTERM ends the trainer cleanly")
         let run = try store.run("termed")
-        XCTAssertEqual(run?.status, "stopped")
+        XCTAssertEqual(run?.status, .stopped)
         let c = try RunFolder(root: root, name: "termed").latestCheckpoint()
         XCTAssertEqual(c?.step, run?.step, "a final checkpoint at the step it stopped")
     }
