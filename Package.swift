@@ -1,6 +1,6 @@
 // swift-tools-version:5.10
 // GPD Studio: an embedded video-diffusion engine, Guided Progressive Distillation and a terminal studio.
-// Layers (arrows point down): gpd → Studio → Terminal; Runs, Distill, Eval, Data, Diffusion, Models → NN → Tensors → C shims.
+// Layers (arrows point down): gpd → Studio → Terminal; Distill → ModelFolders; Runs, Eval, Data, Diffusion, Models → NN → Tensors → C shims.
 import PackageDescription
 import Foundation
 
@@ -55,17 +55,18 @@ let package = Package(
         .target(name: "Runs", dependencies: ["Tensors", .product(name: "GRDB", package: "GRDB.swift"),
                                             .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Eval", dependencies: ["Data", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
-        .target(name: "Distill", dependencies: ["Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "ModelFolders", dependencies: ["Data", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Distill", dependencies: ["ModelFolders", "Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Diffusion", dependencies: ["Models", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], exclude: ["README.md"], swiftSettings: engineFlags),
-        .target(name: "Studio", dependencies: ["Terminal", "Runs", "Distill", "Diffusion", "Eval", "Data", "Models", "Tensors", "Bench"],
+        .target(name: "Studio", dependencies: ["Terminal", "Runs", "ModelFolders", "Diffusion", "Eval", "Data", "Models", "Tensors", "Bench"],
                 exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Bench", dependencies: ["Tensors", "NN", "Models", "Diffusion", "Data", "Eval", "CBLAS", "CFFTW"], exclude: ["README.md"], swiftSettings: engineFlags),
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
-            "Tensors", "Models", "Diffusion", "Data", "Media", "Runs", "Distill", "Eval", "Terminal", "Studio", "Bench",
+            "Tensors", "Models", "Diffusion", "Data", "Media", "Runs", "ModelFolders", "Distill", "Eval", "Terminal", "Studio", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineFlags),
 
@@ -77,7 +78,7 @@ let package = Package(
                     swiftSettings: engineFlags),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
-        .testTarget(name: "DistillTests", dependencies: ["Distill", "Runs", "Data", "Diffusion", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "ModelFolders", "Runs", "Data", "Diffusion", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "_TestSupport"], exclude: ["Snapshots"],
                     swiftSettings: engineFlags),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CSixel", "Tensors"], swiftSettings: engineFlags),

@@ -6,6 +6,7 @@
 // forward-noised data). The final stage(s) add the Butterworth high-pass frequency loss on x̂₀ vs x̃₀.
 // The student is guidance-free: one network evaluation per step.
 import Data
+import ModelFolders
 import Diffusion
 import Eval
 import Foundation

@@ -3,6 +3,7 @@
 // is not there (or is /etc/passwd, or demo:bogus) is refused with the key that names it, and no
 // half-made run is left behind.
 import Models
+import ModelFolders
 import Runs
 
 public enum Preflight {

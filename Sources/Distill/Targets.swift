@@ -1,6 +1,7 @@
 // Distillation targets as pure functions over velocity fields (docs/design.md §2).
 // A velocity field maps states [B, …] at per-sample noise levels σ [B] to velocities; an Euler jump
 // from σ to σ' is x + (σ' − σ)·v. Grid indices refer to the teacher's N-interval grid.
+import Diffusion
 import Foundation
 import Tensors
 
@@ -9,26 +10,6 @@ public typealias VelocityField = (Tensor, [Float]) throws -> Tensor
 
 /// The teacher's grid: σ_i = shift(1 − i/N) for i < N, σ_N = 0 (Wan's sampling sigmas). Its every k-th
 /// point is the shifted N/k-step grid, so a student of horizon k samples on `student(k)`.
-public struct TeacherGrid: Equatable, Codable {
-    public let steps: Int
-    public let shift: Double
-    public let sigmas: [Float]
-
-    public init(steps: Int, shift: Double) {
-        self.steps = steps
-        self.shift = shift
-        sigmas = (0..<steps).map { Float(FlowScheduleShift.apply(1 - Double($0) / Double(steps), shift)) } + [0]
-    }
-
-    /// The N/k + 1 noise levels a horizon-k student samples on.
-    public func student(_ k: Int) -> [Float] { stride(from: 0, through: steps, by: k).map { sigmas[$0] } }
-}
-
-/// σ' = s·σ / (1 + (s − 1)·σ) (kept here so Distill's grid does not depend on a sampler type).
-enum FlowScheduleShift {
-    static func apply(_ sigma: Double, _ s: Double) -> Double { s * sigma / (1 + (s - 1) * sigma) }
-}
-
 public enum Targets {
     /// One Euler jump of each sample from grid index a_b to a_b + span.
     static func jump(_ x: Tensor, from a: [Int], span: Int, grid: TeacherGrid, field: VelocityField) throws -> Tensor {

@@ -4,6 +4,7 @@
 // the weights (the EMA is what is evaluated and exported). Clips are encoded once into a cached set;
 // step s reads a permutation slot and noise that are functions of (seed, s), so resume is exact.
 import Data
+import ModelFolders
 import Diffusion
 import Eval
 import Foundation

@@ -3,7 +3,7 @@
 // user, on this thread). Runs are re-read every second; a playing clip advances at 8 frames/s.
 import Data
 import Diffusion
-import Distill
+
 import Foundation
 import Runs
 import Tensors

@@ -4,7 +4,8 @@
 // no curses call ever happens here.
 import Data
 import Diffusion
-import Distill
+
+import ModelFolders
 import Eval
 import Foundation
 import Models

@@ -4,7 +4,7 @@
 import Bench
 import Diffusion
 import Data
-import Distill
+
 import Foundation
 import Models
 import Runs

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Diffusion
 import Distill
+import ModelFolders
 import Eval
 import Data
 import Foundation

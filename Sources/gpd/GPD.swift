@@ -2,6 +2,7 @@
 import ArgumentParser
 import Bench
 import Distill
+import ModelFolders
 import Foundation
 import Runs
 import Tensors

@@ -4,6 +4,7 @@ import ArgumentParser
 import Bench
 import Diffusion
 import Distill
+import ModelFolders
 import Eval
 import Foundation
 import Media

@@ -6,6 +6,7 @@ import _TestSupport
 import Data
 import Diffusion
 @testable import Distill
+@testable import ModelFolders
 import Foundation
 import Models
 import Runs

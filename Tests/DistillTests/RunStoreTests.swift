@@ -5,6 +5,7 @@
 // run archives (export → import into another store keeps the whole history; the demo's archive imports).
 import _TestSupport
 @testable import Distill
+@testable import ModelFolders
 import Foundation
 import Models
 import Runs

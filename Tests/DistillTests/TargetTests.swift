@@ -2,6 +2,7 @@
 // ε − x₀) gives v* = ε − x₀ for every horizon; a linear field's Euler steps compose as a matrix product;
 // PD's target is the Δσ-weighted mean of two velocities; the teacher grid nests; stage lists validate.
 import _TestSupport
+import Diffusion
 @testable import Distill
 import Tensors
 import XCTest

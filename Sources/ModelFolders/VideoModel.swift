@@ -10,7 +10,6 @@ import Diffusion
 import Foundation
 import Models
 import NN
-import Runs
 import Tensors
 
 public struct VideoModelConfig: Codable, Equatable {
@@ -37,6 +36,10 @@ public struct VideoModelConfig: Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case textEncoder = "text_encoder", transformer, frames, size, sampling, kind, base, baseDigest = "base_digest", vaeFolder = "vae_folder"
         case vocabulary
+    }
+
+    public init(textEncoder: TextEncoderConfig, transformer: WanTransformerConfig, frames: Int, size: Int, sampling: SamplingSettings, kind: String) {
+        (self.textEncoder, self.transformer, self.frames, self.size, self.sampling, self.kind) = (textEncoder, transformer, frames, size, sampling, kind)
     }
 
     /// Refuses a model whose token ids this build's tokenizer would not reproduce.
@@ -187,7 +190,7 @@ public final class VideoModel {
     }
 
     /// FNV-1a (64-bit) over the names, shapes and float bits of `names` in `tensors`.
-    static func digest(_ names: [String], _ tensors: [String: Tensor]) -> String {
+    public static func digest(_ names: [String], _ tensors: [String: Tensor]) -> String {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
         for name in names {
