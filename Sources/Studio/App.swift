@@ -143,7 +143,9 @@ public final class StudioApp {
         case .nextMetric:
             let n = state.run.detail?.metricKeys.count ?? 1
             state.run.metricIndex = (state.run.metricIndex + 1) % max(1, n)
-        case .editPrompt: state.sample.editing = true; state.sample.draft = state.sample.prompt
+        case .editPrompt:
+            state.sample.editing = true; state.sample.draft = state.sample.prompt
+            state.message = ("editing the prompt: ^U clears it, ↑ recalls the last one, enter samples, esc cancels", false)
         case .nextSeed: state.sample.seed += 1; requestTeacher(); requestStudent()
         case .playPause: state.sample.playing.toggle()
         case .frameBack, .frameForward:
@@ -175,6 +177,10 @@ public final class StudioApp {
             scheduleChanged()
         case let .studentSteps(d):
             let steps = min(48, max(1, state.sample.sigmas.count - 1 + d))
+            if steps == state.sample.sigmas.count - 1 {
+                state.message = (steps == 1 ? "one step is the fewest a student can take" : "48 steps is the teacher's own grid, the most", true)
+                return
+            }
             state.sample.sigmas = TeacherGridPreset.sigmas(steps: steps, shift: state.sample.shift)
             state.sample.point = min(state.sample.point, steps)
             scheduleChanged()

@@ -59,7 +59,7 @@ public enum Keymap {
         Binding(keys: [.char("m")], label: "m", help: "next metric", action: .nextMetric, screens: [.run], hint: true),
         Binding(keys: [.char("S")], label: "S", help: "edit a running distillation's remaining stages (:stages 4,6,8; :steps-per-stage N)", action: .editStages, screens: [.run], hint: true),
         Binding(keys: [.char("v")], label: "v", help: "view the newest media clip (samples saved at evaluations)", action: .toggleMedia, screens: [.run], hint: true),
-        Binding(keys: [.char("e"), .enter], label: "e", help: "edit the prompt (enter samples, esc cancels)", action: .editPrompt, screens: [.sample], hint: true),
+        Binding(keys: [.char("e"), .enter], label: "e", help: "edit the prompt (^U clears, ↑ recalls, enter samples, esc cancels)", action: .editPrompt, screens: [.sample], hint: true),
         Binding(keys: [.char("c")], label: "c", help: "switch the student model (demo students, distillation exports and their stages, the teacher)", action: .cycleStudent, screens: [.sample], hint: true),
         Binding(keys: [.char("n")], label: "n", help: "next noise seed", action: .nextSeed, screens: [.sample], hint: false),
         Binding(keys: [.char(" ")], label: "space", help: "play / pause", action: .playPause, screens: [.sample], hint: true),

@@ -36,7 +36,8 @@ enum SampleScreen {
         f.text("\(st.teacherLabel) · \(ts.solver.rawValue) \(ts.steps) steps · shift \(String(format: "%g", ts.shift)) · guidance \(String(format: "%g", ts.guidance)) · \(tTime)",
                row: top + 2, col: 11, style: theme.body, width: f.cols - 12)
         let sTime = st.studentBusy ? "sampling…" : st.studentSeconds.map { String(format: "%.3f s", $0) } ?? "–"
-        let fid = st.psnr.map { String(format: " · PSNR %.2f dB · SSIM %.3f", $0, st.ssim ?? 0) } ?? ""
+        // Fidelity belongs to the clip shown; while either clip is being remade it would describe the old pair.
+        let fid = st.studentBusy || st.teacherBusy ? "" : st.psnr.map { String(format: " · PSNR %.2f dB · SSIM %.3f", $0, st.ssim ?? 0) } ?? ""
         f.text("■ student", row: top + 3, col: 1, style: theme.colored(theme.student, bold: true))
         f.text("\(st.studentLabel) · euler \(max(0, st.sigmas.count - 1)) step\(st.sigmas.count == 2 ? "" : "s") · \(sTime)\(fid)", row: top + 3, col: 11, style: theme.body, width: f.cols - 12)
 
