@@ -42,6 +42,8 @@ let package = Package(
         // defines what it needs) and the libraries, which the module map links.
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CRuntime", path: "Sources/CRuntime"),
+        // A C interface to libsentencepiece's C++ processor (the umT5 tokenizer).
+        .target(name: "CSentencePiece", path: "Sources/CSentencePiece", linkerSettings: [.linkedLibrary("sentencepiece")]),
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
                        providers: [.apt(["libsixel-dev"])]),
 
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CRuntime", .product(name: "RealModule", package: "swift-numerics")],
                 exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
-        .target(name: "Models", dependencies: ["NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Models", dependencies: ["CSentencePiece", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Data", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Media", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Runs", dependencies: ["Tensors", .product(name: "GRDB", package: "GRDB.swift"),
@@ -86,5 +88,6 @@ let package = Package(
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

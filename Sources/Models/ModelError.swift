@@ -5,11 +5,14 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case config(path: String, field: String, String)
     /// An input that does not fit the model (shape, frame count, size).
     case input(String)
+    /// A model file that is missing or not what its name says.
+    case file(path: String, String)
 
     public var description: String {
         switch self {
         case let .config(path, field, message): return "\(path): '\(field)': \(message)"
         case let .input(message): return message
+        case let .file(path, message): return "\(path): \(message)"
         }
     }
 }

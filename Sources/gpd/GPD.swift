@@ -46,7 +46,7 @@ struct GPD: ParsableCommand {
             commandName: "gpd",
             abstract: "GPD Studio: Guided Progressive Distillation of text-to-video diffusion models, on the CPU.",
             version: Version.full,
-            subcommands: [Studio.self, SampleCommand.self, DataCommand.self, TrainCommand.self, DistillCommand.self, EvalCommand.self, RunsCommand.self, ScheduleCommand.self, ModelCommand.self, VAECommand.self, BenchCommand.self],
+            subcommands: [Studio.self, SampleCommand.self, DataCommand.self, TrainCommand.self, DistillCommand.self, EvalCommand.self, TextCommand.self, RunsCommand.self, ScheduleCommand.self, ModelCommand.self, VAECommand.self, BenchCommand.self],
             defaultSubcommand: Studio.self)
     }
 }

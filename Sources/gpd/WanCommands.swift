@@ -206,13 +206,22 @@ struct VAECommand: ParsableCommand {
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: """
         Text to video. With --model REF --prompt "…": a project model (demo:teacher, demo:gpd6, demo:pd6, a run or a \
-        folder) writes a GIF, PNG frames or safetensors. With --transformer/--vae/--prompt-embeds/--latents: a \
-        diffusers-format Wan2.1 fed prompt embeddings and initial latents writes safetensors.
+        folder) writes a GIF, PNG frames or safetensors. With --wan DIR --prompt "…": a diffusers Wan2.1 folder \
+        (tokenizer, umT5 text encoder, transformer, VAE, scheduler) does the same. With \
+        --transformer/--vae/--prompt-embeds/--latents: a diffusers-format Wan2.1 fed prompt embeddings and initial \
+        latents writes safetensors.
         """)
 
     @Option(help: "A project model: demo:NAME, a run name (its export) or a model folder.") var model: String?
-    @Option(help: "The prompt (with --model).") var prompt: String?
-    @Option(help: "Noise seed (with --model).") var seed: UInt64 = 0
+    @Option(help: "A diffusers Wan2.1 folder (model_index.json, tokenizer/, text_encoder/, transformer/, vae/, scheduler/).") var wan: String?
+    @Option(help: "The prompt (with --model or --wan).") var prompt: String?
+    @Option(help: "With --wan: the negative prompt (WanPipeline's default: empty).") var negativePrompt: String = ""
+    @Option(help: "With --wan: frames (4·k + 1 for Wan2.1's VAE).") var frames: Int = 17
+    @Option(help: "With --wan: frame height in pixels.") var height: Int = 128
+    @Option(help: "With --wan: frame width in pixels.") var width: Int = 128
+    @Option(help: "With --wan: tokens per prompt (WanPipeline's max_sequence_length).") var maxLength: Int = WanTextEncoder.defaultMaxLength
+    @Flag(help: "With --wan: encode the prompts afresh instead of using the prompt-embedding cache (~/.cache/gpd/prompts).") var noPromptCache = false
+    @Option(help: "Noise seed (with --model or --wan).") var seed: UInt64 = 0
     @Option(help: "A diffusers transformer folder.") var transformer: String?
     @Option(help: "A diffusers VAE folder.") var vae: String?
     @Option(help: "Prompt embeddings [B, L, text_dim] (safetensors; tensor 'prompt_embeds' or the only one).") var promptEmbeds: String?
@@ -227,7 +236,16 @@ struct SampleCommand: ParsableCommand {
     /// validates before it reports unknown options, so a typo (`--promt`) would otherwise be answered
     /// with "--model needs --prompt" instead of being named.
     func checkOptions() throws {
-        if model != nil {
+        if wan != nil {
+            guard prompt != nil else { throw ValidationError("--wan needs --prompt") }
+            guard model == nil, transformer == nil, vae == nil, promptEmbeds == nil, latents == nil else {
+                throw ValidationError("use --wan/--prompt alone, not with --model or --transformer/--vae/--prompt-embeds/--latents")
+            }
+            guard (1...1024).contains(frames), (1...4096).contains(height), (1...4096).contains(width) else {
+                throw ValidationError("--frames must be 1…1024, --height and --width 1…4096")
+            }
+            guard (1...65_536).contains(maxLength) else { throw ValidationError("--max-length \(maxLength) must be 1…65536") }
+        } else if model != nil {
             guard prompt != nil else { throw ValidationError("--model needs --prompt") }
             guard transformer == nil, vae == nil, promptEmbeds == nil, latents == nil else {
                 throw ValidationError("use either --model/--prompt or --transformer/--vae/--prompt-embeds/--latents, not both")
@@ -243,6 +261,7 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         try checkOptions()
+        if let wan { try runWan(wan); return }
         if let model { try runModel(model); return }
         let pipe = WanPipeline(transformer: try WanTransformer.load(folder: transformer!), vae: try WanVAE.load(folder: vae!))
         let context = try readTensor(promptEmbeds!, "prompt_embeds")
@@ -255,6 +274,34 @@ struct SampleCommand: ParsableCommand {
         let wall = Date().timeIntervalSince(t0)
         try Safetensors.write(["latents": r.latents, "frames": try r.decoded()], metadata: ["generator": "gpd sample"], to: out)
         try report(r, steps: schedule.steps, wall: wall, extra: [:])
+    }
+
+    func runWan(_ path: String) throws {
+        let t0 = Date()
+        let folder = try WanFolder(path: path)
+        let loadSeconds = Date().timeIntervalSince(t0)
+        let s = try sampling.apply(to: folder.defaults)
+        let schedule = try s.schedule()
+        _ = try folder.latentShape(frames: frames, height: height, width: width)
+        let cache = PromptCache(folder: folder, maxLength: maxLength)
+        let t1 = Date()
+        let embed: (String) throws -> Tensor = noPromptCache ? { try folder.text.embeddings([$0], maxLength: maxLength) } : cache.embeddings
+        let context = try embed(prompt!), negative = s.guidance > 1 ? try embed(negativePrompt) : nil
+        let textSeconds = Date().timeIntervalSince(t1)
+        let progress = Progress("sampling", total: schedule.steps, enabled: !json)
+        let t2 = Date()
+        let r = try folder.sample(prompt: prompt!, negativePrompt: negativePrompt, frames: frames, height: height, width: width, seed: seed,
+                                  settings: s, maxLength: maxLength, embeddings: { $0 == prompt! ? context : negative! }) { i, _ in progress.update(i) }
+        let wall = Date().timeIntervalSince(t2)
+        let clip = try r.clip(0)
+        var written = [out]
+        if out.hasSuffix(".safetensors") {
+            try Safetensors.write(["latents": r.latents, "frames": clip], metadata: ["caption": prompt!, "model": path, "seed": String(seed)], to: out)
+        } else {
+            written = try ClipFiles.write(clip, caption: prompt!, to: out)
+        }
+        try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "text_seconds": textSeconds, "files": written],
+                   written: written)
     }
 
     func runModel(_ ref: String) throws {

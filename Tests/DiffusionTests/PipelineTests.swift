@@ -35,3 +35,28 @@ final class PipelineTests: XCTestCase {
         }
     }
 }
+
+/// A whole diffusers Wan2.1 folder from text (scripts/make_umt5_fixtures.py): tokenizer, umT5 text
+/// encoder, transformer, VAE and the scheduler's settings, against WanPipeline(prompt=…, negative_prompt=…)
+/// with the same initial latents.
+final class WanFolderTests: XCTestCase {
+    func testTextToFramesMatchesDiffusers() throws {
+        let path = Bundle.module.url(forResource: "wan_text", withExtension: nil, subdirectory: "Fixtures")!.path
+        let folder = try WanFolder(path: path)
+        XCTAssertEqual(folder.defaults, SamplingSettings(solver: .unipc, steps: 50, shift: 3, guidance: 5))
+        let io = try loadFixture("wan_text_io.safetensors", bundle: .module)
+        let latents = try io.tensor("latents")
+        let prompt = "a white triangle moving down on a red background"
+        for (g, negative) in [(Float(5), ""), (5, "still, gray"), (1, "")] {
+            var s = folder.defaults
+            (s.steps, s.guidance) = (4, g)
+            let context = try folder.text.embeddings([prompt], maxLength: 24)
+            let r = try folder.pipeline.sample(latents: latents, context: context,
+                                               negative: g > 1 ? try folder.text.embeddings([negative], maxLength: 24) : nil, settings: s)
+            assertClose(r.frames!, try io.tensor("frames.g\(Int(g)).neg\(negative.count)"), atol: 1e-5, rtol: 0, "g \(g), negative '\(negative)'")
+        }
+        XCTAssertThrowsError(try folder.latentShape(frames: 8, height: 16, width: 16)) { XCTAssertTrue("\($0)".contains("4·k + 1")) }
+        XCTAssertThrowsError(try folder.latentShape(frames: 9, height: 24, width: 16)) { XCTAssertTrue("\($0)".contains("--height 24")) }
+        XCTAssertEqual(try folder.latentShape(frames: 9, height: 16, width: 32), [1, 16, 3, 2, 4])
+    }
+}

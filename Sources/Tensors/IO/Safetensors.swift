@@ -27,6 +27,34 @@ public struct SafetensorsFile {
     }
 }
 
+/// A tensor as a file stores it: its dtype and raw little-endian bytes.
+public struct StoredTensor: Sendable {
+    public let name: String, dtype: String, shape: [Int]
+    let bytes: [UInt8]
+    public var count: Int { shape.reduce(1, *) }
+    /// Bytes held in memory.
+    public var storedBytes: Int { bytes.count }
+
+    /// The whole tensor as Float32.
+    public func widened() -> Tensor {
+        let values = bytes.withUnsafeBytes { Safetensors.decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: count, dtype: dtype) }
+        return Tensor(shape: shape, data: values, name: name)
+    }
+
+    /// Rows `ids` of a 2-D tensor (an embedding table) as Float32 [ids.count, columns], without widening
+    /// the rest. The caller checks the ids (precondition here).
+    public func rows(_ ids: [Int]) -> Tensor {
+        precondition(shape.count == 2 && ids.allSatisfy { $0 >= 0 && $0 < shape[0] }, "rows \(ids) of \(name) \(shape)")
+        let cols = shape[1], size = bytes.count / max(count, 1)
+        var out: [Float] = []
+        out.reserveCapacity(ids.count * cols)
+        bytes.withUnsafeBytes { raw in
+            for id in ids { out += Safetensors.decode(raw.baseAddress! + id * cols * size, count: cols, dtype: dtype) }
+        }
+        return Tensor(shape: [ids.count, cols], data: out, name: name)
+    }
+}
+
 public enum Safetensors {
     static let maxHeader = 100 << 20
     static let elementSize: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4]
@@ -101,8 +129,42 @@ public enum Safetensors {
         return Int(n64)
     }
 
+    /// Reads a file keeping each tensor in its stored dtype (a BF16 tensor stays 2 bytes a value), for
+    /// models larger as Float32 than as stored: widen one tensor at a time with `StoredTensor.widened()`.
+    public static func readStored(_ path: String) throws -> (tensors: [String: StoredTensor], metadata: [String: String]) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TensorError.file(path: path, "cannot read: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw TensorError.file(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
+        let fileSize = Int(st.st_size)
+        func readExactly(_ p: UnsafeMutableRawPointer, _ n: Int, at offset: Int) throws {
+            var done = 0
+            while done < n {
+                let r = pread(fd, p + done, n - done, off_t(offset + done))
+                if r < 0 && errno == EINTR { continue }
+                guard r > 0 else { throw TensorError.file(path: path, "read failed at byte \(offset + done): \(r < 0 ? String(cString: strerror(errno)) : "unexpected end of file")") }
+                done += r
+            }
+        }
+        var n64: UInt64 = 0
+        if fileSize >= 8 { try withUnsafeMutableBytes(of: &n64) { try readExactly($0.baseAddress!, 8, at: 0) } }
+        let n = try headerLength(UInt64(littleEndian: n64), fileSize: fileSize, path: path)
+        var headerBytes = Data(count: n)
+        try headerBytes.withUnsafeMutableBytes { if n > 0 { try readExactly($0.baseAddress!, n, at: 8) } }
+        let (file, entries) = try parseHeader(headerBytes, bufferSize: fileSize - 8 - n, path: path, stored: true)
+        var out: [String: StoredTensor] = [:]
+        for e in entries {
+            var raw = [UInt8](repeating: 0, count: e.end - e.start)
+            try raw.withUnsafeMutableBytes { if !$0.isEmpty { try readExactly($0.baseAddress!, $0.count, at: 8 + n + e.start) } }
+            out[e.name] = StoredTensor(name: e.name, dtype: e.dtype, shape: e.shape, bytes: raw)
+        }
+        return (out, file.metadata)
+    }
+
     /// The header's metadata and dtypes, and every tensor's checked place in a buffer of `bufferSize` bytes.
-    static func parseHeader(_ headerBytes: Data, bufferSize: Int, path: String) throws -> (SafetensorsFile, [Entry]) {
+    /// `stored`: the tensors are kept as stored, so the memory check counts the file's bytes, not Float32s.
+    static func parseHeader(_ headerBytes: Data, bufferSize: Int, path: String, stored: Bool = false) throws -> (SafetensorsFile, [Entry]) {
         func bad(_ why: String) -> TensorError { .safetensors(path: path, why) }
         guard let json = try? JSONSerialization.jsonObject(with: headerBytes), let header = json as? [String: Any] else {
             throw bad("header is not a JSON object")
@@ -139,8 +201,9 @@ public enum Safetensors {
             total = total.addingReportingOverflow(count).partialValue
             file.dtypes[name] = dtype
         }
-        // Every tensor becomes Float32 in memory: refuse a file whose tensors cannot fit, before reading any.
-        do { try MemoryBudget.checkFloats(total, "the file's \(entries.count) tensors") } catch { throw TensorError.file(path: path, "\(error)") }
+        // Every tensor becomes Float32 in memory (or stays as stored): refuse a file whose tensors cannot
+        // fit, before reading any.
+        do { try MemoryBudget.checkFloats(stored ? bufferSize / 4 : total, "the file's \(entries.count) tensors") } catch { throw TensorError.file(path: path, "\(error)") }
         return (file, entries)
     }
 
