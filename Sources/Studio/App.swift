@@ -17,6 +17,8 @@ public final class StudioApp {
     var studentGeneration = 0, teacherGeneration = 0
     var lastRunsRefresh = Date.distantPast, lastFrameAdvance = Date()
     var quit = false
+    /// A diffusers Wan2.1 folder to open as the teacher instead of the project's models.
+    public var wanTeacher: String?
 
     public init(runsRoot: String, themeName: String) {
         let (t, problem) = Theme.load(themeName)
@@ -35,13 +37,14 @@ public final class StudioApp {
         state.graphics = graphics ?? caps.graphics
         let session = CursesSession(graphics: state.graphics, capabilities: caps)
         defer { session.close() }
-        backend.load()
+        if let wanTeacher { backend.loadWan(path: wanTeacher) } else { backend.load() }
         refreshRuns(force: true)
         requestTeacher(); requestStudent()
         var dirty = true
         while !quit {
             let updates = mailbox.drain()
             for u in updates { u(&state) }
+            if state.sample.teacherReload { state.sample.teacherReload = false; requestTeacher() }
             if state.sample.studentReload { state.sample.studentReload = false; scheduleChanged() }
             if !updates.isEmpty { dirty = true }
             if Date().timeIntervalSince(lastRunsRefresh) > 1 { refreshRuns(force: false); dirty = true }
@@ -254,9 +257,10 @@ public final class StudioApp {
         guard !p.isEmpty else { state.message = ("an empty prompt samples nothing", true); return }
         state.sample.prompt = p
         if state.sample.history.last != p { state.sample.history.append(p) }
-        let parsed = PromptGrammar.parse(p)
-        state.sample.unknownWords = parsed.unknownWords
-        state.sample.problem = parsed.problem
+        // ShapesWorld's grammar judges prompts for the project's models; a Wan2.1 folder takes any text.
+        let parsed = state.sample.teacherIsWan ? nil : PromptGrammar.parse(p)
+        state.sample.unknownWords = parsed?.unknownWords ?? []
+        state.sample.problem = parsed?.problem
         requestTeacher(); requestStudent()
     }
 
@@ -279,8 +283,12 @@ public final class StudioApp {
         case "new": newRun(arg)
         case "stages", "steps-per-stage": scheduleControl(cmd, arg)
         case "student": selectStudent(arg)
+        case "teacher":
+            guard !arg.isEmpty else { state.message = ("usage: :teacher DIR — a diffusers Wan2.1 folder (tokenizer, text_encoder, transformer, vae, scheduler)", true); return }
+            state.screen = .sample
+            backend.loadWan(path: (arg as NSString).expandingTildeInPath)
         case "delete": deleteRun(arg)
-        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, stages, steps-per-stage, student, delete, q)", true)
+        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, stages, steps-per-stage, student, teacher, delete, q)", true)
         }
     }
 

@@ -26,6 +26,11 @@ public final class SampleBackend: @unchecked Sendable {
     let runsRoot: String
     private var teacher: VideoModel?
     private var student: VideoModel?
+    /// A diffusers Wan2.1 folder as the teacher (`gpd studio --teacher DIR`, `:teacher DIR`), sampled at
+    /// `wanClip` size; the student is then the same folder at the student's steps.
+    private var wan: WanFolder?
+    private var wanCache: WanPromptCache?
+    public static let wanClip = (frames: 9, height: 128, width: 128)
     private var loaded = false
     private let lock = NSLock()
     private var latestStudent = 0
@@ -69,9 +74,50 @@ public final class SampleBackend: @unchecked Sendable {
         return out
     }
 
+    /// Loads a diffusers Wan2.1 folder as the teacher (replacing the project teacher and student) and
+    /// asks the UI thread to sample it.
+    public func loadWan(path: String) {
+        mailbox.post { s in s.message = ("loading Wan2.1 folder \(path)…", false) }
+        queue.async { [self] in
+            do {
+                let folder = try WanFolder(path: path)
+                wan = folder; wanCache = WanPromptCache(folder: folder, maxLength: WanTextEncoder.defaultMaxLength)
+                teacher = nil; student = nil
+                loaded = true
+                let settings = folder.defaults, name = (path as NSString).lastPathComponent
+                let c = Self.wanClip
+                mailbox.post { s in
+                    s.sample.teacherIsWan = true
+                    s.sample.teacherLabel = "Wan2.1 \(name) (\(c.frames)×\(c.height)×\(c.width))"
+                    s.sample.studentLabel = Self.teacherAsStudent
+                    s.sample.teacherSettings = settings
+                    s.sample.unknownWords = []; s.sample.problem = nil
+                    let preset = TeacherGridPreset.sigmas(steps: 6, shift: settings.shift)
+                    (s.sample.preset, s.sample.sigmas, s.sample.point) = (preset, preset, 1)
+                    s.sample.teacherReload = true; s.sample.studentReload = true
+                    s.message = ("teacher: Wan2.1 folder \(path); \(settings.steps) steps with guidance take minutes a clip on a CPU — s/S edit the student's steps", false)
+                }
+            } catch {
+                mailbox.post { s in s.message = ("teacher \(path): \(error)", true) }
+            }
+        }
+    }
+
+    /// Samples the Wan folder; progress goes to the state, and a newer request cancels this one.
+    func sampleWan(_ folder: WanFolder, prompt: String, seed: UInt64, settings: SamplingSettings, stillWanted: @escaping () -> Bool,
+                   progress: ((Int, Int) -> Void)? = nil) throws -> SampleResult {
+        let c = Self.wanClip
+        return try folder.sample(prompt: prompt, frames: c.frames, height: c.height, width: c.width, seed: seed, settings: settings,
+                                 embeddings: wanCache.map { cache in { try cache.embeddings($0) } }) { i, n in
+            guard stillWanted() else { throw CancellationError() }
+            progress?(i, n)
+        }
+    }
+
     /// Loads the models (once) and reports what was found.
     public func load() {
         queue.async { [self] in
+            guard wan == nil else { return }
             let found = Self.discover(runsRoot: runsRoot)
             var note: String?
             if let t = found.teacher { do { teacher = try VideoModel.load(folder: t) } catch { note = "teacher: \(error)" } }
@@ -99,6 +145,10 @@ public final class SampleBackend: @unchecked Sendable {
     /// the schedule to its own grid and asks for a new student clip.
     public func selectStudent(folder: String?, label: String) {
         queue.async { [self] in
+            guard wan == nil else {
+                mailbox.post { s in s.message = ("with a Wan2.1 teacher the student is the same folder at the student's steps (s/S, schedule keys)", true) }
+                return
+            }
             do {
                 let m = try folder.map { try VideoModel.load(folder: $0) }
                 student = m
@@ -119,13 +169,20 @@ public final class SampleBackend: @unchecked Sendable {
 
     /// The teacher clip (or the ground truth when there is no teacher) for (prompt, seed).
     public func sampleTeacher(prompt: String, seed: UInt64, settings: SamplingSettings, generation: Int) {
-        lock.lock(); latestTeacher = generation; lock.unlock()
+        lock.lock(); latestTeacher = generation; wanGuidance = settings.guidance; lock.unlock()
         queue.async { [self] in
             guard isLatestTeacher(generation) else { return }
             let t0 = Date()
             var frames: Tensor?, latents: Tensor?
             var problem: String?
-            if let teacher {
+            if let wan {
+                do {
+                    let r = try sampleWan(wan, prompt: prompt, seed: seed, settings: settings, stillWanted: { self.isLatestTeacher(generation) }) { i, n in
+                        self.mailbox.post { s in s.sample.teacherProgress = (i, n) }
+                    }
+                    frames = try r.clip(0); latents = r.latents
+                } catch is CancellationError { return } catch { problem = "\(error)" }
+            } else if let teacher {
                 do {
                     let (r, _) = try teacher.sample(prompts: [prompt], seeds: [seed], settings: settings)
                     frames = try r.clip(0); latents = r.latents
@@ -137,6 +194,7 @@ public final class SampleBackend: @unchecked Sendable {
             lock.lock(); teacherLatents = latents; teacherFrames = frames; lock.unlock()
             mailbox.post { s in
                 s.sample.teacherBusy = false
+                s.sample.teacherProgress = nil
                 if let problem { s.message = ("teacher: " + problem, true) }
                 guard let frames else { return }
                 s.sample.teacherFrames = frames.data
@@ -155,6 +213,7 @@ public final class SampleBackend: @unchecked Sendable {
         lock.lock(); latestStudent = generation; lock.unlock()
         queue.async { [self] in
             guard isLatestStudent(generation) else { return }
+            if let wan { sampleWanStudent(wan, prompt: prompt, seed: seed, sigmas: sigmas, generation: generation); return }
             guard let model = student ?? teacher else {
                 mailbox.post { s in s.sample.studentBusy = false }
                 return
@@ -185,12 +244,43 @@ public final class SampleBackend: @unchecked Sendable {
         }
     }
 
-    /// Latent spectra of teacher, student and data (the prompt's ground-truth clip through the VAE).
-    func spectraSnapshot(teacher: Tensor?, student: Tensor, prompt: String, seed: UInt64, model: VideoModel) -> SpectraSnapshot {
+    /// The Wan folder at the student's schedule (Euler, the teacher's guidance).
+    func sampleWanStudent(_ wan: WanFolder, prompt: String, seed: UInt64, sigmas: [Float], generation: Int) {
+        let t0 = Date()
+        do {
+            lock.lock(); let guidance = wanGuidance; lock.unlock()
+            let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: guidance, sigmas: sigmas)
+            let r = try sampleWan(wan, prompt: prompt, seed: seed, settings: settings, stillWanted: { self.isLatestStudent(generation) })
+            let frames = try r.clip(0), seconds = Date().timeIntervalSince(t0)
+            lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()
+            var psnr: Double?, ssim: Double?
+            if let tf, tf.shape == frames.shape { psnr = Metrics.psnr(frames, tf); ssim = Metrics.ssim(frames, tf) }
+            let spectra = spectraSnapshot(teacher: tl, student: r.latents, prompt: prompt, seed: seed, model: nil)
+            mailbox.post { s in
+                s.sample.studentBusy = false
+                s.sample.studentFrames = frames.data
+                if s.sample.clipShape.isEmpty { s.sample.clipShape = frames.shape }
+                s.sample.studentSeconds = seconds
+                s.sample.psnr = psnr; s.sample.ssim = ssim
+                s.sample.spectra = spectra
+                s.sample.imageVersion &+= 1
+            }
+        } catch is CancellationError {
+        } catch {
+            mailbox.post { s in s.sample.studentBusy = false; s.message = ("student: \(error)", true) }
+        }
+    }
+
+    /// The guidance the Wan student uses: the teacher's, set with each teacher request.
+    private var wanGuidance: Float = 5
+
+    /// Latent spectra of teacher, student and data (the prompt's ground-truth clip through the VAE of a
+    /// project model; none for a Wan folder).
+    func spectraSnapshot(teacher: Tensor?, student: Tensor, prompt: String, seed: UInt64, model: VideoModel?) -> SpectraSnapshot {
         var snap = SpectraSnapshot()
         var latents: [String: Tensor] = ["student": student]
         if let teacher { latents["teacher"] = teacher }
-        if let scene = PromptGrammar.parse(prompt).scene {
+        if let model, let scene = PromptGrammar.parse(prompt).scene {
             let clip = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: model.config.frames, size: model.config.size))
             if let z = try? GradMode.withDisabled({ try model.vae.normalize(try model.vae.encode(clip.pixels.reshape([1] + clip.pixels.shape))) }) {
                 latents["data"] = z

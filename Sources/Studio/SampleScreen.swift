@@ -31,7 +31,8 @@ enum SampleScreen {
 
         // Settings and timings.
         let ts = st.teacherSettings
-        let tTime = st.teacherBusy ? "sampling…" : st.teacherSeconds.map { String(format: "%.2f s", $0) } ?? "–"
+        let tTime = st.teacherBusy ? st.teacherProgress.map { "sampling \($0.done)/\($0.total)…" } ?? "sampling…"
+            : st.teacherSeconds.map { String(format: "%.2f s", $0) } ?? "–"
         f.text("■ teacher", row: top + 2, col: 1, style: theme.colored(theme.teacher, bold: true))
         f.text("\(st.teacherLabel) · \(ts.solver.rawValue) \(ts.steps) steps · shift \(String(format: "%g", ts.shift)) · guidance \(String(format: "%g", ts.guidance)) · \(tTime)",
                row: top + 2, col: 11, style: theme.body, width: f.cols - 12)

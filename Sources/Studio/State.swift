@@ -99,8 +99,13 @@ public struct SampleState {
 
     public var teacherLabel = "no teacher"
     public var studentLabel = "no student"
-    /// Set when a new student model is in place: the UI thread then samples it.
+    /// Set when a new student (teacher) model is in place: the UI thread then samples it.
     public var studentReload = false
+    public var teacherReload = false
+    /// The teacher is a diffusers Wan2.1 folder (prompts are free text, not ShapesWorld's grammar).
+    public var teacherIsWan = false
+    /// Steps done and total of the teacher clip being sampled (a Wan2.1 clip takes minutes on a CPU).
+    public var teacherProgress: (done: Int, total: Int)?
     public var teacherSettings = SamplingSettings(solver: .unipc, steps: 48, shift: 3, guidance: 5)
     /// The student's sigma list being edited, its preset, the selected point and the shift used for presets.
     public var sigmas: [Float] = []

@@ -78,6 +78,7 @@ struct Studio: ParsableCommand {
     @Flag(help: "Print the keybinding table (Markdown) and exit.") var keys = false
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
     @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?
+    @Option(help: "A diffusers Wan2.1 folder to sample as the teacher on the Sample screen (9 frames at 128×128).") var teacher: String?
 
     func run() throws {
         if keys {
@@ -95,6 +96,14 @@ struct Studio: ParsableCommand {
         }
         let welcome = importDemoRunsIntoAnEmptyStore()
         let app = StudioApp(runsRoot: runs.root, themeName: theme)
+        if let teacher {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: teacher, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--teacher \(teacher): no such folder (a diffusers Wan2.1 folder)")
+            }
+            app.wanTeacher = teacher
+            if screen == nil { app.state.screen = .sample }
+        }
         if let welcome { app.state.message = (welcome, false) }
         if let screen {
             guard let id = ScreenID.allCases.first(where: { $0.rawValue.lowercased() == screen.lowercased() }) else {

@@ -283,7 +283,7 @@ struct SampleCommand: ParsableCommand {
         let s = try sampling.apply(to: folder.defaults)
         let schedule = try s.schedule()
         _ = try folder.latentShape(frames: frames, height: height, width: width)
-        let cache = PromptCache(folder: folder, maxLength: maxLength)
+        let cache = WanPromptCache(folder: folder, maxLength: maxLength)
         let t1 = Date()
         let embed: (String) throws -> Tensor = noPromptCache ? { try folder.text.embeddings([$0], maxLength: maxLength) } : cache.embeddings
         let context = try embed(prompt!), negative = s.guidance > 1 ? try embed(negativePrompt) : nil

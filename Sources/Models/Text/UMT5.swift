@@ -80,7 +80,9 @@ public final class UMT5Encoder {
         self.folder = folder
         config = try UMT5Config.load(folder + "/config.json")
         var w = try readStoredWeights(folder: folder, name: "model")
-        if w["shared.weight"] == nil, let e = w["encoder.embed_tokens.weight"] { w["shared.weight"] = e }
+        // The encoder's token embedding is tied to `shared`: a file may hold it under either name or both
+        // (transformers then uses `shared`); keep one copy.
+        if let e = w.removeValue(forKey: "encoder.embed_tokens.weight"), w["shared.weight"] == nil { w["shared.weight"] = e }
         weights = w
         try checkWeights()
     }
