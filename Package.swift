@@ -42,6 +42,7 @@ let package = Package(
         // defines what it needs) and the libraries, which the module map links.
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CRuntime", path: "Sources/CRuntime"),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // A C interface to libsentencepiece's C++ processor (the umT5 tokenizer).
         .target(name: "CSentencePiece", path: "Sources/CSentencePiece", linkerSettings: [.linkedLibrary("sentencepiece")]),
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
@@ -52,13 +53,14 @@ let package = Package(
                 exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["CSentencePiece", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Cluster", dependencies: ["CMPI"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Data", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Media", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Runs", dependencies: ["Tensors", .product(name: "GRDB", package: "GRDB.swift"),
                                             .product(name: "TOMLKit", package: "TOMLKit")], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Eval", dependencies: ["Data", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "ModelFolders", dependencies: ["Data", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
-        .target(name: "Distill", dependencies: ["ModelFolders", "Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "Distill", dependencies: ["Cluster", "ModelFolders", "Runs", "Eval", "Data", "Media", "Diffusion", "Models", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Diffusion", dependencies: ["Models", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
 
         .target(name: "Terminal", dependencies: ["CNcursesw", "CSixel"], exclude: ["README.md"], swiftSettings: engineFlags),
@@ -68,7 +70,7 @@ let package = Package(
 
         // The command line.
         .executableTarget(name: "gpd", dependencies: [
-            "Tensors", "Models", "Diffusion", "Data", "Media", "Runs", "ModelFolders", "Distill", "Eval", "Terminal", "Studio", "Bench",
+            "Cluster", "Tensors", "Models", "Diffusion", "Data", "Media", "Runs", "ModelFolders", "Distill", "Eval", "Terminal", "Studio", "Bench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: engineFlags),
 

@@ -108,8 +108,10 @@ public final class DistillTrainer {
         var c = config
         c.distill.stages = stages
         c.distill.stepsPerStage = stepsPerStage
-        try AtomicFile.write(Data(try c.toml().utf8), to: session.folder.configPath)
-        session.folder.appendLog("schedule changed: stages \(stages), steps per stage \(stepsPerStage)")
+        try session.write {
+            try AtomicFile.write(Data(try c.toml().utf8), to: session.folder.configPath)
+            session.folder.appendLog("schedule changed: stages \(stages), steps per stage \(stepsPerStage)")
+        }
     }
 
     // MARK: velocity fields
@@ -144,11 +146,15 @@ public final class DistillTrainer {
 
     /// Training states at the student's grid points, their grid indices and per-state contexts; with
     /// offline targets also the teacher trajectory's state k intervals later for each of them.
-    func states(step: Int, k: Int, guidance: Float, context: Tensor, unconditional: Tensor) throws -> (Tensor, [Int], Tensor, Tensor?) {
+    /// `rows`: the step's prompts this rank trains on (all of them in a single process); the noise of
+    /// prompt i is the same whichever rank draws it.
+    func states(step: Int, k: Int, guidance: Float, context: Tensor, unconditional: Tensor, rows: Range<Int>) throws -> (Tensor, [Int], Tensor, Tensor?) {
         let b = context.shape[0]
+        precondition(b == rows.count, "one context row per prompt of this rank")
         let points = grid.steps / k
         var rng = RNG(seed: config.train.seed &+ 0xD157_0000 &+ UInt64(step))
-        let noise = Tensor.concat((0..<b).map { _ in rng.normal(shape: teacher.latentShape) }, axis: 0)
+        let all = (0..<rows.upperBound).map { _ in rng.normal(shape: teacher.latentShape) }
+        let noise = Tensor.concat(Array(all[rows]), axis: 0)
         var collected: [Tensor] = []       // per grid point: [B, …]
         let offline = config.distill.targets == "offline"
         var ends: [Tensor] = []            // offline: the trajectory at the next student grid point
@@ -166,7 +172,7 @@ public final class DistillTrainer {
             }
         default:   // forward-noised data: clips encoded by the teacher's VAE
             let world = WorldConfig(frames: config.data.frames, size: config.data.size)
-            let clips = (0..<b).map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0), config: world) }
+            let clips = rows.map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0), config: world) }
             let x0 = try GradMode.withDisabled {
                 try teacher.vae.normalize(try teacher.vae.encode(Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)))
             }
@@ -198,7 +204,7 @@ public final class DistillTrainer {
             throw TrainError("teacher: '\(config.teacher)' (\(teacherFolder)) is not the teacher this run started with (transformer \(digest), recorded \(was)); restore that teacher or start a new run")
         }
         if was != digest {
-            try session.store.event(session.name, step: 0, kind: "teacher", "\(config.teacher) → \(teacherFolder), transformer \(digest)")
+            try session.event(step: 0, kind: "teacher", "\(config.teacher) → \(teacherFolder), transformer \(digest)")
         }
     }
 
@@ -221,7 +227,8 @@ public final class DistillTrainer {
             currentStage = st; stepInStage = inStage; globalStep = c.step
             session.reporter?.message("resumed in stage \(st + 1) (horizon \(stages[st])) at step \(inStage) of the stage")
         }
-        try prepareReferences()
+        if session.writer { try prepareReferences() }
+        let world = session.world
         var stopped = false
         while currentStage < stages.count && !stopped {
             let k = stages[currentStage]
@@ -229,10 +236,16 @@ public final class DistillTrainer {
             let previousIsTeacher = currentStage == 0 && initialHorizon == 1
             let w = config.distill.guidance(stage: currentStage, of: stages.count)
             let useFrequency = config.distill.frequencyWeight > 0 && currentStage >= stages.count - config.distill.frequencyStages
+            // The frozen previous-stage student must be the same on every rank.
+            let prevParams = previous.namedParameters()
+            let prevDigest = VideoModel.digest(prevParams.map(\.0).sorted(), Dictionary(uniqueKeysWithValues: prevParams))
+            guard try world.broadcast(prevDigest) == prevDigest else {
+                throw TrainError("rank \(world.rank): the frozen previous-stage student differs from rank 0's at stage \(currentStage + 1)")
+            }
             if stepInStage == 0 {
-                try session.store.update(session.name, stage: "k\(k)")
-                try session.store.event(session.name, step: globalStep, kind: "stage",
-                                        "stage \(currentStage + 1)/\(stages.count): horizon \(k) (\(grid.steps / k) steps), previous horizon \(p), guidance \(w)\(useFrequency ? ", frequency loss" : "")")
+                try session.write { try session.store.update(session.name, stage: "k\(k)") }
+                try session.event(step: globalStep, kind: "stage",
+                                  "stage \(currentStage + 1)/\(stages.count): horizon \(k) (\(grid.steps / k) steps), previous horizon \(p), guidance \(w)\(useFrequency ? ", frequency loss" : "")")
             }
             let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: min(t.warmup, stepsPerStage / 4), total: stepsPerStage)
             let (uncond1, _) = try GradMode.withDisabled { try teacher.embed([""]) }
@@ -240,10 +253,11 @@ public final class DistillTrainer {
             while stepInStage < stepsPerStage {
                 guard try session.handleControl(step: globalStep) else { stopped = true; break }
                 optimizer.lr = session.lrOverride ?? schedule.rate(at: stepInStage)
-                let texts = prompts(step: globalStep)
+                let all = prompts(step: globalStep), mine = try world.rows(ofBatch: all.count, section: "[distill] prompts")
+                let texts = Array(all[mine])
                 let (ctx, _) = try GradMode.withDisabled { try teacher.embed(texts) }
                 let uncond = Self.repeatRows(uncond1, texts.count)
-                let (xa, a, stateCtx, trajectoryEnd) = try states(step: globalStep, k: k, guidance: w, context: ctx, unconditional: uncond)
+                let (xa, a, stateCtx, trajectoryEnd) = try states(step: globalStep, k: k, guidance: w, context: ctx, unconditional: uncond, rows: mine)
                 let stateUncond = Self.repeatRows(uncond1, xa.shape[0])
                 let teacherField = field(teacher.transformer, context: stateCtx, unconditional: stateUncond, guidance: w)
                 let target: Tensor
@@ -261,22 +275,24 @@ public final class DistillTrainer {
                 var loss = Tensor.mse(v, target)
                 var freq: Float = 0, velocity: Float = 0
                 if useFrequency {
-                    velocity = loss.item
+                    velocity = world.mean(loss.item)
                     let s = Tensor(shape: [sig.count, 1, 1, 1, 1], data: sig)
                     let f = Tensor.frequencyLoss(xa - s * v, xa - s * target,
                                                  filter: Butterworth(order: config.distill.butterworthOrder, spatialCutoff: Float(config.distill.spatialCutoff),
                                                                      temporalCutoff: Float(config.distill.temporalCutoff)))
-                    freq = f.item
+                    freq = world.mean(f.item)
                     loss = loss + f * Float(config.distill.frequencyWeight)
                 }
-                try session.checkFinite([("loss", loss.data)], step: globalStep)
+                let globalLoss = world.mean(loss.item)
+                try session.checkFinite([("loss", [globalLoss])], step: globalStep)
                 optimizer.zeroGrad()
                 loss.backward()
+                world.averageGradients(student.parameters())
                 let norm = clipGradNorm(student.parameters(), maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
                 if !norm.isFinite { try session.checkFinite(student.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: globalStep) }
                 optimizer.update()
                 stepInStage += 1; globalStep += 1
-                window.add(loss.item)
+                window.add(globalLoss)
                 if globalStep % t.logEvery == 0 || stepInStage == stepsPerStage {
                     try window.flush(session, step: globalStep, progress: stepInStage, total: stepsPerStage,
                                      extra: ["frequency_loss": Double(freq),
@@ -287,8 +303,10 @@ public final class DistillTrainer {
                 if globalStep % t.checkpointEvery == 0 { try checkpoint(globalStep, stepInStage: stepInStage) }
             }
             if stopped { break }
-            try evaluateStage(k: k, step: globalStep)
-            try exportStage(k: k, to: session.folder.path + "/stages/k\(k)")
+            try session.write {
+                try evaluateStage(k: k, step: globalStep)
+                try exportStage(k: k, to: session.folder.path + "/stages/k\(k)")
+            }
             // Next stage starts from these weights; they are also its frozen previous model.
             Self.copy(student, to: previous)
             optimizer = Self.makeOptimizer(student, t)
@@ -301,7 +319,7 @@ public final class DistillTrainer {
             try session.finish(step: globalStep, status: .stopped)
             return
         }
-        try exportStage(k: stages.last!, to: session.folder.path + "/export")
+        try session.write { try exportStage(k: stages.last!, to: session.folder.path + "/export") }
         try session.finish(step: globalStep, status: .finished)
     }
 
@@ -310,7 +328,7 @@ public final class DistillTrainer {
         for (n, p) in previous.namedParameters() { tensors["prev." + n] = Tensor(shape: p.shape, data: p.data) }
         let meta = ["kind": "distill", "step": String(step), "stage_index": String(currentStage), "step_in_stage": String(stepInStage),
                     "stages": stages.map(String.init).joined(separator: ","), "steps_per_stage": String(stepsPerStage), "config": try config.toml()]
-        try session.folder.saveCheckpoint(tensors, metadata: meta, step: step, keep: config.train.keep)
+        try session.saveCheckpoint(tensors, metadata: meta, step: step, keep: config.train.keep)
     }
 
     /// The student as a model folder: Euler on its own grid, no guidance.
@@ -363,9 +381,9 @@ public final class DistillTrainer {
         if let h = s.heldOut { values["eval/held_out"] = h.total }
         if let v = s.seen { values["eval/seen"] = v.total }
         for (key, v) in fid { values["eval/\(key)"] = v }
-        try session.store.log(session.name, step: step, values)
-        try session.store.event(session.name, step: step, kind: "stage-eval",
-                                String(format: "horizon %d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB, SSIM %.3f", k, grid.steps / k, s.total, fid["psnr"] ?? 0, fid["ssim"] ?? 0))
+        try session.log(step: step, values)
+        try session.event(step: step, kind: "stage-eval",
+                          String(format: "horizon %d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB, SSIM %.3f", k, grid.steps / k, s.total, fid["psnr"] ?? 0, fid["ssim"] ?? 0))
         try session.saveMedia(Tensor.concat([references[0], f.slice(axis: 0, 0, 1).reshape(Array(f.shape.dropFirst()))], axis: 2),
                               caption: "teacher | student \(grid.steps / k) steps: " + evalPrompts[0], name: String(format: "step-%07d-k%d", step, k))
         session.reporter?.message(String(format: "stage k=%d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB", k, grid.steps / k, s.total, fid["psnr"] ?? 0))

@@ -3,6 +3,7 @@
 // 10 % empty prompts for classifier-free guidance, AdamW with warm-up + cosine, clipping and an EMA of
 // the weights (the EMA is what is evaluated and exported). Clips are encoded once into a cached set;
 // step s reads a permutation slot and noise that are functions of (seed, s), so resume is exact.
+import Cluster
 import Data
 import ModelFolders
 import Diffusion
@@ -45,14 +46,26 @@ public final class TeacherTrainer {
         model.textEncoder.namedParameters().map { ("text_encoder." + $0.0, $0.1) } + model.transformer.namedParameters().map { ("transformer." + $0.0, $0.1) }
     }
 
-    /// Encodes the dataset once (cached in the run folder; a resumed run reads the cache).
+    /// Encodes the dataset once (cached in the run folder; a resumed run reads the cache). Under mpirun
+    /// rank 0 encodes and the other ranks read its cache.
     func prepareData() throws {
+        guard session.world.size > 1 else { return try encodeOrReadData() }
+        var ok = true
+        if session.writer { do { try encodeOrReadData() } catch is StopRequested { ok = false } }
+        guard try session.agree(ok) else { throw StopRequested() }
+        if !session.writer {
+            try encodeOrReadData(readOnly: true)
+        }
+    }
+
+    func encodeOrReadData(readOnly: Bool = false) throws {
         let path = session.folder.path + "/latents.safetensors"
         if let f = try? Safetensors.read(path), let z = f.tensors["latents"], z.shape[0] == config.flow.datasetClips,
            let caps = f.metadata["captions"]?.split(separator: "\n").map(String.init), caps.count == z.shape[0] {
             latents = z; captions = caps
             return
         }
+        guard !readOnly else { throw TrainError("\(path): rank 0's encoded dataset is not readable here (the ranks must share the run folder)") }
         let world = WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate)
         var parts: [Tensor] = []
         let n = config.flow.datasetClips
@@ -102,6 +115,7 @@ public final class TeacherTrainer {
         let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
         var step = start, window = LossWindow()
         let per = latents.count / latents.shape[0]
+        let world = session.world, mine = try world.rows(ofBatch: t.batch)
         while step < t.steps {
             guard try session.handleControl(step: step) else { break }
             optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
@@ -118,25 +132,31 @@ public final class TeacherTrainer {
                 let k = b * per + j
                 xs[k] = (1 - s) * x0[k] + s * eps[k]; target[k] = eps[k] - x0[k]
             } }
-            let prompts = zip(idx, drop).map { $1 ? "" : captions[$0] }
+            // This rank's rows of the global batch (all of it in a single process).
+            let prompts = mine.map { drop[$0] ? "" : captions[idx[$0]] }
+            let elements = (mine.lowerBound * per)..<(mine.upperBound * per)
+            let localShape = [mine.count] + Array(shape.dropFirst())
             let (ctx, _) = try model.embed(prompts)
-            let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: sigmas.map { $0 * 1000 }, context: ctx)
-            let loss = Tensor.mse(pred, Tensor(shape: shape, data: target))
-            try session.checkFinite([("loss", loss.data)], step: step)
+            let pred = try model.transformer(Tensor(shape: localShape, data: Array(xs[elements])), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
+            let loss = Tensor.mse(pred, Tensor(shape: localShape, data: Array(target[elements])))
+            let globalLoss = world.mean(loss.item)
+            try session.checkFinite([("loss", [globalLoss])], step: step)
             optimizer.zeroGrad()
             loss.backward()
+            world.averageGradients(params)
             let norm = clipGradNorm(params, maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
             if !norm.isFinite { try session.checkFinite(named.map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
             optimizer.update()
             ema?.update(params)
             step += 1
-            window.add(loss.item)
+            window.add(globalLoss)
             if step % t.logEvery == 0 || step == t.steps {
                 try window.flush(session, step: step, progress: step, total: t.steps, extra: ["lr": Double(optimizer.lr), "grad_norm": Double(norm)])
             }
-            if step % t.evalEvery == 0 || step == t.steps {
-                // A stop during the evaluation cancels it; the run checkpoints and stops below (or finishes, at the last step).
-                do { try evaluate(step: step) } catch is StopRequested { if step < t.steps { break } }
+            if session.writer && (step % t.evalEvery == 0 || step == t.steps) {
+                // A stop during the evaluation cancels it; every rank stops at the next step boundary (or
+                // the run finishes, at the last step).
+                do { try evaluate(step: step) } catch is StopRequested { session.stop.set() }
             }
             if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }
         }
@@ -145,14 +165,16 @@ public final class TeacherTrainer {
             try session.finish(step: step, status: .stopped)
             return
         }
-        try withEMA { try model.save(to: session.folder.path + "/export", metadata: ["source_run": session.name, "step": String(step)]) }
-        session.reporter?.message("exported \(session.folder.path)/export")
+        try session.write {
+            try withEMA { try model.save(to: session.folder.path + "/export", metadata: ["source_run": session.name, "step": String(step)]) }
+            session.reporter?.message("exported \(session.folder.path)/export")
+        }
         try session.finish(step: step, status: .finished)
     }
 
     func checkpoint(step: Int) throws {
-        try session.folder.saveCheckpoint(TrainState.tensors(model: named, optimizer: optimizer, ema: ema),
-                                          metadata: ["kind": "teacher", "step": String(step), "config": try config.toml()], step: step, keep: config.train.keep)
+        try session.saveCheckpoint(TrainState.tensors(model: named, optimizer: optimizer, ema: ema),
+                                   metadata: ["kind": "teacher", "step": String(step), "config": try config.toml()], step: step, keep: config.train.keep)
     }
 
     /// Runs `body` with the EMA weights swapped in.
@@ -177,11 +199,11 @@ public final class TeacherTrainer {
         var values = ["eval/total": score.total, "eval/vbench_total": score.vbenchTotal, "eval/quality": score.quality, "eval/semantic": score.semantic]
         if let h = score.heldOut { values["eval/held_out"] = h.total }
         if let v = score.seen { values["eval/seen"] = v.total }
-        try session.store.log(session.name, step: step, values)
+        try session.log(step: step, values)
         try session.saveMedia(frames, caption: prompts[0], name: String(format: "step-%07d", step))
         let text = String(format: "MiniVBench total %.4f (held-out %.4f, VBench-weighted %.4f) on %d prompts", score.total,
                           score.heldOut?.total ?? .nan, score.vbenchTotal, prompts.count)
-        try session.store.event(session.name, step: step, kind: "eval", text)
+        try session.event(step: step, kind: "eval", text)
         session.reporter?.message("step \(step): " + text)
     }
 }

@@ -2,7 +2,10 @@
 // readable checkpoint (weights, optimizer moments, EMA, step — data and noise are functions of the
 // step, so nothing else is needed to continue exactly), metrics and heartbeats in the store, control
 // commands at step boundaries (pause, resume, stop, lr), graceful stop on SIGINT/SIGTERM with a final
-// checkpoint, and a NaN/Inf guard that fails the run naming the step and the tensor.
+// checkpoint, and a NaN/Inf guard that fails the run naming the step and the tensor. Under mpirun
+// (docs/parallel.md) every rank runs the same loop: rank 0 alone writes the store, the folder and the
+// log, reads the control channel and hands each command to every rank, so all apply it at one step.
+import Cluster
 import Dispatch
 import Foundation
 import Media
@@ -50,6 +53,9 @@ public final class TrainSession {
     public let store: RunStore
     public let folder: RunFolder
     public let kind: String
+    /// The processes of this run; rank 0 is the one writer.
+    public let world = World.current
+    public var writer: Bool { world.isRoot }
     public let stop = StopFlag()
     public weak var reporter: TrainReporter?
     public private(set) var paused = false
@@ -61,9 +67,16 @@ public final class TrainSession {
     /// Opens (or creates) run `name` under `root`, takes its lock and writes the resolved config.
     /// With `resume` false an existing run with checkpoints is refused (nothing is overwritten).
     public init(root: String, name: String, kind: String, configTOML: String, resume: Bool) throws {
-        store = try RunStore(root: root)
         folder = try RunFolder(root: root, name: name)
         self.kind = kind
+        guard world.isRoot else {
+            // Other ranks wait for rank 0 to create the run (an error there aborts the job), then read it.
+            world.barrier()
+            store = try RunStore(root: root)
+            return
+        }
+        store = try RunStore(root: root)
+        defer { world.barrier() }
         if folder.exists, !resume, !(try folder.checkpoints().isEmpty) {
             throw TrainError("run '\(name)' already has checkpoints in \(folder.path); use --resume to continue it or choose another --run name")
         }
@@ -76,60 +89,89 @@ public final class TrainSession {
         if !resume || !FileManager.default.fileExists(atPath: folder.configPath) {
             try AtomicFile.write(Data(configTOML.utf8), to: folder.configPath)
         }
-        try store.update(name, status: .running, pid: Int(getpid()))
-        folder.appendLog("\(resume ? "resumed" : "started") \(kind) run, pid \(getpid())")
+        try store.update(name, status: .running, pid: Int(getpid()), worldSize: world.size)
+        folder.appendLog("\(resume ? "resumed" : "started") \(kind) run, pid \(getpid())" + (world.size > 1 ? ", \(world.size) processes" : ""))
     }
 
     public var name: String { folder.name }
 
     /// The newest readable checkpoint, with the metrics after it dropped (they will be recomputed).
     public func resumePoint() throws -> (step: Int, file: SafetensorsFile)? {
-        guard let c = try folder.latestCheckpoint() else { return nil }
+        let c = try folder.latestCheckpoint()
+        // Every rank must continue from the same step: rank 0's choice.
+        guard try world.broadcast(c?.step ?? -1) == c?.step ?? -1 else {
+            throw TrainError("rank \(world.rank) finds \(c.map { "checkpoint step \($0.step)" } ?? "no checkpoint") in \(folder.path) and rank 0 another: the ranks must share the run folder (the same path on every machine)")
+        }
+        guard let c else { return nil }
+        guard writer else { return c }
         try store.truncateMetrics(name, after: c.step)
         try store.event(name, step: c.step, kind: "resume", "resumed from step \(c.step)")
         return c
     }
 
+    struct Command: Codable { var command: String, payload: String }
+
     /// Applies pending control commands; blocks while paused. Returns false when the run must stop.
+    /// Rank 0 reads the commands and every rank applies the same ones; a stop on any rank (a signal)
+    /// stops all of them at this step.
     public func handleControl(step: Int) throws -> Bool {
         repeat {
-            for c in try store.takeControl(name) {
+            let taken = writer ? try store.takeControl(name).map { Command(command: $0.command, payload: $0.payload) } : []
+            for c in try world.broadcast(taken) {
                 switch c.command {
-                case "pause": paused = true; try store.update(name, status: .paused)
-                case "resume": paused = false; try store.update(name, status: .running)
+                case "pause": paused = true; try write { try store.update(name, status: .paused) }
+                case "resume": paused = false; try write { try store.update(name, status: .running) }
                 case "stop": stop.set()
                 case "lr":
-                    guard let v = Float(c.payload), v > 0, v.isFinite else { try store.event(name, step: step, kind: "control-refused", "lr '\(c.payload)'"); continue }
+                    guard let v = Float(c.payload), v > 0, v.isFinite else { try event(step: step, kind: "control-refused", "lr '\(c.payload)'"); continue }
                     lrOverride = v
                 default:
                     do {
                         guard let applied = try customControl?(c.command, c.payload, step) else {
-                            try store.event(name, step: step, kind: "control-refused", "unknown command \(c.command)")
+                            try event(step: step, kind: "control-refused", "unknown command \(c.command)")
                             continue
                         }
-                        try store.event(name, step: step, kind: "control", applied)
+                        try event(step: step, kind: "control", applied)
                         reporter?.message("control: \(applied)")
                     } catch {
-                        try store.event(name, step: step, kind: "control-refused", "\(c.command) \(c.payload): \(error)")
+                        try event(step: step, kind: "control-refused", "\(c.command) \(c.payload): \(error)")
                         reporter?.message("control refused: \(error)")
                     }
                     continue
                 }
-                try store.event(name, step: step, kind: "control", "\(c.command) \(c.payload)".trimmingCharacters(in: .whitespaces))
+                try event(step: step, kind: "control", "\(c.command) \(c.payload)".trimmingCharacters(in: .whitespaces))
                 reporter?.message("control: \(c.command) \(c.payload)")
             }
-            if stop.isSet { return false }
-            if paused { try store.update(name); Thread.sleep(forTimeInterval: 0.5) }
+            if world.max([stop.isSet ? 1 : 0])[0] != 0 { stop.set(); return false }
+            if paused { try write { try store.update(name) }; Thread.sleep(forTimeInterval: 0.5) }
         } while paused
-        return !stop.isSet
+        return true
     }
+
+    /// Runs `body` on the writer (rank 0) only.
+    public func write(_ body: () throws -> Void) rethrows { if writer { try body() } }
+
+    /// Metric values at `step` (rank 0 writes them).
+    public func log(step: Int, _ values: [String: Double]) throws { try write { try store.log(name, step: step, values) } }
+
+    /// An event in the run's history (rank 0 writes it).
+    public func event(step: Int, kind: String, _ detail: String) throws { try write { try store.event(name, step: step, kind: kind, detail) } }
+
+    /// A checkpoint in the run folder (rank 0 writes it).
+    public func saveCheckpoint(_ tensors: [String: Tensor], metadata: [String: String], step: Int, keep: Int) throws {
+        try write { try folder.saveCheckpoint(tensors, metadata: metadata, step: step, keep: keep) }
+    }
+
+    /// Every rank's agreement that a phase only rank 0 runs (encoding a dataset, an export) ended well:
+    /// rank 0's `ok` on every rank.
+    public func agree(_ ok: Bool) throws -> Bool { try world.broadcast(ok) }
 
     /// For long phases between steps (a dataset's encoding): throws `StopRequested` once a stop was asked
     /// for, by signal or by `gpd runs stop`, so it is acted on within a few seconds instead of after the
     /// phase. Other commands wait for the next step boundary.
     public func checkStop() throws {
         if stop.isSet { throw StopRequested() }
-        if try store.takeStop(name) {
+        if writer, try store.takeStop(name) {
             stop.set()
             try store.event(name, step: 0, kind: "control", "stop")
             throw StopRequested()
@@ -147,24 +189,30 @@ public final class TrainSession {
     public func checkFinite(_ tensors: [(String, [Float])], step: Int) throws {
         for (n, values) in tensors where values.contains(where: { !$0.isFinite }) {
             let message = "non-finite values in \(n) at step \(step); the last good checkpoint is kept"
-            try store.update(name, status: .failed, step: step)
-            try store.event(name, step: step, kind: "failed", message)
-            folder.appendLog("FAILED: " + message)
+            try write {
+                try store.update(name, status: .failed, step: step)
+                try store.event(name, step: step, kind: "failed", message)
+                folder.appendLog("FAILED: " + message)
+            }
             throw TrainError("run '\(name)' failed: " + message)
         }
     }
 
     /// A clip for people (GIF) and for the studio (safetensors with the caption) in media/.
     public func saveMedia(_ frames: Tensor, caption: String, name: String) throws {
-        try ClipFiles.write(frames, caption: caption, to: folder.mediaPath + "/\(name).gif")
-        try ClipFiles.write(frames, caption: caption, to: folder.mediaPath + "/\(name).safetensors")
+        try write {
+            try ClipFiles.write(frames, caption: caption, to: folder.mediaPath + "/\(name).gif")
+            try ClipFiles.write(frames, caption: caption, to: folder.mediaPath + "/\(name).safetensors")
+        }
     }
 
     public func finish(step: Int, status: RunStatus) throws {
-        try store.update(name, status: status, step: step)
-        try store.event(name, step: step, kind: status.rawValue, "\(status.rawValue) at step \(step)")
-        folder.appendLog("\(status.rawValue) at step \(step)")
-        folder.unlock()
+        try write {
+            try store.update(name, status: status, step: step)
+            try store.event(name, step: step, kind: status.rawValue, "\(status.rawValue) at step \(step)")
+            folder.appendLog("\(status.rawValue) at step \(step)")
+            folder.unlock()
+        }
     }
 }
 
@@ -210,8 +258,8 @@ public struct LossWindow {
         var values = extra
         values["loss"] = Double(losses.reduce(0, +) / Float(losses.count))
         values["sec_per_step"] = dt
-        try session.store.log(session.name, step: step, values)
-        try session.store.update(session.name, step: step)
+        try session.log(step: step, values)
+        try session.write { try session.store.update(session.name, step: step) }
         session.reporter?.progress(step: progress, total: total, loss: losses.last!, rate: 1 / dt)
         losses.removeAll()
         started = Date()

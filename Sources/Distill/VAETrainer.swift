@@ -89,29 +89,33 @@ public final class VAETrainer {
         let params = trained
         var step = start
         var window = LossWindow()
+        let world = session.world, mine = try world.rows(ofBatch: t.batch)
         while step < t.steps {
             guard try session.handleControl(step: step) else { break }
             optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
-            let (x, w) = batch((0..<t.batch).map { clip(step: step, index: $0) })
+            let (x, w) = batch(mine.map { clip(step: step, index: $0) })   // this rank's rows of the global batch
             let z = config.model.freezeEncoder ? try GradMode.withDisabled { try vae.encode(x) } : try vae.encode(x)
             let y = try vae.decode(z, clamp: false)
             let d = y - x
             let l1 = (d.abs() * w).mean(), l2 = (d.square() * w).mean(), lz = z.square().mean()
             var loss = Float(config.loss.l1) * l1 + Float(config.loss.mse) * l2 + Float(config.loss.latentL2) * lz
             if config.loss.gradient > 0 { loss = loss + Float(config.loss.gradient) * Self.edgeLoss(d, weights: w) }
-            try session.checkFinite([("loss", loss.data)], step: step)
+            let globalLoss = world.mean(loss.item)
+            try session.checkFinite([("loss", [globalLoss])], step: step)
             optimizer.zeroGrad()
             loss.backward()
+            world.averageGradients(params)
             let norm = t.clip > 0 ? clipGradNorm(params, maxNorm: Float(t.clip)) : clipGradNorm(params, maxNorm: .infinity)
             if !norm.isFinite { try session.checkFinite(vae.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
             optimizer.update()
             step += 1
-            window.add(loss.item)
+            window.add(globalLoss)
             if step % t.logEvery == 0 || step == t.steps {
                 try window.flush(session, step: step, progress: step, total: t.steps,
-                                 extra: ["l1": Double(l1.item), "mse": Double(l2.item), "latent_l2": Double(lz.item), "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
+                                 extra: ["l1": Double(world.mean(l1.item)), "mse": Double(world.mean(l2.item)), "latent_l2": Double(world.mean(lz.item)),
+                                         "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
             }
-            if step % t.evalEvery == 0 || step == t.steps { try evaluate(step: step) }
+            if session.writer && (step % t.evalEvery == 0 || step == t.steps) { try evaluate(step: step) }
             if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }
         }
         if step < t.steps {
@@ -119,7 +123,7 @@ public final class VAETrainer {
             try session.finish(step: step, status: .stopped)
             return
         }
-        try export()
+        try session.write { try export() }
         try session.finish(step: step, status: .finished)
     }
 
@@ -136,8 +140,8 @@ public final class VAETrainer {
 
     func checkpoint(step: Int) throws {
         let meta = ["kind": "vae", "step": String(step), "config": try config.toml()]
-        try session.folder.saveCheckpoint(TrainState.tensors(model: vae.namedParameters(), optimizer: optimizer, ema: nil),
-                                          metadata: meta, step: step, keep: config.train.keep)
+        try session.saveCheckpoint(TrainState.tensors(model: vae.namedParameters(), optimizer: optimizer, ema: nil),
+                                   metadata: meta, step: step, keep: config.train.keep)
     }
 
     /// Reconstruction PSNR over 16 held-out clips; a side-by-side GIF (original | reconstruction) as media.
@@ -160,10 +164,10 @@ public final class VAETrainer {
             }
             return (total / 16, first!)
         }
-        try session.store.log(session.name, step: step, ["eval/psnr": psnr])
+        try session.log(step: step, ["eval/psnr": psnr])
         try session.saveMedia(sample, caption: "original | reconstruction: " + heldOut(0).caption, name: String(format: "step-%07d", step))
         let text = String(format: "held-out PSNR %.2f dB", psnr)
-        try session.store.event(session.name, step: step, kind: "eval", text)
+        try session.event(step: step, kind: "eval", text)
         session.reporter?.message("step \(step): " + text)
     }
 

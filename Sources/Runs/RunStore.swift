@@ -22,6 +22,28 @@ public struct RunRecord: Codable, Equatable, FetchableRecord, PersistableRecord 
     public var step: Int
     public var created: Double
     public var updated: Double
+    /// Processes the run's trainer ran on (mpirun -np N); 1 without MPI. The newest start's.
+    public var worldSize: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, status, pid, heartbeat, stage, step, created, updated, worldSize = "world_size"
+    }
+
+    public init(name: String, kind: String, status: RunStatus, pid: Int?, heartbeat: Double?, stage: String?, step: Int,
+                created: Double, updated: Double, worldSize: Int = 1) {
+        (self.name, self.kind, self.status, self.pid, self.heartbeat, self.stage) = (name, kind, status, pid, heartbeat, stage)
+        (self.step, self.created, self.updated, self.worldSize) = (step, created, updated, worldSize)
+    }
+
+    /// Archives written before world sizes were recorded read as 1.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        (name, kind, status) = (try c.decode(String.self, forKey: .name), try c.decode(String.self, forKey: .kind), try c.decode(RunStatus.self, forKey: .status))
+        (pid, heartbeat, stage) = (try c.decodeIfPresent(Int.self, forKey: .pid), try c.decodeIfPresent(Double.self, forKey: .heartbeat),
+                                   try c.decodeIfPresent(String.self, forKey: .stage))
+        (step, created, updated) = (try c.decode(Int.self, forKey: .step), try c.decode(Double.self, forKey: .created), try c.decode(Double.self, forKey: .updated))
+        worldSize = try c.decodeIfPresent(Int.self, forKey: .worldSize) ?? 1
+    }
 }
 
 public struct MetricRow: Codable, Equatable, FetchableRecord {
@@ -80,6 +102,9 @@ public final class RunStore {
                 CREATE INDEX control_run ON control(run, applied);
                 """)
         }
+        migrator.registerMigration("v2-world-size") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN world_size INTEGER NOT NULL DEFAULT 1")
+        }
         try migrator.migrate(db)
     }
 
@@ -113,10 +138,12 @@ public final class RunStore {
 
     public func runs() throws -> [RunRecord] { try db.read { try RunRecord.order(Column("created").desc).fetchAll($0) } }
 
-    public func update(_ name: String, status: RunStatus? = nil, step: Int? = nil, stage: String? = nil, pid: Int? = nil, heartbeat: Bool = true) throws {
+    public func update(_ name: String, status: RunStatus? = nil, step: Int? = nil, stage: String? = nil, pid: Int? = nil,
+                       worldSize: Int? = nil, heartbeat: Bool = true) throws {
         try db.write { db in
             guard var r = try RunRecord.fetchOne(db, key: name) else { return }
             if let status { r.status = status }
+            if let worldSize { r.worldSize = worldSize }
             if let step { r.step = step }
             if let stage { r.stage = stage }
             if let pid { r.pid = pid }

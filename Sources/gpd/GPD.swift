@@ -1,5 +1,6 @@
 // The `gpd` command: argument parsing only; the work lives in the library targets.
 import ArgumentParser
+import Cluster
 import Bench
 import Distill
 import ModelFolders
@@ -35,8 +36,11 @@ struct GPD: ParsableCommand {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
             if !message.isEmpty {
-                if code == .success { print(message) } else { printError(message) }
+                let rank = World.launchedByMPI && code != .success ? "rank \(World.current.rank): " : ""
+                if code == .success { print(message) } else { printError(rank + message) }
             }
+            // Under mpirun an error on one rank ends the job: the others would wait for it forever.
+            if World.launchedByMPI && code != .success { World.current.abort(code.rawValue) }
             Foundation.exit(code.rawValue)
         }
     }

@@ -1,5 +1,6 @@
 // `gpd train vae|teacher`: trainers writing to the run store; a progress bar on a terminal.
 import ArgumentParser
+import Cluster
 import Distill
 import Foundation
 import Runs
@@ -23,8 +24,11 @@ struct RunsOption: ParsableArguments {
 final class CLIReporter: TrainReporter {
     let label: String
     var progressBar: Progress?
+    /// Under mpirun only rank 0 reports; the others would repeat it.
+    let quiet = !World.current.isRoot
     init(label: String) { self.label = label }
     func progress(step: Int, total: Int, loss: Float, rate: Double) {
+        guard !quiet else { return }
         if progressBar == nil { progressBar = Progress(label, total: total) }
         let tty = isatty(2) != 0
         if tty {
@@ -36,6 +40,7 @@ final class CLIReporter: TrainReporter {
         }
     }
     func message(_ text: String) {
+        guard !quiet else { return }
         if isatty(2) != 0 { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         print("\(label): \(text)")
     }
@@ -77,7 +82,9 @@ struct TrainOptions: ParsableArguments {
 
     /// Opens the run (lock, store, resolved config), routes SIGINT/SIGTERM to a graceful stop and
     /// reports progress on the terminal.
-    func session(kind: String, configTOML: String) throws -> (TrainSession, CLIReporter) {
+    /// `batch`: the global batch the ranks divide (checked before the run exists).
+    func session(kind: String, configTOML: String, batch: (size: Int, section: String)) throws -> (TrainSession, CLIReporter) {
+        do { _ = try World.current.rows(ofBatch: batch.size, section: batch.section) } catch { throw ValidationError("\(error)") }
         let session = try TrainSession(root: runs.root, name: name, kind: kind, configTOML: configTOML, resume: resume)
         session.stop.installSignalHandlers()
         let reporter = CLIReporter(label: name)
@@ -99,7 +106,7 @@ struct TrainCommand: ParsableCommand {
             let cfg = try VAETrainConfig.load(source.path, overrides: source.overrides)
             options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "train", "loss"])
             try Preflight.check(cfg, path: source.path)
-            let (session, reporter) = try options.session(kind: "vae", configTOML: try cfg.toml())
+            let (session, reporter) = try options.session(kind: "vae", configTOML: try cfg.toml(), batch: (cfg.train.batch, "[train] batch"))
             let trainer = try VAETrainer(config: cfg, session: session)
             reporter.message("\(trainer.vae.parameterCount) parameters; \(cfg.train.steps) steps of \(cfg.train.batch) clips (\(cfg.data.frames)×\(cfg.data.size)²)")
             try trainer.run(resume: options.resume)
@@ -116,7 +123,7 @@ struct TrainCommand: ParsableCommand {
             let cfg = try TeacherTrainConfig.load(source.path, overrides: source.overrides)
             options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "text", "train", "flow", "sample"])
             try Preflight.check(cfg, path: source.path)
-            let (session, reporter) = try options.session(kind: "teacher", configTOML: try cfg.toml())
+            let (session, reporter) = try options.session(kind: "teacher", configTOML: try cfg.toml(), batch: (cfg.train.batch, "[train] batch"))
             let trainer = try TeacherTrainer(config: cfg, session: session)
             reporter.message("\(trainer.model.transformer.parameterCount) transformer + \(trainer.model.textEncoder.parameterCount) text-encoder parameters; \(cfg.train.steps) steps of \(cfg.train.batch)")
             try trainer.run(resume: options.resume)

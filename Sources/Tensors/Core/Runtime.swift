@@ -61,7 +61,15 @@ public enum EngineRuntime {
     /// 630–784 ms with both cores each (docs/benchmarks.md). Returns an error message for a value
     /// that is not a whole number from 1 to 256.
     public static func applyThreadSetting() -> String? {
-        guard let raw = getenv("GPD_THREADS") else { return nil }
+        guard let raw = getenv("GPD_THREADS") else {
+            // Ranks that mpirun started on one machine divide its cores instead of each taking all of them.
+            if let local = environment("OMPI_COMM_WORLD_LOCAL_SIZE").flatMap(Int.init), local > 1 {
+                let n = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / local)
+                Parallel.workers = n
+                GEMM.setThreads(n)
+            }
+            return nil
+        }
         let text = String(cString: raw)
         guard let n = Int(text), n >= 1, n <= 256 else { return "GPD_THREADS='\(text)': expected a whole number of threads from 1 to 256" }
         Parallel.workers = n
