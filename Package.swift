@@ -82,7 +82,7 @@ let package = Package(
                     swiftSettings: engineFlags),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
-        .testTarget(name: "DistillTests", dependencies: ["Distill", "ModelFolders", "Runs", "Data", "Diffusion", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "ModelFolders", "Runs", "Data", "Diffusion", "Eval", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
         .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "_TestSupport"], exclude: ["Snapshots"],
                     swiftSettings: engineFlags),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CSixel", "Tensors"], swiftSettings: engineFlags),

@@ -33,6 +33,10 @@ static inline int gpd_mpi_gatherv_float(const float *send, int count, float *rec
                                         const int *offsets, int root) {
     return MPI_Gatherv(send, count, MPI_FLOAT, receive, counts, offsets, MPI_FLOAT, root, MPI_COMM_WORLD);
 }
+static inline int gpd_mpi_gatherv_bytes(const void *send, int count, void *receive, const int *counts,
+                                        const int *offsets, int root) {
+    return MPI_Gatherv(send, count, MPI_BYTE, receive, counts, offsets, MPI_BYTE, root, MPI_COMM_WORLD);
+}
 static inline int gpd_mpi_gather_int(int value, int *receive, int root) {
     return MPI_Gather(&value, 1, MPI_INT, receive, 1, MPI_INT, root, MPI_COMM_WORLD);
 }

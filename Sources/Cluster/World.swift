@@ -94,6 +94,30 @@ public final class World: @unchecked Sendable {
         return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + counts[$0])]) }
     }
 
+    /// Every rank's bytes in rank order on rank 0; nil elsewhere.
+    public func gather(bytes: [UInt8]) -> [[UInt8]]? {
+        guard size > 1 else { return [bytes] }
+        var counts = [Int32](repeating: 0, count: size)
+        counts.withUnsafeMutableBufferPointer { _ = gpd_mpi_gather_int(Int32(bytes.count), $0.baseAddress!, 0) }
+        var offsets = [Int32](repeating: 0, count: size)
+        for i in 1..<size { offsets[i] = offsets[i - 1] + counts[i - 1] }
+        var all = [UInt8](repeating: 0, count: isRoot ? Int(counts.reduce(0, +)) : 0)
+        bytes.withUnsafeBytes { send in all.withUnsafeMutableBytes { receive in
+            counts.withUnsafeBufferPointer { c in offsets.withUnsafeBufferPointer { o in
+                _ = gpd_mpi_gatherv_bytes(send.baseAddress ?? UnsafeRawPointer(bitPattern: 16), Int32(bytes.count),
+                                          receive.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 16), c.baseAddress!, o.baseAddress!, 0)
+            } }
+        } }
+        guard isRoot else { return nil }
+        return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + counts[$0])]) }
+    }
+
+    /// Every rank's Codable value in rank order on rank 0; nil elsewhere.
+    public func gather<T: Codable>(_ value: T) throws -> [T]? {
+        guard size > 1 else { return [value] }
+        return try gather(bytes: [UInt8](try JSONEncoder().encode(value)))?.map { try JSONDecoder().decode(T.self, from: Data($0)) }
+    }
+
     /// This rank's part of `count` items split into equal contiguous shares (the first ranks take one
     /// more when it does not divide).
     public func share(of count: Int) -> Range<Int> {

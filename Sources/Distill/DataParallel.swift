@@ -4,6 +4,7 @@
 // gradients over one flat buffer gives the gradient one process computes, up to the order of float
 // sums. Clipping, the optimizer and the EMA then see the same numbers on every rank.
 import Cluster
+import Dispatch
 import NN
 import Tensors
 
@@ -17,8 +18,11 @@ extension World {
     }
 
     /// Replaces each parameter's gradient by its mean over the ranks (one allreduce of a flat buffer).
-    public func averageGradients(_ params: [Tensor]) {
-        guard size > 1 else { return }
+    /// Returns the seconds the exchange took (packing included) and its bytes; (0, 0) alone.
+    @discardableResult
+    public func averageGradients(_ params: [Tensor]) -> (seconds: Double, bytes: Int) {
+        guard size > 1 else { return (0, 0) }
+        let start = DispatchTime.now().uptimeNanoseconds
         var flat = [Float]()
         flat.reserveCapacity(params.reduce(0) { $0 + $1.count })
         for p in params { if let g = p.grad { flat += g } else { flat += [Float](repeating: 0, count: p.count) } }
@@ -29,6 +33,7 @@ extension World {
             p.grad = flat[offset..<(offset + p.count)].map { $0 * scale }
             offset += p.count
         }
+        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, flat.count * MemoryLayout<Float>.size)
     }
 
     /// The mean of `value` over the ranks.
@@ -37,5 +42,12 @@ extension World {
         var v = [Double(value)]
         sum(&v)
         return Float(v[0] / Double(size))
+    }
+}
+
+extension World {
+    /// The gradient exchange's time as a logged metric (none in a single process).
+    public func exchangeMetrics(_ e: (seconds: Double, bytes: Int)) -> [String: Double] {
+        size > 1 ? ["allreduce_seconds": e.seconds] : [:]
     }
 }

@@ -287,7 +287,7 @@ public final class DistillTrainer {
                 try session.checkFinite([("loss", [globalLoss])], step: globalStep)
                 optimizer.zeroGrad()
                 loss.backward()
-                world.averageGradients(student.parameters())
+                let exchange = world.averageGradients(student.parameters())
                 let norm = clipGradNorm(student.parameters(), maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
                 if !norm.isFinite { try session.checkFinite(student.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: globalStep) }
                 optimizer.update()
@@ -298,7 +298,7 @@ public final class DistillTrainer {
                                      extra: ["frequency_loss": Double(freq),
                                              // the weighted frequency term over the velocity MSE: how much the loss actually steers
                                              "frequency_ratio": velocity > 0 ? Double(freq) * config.distill.frequencyWeight / Double(velocity) : 0,
-                                             "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
+                                             "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr), "grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
                 }
                 if globalStep % t.checkpointEvery == 0 { try checkpoint(globalStep, stepInStage: stepInStage) }
             }

@@ -143,7 +143,7 @@ public final class TeacherTrainer {
             try session.checkFinite([("loss", [globalLoss])], step: step)
             optimizer.zeroGrad()
             loss.backward()
-            world.averageGradients(params)
+            let exchange = world.averageGradients(params)
             let norm = clipGradNorm(params, maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
             if !norm.isFinite { try session.checkFinite(named.map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
             optimizer.update()
@@ -151,7 +151,7 @@ public final class TeacherTrainer {
             step += 1
             window.add(globalLoss)
             if step % t.logEvery == 0 || step == t.steps {
-                try window.flush(session, step: step, progress: step, total: t.steps, extra: ["lr": Double(optimizer.lr), "grad_norm": Double(norm)])
+                try window.flush(session, step: step, progress: step, total: t.steps, extra: ["lr": Double(optimizer.lr), "grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
             }
             if session.writer && (step % t.evalEvery == 0 || step == t.steps) {
                 // A stop during the evaluation cancels it; every rank stops at the next step boundary (or

@@ -104,7 +104,7 @@ public final class VAETrainer {
             try session.checkFinite([("loss", [globalLoss])], step: step)
             optimizer.zeroGrad()
             loss.backward()
-            world.averageGradients(params)
+            let exchange = world.averageGradients(params)
             let norm = t.clip > 0 ? clipGradNorm(params, maxNorm: Float(t.clip)) : clipGradNorm(params, maxNorm: .infinity)
             if !norm.isFinite { try session.checkFinite(vae.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
             optimizer.update()
@@ -113,7 +113,7 @@ public final class VAETrainer {
             if step % t.logEvery == 0 || step == t.steps {
                 try window.flush(session, step: step, progress: step, total: t.steps,
                                  extra: ["l1": Double(world.mean(l1.item)), "mse": Double(world.mean(l2.item)), "latent_l2": Double(world.mean(lz.item)),
-                                         "lr": Double(optimizer.lr), "grad_norm": Double(norm)])
+                                         "lr": Double(optimizer.lr), "grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
             }
             if session.writer && (step % t.evalEvery == 0 || step == t.steps) { try evaluate(step: step) }
             if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }

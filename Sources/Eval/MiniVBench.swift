@@ -33,7 +33,7 @@ public enum Dimension: String, CaseIterable, Codable {
     public static let promptParts: [Dimension] = semantic
 }
 
-public struct ClipScore {
+public struct ClipScore: Codable, Equatable {
     public var prompt: String
     public var dimensions: [Dimension: Double]
     /// The prompt's split (seen in training, or a held-out composition).

@@ -350,6 +350,7 @@ public final class StudioApp {
         var d = RunDetail(name: name)
         if let summary = state.runs.rows.first(where: { $0.name == name }) { (d.kind, d.status, d.step) = (summary.kind, summary.status, summary.step) }
         for m in (try? store.metrics(name)) ?? [] { d.metrics[m.key, default: []].append((Double(m.step), m.value)) }
+        d.worldSize = (try? store.run(name))??.worldSize ?? 1
         d.events = (try? store.events(name)) ?? []
         let log = (try? String(contentsOfFile: state.runsRoot + "/\(name)/log.txt", encoding: .utf8)) ?? ""
         d.logTail = log.split(separator: "\n").suffix(20).map(String.init)

@@ -152,7 +152,8 @@ enum RunScreen {
         let keys = d.metricKeys
         let key = keys.isEmpty ? "loss" : keys[min(s.run.metricIndex, keys.count - 1)]
         f.text("\(d.name)", row: top, col: 1, style: theme.colored(theme.accent, bold: true))
-        f.text("  \(d.kind) · \(d.status.rawValue) · step \(d.step)", row: top, col: 1 + d.name.count, style: theme.body)
+        f.text("  \(d.kind) · \(d.status.rawValue) · step \(d.step)" + (d.worldSize > 1 ? " · \(d.worldSize) processes" : ""),
+               row: top, col: 1 + d.name.count, style: theme.body)
         let plotRows = max(4, rows / 2 - 1), plotCols = f.cols - 2
         f.text("\(key)\(s.run.smooth ? " (EMA)" : "")\(s.run.logY ? " · log y" : "")   m: next metric (\(keys.count))",
                row: top + 1, col: 1, style: theme.dimmed, width: plotCols)

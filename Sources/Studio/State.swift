@@ -33,6 +33,8 @@ public struct RunDetail {
     public var kind = ""
     public var status = RunStatus.created
     public var step = 0
+    /// Processes the trainer runs on (mpirun -np N).
+    public var worldSize = 1
     /// key → points (step, value)
     public var metrics: [String: [(x: Double, y: Double)]] = [:]
     public var events: [EventRow] = []

@@ -1,5 +1,6 @@
 // `gpd eval`: MiniVBench scores of clips (their prompts from metadata or a prompts file).
 import ArgumentParser
+import Cluster
 import Diffusion
 import Distill
 import ModelFolders
@@ -77,12 +78,17 @@ struct EvalCommand: ParsableCommand {
             }
             references = r
         }
+        // Under mpirun each rank samples and scores a contiguous share of the clips; rank 0 gathers
+        // the scores (and clips) in job order and reports them as one process would.
+        let world = World.current, mine = world.share(of: jobs.count)
+        guard jobs.count >= world.size else { throw ValidationError("\(jobs.count) clips for \(world.size) processes: use fewer processes") }
         var fidelity: [String: Double] = [:]
-        let progress = Progress("sampling \(jobs.count) clips", total: jobs.count, enabled: !json)
+        let progress = Progress("sampling \(jobs.count) clips" + (world.size > 1 ? " on \(world.size) processes" : ""),
+                                total: mine.count, enabled: !json && world.isRoot)
         var scores: [ClipScore] = [], frames: [Tensor] = [], captions: [String] = []
         var sampleSeconds = 0.0, denoiseSeconds = 0.0, decodeSeconds = 0.0, nfe = 0
-        for start in stride(from: 0, to: jobs.count, by: 8) {
-            let batch = Array(jobs[start..<min(jobs.count, start + 8)])
+        for start in stride(from: mine.lowerBound, to: mine.upperBound, by: 8) {
+            let batch = Array(jobs[start..<min(mine.upperBound, start + 8)])
             let t0 = Date()
             let (r, _) = try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base)
             sampleSeconds += Date().timeIntervalSince(t0)
@@ -100,7 +106,23 @@ struct EvalCommand: ParsableCommand {
                 }
                 if saveClips != nil { frames.append(clip.reshape([1] + clip.shape)); captions.append(job.0) }
             }
-            progress.update(start + batch.count)
+            progress.update(start + batch.count - mine.lowerBound)
+        }
+        if world.size > 1 {
+            struct Share: Codable { var scores: [ClipScore], fidelity: [String: Double], seconds: [Double], nfe: Int }
+            let parts = try world.gather(Share(scores: scores, fidelity: fidelity, seconds: [sampleSeconds, denoiseSeconds, decodeSeconds], nfe: nfe))
+            let clipParts = saveClips == nil ? nil : world.gather(frames.isEmpty ? [] : Tensor.concat(frames, axis: 0).data)
+            guard let parts else { return }   // rank 0 reports
+            scores = parts.flatMap(\.scores)
+            fidelity = parts.reduce(into: [:]) { acc, p in for (k, v) in p.fidelity { acc[k, default: 0] += v } }
+            (sampleSeconds, denoiseSeconds, decodeSeconds) = (parts.map { $0.seconds[0] }.reduce(0, +), parts.map { $0.seconds[1] }.reduce(0, +),
+                                                              parts.map { $0.seconds[2] }.reduce(0, +))
+            nfe = parts.map(\.nfe).max() ?? nfe
+            if let clipParts, let first = frames.first {
+                let all = clipParts.flatMap { $0 }
+                frames = [Tensor(shape: [jobs.count] + Array(first.shape.dropFirst()), data: all)]
+                captions = jobs.map(\.0)
+            }
         }
         if let saveClips {
             try Safetensors.write(["frames": Tensor.concat(frames, axis: 0)], metadata: ["captions": captions.joined(separator: "\n"), "model": ref], to: saveClips)

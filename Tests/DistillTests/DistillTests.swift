@@ -233,7 +233,7 @@ final class DistillTests: XCTestCase {
         let trainer = try DistillTrainer(config: c, session: try session("offline", c, resume: false), runsRoot: root)
         let (ctx, _) = try trainer.teacher.embed(["a red circle"])
         let (un, _) = try trainer.teacher.embed([""])
-        let (xa, a, _, end) = try trainer.states(step: 0, k: 2, guidance: 3, context: ctx, unconditional: un)
+        let (xa, a, _, end) = try trainer.states(step: 0, k: 2, guidance: 3, context: ctx, unconditional: un, rows: 0..<1)
         let xEnd = try XCTUnwrap(end)
         XCTAssertEqual(a, [0, 2, 4, 6])
         // The same trajectory by hand: single guided Euler intervals from the first state.

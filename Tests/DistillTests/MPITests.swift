@@ -1,0 +1,191 @@
+// The trainers and the evaluation under mpirun (docs/parallel.md), with the real binary: N ranks at a
+// global batch take the same steps as one process (losses equal at every step, N = 1, 2, 3), a batch N
+// does not divide is refused before a run exists, a distillation whose rank is killed shows as
+// crashed, resumes on another world size and ends equal to a single-process run, and a sharded
+// evaluation reports the single-process totals. Every child has a deadline.
+import _TestSupport
+import Data
+import Diffusion
+import Eval
+@testable import Distill
+@testable import ModelFolders
+import Foundation
+import Models
+import Runs
+import Tensors
+import XCTest
+
+final class MPITests: XCTestCase {
+    var root: String!
+    var binary: String!
+
+    override func setUpWithError() throws {
+        binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary beside the test bundle (swift build --build-tests)")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun"), "needs OpenMPI's mpirun (scripts/debian-packages.txt)")
+        root = NSTemporaryDirectory() + "gpd-mpi-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        // A tiny random teacher (and its VAE) to train on and distil from: 16 px, 5 frames.
+        var rng = RNG(seed: 1)
+        var vc = WanVAEConfig()
+        (vc.baseDim, vc.zDim, vc.dimMult, vc.numResBlocks, vc.temperalDownsample) = (2, 2, [1, 2], 1, [true])
+        vc.latentsMean = [0, 0]; vc.latentsStd = [1, 1]
+        let vae = try WanVAE(vc, rng: &rng)
+        let text = try TextEncoder(TextEncoderConfig(vocab: Tokenizer().vocabularySize, dim: 8, layers: 1, heads: 2, ffn: 8, textLength: 16), rng: &rng)
+        var tc = WanTransformerConfig()
+        (tc.numAttentionHeads, tc.attentionHeadDim, tc.numLayers, tc.ffnDim, tc.inChannels, tc.outChannels, tc.textDim, tc.freqDim) = (2, 6, 1, 8, 2, 2, 8, 16)
+        let dit = try WanTransformer(tc, rng: &rng)
+        let mc = VideoModelConfig(textEncoder: text.config, transformer: tc, frames: 5, size: 16,
+                                  sampling: SamplingSettings(solver: .unipc, steps: 4, shift: 3, guidance: 3), kind: "teacher")
+        try VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae).save(to: root + "/teacher")
+    }
+
+    override func tearDownWithError() throws { if let root { try? FileManager.default.removeItem(atPath: root) } }
+
+    /// `mpirun -np n gpd ARGS…` with one thread per rank; the exit status (nil on timeout).
+    @discardableResult
+    func mpirun(_ n: Int, _ args: [String], log: String, seconds: Double = 240) throws -> Int32? {
+        let p = try Child.spawn(["/usr/bin/mpirun", "--allow-run-as-root", "--oversubscribe", "-np", String(n), "-x", "GPD_THREADS=1", binary] + args,
+                                output: root + "/" + log)
+        return p.wait(seconds: seconds)
+    }
+
+    func losses(_ name: String) throws -> [Int: Double] {
+        Dictionary(uniqueKeysWithValues: try RunStore(root: root).metrics(name, key: "loss").map { ($0.step, $0.value) })
+    }
+
+    func assertSameCurve(_ a: [Int: Double], _ b: [Int: Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.keys.sorted(), b.keys.sorted(), "\(what): the same steps", file: file, line: line)
+        for (s, x) in a { if let y = b[s] { XCTAssertEqual(y, x, accuracy: 1e-4 * abs(x), "\(what) at step \(s)", file: file, line: line) } }
+    }
+
+    func write(_ text: String, _ name: String) throws -> String {
+        let path = root + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func teacherConfig(batch: Int) throws -> String {
+        try write("""
+        kind = "teacher"
+        vae = "\(root!)/teacher/vae"
+        [data]
+        frames = 5
+        size = 16
+        [text]
+        dim = 8
+        layers = 1
+        heads = 2
+        ffn = 8
+        [model]
+        heads = 2
+        head_dim = 6
+        layers = 1
+        ffn = 8
+        [train]
+        steps = 24
+        batch = \(batch)
+        warmup = 2
+        log_every = 1
+        checkpoint_every = 8
+        eval_every = 1000
+        [flow]
+        dataset_clips = 18
+        [sample]
+        steps = 2
+        eval_prompts = 1
+        """, "teacher-\(batch).toml")
+    }
+
+    func testTeacherStepsEqualOneProcessAtEveryWorldSize() throws {
+        let config = try teacherConfig(batch: 6)
+        for n in [1, 2, 3] {
+            XCTAssertEqual(try mpirun(n, ["train", "teacher", "--config", config, "--run", "t\(n)", "--runs", root], log: "t\(n).log"), 0,
+                           (try? String(contentsOfFile: root + "/t\(n).log", encoding: .utf8)) ?? "")
+        }
+        let one = try losses("t1")
+        XCTAssertEqual(one.count, 24)
+        for n in [2, 3] {
+            assertSameCurve(one, try losses("t\(n)"), "\(n) ranks")
+            XCTAssertEqual(try RunStore(root: root).run("t\(n)")?.worldSize, n)
+        }
+        // A batch the ranks cannot share is refused before the run exists.
+        XCTAssertNotEqual(try mpirun(4, ["train", "teacher", "--config", config, "--run", "t4", "--runs", root], log: "t4.log"), 0)
+        let log = try String(contentsOfFile: root + "/t4.log", encoding: .utf8)
+        XCTAssertTrue(log.contains("[train] batch 6 does not divide among 4 processes"), log)
+        XCTAssertNil(try RunStore(root: root).run("t4"), "no run is created")
+    }
+
+    func testKilledRankCrashesTheRunWhichResumesOnAnotherWorldSizeAndMatches() throws {
+        let config = try write("""
+        kind = "distill"
+        teacher = "\(root!)/teacher"
+        [data]
+        frames = 5
+        size = 16
+        [distill]
+        teacher_steps = 8
+        stages = [2, 4]
+        steps_per_stage = 150
+        prompts = 4
+        eval_prompts = 1
+        [train]
+        lr = 1e-3
+        warmup = 1
+        log_every = 1
+        checkpoint_every = 10
+        """, "distill.toml")
+        XCTAssertEqual(try mpirun(1, ["distill", "--config", config, "--run", "single", "--runs", root], log: "single.log"), 0)
+
+        let job = try Child.spawn(["/usr/bin/mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "GPD_THREADS=1", binary,
+                                   "distill", "--config", config, "--run", "split", "--runs", root], output: root + "/split.log")
+        let store = try RunStore(root: root)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, (try store.run("split")?.step ?? 0) < 40 { Thread.sleep(forTimeInterval: 0.05) }
+        let rank1 = try XCTUnwrap(rankProcess(1, marker: "split"), "rank 1 of the job")
+        kill(rank1, SIGKILL)
+        let killedAt = Date()
+        XCTAssertNotNil(job.wait(seconds: 60), "the job ends when a rank dies")
+        XCTAssertLessThan(Date().timeIntervalSince(killedAt), 60)
+        let summary = try RunSupervisor.summaries(store).first { $0.name == "split" }
+        XCTAssertEqual(summary?.status, .crashed, "a job that lost a rank shows as crashed")
+        XCTAssertLessThan(summary?.step ?? 300, 300, "killed before the end")
+
+        XCTAssertEqual(try mpirun(1, ["distill", "--config", config, "--run", "split", "--runs", root, "--resume"], log: "resumed.log"), 0,
+                       (try? String(contentsOfFile: root + "/resumed.log", encoding: .utf8)) ?? "")
+        XCTAssertEqual(try store.run("split")?.status, .finished)
+        assertSameCurve(try losses("single"), try losses("split"), "killed, resumed run")
+        let a = try VideoModel.load(folder: root + "/single/export"), b = try VideoModel.load(folder: root + "/split/export")
+        for ((n, p), (_, q)) in zip(a.transformer.namedParameters(), b.transformer.namedParameters()) {
+            assertClose(q.data, p.data, atol: 1e-5, rtol: 1e-3, n)
+        }
+    }
+
+    func testShardedEvaluationReportsTheSingleProcessTotals() throws {
+        let prompts = try write(Array(try EvalSuite.prompts().prefix(5)).joined(separator: "\n") + "\n", "prompts.txt")
+        var totals: [Double] = []
+        for n in [1, 2, 3] {
+            let out = root + "/eval\(n).json"
+            let p = try Child.spawn(["/bin/sh", "-c", "/usr/bin/mpirun --allow-run-as-root --oversubscribe -np \(n) -x GPD_THREADS=1 '\(binary!)' eval --model '\(root!)/teacher' --prompts '\(prompts)' --seeds 0-1 --steps 2 --json > '\(out)'"])
+            XCTAssertEqual(p.wait(seconds: 240), 0)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+            XCTAssertEqual((json["prompts"] as? [Any])?.count, 10, "one score per clip")
+            totals.append(json["total"] as! Double)
+        }
+        XCTAssertEqual(totals[1], totals[0], accuracy: 1e-6)
+        XCTAssertEqual(totals[2], totals[0], accuracy: 1e-6)
+    }
+
+    /// The pid of rank `rank` of a running job whose command line contains `marker`.
+    func rankProcess(_ rank: Int, marker: String) -> pid_t? {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry),
+                  let cmd = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                  String(decoding: cmd, as: UTF8.self).contains(marker),
+                  let env = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            if env.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=\(rank)" }),
+               String(decoding: cmd, as: UTF8.self).hasPrefix(binary) { return pid }
+        }
+        return nil
+    }
+}
