@@ -201,8 +201,8 @@ public final class TeacherTrainer {
         if let v = score.seen { values["eval/seen"] = v.total }
         try session.log(step: step, values)
         try session.saveMedia(frames, caption: prompts[0], name: String(format: "step-%07d", step))
-        let text = String(format: "MiniVBench total %.4f (held-out %.4f, VBench-weighted %.4f) on %d prompts", score.total,
-                          score.heldOut?.total ?? .nan, score.vbenchTotal, prompts.count)
+        let heldOut = score.heldOut.map { String(format: "held-out %.4f, ", $0.total) } ?? ""
+        let text = String(format: "MiniVBench total %.4f (%@VBench-weighted %.4f) on %d prompts", score.total, heldOut, score.vbenchTotal, prompts.count)
         try session.event(step: step, kind: "eval", text)
         session.reporter?.message("step \(step): " + text)
     }

@@ -11,10 +11,12 @@ public struct Series {
 
 public enum Plot {
     /// Draws `series` in the rectangle; returns the y range used. Markers are x positions drawn as "┊".
+    /// With `xLabel`, the last row is the x axis: the first and last x values and what x is.
     @discardableResult
-    public static func braille(_ frame: inout Frame, row: Int, col: Int, rows: Int, cols: Int, series: [Series], logY: Bool = false,
-                               markers: [Double] = [], theme: Theme) -> (Double, Double)? {
+    public static func braille(_ frame: inout Frame, row: Int, col: Int, rows allRows: Int, cols: Int, series: [Series], logY: Bool = false,
+                               markers: [Double] = [], xLabel: String? = nil, theme: Theme) -> (Double, Double)? {
         let plotCols = cols - 8   // room for the y labels
+        let rows = xLabel != nil && allRows >= 3 ? allRows - 1 : allRows
         guard rows >= 2, plotCols >= 4 else { return nil }
         func ty(_ y: Double) -> Double? { logY ? (y > 0 ? log10(y) : nil) : (y.isFinite ? y : nil) }
         let all = series.flatMap { $0.points }
@@ -61,6 +63,17 @@ public enum Plot {
         }
         frame.text(label(y1), row: row, col: col, style: theme.dimmed, width: 7)
         frame.text(label(y0), row: row + rows - 1, col: col, style: theme.dimmed, width: 7)
+        if let xLabel, rows < allRows {
+            func x(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(format: "%.3g", v) }
+            let (left, right) = (x(x0), x(x1))
+            frame.text(left, row: row + rows, col: col + 8, style: theme.dimmed)
+            frame.text(right, row: row + rows, col: col + cols - right.count, style: theme.dimmed)
+            let room = plotCols - left.count - right.count - 4
+            if room > 0 {
+                let name = String(xLabel.prefix(room))
+                frame.text(name, row: row + rows, col: col + 8 + (plotCols - name.count) / 2, style: theme.dimmed)
+            }
+        }
         return (y0, y1)
     }
 

@@ -163,7 +163,7 @@ enum RunScreen {
             if let pts = m[key] { series.append(Series(s.run.smooth ? Plot.ema(pts) : pts, color: palette[i % palette.count])) }
         }
         if let pts = d.metrics[key] { series.append(Series(s.run.smooth && key == "loss" ? Plot.ema(pts) : pts, color: theme.teacher)) }
-        Plot.braille(&f, row: top + 2, col: 1, rows: plotRows, cols: plotCols, series: series, logY: s.run.logY, markers: d.stageMarkers, theme: theme)
+        Plot.braille(&f, row: top + 2, col: 1, rows: plotRows, cols: plotCols, series: series, logY: s.run.logY, markers: d.stageMarkers, xLabel: "step", theme: theme)
         if !d.compared.isEmpty {
             var c = 1
             c += f.text("■ \(d.name)  ", row: top + 2 + plotRows, col: c, style: theme.colored(theme.teacher))

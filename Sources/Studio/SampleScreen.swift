@@ -133,13 +133,13 @@ enum SpectraScreen {
         let colors = ["teacher": theme.teacher, "student": theme.student, "data": theme.data]
         let half = f.cols / 2
         let plotRows = max(4, rows / 2 - 2)
-        f.text("radially averaged spatial power (latent)\(s.spectraLogY ? " · log" : "")", row: top, col: 1, style: theme.dimmed)
+        f.text("radially averaged spatial power (latent)\(s.spectraLogY ? " · log" : "")", row: top, col: 1, style: theme.dimmed, width: half - 2)
         f.text("temporal power (latent)", row: top, col: half, style: theme.dimmed)
         let order = ["data", "teacher", "student"]
         let spatial = order.compactMap { k in sp.spatial[k].map { Series($0.enumerated().dropFirst().map { (Double($0.offset), $0.element) }, color: colors[k]!) } }
         let temporal = order.compactMap { k in sp.temporal[k].map { Series($0.enumerated().dropFirst().map { (Double($0.offset), $0.element) }, color: colors[k]!) } }
-        Plot.braille(&f, row: top + 1, col: 1, rows: plotRows, cols: half - 2, series: spatial, logY: s.spectraLogY, theme: theme)
-        Plot.braille(&f, row: top + 1, col: half, rows: plotRows, cols: f.cols - half - 1, series: temporal, logY: s.spectraLogY, theme: theme)
+        Plot.braille(&f, row: top + 1, col: 1, rows: plotRows, cols: half - 2, series: spatial, logY: s.spectraLogY, xLabel: "radial frequency bin", theme: theme)
+        Plot.braille(&f, row: top + 1, col: half, rows: plotRows, cols: f.cols - half - 1, series: temporal, logY: s.spectraLogY, xLabel: "temporal frequency bin", theme: theme)
         var c = 1
         for k in order where sp.spatial[k] != nil {
             let hf = sp.highFrequencyRatio[k].map { String(format: " HF %.3f", $0) } ?? ""

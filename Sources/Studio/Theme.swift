@@ -1,7 +1,8 @@
-// Themes are small text files in themes/ (`key = #rrggbb`, `colormap = NAME`): UI colours, plot colours
-// for teacher/student/data, and the heatmap colormap. A broken file is reported by line and the
-// default is used instead.
+// Themes are small TOML files in themes/ (`key = "#rrggbb"`, `colormap = "NAME"`): UI colours, plot
+// colours for teacher/student/data, and the heatmap colormap. A broken file is reported by key (or
+// line) and the default is used instead.
 import Foundation
+import Runs
 import Terminal
 
 public struct Theme: Equatable {
@@ -20,22 +21,22 @@ public struct Theme: Equatable {
     public static let keys = ["background", "foreground", "dim", "accent", "header_bg", "header_fg", "selection_bg", "selection_fg",
                               "status_bg", "status_fg", "ok", "warn", "error", "teacher", "student", "data", "colormap"]
 
-    /// Parses a theme file's text; throws naming the line of the first problem.
+    /// Parses a theme file's text (TOML: `key = "#rrggbb"`, `colormap = "NAME"`); throws naming the
+    /// key (or the line, for text that is not TOML) of the first problem.
     public static func parse(_ text: String, name: String) throws -> Theme {
         var t = Theme()
         t.name = name
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let content = raw.trimmingCharacters(in: .whitespaces)
-            if content.isEmpty || content.hasPrefix("#") { continue }
-            let parts = content.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { throw TerminalError.terminal("theme \(name), line \(i + 1): expected `key = value`, got '\(content)'") }
-            let (key, value) = (parts[0], parts[1])
+        let table: [String: Any]
+        do { table = try ConfigFile.parse(text, path: "theme \(name)") } catch { throw TerminalError.terminal("\(error)") }
+        for (key, raw) in table.sorted(by: { $0.key < $1.key }) {
+            func bad(_ why: String) -> TerminalError { .terminal("theme \(name): '\(key)': \(why)") }
+            guard let value = raw as? String else { throw bad("must be a string, e.g. \(key) = \"#88c0d0\"") }
             if key == "colormap" {
-                guard Colormap.names.contains(value) else { throw TerminalError.terminal("theme \(name), line \(i + 1): unknown colormap '\(value)' (\(Colormap.names.joined(separator: ", ")))") }
+                guard Colormap.names.contains(value) else { throw bad("unknown colormap '\(value)' (\(Colormap.names.joined(separator: ", ")))") }
                 t.colormap = value
                 continue
             }
-            guard let c = RGB(hex: value) else { throw TerminalError.terminal("theme \(name), line \(i + 1): '\(value)' is not a #rrggbb colour") }
+            guard let c = RGB(hex: value) else { throw bad("'\(value)' is not a #rrggbb colour") }
             switch key {
             case "background": t.background = c
             case "foreground": t.foreground = c
@@ -53,7 +54,7 @@ public struct Theme: Equatable {
             case "teacher": t.teacher = c
             case "student": t.student = c
             case "data": t.data = c
-            default: throw TerminalError.terminal("theme \(name), line \(i + 1): unknown key '\(key)' (known: \(keys.joined(separator: ", ")))")
+            default: throw bad("unknown key (known: \(keys.joined(separator: ", ")))")
             }
         }
         return t
@@ -64,18 +65,18 @@ public struct Theme: Equatable {
         var candidates = [FileManager.default.currentDirectoryPath + "/themes"]
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 { candidates.append(url.path + "/themes"); url = url.deletingLastPathComponent() }
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/dark.theme") }
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/dark.toml") }
     }
 
     public static func available() -> [String] {
         guard let dir = folder(), let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return ["dark"] }
-        return names.filter { $0.hasSuffix(".theme") }.map { String($0.dropLast(6)) }.sorted()
+        return names.filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }.sorted()
     }
 
-    /// Loads themes/NAME.theme; on any problem returns the default and the message.
+    /// Loads themes/NAME.toml; on any problem returns the default and the message.
     public static func load(_ name: String) -> (Theme, String?) {
         guard let dir = folder() else { return (Theme(), name == "dark" ? nil : "themes/ not found; using the built-in dark theme") }
-        let path = dir + "/\(name).theme"
+        let path = dir + "/\(name).toml"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return (Theme(), "no theme '\(name)' (available: \(available().joined(separator: ", "))); using dark")
         }

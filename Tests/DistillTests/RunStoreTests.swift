@@ -104,6 +104,71 @@ final class RunStoreTests: XCTestCase {
         XCTAssertTrue(events.contains("resume") && events.contains("stopped") && events.contains("finished") && events.contains("eval"), "\(events)")
     }
 
+    /// The teacher trainer resumes exactly too: data order, noise, timesteps and prompt dropout are
+    /// functions of the step, and the optimizer moments and EMA are in the checkpoint.
+    func testTeacherStopAndResumeEqualsAnUninterruptedRun() throws {
+        var rng = RNG(seed: 5)
+        var vc = WanVAEConfig()
+        (vc.baseDim, vc.zDim, vc.dimMult, vc.numResBlocks, vc.temperalDownsample) = (2, 2, [1, 2], 1, [true])
+        vc.latentsMean = [0, 0]; vc.latentsStd = [1, 1]
+        try WanVAEExport.write(try WanVAE(vc, rng: &rng), config: vc, to: root + "/vae")
+        let path = root + "/teacher.toml"
+        try """
+        kind = "teacher"
+        vae = "\(root!)/vae"
+        [data]
+        frames = 5
+        size = 16
+        [text]
+        dim = 8
+        layers = 1
+        heads = 2
+        ffn = 8
+        [model]
+        heads = 2
+        head_dim = 6
+        layers = 1
+        ffn = 8
+        [train]
+        steps = 6
+        batch = 3
+        warmup = 1
+        log_every = 1
+        checkpoint_every = 1
+        eval_every = 1000
+        [flow]
+        dataset_clips = 16
+        [sample]
+        steps = 2
+        eval_prompts = 1
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let cfg = try TeacherTrainConfig.load(path)
+        func trainer(_ name: String, resume: Bool, stopAt: Int? = nil) throws -> TeacherTrainer {
+            let session = try TrainSession(root: root, name: name, kind: "teacher", configTOML: try cfg.toml(), resume: resume)
+            final class StopAt: TrainReporter {
+                let session: TrainSession, at: Int
+                init(_ s: TrainSession, _ a: Int) { session = s; at = a }
+                func progress(step: Int, total: Int, loss: Float, rate: Double) { if step == at { session.stop.set() } }
+                func message(_ text: String) {}
+            }
+            let stopper = stopAt.map { StopAt(session, $0) }
+            session.reporter = stopper
+            let t = try TeacherTrainer(config: cfg, session: session)
+            try t.run(resume: resume)
+            session.reporter = nil
+            _ = stopper
+            return t
+        }
+        let full = try trainer("full", resume: false)
+        _ = try trainer("split", resume: false, stopAt: 3)
+        XCTAssertEqual(try RunStore(root: root).run("split")?.status, .stopped)
+        XCTAssertEqual(try losses("split").count, 3)
+        let second = try trainer("split", resume: true)
+        XCTAssertEqual(try losses("split"), try losses("full"), "the resumed loss curve equals the uninterrupted one")
+        for ((n, a), (_, b)) in zip(full.named, second.named) { XCTAssertEqual(a.data, b.data, n) }
+        XCTAssertEqual(full.ema?.shadow, second.ema?.shadow, "the EMA resumes too")
+    }
+
     func testExportedRunsImportIntoAnotherStoreWithTheirWholeHistory() throws {
         _ = try train(try tinyVAEConfig(steps: 3), name: "a", resume: false)
         let store = try RunStore(root: root)

@@ -155,14 +155,15 @@ final class StudioRenderTests: XCTestCase {
     }
 
     func testThemes() throws {
-        let t = try Theme.parse("background = #000000\nstudent = #ff00ff\ncolormap = magma\n", name: "t")
+        let t = try Theme.parse("background = \"#000000\"\nstudent = \"#ff00ff\"\ncolormap = \"magma\"\n", name: "t")
         XCTAssertEqual(t.student, RGB(255, 0, 255))
-        XCTAssertThrowsError(try Theme.parse("background = #000000\nstudnet = #ff00ff\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("line 2") && "\(e)".contains("studnet")) }
-        XCTAssertThrowsError(try Theme.parse("accent = blue\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("line 1")) }
-        XCTAssertThrowsError(try Theme.parse("colormap = jet\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("colormap")) }
+        XCTAssertThrowsError(try Theme.parse("background = \"#000000\"\nstudnet = \"#ff00ff\"\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("studnet") && "\(e)".contains("unknown key")) }
+        XCTAssertThrowsError(try Theme.parse("accent = \"blue\"\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("'accent'") && "\(e)".contains("#rrggbb")) }
+        XCTAssertThrowsError(try Theme.parse("accent = #88c0d0\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("line 1") && "\(e)".contains("TOML")) }
+        XCTAssertThrowsError(try Theme.parse("colormap = \"jet\"\n", name: "bad")) { e in XCTAssertTrue("\(e)".contains("colormap")) }
         let themes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../themes")
         for name in ["dark", "light", "high-contrast"] {
-            XCTAssertNoThrow(try Theme.parse(String(contentsOf: themes.appendingPathComponent(name + ".theme"), encoding: .utf8), name: name), name)
+            XCTAssertNoThrow(try Theme.parse(String(contentsOf: themes.appendingPathComponent(name + ".toml"), encoding: .utf8), name: name), name)
         }
     }
 
