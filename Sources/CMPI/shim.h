@@ -29,10 +29,6 @@ static inline int gpd_mpi_bcast_bytes(void *bytes, int count, int root) {
 static inline int gpd_mpi_bcast_int(int *values, int count, int root) {
     return MPI_Bcast(values, count, MPI_INT, root, MPI_COMM_WORLD);
 }
-static inline int gpd_mpi_gatherv_float(const float *send, int count, float *receive, const int *counts,
-                                        const int *offsets, int root) {
-    return MPI_Gatherv(send, count, MPI_FLOAT, receive, counts, offsets, MPI_FLOAT, root, MPI_COMM_WORLD);
-}
 static inline int gpd_mpi_gatherv_bytes(const void *send, int count, void *receive, const int *counts,
                                         const int *offsets, int root) {
     return MPI_Gatherv(send, count, MPI_BYTE, receive, counts, offsets, MPI_BYTE, root, MPI_COMM_WORLD);

@@ -79,19 +79,13 @@ public final class World: @unchecked Sendable {
     /// Every rank's `values` in rank order on rank 0; nil elsewhere.
     public func gather(_ values: [Float]) -> [[Float]]? {
         guard size > 1 else { return [values] }
-        var counts = [Int32](repeating: 0, count: size)
-        counts.withUnsafeMutableBufferPointer { _ = gpd_mpi_gather_int(Int32(values.count), $0.baseAddress!, 0) }
-        var offsets = [Int32](repeating: 0, count: size)
-        for i in 1..<size { offsets[i] = offsets[i - 1] + counts[i - 1] }
-        var all = [Float](repeating: 0, count: isRoot ? Int(counts.reduce(0, +)) : 0)
-        values.withUnsafeBufferPointer { send in all.withUnsafeMutableBufferPointer { receive in
-            counts.withUnsafeBufferPointer { c in offsets.withUnsafeBufferPointer { o in
-                _ = gpd_mpi_gatherv_float(send.baseAddress ?? UnsafePointer(bitPattern: 16), Int32(values.count),
-                                          receive.baseAddress ?? UnsafeMutablePointer(bitPattern: 16), c.baseAddress!, o.baseAddress!, 0)
-            } }
-        } }
-        guard isRoot else { return nil }
-        return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + counts[$0])]) }
+        let bytes = values.withUnsafeBytes { [UInt8]($0) }
+        return gather(bytes: bytes)?.map { b in
+            [Float](unsafeUninitializedCapacity: b.count / 4) { out, n in
+                b.withUnsafeBytes { raw in for i in 0..<(b.count / 4) { out[i] = raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) } }
+                n = b.count / 4
+            }
+        }
     }
 
     /// Every rank's bytes in rank order on rank 0; nil elsewhere.

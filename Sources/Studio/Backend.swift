@@ -222,22 +222,8 @@ public final class SampleBackend: @unchecked Sendable {
             do {
                 let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: model === teacher ? model.config.sampling.guidance : 1, sigmas: sigmas)
                 let (r, _) = try model.sample(prompts: [prompt], seeds: [seed], settings: settings)
-                let frames = try r.clip(0)
-                let seconds = Date().timeIntervalSince(t0)
                 guard isLatestStudent(generation) else { return }
-                lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()
-                var psnr: Double?, ssim: Double?
-                if let tf, tf.shape == frames.shape { psnr = Metrics.psnr(frames, tf); ssim = Metrics.ssim(frames, tf) }
-                let spectra = spectraSnapshot(teacher: tl, student: r.latents, prompt: prompt, seed: seed, model: model)
-                mailbox.post { s in
-                    s.sample.studentBusy = false
-                    s.sample.studentFrames = frames.data
-                    if s.sample.clipShape.isEmpty { s.sample.clipShape = frames.shape }
-                    s.sample.studentSeconds = seconds
-                    s.sample.psnr = psnr; s.sample.ssim = ssim
-                    s.sample.spectra = spectra
-                    s.sample.imageVersion &+= 1
-                }
+                try postStudent(r, seconds: Date().timeIntervalSince(t0), prompt: prompt, seed: seed, model: model)
             } catch {
                 mailbox.post { s in s.sample.studentBusy = false; s.message = ("student: \(error)", true) }
             }
@@ -251,23 +237,28 @@ public final class SampleBackend: @unchecked Sendable {
             lock.lock(); let guidance = wanGuidance; lock.unlock()
             let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: guidance, sigmas: sigmas)
             let r = try sampleWan(wan, prompt: prompt, seed: seed, settings: settings, stillWanted: { self.isLatestStudent(generation) })
-            let frames = try r.clip(0), seconds = Date().timeIntervalSince(t0)
-            lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()
-            var psnr: Double?, ssim: Double?
-            if let tf, tf.shape == frames.shape { psnr = Metrics.psnr(frames, tf); ssim = Metrics.ssim(frames, tf) }
-            let spectra = spectraSnapshot(teacher: tl, student: r.latents, prompt: prompt, seed: seed, model: nil)
-            mailbox.post { s in
-                s.sample.studentBusy = false
-                s.sample.studentFrames = frames.data
-                if s.sample.clipShape.isEmpty { s.sample.clipShape = frames.shape }
-                s.sample.studentSeconds = seconds
-                s.sample.psnr = psnr; s.sample.ssim = ssim
-                s.sample.spectra = spectra
-                s.sample.imageVersion &+= 1
-            }
+            try postStudent(r, seconds: Date().timeIntervalSince(t0), prompt: prompt, seed: seed, model: nil)
         } catch is CancellationError {
         } catch {
             mailbox.post { s in s.sample.studentBusy = false; s.message = ("student: \(error)", true) }
+        }
+    }
+
+    /// Hands a student clip to the UI with its fidelity to the teacher clip and the latent spectra.
+    func postStudent(_ r: SampleResult, seconds: Double, prompt: String, seed: UInt64, model: VideoModel?) throws {
+        let frames = try r.clip(0)
+        lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()
+        var psnr: Double?, ssim: Double?
+        if let tf, tf.shape == frames.shape { psnr = Metrics.psnr(frames, tf); ssim = Metrics.ssim(frames, tf) }
+        let spectra = spectraSnapshot(teacher: tl, student: r.latents, prompt: prompt, seed: seed, model: model)
+        mailbox.post { s in
+            s.sample.studentBusy = false
+            s.sample.studentFrames = frames.data
+            if s.sample.clipShape.isEmpty { s.sample.clipShape = frames.shape }
+            s.sample.studentSeconds = seconds
+            s.sample.psnr = psnr; s.sample.ssim = ssim
+            s.sample.spectra = spectra
+            s.sample.imageVersion &+= 1
         }
     }
 

@@ -19,19 +19,7 @@ final class DistillTests: XCTestCase {
     override func setUpWithError() throws {
         root = NSTemporaryDirectory() + "gpd-distill-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        // A tiny random teacher: VAE 16 px / 5 frames → latent 2×2×8×8, DiT with one layer.
-        var rng = RNG(seed: 1)
-        var vc = WanVAEConfig()
-        (vc.baseDim, vc.zDim, vc.dimMult, vc.numResBlocks, vc.temperalDownsample) = (2, 2, [1, 2], 1, [true])
-        vc.latentsMean = [0, 0]; vc.latentsStd = [1, 1]
-        let vae = try WanVAE(vc, rng: &rng)
-        let text = try TextEncoder(TextEncoderConfig(vocab: Tokenizer().vocabularySize, dim: 8, layers: 1, heads: 2, ffn: 8, textLength: 12), rng: &rng)
-        var tc = WanTransformerConfig()
-        (tc.numAttentionHeads, tc.attentionHeadDim, tc.numLayers, tc.ffnDim, tc.inChannels, tc.outChannels, tc.textDim, tc.freqDim) = (2, 6, 1, 8, 2, 2, 8, 16)
-        let dit = try WanTransformer(tc, rng: &rng)
-        let mc = VideoModelConfig(textEncoder: text.config, transformer: tc, frames: 5, size: 16,
-                                  sampling: SamplingSettings(solver: .unipc, steps: 4, shift: 3, guidance: 3), kind: "teacher")
-        try VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae).save(to: root + "/teacher")
+        try TinyModels.teacher(at: root + "/teacher")
         try "tiny teacher prompt\n".write(toFile: root + "/unused.txt", atomically: true, encoding: .utf8)
     }
 

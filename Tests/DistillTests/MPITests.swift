@@ -25,19 +25,7 @@ final class MPITests: XCTestCase {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun"), "needs OpenMPI's mpirun (scripts/debian-packages.txt)")
         root = NSTemporaryDirectory() + "gpd-mpi-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        // A tiny random teacher (and its VAE) to train on and distil from: 16 px, 5 frames.
-        var rng = RNG(seed: 1)
-        var vc = WanVAEConfig()
-        (vc.baseDim, vc.zDim, vc.dimMult, vc.numResBlocks, vc.temperalDownsample) = (2, 2, [1, 2], 1, [true])
-        vc.latentsMean = [0, 0]; vc.latentsStd = [1, 1]
-        let vae = try WanVAE(vc, rng: &rng)
-        let text = try TextEncoder(TextEncoderConfig(vocab: Tokenizer().vocabularySize, dim: 8, layers: 1, heads: 2, ffn: 8, textLength: 16), rng: &rng)
-        var tc = WanTransformerConfig()
-        (tc.numAttentionHeads, tc.attentionHeadDim, tc.numLayers, tc.ffnDim, tc.inChannels, tc.outChannels, tc.textDim, tc.freqDim) = (2, 6, 1, 8, 2, 2, 8, 16)
-        let dit = try WanTransformer(tc, rng: &rng)
-        let mc = VideoModelConfig(textEncoder: text.config, transformer: tc, frames: 5, size: 16,
-                                  sampling: SamplingSettings(solver: .unipc, steps: 4, shift: 3, guidance: 3), kind: "teacher")
-        try VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae).save(to: root + "/teacher")
+        try TinyModels.teacher(at: root + "/teacher", textLength: 16)
     }
 
     override func tearDownWithError() throws { if let root { try? FileManager.default.removeItem(atPath: root) } }
@@ -66,35 +54,7 @@ final class MPITests: XCTestCase {
     }
 
     func teacherConfig(batch: Int) throws -> String {
-        try write("""
-        kind = "teacher"
-        vae = "\(root!)/teacher/vae"
-        [data]
-        frames = 5
-        size = 16
-        [text]
-        dim = 8
-        layers = 1
-        heads = 2
-        ffn = 8
-        [model]
-        heads = 2
-        head_dim = 6
-        layers = 1
-        ffn = 8
-        [train]
-        steps = 24
-        batch = \(batch)
-        warmup = 2
-        log_every = 1
-        checkpoint_every = 8
-        eval_every = 1000
-        [flow]
-        dataset_clips = 18
-        [sample]
-        steps = 2
-        eval_prompts = 1
-        """, "teacher-\(batch).toml")
+        try write(TinyModels.teacherConfig(vae: root + "/teacher/vae", steps: 24, batch: batch, checkpointEvery: 8, datasetClips: 18), "teacher-\(batch).toml")
     }
 
     func testTeacherStepsEqualOneProcessAtEveryWorldSize() throws {

@@ -107,41 +107,9 @@ final class RunStoreTests: XCTestCase {
     /// The teacher trainer resumes exactly too: data order, noise, timesteps and prompt dropout are
     /// functions of the step, and the optimizer moments and EMA are in the checkpoint.
     func testTeacherStopAndResumeEqualsAnUninterruptedRun() throws {
-        var rng = RNG(seed: 5)
-        var vc = WanVAEConfig()
-        (vc.baseDim, vc.zDim, vc.dimMult, vc.numResBlocks, vc.temperalDownsample) = (2, 2, [1, 2], 1, [true])
-        vc.latentsMean = [0, 0]; vc.latentsStd = [1, 1]
-        try WanVAEExport.write(try WanVAE(vc, rng: &rng), config: vc, to: root + "/vae")
+        try TinyModels.teacher(at: root + "/tiny")
         let path = root + "/teacher.toml"
-        try """
-        kind = "teacher"
-        vae = "\(root!)/vae"
-        [data]
-        frames = 5
-        size = 16
-        [text]
-        dim = 8
-        layers = 1
-        heads = 2
-        ffn = 8
-        [model]
-        heads = 2
-        head_dim = 6
-        layers = 1
-        ffn = 8
-        [train]
-        steps = 6
-        batch = 3
-        warmup = 1
-        log_every = 1
-        checkpoint_every = 1
-        eval_every = 1000
-        [flow]
-        dataset_clips = 16
-        [sample]
-        steps = 2
-        eval_prompts = 1
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        try TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 6, batch: 3, checkpointEvery: 1).write(toFile: path, atomically: true, encoding: .utf8)
         let cfg = try TeacherTrainConfig.load(path)
         func trainer(_ name: String, resume: Bool, stopAt: Int? = nil) throws -> TeacherTrainer {
             let session = try TrainSession(root: root, name: name, kind: "teacher", configTOML: try cfg.toml(), resume: resume)

@@ -169,22 +169,11 @@ public final class UMT5Encoder {
     }
 }
 
-/// A transformers/diffusers folder's weights as stored: `NAME.safetensors`, or the shards listed in
-/// `NAME.safetensors.index.json`.
+/// A transformers/diffusers folder's weights as stored (`weightFiles`).
 public func readStoredWeights(folder: String, name: String) throws -> [String: StoredTensor] {
-    let single = folder + "/\(name).safetensors"
-    if FileManager.default.fileExists(atPath: single) { return try Safetensors.readStored(single).tensors }
-    let index = folder + "/\(name).safetensors.index.json"
-    guard let data = FileManager.default.contents(atPath: index) else {
-        throw ModelError.file(path: folder, "no \(name).safetensors or \(name).safetensors.index.json in this folder")
-    }
-    guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let map = json["weight_map"] as? [String: String] else {
-        throw ModelError.file(path: index, "no weight_map object")
-    }
     var out: [String: StoredTensor] = [:]
-    for shard in Set(map.values).sorted() {
-        guard !shard.contains("/") else { throw ModelError.file(path: index, "shard name '\(shard)' must be a file in the folder") }
-        for (k, v) in try Safetensors.readStored(folder + "/" + shard).tensors { out[k] = v }
+    for file in try weightFiles(folder: folder, name: name) {
+        for (k, v) in try Safetensors.readStored(file).tensors { out[k] = v }
     }
     return out
 }

@@ -39,11 +39,11 @@ public enum WanNames {
     }
 }
 
-/// Reads the weights of a diffusers model folder: `diffusion_pytorch_model.safetensors`, or the shards
-/// listed in `diffusion_pytorch_model.safetensors.index.json`.
-public func readDiffusersWeights(folder: String, name: String = "diffusion_pytorch_model") throws -> [String: Tensor] {
+/// The weight files of a diffusers/transformers folder: `NAME.safetensors`, or the shards listed in
+/// `NAME.safetensors.index.json` (each a file in the folder).
+public func weightFiles(folder: String, name: String) throws -> [String] {
     let single = folder + "/\(name).safetensors"
-    if FileManager.default.fileExists(atPath: single) { return try Safetensors.read(single).tensors }
+    if FileManager.default.fileExists(atPath: single) { return [single] }
     let index = folder + "/\(name).safetensors.index.json"
     guard let data = FileManager.default.contents(atPath: index) else {
         throw TensorError.file(path: folder, "no \(name).safetensors or \(name).safetensors.index.json in this folder")
@@ -51,9 +51,17 @@ public func readDiffusersWeights(folder: String, name: String = "diffusion_pytor
     guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let map = json["weight_map"] as? [String: String] else {
         throw TensorError.file(path: index, "no weight_map object")
     }
+    return try Set(map.values).sorted().map { shard in
+        guard !shard.contains("/") else { throw TensorError.file(path: index, "shard name '\(shard)' must be a file in the folder") }
+        return folder + "/" + shard
+    }
+}
+
+/// Reads the weights of a diffusers model folder as Float32 (`weightFiles`).
+public func readDiffusersWeights(folder: String, name: String = "diffusion_pytorch_model") throws -> [String: Tensor] {
     var out: [String: Tensor] = [:]
-    for shard in Set(map.values).sorted() {
-        for (k, v) in try Safetensors.read(folder + "/" + shard).tensors { out[k] = v }
+    for file in try weightFiles(folder: folder, name: name) {
+        for (k, v) in try Safetensors.read(file).tensors { out[k] = v }
     }
     return out
 }

@@ -67,6 +67,31 @@ public enum Safetensors {
     /// Reads a file tensor by tensor with `pread` straight into each tensor's storage: the peak
     /// memory is the tensors themselves, not the tensors plus a mapping of the whole file.
     public static func read(_ path: String) throws -> SafetensorsFile {
+        try withOpenFile(path, stored: false) { readExactly, header, entries, bufferStart in
+        var file = header
+        for e in entries {
+            let values: [Float]
+            if e.dtype == "F32" && UInt32(littleEndian: 1) == 1 {
+                // Little-endian F32 is the host's layout: read straight into the tensor's storage.
+                var f = [Float](repeating: 0, count: e.count)
+                try f.withUnsafeMutableBytes { if e.count > 0 { try readExactly($0.baseAddress!, e.end - e.start, bufferStart + e.start) } }
+                values = f
+            } else {
+                let bytes = e.end - e.start
+                var raw = [UInt8](repeating: 0, count: bytes)
+                try raw.withUnsafeMutableBytes { if bytes > 0 { try readExactly($0.baseAddress!, bytes, bufferStart + e.start) } }
+                values = raw.withUnsafeBytes { decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: e.count, dtype: e.dtype) }
+            }
+            file.tensors[e.name] = Tensor(shape: e.shape, data: values, name: e.name)
+        }
+        return file
+        }
+    }
+
+    /// Opens `path`, checks its header and hands `body` a reader of exact byte ranges (pread at an
+    /// offset), the header's metadata and dtypes, the checked entries and where the data buffer starts.
+    static func withOpenFile<R>(_ path: String, stored: Bool,
+                                _ body: (_ readExactly: (UnsafeMutableRawPointer, Int, Int) throws -> Void, SafetensorsFile, [Entry], Int) throws -> R) throws -> R {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw TensorError.file(path: path, "cannot read: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -87,24 +112,8 @@ public enum Safetensors {
         let n = try headerLength(UInt64(littleEndian: n64), fileSize: fileSize, path: path)
         var headerBytes = Data(count: n)
         try headerBytes.withUnsafeMutableBytes { if n > 0 { try readExactly($0.baseAddress!, n, at: 8) } }
-        var (file, entries) = try parseHeader(headerBytes, bufferSize: fileSize - 8 - n, path: path)
-        let bufferStart = 8 + n
-        for e in entries {
-            let values: [Float]
-            if e.dtype == "F32" && UInt32(littleEndian: 1) == 1 {
-                // Little-endian F32 is the host's layout: read straight into the tensor's storage.
-                var f = [Float](repeating: 0, count: e.count)
-                try f.withUnsafeMutableBytes { if e.count > 0 { try readExactly($0.baseAddress!, e.end - e.start, at: bufferStart + e.start) } }
-                values = f
-            } else {
-                let bytes = e.end - e.start
-                var raw = [UInt8](repeating: 0, count: bytes)
-                try raw.withUnsafeMutableBytes { if bytes > 0 { try readExactly($0.baseAddress!, bytes, at: bufferStart + e.start) } }
-                values = raw.withUnsafeBytes { decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: e.count, dtype: e.dtype) }
-            }
-            file.tensors[e.name] = Tensor(shape: e.shape, data: values, name: e.name)
-        }
-        return file
+        let (file, entries) = try parseHeader(headerBytes, bufferSize: fileSize - 8 - n, path: path, stored: stored)
+        return try body({ try readExactly($0, $1, at: $2) }, file, entries, 8 + n)
     }
 
     public static func parse(_ data: Data, path: String = "<memory>") throws -> SafetensorsFile {
@@ -132,34 +141,15 @@ public enum Safetensors {
     /// Reads a file keeping each tensor in its stored dtype (a BF16 tensor stays 2 bytes a value), for
     /// models larger as Float32 than as stored: widen one tensor at a time with `StoredTensor.widened()`.
     public static func readStored(_ path: String) throws -> (tensors: [String: StoredTensor], metadata: [String: String]) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw TensorError.file(path: path, "cannot read: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw TensorError.file(path: path, "cannot stat: \(String(cString: strerror(errno)))") }
-        let fileSize = Int(st.st_size)
-        func readExactly(_ p: UnsafeMutableRawPointer, _ n: Int, at offset: Int) throws {
-            var done = 0
-            while done < n {
-                let r = pread(fd, p + done, n - done, off_t(offset + done))
-                if r < 0 && errno == EINTR { continue }
-                guard r > 0 else { throw TensorError.file(path: path, "read failed at byte \(offset + done): \(r < 0 ? String(cString: strerror(errno)) : "unexpected end of file")") }
-                done += r
+        try withOpenFile(path, stored: true) { readExactly, file, entries, bufferStart in
+            var out: [String: StoredTensor] = [:]
+            for e in entries {
+                var raw = [UInt8](repeating: 0, count: e.end - e.start)
+                try raw.withUnsafeMutableBytes { if !$0.isEmpty { try readExactly($0.baseAddress!, $0.count, bufferStart + e.start) } }
+                out[e.name] = StoredTensor(name: e.name, dtype: e.dtype, shape: e.shape, bytes: raw)
             }
+            return (out, file.metadata)
         }
-        var n64: UInt64 = 0
-        if fileSize >= 8 { try withUnsafeMutableBytes(of: &n64) { try readExactly($0.baseAddress!, 8, at: 0) } }
-        let n = try headerLength(UInt64(littleEndian: n64), fileSize: fileSize, path: path)
-        var headerBytes = Data(count: n)
-        try headerBytes.withUnsafeMutableBytes { if n > 0 { try readExactly($0.baseAddress!, n, at: 8) } }
-        let (file, entries) = try parseHeader(headerBytes, bufferSize: fileSize - 8 - n, path: path, stored: true)
-        var out: [String: StoredTensor] = [:]
-        for e in entries {
-            var raw = [UInt8](repeating: 0, count: e.end - e.start)
-            try raw.withUnsafeMutableBytes { if !$0.isEmpty { try readExactly($0.baseAddress!, $0.count, at: 8 + n + e.start) } }
-            out[e.name] = StoredTensor(name: e.name, dtype: e.dtype, shape: e.shape, bytes: raw)
-        }
-        return (out, file.metadata)
     }
 
     /// The header's metadata and dtypes, and every tensor's checked place in a buffer of `bufferSize` bytes.
