@@ -293,13 +293,7 @@ struct SampleCommand: ParsableCommand {
         let r = try folder.sample(prompt: prompt!, negativePrompt: negativePrompt, frames: frames, height: height, width: width, seed: seed,
                                   settings: s, maxLength: maxLength, embeddings: { $0 == prompt! ? context : negative! }) { i, _ in progress.update(i) }
         let wall = Date().timeIntervalSince(t2)
-        let clip = try r.clip(0)
-        var written = [out]
-        if out.hasSuffix(".safetensors") {
-            try Safetensors.write(["latents": r.latents, "frames": clip], metadata: ["caption": prompt!, "model": path, "seed": String(seed)], to: out)
-        } else {
-            written = try ClipFiles.write(clip, caption: prompt!, to: out)
-        }
+        let written = try writeClip(r, model: path)
         try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "text_seconds": textSeconds, "files": written],
                    written: written)
     }
@@ -320,15 +314,17 @@ struct SampleCommand: ParsableCommand {
         if toks[0].truncatedWords > 0 {
             printError("note: the prompt was cut to \(m.config.textEncoder.textLength) tokens (\(toks[0].truncatedWords) words dropped)")
         }
-        let frames = try r.clip(0)
-        var written = [out]
-        if out.hasSuffix(".safetensors") {
-            try Safetensors.write(["latents": r.latents, "frames": frames], metadata: ["caption": prompt!, "model": ref, "seed": String(seed)], to: out)
-        } else {
-            written = try ClipFiles.write(frames, caption: prompt!, to: out)
-        }
+        let written = try writeClip(r, model: ref)
         try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "unknown_words": toks[0].unknownWords, "files": written],
                    written: written)
+    }
+
+    /// Writes the first clip to --out (safetensors with latents and frames, a GIF, or PNG frames); the files written.
+    func writeClip(_ r: SampleResult, model: String) throws -> [String] {
+        let clip = try r.clip(0)
+        guard out.hasSuffix(".safetensors") else { return try ClipFiles.write(clip, caption: prompt!, to: out) }
+        try Safetensors.write(["latents": r.latents, "frames": clip], metadata: ["caption": prompt!, "model": model, "seed": String(seed)], to: out)
+        return [out]
     }
 
     func report(_ r: SampleResult, steps: Int, wall: Double, extra: [String: Any], written: [String]? = nil) throws {
