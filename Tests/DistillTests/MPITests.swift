@@ -106,6 +106,9 @@ final class MPITests: XCTestCase {
         kill(rank1, SIGKILL)
         let killedAt = Date()
         XCTAssertNotNil(job.wait(seconds: 60), "the job ends when a rank dies")
+        // mpirun ends the other rank (SIGTERM, then SIGKILL); its exit may trail mpirun's by a moment.
+        while Date().timeIntervalSince(killedAt) < 60, rankProcess(0, marker: "split") != nil { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertNil(rankProcess(0, marker: "split"), "rank 0 is gone")
         XCTAssertLessThan(Date().timeIntervalSince(killedAt), 60)
         let summary = try RunSupervisor.summaries(store).first { $0.name == "split" }
         XCTAssertEqual(summary?.status, .crashed, "a job that lost a rank shows as crashed")
