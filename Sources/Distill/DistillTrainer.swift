@@ -229,8 +229,7 @@ public final class DistillTrainer {
         }
         if session.writer { try prepareReferences() }
         let world = session.world
-        var stopped = false
-        while currentStage < stages.count && !stopped {
+        while currentStage < stages.count {
             let k = stages[currentStage]
             let p = currentStage == 0 ? (config.distill.method == "pd" ? k / 2 : initialHorizon) : stages[currentStage - 1]
             let previousIsTeacher = currentStage == 0 && initialHorizon == 1
@@ -249,10 +248,9 @@ public final class DistillTrainer {
             }
             let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: min(t.warmup, stepsPerStage / 4), total: stepsPerStage)
             let (uncond1, _) = try GradMode.withDisabled { try teacher.embed([""]) }
-            var window = LossWindow()
-            while stepInStage < stepsPerStage {
-                guard try session.handleControl(step: globalStep) else { stopped = true; break }
-                optimizer.lr = session.lrOverride ?? schedule.rate(at: stepInStage)
+            let offset = globalStep - stepInStage
+            let reached = try session.loop(from: stepInStage, to: stepsPerStage, offset: offset, optimizer: optimizer, schedule: schedule,
+                                           logEvery: t.logEvery, checkpointEvery: t.checkpointEvery, checkpointAtEnd: false, step: { globalStep in
                 let all = prompts(step: globalStep), mine = try world.rows(ofBatch: all.count, section: "[distill] prompts")
                 let texts = Array(all[mine])
                 let (ctx, _) = try GradMode.withDisabled { try teacher.embed(texts) }
@@ -283,26 +281,16 @@ public final class DistillTrainer {
                     freq = world.mean(f.item)
                     loss = loss + f * Float(config.distill.frequencyWeight)
                 }
-                let globalLoss = world.mean(loss.item)
-                try session.checkFinite([("loss", [globalLoss])], step: globalStep)
-                optimizer.zeroGrad()
-                loss.backward()
-                let exchange = world.averageGradients(student.parameters())
-                let norm = clipGradNorm(student.parameters(), maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
-                if !norm.isFinite { try session.checkFinite(student.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: globalStep) }
-                optimizer.update()
-                stepInStage += 1; globalStep += 1
-                window.add(globalLoss)
-                if globalStep % t.logEvery == 0 || stepInStage == stepsPerStage {
-                    try window.flush(session, step: globalStep, progress: stepInStage, total: stepsPerStage,
-                                     extra: ["frequency_loss": Double(freq),
-                                             // the weighted frequency term over the velocity MSE: how much the loss actually steers
-                                             "frequency_ratio": velocity > 0 ? Double(freq) * config.distill.frequencyWeight / Double(velocity) : 0,
-                                             "horizon": Double(k), "guidance": Double(w), "lr": Double(optimizer.lr), "grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
-                }
-                if globalStep % t.checkpointEvery == 0 { try checkpoint(globalStep, stepInStage: stepInStage) }
-            }
-            if stopped { break }
+                var outcome = try session.optimize(loss, params: student.parameters(), named: { student.namedParameters() }, optimizer: optimizer,
+                                                   clip: t.clip, step: globalStep)
+                outcome.metrics.merge(["frequency_loss": Double(freq),
+                                       // the weighted frequency term over the velocity MSE: how much the loss actually steers
+                                       "frequency_ratio": velocity > 0 ? Double(freq) * config.distill.frequencyWeight / Double(velocity) : 0,
+                                       "horizon": Double(k), "guidance": Double(w)]) { a, _ in a }
+                return outcome
+            }, checkpoint: { global, local in try checkpoint(global, stepInStage: local) })
+            guard let reached else { return }   // stopped: checkpointed and marked by the loop
+            (globalStep, stepInStage) = (reached, reached - offset)
             try session.write {
                 try evaluateStage(k: k, step: globalStep)
                 try exportStage(k: k, to: session.folder.path + "/stages/k\(k)")
@@ -313,11 +301,6 @@ public final class DistillTrainer {
             currentStage += 1
             stepInStage = 0
             try checkpoint(globalStep, stepInStage: 0)
-        }
-        if stopped {
-            try checkpoint(globalStep, stepInStage: stepInStage)
-            try session.finish(step: globalStep, status: .stopped)
-            return
         }
         try session.write { try exportStage(k: stages.last!, to: session.folder.path + "/export") }
         try session.finish(step: globalStep, status: .finished)

@@ -113,17 +113,14 @@ public final class TeacherTrainer {
             session.reporter?.message("resumed from step \(start)")
         }
         let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
-        var step = start, window = LossWindow()
         let per = latents.count / latents.shape[0]
         let world = session.world, mine = try world.rows(ofBatch: t.batch)
-        while step < t.steps {
-            guard try session.handleControl(step: step) else { break }
-            optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
+        let end = try session.loop(from: start, to: t.steps, optimizer: optimizer, schedule: schedule, logEvery: t.logEvery, evalEvery: t.evalEvery,
+                                   checkpointEvery: t.checkpointEvery, step: { step in
             let idx = indices(step: step)
             var rng = RNG(seed: t.seed &+ 0x7EAC_0000 &+ UInt64(step) &* 0x1_0000)
             var x0 = [Float](); x0.reserveCapacity(idx.count * per)
             for i in idx { x0 += latents.data[(i * per)..<((i + 1) * per)] }
-            let shape = [idx.count] + Array(latents.shape.dropFirst())
             let eps = rng.normal(idx.count * per)
             let sigmas = rng.normal(idx.count).map { u -> Float in 1 / (1 + Foundation.exp(-(Float(config.flow.logitMean) + Float(config.flow.logitStd) * u))) }
             let drop = rng.uniform(idx.count).map { Double($0) < config.flow.promptDropout }
@@ -135,41 +132,20 @@ public final class TeacherTrainer {
             // This rank's rows of the global batch (all of it in a single process).
             let prompts = mine.map { drop[$0] ? "" : captions[idx[$0]] }
             let elements = (mine.lowerBound * per)..<(mine.upperBound * per)
-            let localShape = [mine.count] + Array(shape.dropFirst())
+            let shape = [mine.count] + Array(latents.shape.dropFirst())
             let (ctx, _) = try model.embed(prompts)
-            let pred = try model.transformer(Tensor(shape: localShape, data: Array(xs[elements])), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
-            let loss = Tensor.mse(pred, Tensor(shape: localShape, data: Array(target[elements])))
-            let globalLoss = world.mean(loss.item)
-            try session.checkFinite([("loss", [globalLoss])], step: step)
-            optimizer.zeroGrad()
-            loss.backward()
-            let exchange = world.averageGradients(params)
-            let norm = clipGradNorm(params, maxNorm: t.clip > 0 ? Float(t.clip) : .infinity)
-            if !norm.isFinite { try session.checkFinite(named.map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
-            optimizer.update()
+            let pred = try model.transformer(Tensor(shape: shape, data: Array(xs[elements])), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
+            let loss = Tensor.mse(pred, Tensor(shape: shape, data: Array(target[elements])))
+            let outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
-            step += 1
-            window.add(globalLoss)
-            if step % t.logEvery == 0 || step == t.steps {
-                try window.flush(session, step: step, progress: step, total: t.steps, extra: ["lr": Double(optimizer.lr), "grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
-            }
-            if session.writer && (step % t.evalEvery == 0 || step == t.steps) {
-                // A stop during the evaluation cancels it; every rank stops at the next step boundary (or
-                // the run finishes, at the last step).
-                do { try evaluate(step: step) } catch is StopRequested { session.stop.set() }
-            }
-            if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }
-        }
-        if step < t.steps {
-            try checkpoint(step: step)
-            try session.finish(step: step, status: .stopped)
-            return
-        }
+            return outcome
+        }, evaluate: { try evaluate(step: $0) }, checkpoint: { step, _ in try checkpoint(step: step) })
+        guard let end else { return }
         try session.write {
-            try withEMA { try model.save(to: session.folder.path + "/export", metadata: ["source_run": session.name, "step": String(step)]) }
+            try withEMA { try model.save(to: session.folder.path + "/export", metadata: ["source_run": session.name, "step": String(end)]) }
             session.reporter?.message("exported \(session.folder.path)/export")
         }
-        try session.finish(step: step, status: .finished)
+        try session.finish(step: end, status: .finished)
     }
 
     func checkpoint(step: Int) throws {

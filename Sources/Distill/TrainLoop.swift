@@ -265,3 +265,64 @@ public struct LossWindow {
         started = Date()
     }
 }
+
+/// What a trainer's step body hands back to the loop: this step's loss over the global batch and
+/// metrics to log beside it.
+public struct StepOutcome {
+    public var loss: Float
+    public var metrics: [String: Double]
+    public init(loss: Float, metrics: [String: Double] = [:]) { self.loss = loss; self.metrics = metrics }
+}
+
+extension TrainSession {
+    /// The optimizer step every trainer takes after computing `loss` on this rank's rows: the loss over
+    /// the global batch checked for NaN/Inf, backward, gradients averaged over the ranks, clipping
+    /// (`clip` ≤ 0: none; a non-finite norm fails the run naming the parameter), the update.
+    public func optimize(_ loss: Tensor, params: [Tensor], named: () -> [(String, Tensor)], optimizer: AdamW, clip: Double,
+                         step: Int) throws -> StepOutcome {
+        let globalLoss = world.mean(loss.item)
+        try checkFinite([("loss", [globalLoss])], step: step)
+        optimizer.zeroGrad()
+        loss.backward()
+        let exchange = world.averageGradients(params)
+        let norm = clipGradNorm(params, maxNorm: clip > 0 ? Float(clip) : .infinity)
+        if !norm.isFinite { try checkFinite(named().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
+        optimizer.update()
+        return StepOutcome(loss: globalLoss, metrics: ["grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
+    }
+
+    /// The loop every trainer runs: steps `from`..<`to` of a schedule (for a distillation, of a stage,
+    /// with `offset` the global step of its first; `to` is read again at each step, as a live change
+    /// of the steps per stage moves it), each after the control channel (pause, stop, lr)
+    /// and at its learning rate; the loss window logged every `logEvery` global steps and at the end;
+    /// `evaluate` (rank 0) every `evalEvery` steps and at the end — a stop asked for during it stops the
+    /// run at the next step; `checkpoint` every `checkpointEvery` global steps and at the end. On a stop
+    /// it checkpoints, marks the run stopped and returns nil; otherwise the step reached.
+    public func loop(from start: Int, to end: @autoclosure () -> Int, offset: Int = 0, optimizer: AdamW, schedule: WarmupCosine, logEvery: Int,
+                     evalEvery: Int? = nil, checkpointEvery: Int, checkpointAtEnd: Bool = true,
+                     step body: (_ global: Int) throws -> StepOutcome, evaluate: (_ global: Int) throws -> Void = { _ in },
+                     checkpoint: (_ global: Int, _ local: Int) throws -> Void) throws -> Int? {
+        var local = start, window = LossWindow()
+        while local < end() {
+            guard try handleControl(step: offset + local) else {
+                try checkpoint(offset + local, local)
+                try finish(step: offset + local, status: .stopped)
+                return nil
+            }
+            optimizer.lr = lrOverride ?? schedule.rate(at: local)
+            let outcome = try body(offset + local)
+            local += 1
+            let global = offset + local
+            window.add(outcome.loss)
+            if global % logEvery == 0 || local == end() {
+                try window.flush(self, step: global, progress: local, total: end(),
+                                 extra: outcome.metrics.merging(["lr": Double(optimizer.lr)]) { a, _ in a })
+            }
+            if let evalEvery, writer, local % evalEvery == 0 || local == end() {
+                do { try evaluate(global) } catch is StopRequested { stop.set() }
+            }
+            if global % checkpointEvery == 0 || (checkpointAtEnd && local == end()) { try checkpoint(global, local) }
+        }
+        return offset + local
+    }
+}

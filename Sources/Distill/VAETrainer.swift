@@ -87,12 +87,9 @@ public final class VAETrainer {
         }
         let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: t.warmup, total: t.steps)
         let params = trained
-        var step = start
-        var window = LossWindow()
         let world = session.world, mine = try world.rows(ofBatch: t.batch)
-        while step < t.steps {
-            guard try session.handleControl(step: step) else { break }
-            optimizer.lr = session.lrOverride ?? schedule.rate(at: step)
+        let end = try session.loop(from: start, to: t.steps, optimizer: optimizer, schedule: schedule, logEvery: t.logEvery, evalEvery: t.evalEvery,
+                                   checkpointEvery: t.checkpointEvery, step: { step in
             let (x, w) = batch(mine.map { clip(step: step, index: $0) })   // this rank's rows of the global batch
             let z = config.model.freezeEncoder ? try GradMode.withDisabled { try vae.encode(x) } : try vae.encode(x)
             let y = try vae.decode(z, clamp: false)
@@ -100,31 +97,13 @@ public final class VAETrainer {
             let l1 = (d.abs() * w).mean(), l2 = (d.square() * w).mean(), lz = z.square().mean()
             var loss = Float(config.loss.l1) * l1 + Float(config.loss.mse) * l2 + Float(config.loss.latentL2) * lz
             if config.loss.gradient > 0 { loss = loss + Float(config.loss.gradient) * Self.edgeLoss(d, weights: w) }
-            let globalLoss = world.mean(loss.item)
-            try session.checkFinite([("loss", [globalLoss])], step: step)
-            optimizer.zeroGrad()
-            loss.backward()
-            let exchange = world.averageGradients(params)
-            let norm = t.clip > 0 ? clipGradNorm(params, maxNorm: Float(t.clip)) : clipGradNorm(params, maxNorm: .infinity)
-            if !norm.isFinite { try session.checkFinite(vae.namedParameters().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
-            optimizer.update()
-            step += 1
-            window.add(globalLoss)
-            if step % t.logEvery == 0 || step == t.steps {
-                try window.flush(session, step: step, progress: step, total: t.steps,
-                                 extra: ["l1": Double(world.mean(l1.item)), "mse": Double(world.mean(l2.item)), "latent_l2": Double(world.mean(lz.item)),
-                                         "lr": Double(optimizer.lr), "grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
-            }
-            if session.writer && (step % t.evalEvery == 0 || step == t.steps) { try evaluate(step: step) }
-            if step % t.checkpointEvery == 0 || step == t.steps { try checkpoint(step: step) }
-        }
-        if step < t.steps {
-            try checkpoint(step: step)
-            try session.finish(step: step, status: .stopped)
-            return
-        }
+            var outcome = try session.optimize(loss, params: params, named: { vae.namedParameters() }, optimizer: optimizer, clip: t.clip, step: step)
+            outcome.metrics.merge(["l1": Double(world.mean(l1.item)), "mse": Double(world.mean(l2.item)), "latent_l2": Double(world.mean(lz.item))]) { a, _ in a }
+            return outcome
+        }, evaluate: { try evaluate(step: $0) }, checkpoint: { step, _ in try checkpoint(step: step) })
+        guard let end else { return }
         try session.write { try export() }
-        try session.finish(step: step, status: .finished)
+        try session.finish(step: end, status: .finished)
     }
 
     /// Object-weighted L1 of the spatial finite differences of the error d = y − x ([B, C, F, H, W]):
