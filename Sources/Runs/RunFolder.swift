@@ -32,7 +32,8 @@ public final class RunFolder {
 
     /// Takes the run's lock, or throws if another live process holds it.
     public func lock() throws {
-        let fd = open(path + "/lock", O_RDWR | O_CREAT, 0o644)
+        // Close-on-exec: a process this one starts (a symbolizer, a launched trainer) must not inherit the lock.
+        let fd = open(path + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ConfigError(path + "/lock", "(lock)", "cannot open: \(String(cString: strerror(errno)))") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)

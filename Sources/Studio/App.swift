@@ -102,111 +102,24 @@ public final class StudioApp {
     }
 
     public func perform(_ action: Action) {
-        switch action {
+        for effect in Reducer.reduce(&state, action) { run(effect) }
+    }
+
+    func run(_ effect: Effect) {
+        switch effect {
         case .quit: quit = true
-        case .help: state.help = true
-        case .command: state.command = ""
-        case let .switchTo(s): state.screen = s; if s == .run { loadRunDetail() }
-        case .nextScreen, .previousScreen:
-            let all = ScreenID.allCases, i = all.firstIndex(of: state.screen)!
-            state.screen = all[(i + (action == .nextScreen ? 1 : all.count - 1)) % all.count]
-            if state.screen == .run { loadRunDetail() }
-        case .refresh: refreshRuns(force: true)
-        case .up, .down, .pageUp, .pageDown, .top, .bottom:
-            let n = state.runs.visible.count
-            let delta = [Action.up: -1, .down: 1, .pageUp: -10, .pageDown: 10][action] ?? 0
-            if state.screen == .runs {
-                if action == .top { state.runs.selected = 0 } else if action == .bottom { state.runs.selected = max(0, n - 1) }
-                else { state.runs.selected = min(max(0, state.runs.selected + delta), max(0, n - 1)) }
-            } else { state.run.scroll = max(0, state.run.scroll + delta) }
-        case .open:
-            guard let r = selectedRun else { return }
-            state.run.detail = RunDetail(name: r.name)
-            state.screen = .run
-            loadRunDetail()
-        case .filter: state.runs.filtering = true
-        case .sort: state.runs.sort = (state.runs.sort + 1) % RunsState.sortNames.count
-        case .mark:
-            guard let r = selectedRun else { return }
-            if state.runs.marked.contains(r.name) { state.runs.marked.remove(r.name) } else { state.runs.marked.insert(r.name) }
-        case .stop, .pause: control(action == .stop ? "stop" : "pause")
-        case .resume: resumeRun()
-        case .newRun:
-            state.command = "new "
-            state.message = ("configs: " + configs().joined(separator: ", "), false)
-        case .toggleLog: if state.screen == .spectra { state.spectraLogY.toggle() } else { state.run.logY.toggle() }
-        case .toggleSmooth: state.run.smooth.toggle()
-        case .toggleMedia: state.run.media.toggle()
-        case .cycleStudent: selectStudent("")
-        case .editStages:
-            guard let d = state.run.detail, d.kind == "distill" else { state.message = ("stage schedules belong to distillation runs", true); return }
-            let plan = d.stagePlan
-            state.command = "stages " + plan.horizons.dropFirst(plan.current + 1).map(String.init).joined(separator: ",")
-            state.message = ("remaining horizons after the current stage (teacher steps \(plan.teacherSteps) / horizon = student steps); enter sends, esc cancels", false)
-        case .nextMetric:
-            let n = state.run.detail?.metricKeys.count ?? 1
-            state.run.metricIndex = (state.run.metricIndex + 1) % max(1, n)
-        case .editPrompt:
-            state.sample.editing = true; state.sample.draft = state.sample.prompt
-            state.message = ("editing the prompt: ^U clears it, ↑ recalls the last one, enter samples, esc cancels", false)
-        case .nextSeed: state.sample.seed += 1; requestTeacher(); requestStudent()
-        case .playPause: state.sample.playing.toggle()
-        case .frameBack, .frameForward:
-            state.sample.playing = false
-            let n = max(1, state.sample.clipShape.first ?? 1)
-            state.sample.frame = (state.sample.frame + (action == .frameForward ? 1 : n - 1)) % n
-        case .toggleDiff: state.sample.diff.toggle()
-        case .pointPrevious: state.sample.point = max(0, state.sample.point - 1)
-        case .pointNext: state.sample.point = min(state.sample.sigmas.count - 1, state.sample.point + 1)
-        case .pointUp, .pointDown:
-            guard state.sample.sigmas.indices.contains(state.sample.point) else { return }
-            let v = state.sample.sigmas[state.sample.point] + (action == .pointUp ? 0.02 : -0.02)
-            state.sample.sigmas[state.sample.point] = min(1, max(0, (v * 1000).rounded() / 1000))
-            scheduleChanged()
-        case .pointInsert:
-            let s = state.sample.sigmas, i = state.sample.point
-            guard i + 1 < s.count else { return }
-            state.sample.sigmas.insert((s[i] + s[i + 1]) / 2, at: i + 1)
-            state.sample.point = i + 1
-            scheduleChanged()
-        case .pointDelete:
-            guard state.sample.sigmas.count > 2 else { return }
-            state.sample.sigmas.remove(at: state.sample.point)
-            state.sample.point = min(state.sample.point, state.sample.sigmas.count - 1)
-            scheduleChanged()
-        case .shiftDown, .shiftUp:
-            state.sample.shift = max(0.5, state.sample.shift + (action == .shiftUp ? 0.5 : -0.5))
-            state.sample.sigmas = TeacherGridPreset.sigmas(steps: max(1, state.sample.sigmas.count - 1), shift: state.sample.shift)
-            scheduleChanged()
-        case let .studentSteps(d):
-            let steps = min(48, max(1, state.sample.sigmas.count - 1 + d))
-            if steps == state.sample.sigmas.count - 1 {
-                state.message = (steps == 1 ? "one step is the fewest a student can take" : "48 steps is the teacher's own grid, the most", true)
-                return
-            }
-            state.sample.sigmas = TeacherGridPreset.sigmas(steps: steps, shift: state.sample.shift)
-            state.sample.point = min(state.sample.point, steps)
-            scheduleChanged()
-        case let .teacherSteps(d):
-            state.sample.teacherSettings.steps = min(96, max(1, state.sample.teacherSettings.steps + d))
-            state.sample.teacherSettings.sigmas = nil
-            requestTeacher()
-        case let .teacherGuidance(d):
-            state.sample.teacherSettings.guidance = min(15, max(0, state.sample.teacherSettings.guidance + d))
-            requestTeacher()
-        case .teacherSolver:
-            state.sample.teacherSettings.solver = state.sample.teacherSettings.solver == .unipc ? .euler : .unipc
-            requestTeacher()
-        case .resetSchedule:
-            state.sample.sigmas = state.sample.preset.isEmpty ? TeacherGridPreset.sigmas(steps: 6, shift: 3) : state.sample.preset
-            scheduleChanged()
+        case .loadRunDetail: loadRunDetail()
+        case .refreshRuns: refreshRuns(force: true)
+        case let .control(command): control(command)
+        case .resumeRun: resumeRun()
+        case let .selectStudent(label): selectStudent(label)
+        case .listConfigs: state.message = ("configs: " + configs().joined(separator: ", "), false)
+        case .requestTeacher: requestTeacher()
+        case .requestStudent: requestStudent()
         }
     }
 
-    var selectedRun: RunSummary? {
-        let v = state.runs.visible
-        return v.indices.contains(state.runs.selected) ? v[state.runs.selected] : nil
-    }
+    var selectedRun: RunSummary? { state.selectedRun }
 
     // MARK: text input
 
@@ -429,15 +342,7 @@ public final class StudioApp {
 
     // MARK: sampling
 
-    func scheduleChanged() {
-        do {
-            try FlowSchedule.validate(state.sample.sigmas)
-            state.sample.scheduleError = nil
-            requestStudent()
-        } catch {
-            state.sample.scheduleError = "\(error)".replacingOccurrences(of: "invalid schedule: ", with: "")
-        }
-    }
+    func scheduleChanged() { for effect in Reducer.scheduleChanged(&state) { run(effect) } }
 
     func requestTeacher() {
         teacherGeneration += 1
