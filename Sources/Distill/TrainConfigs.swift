@@ -13,8 +13,8 @@ public struct DataSection: ConfigSection, Equatable {
     public var seed: UInt64 = 1
     /// Share of two-object clips.
     public var twoObjectRate = 0.4
-    enum CodingKeys: String, CodingKey { case frames, size, seed, twoObjectRate = "two_object_rate" }
-    public static let keys = ["frames", "size", "seed", "two_object_rate"]
+    enum CodingKeys: String, CodingKey, CaseIterable { case frames, size, seed, twoObjectRate = "two_object_rate" }
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
         try ConfigFile.require(frames >= 1 && frames <= 1025 && (frames - 1) % 4 == 0, path, "\(prefix).frames", "must be 4k+1 from 1 to 1025 (e.g. 17), got \(frames)")
@@ -52,12 +52,11 @@ public struct TrainSection: ConfigSection, Equatable {
     public var evalEvery = 250
     /// Checkpoints kept.
     public var keep = 3
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case steps, batch, lr, lrFloor = "lr_floor", warmup, weightDecay = "weight_decay", betas, clip, ema, seed
         case logEvery = "log_every", checkpointEvery = "checkpoint_every", evalEvery = "eval_every", keep
     }
-    public static let keys = ["steps", "batch", "lr", "lr_floor", "warmup", "weight_decay", "betas", "clip", "ema", "seed",
-                              "log_every", "checkpoint_every", "eval_every", "keep"]
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
         func req(_ ok: Bool, _ key: String, _ m: String) throws { try ConfigFile.require(ok, path, "\(prefix).\(key)", m) }
@@ -91,11 +90,11 @@ public struct VAEModelSection: ConfigSection, Equatable {
     /// Train the decoder only: the encoder (from init_from) and so the latent space stay fixed, and a
     /// teacher trained on them stays valid.
     public var freezeEncoder = false
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case baseDim = "base_dim", zDim = "z_dim", dimMult = "dim_mult", numResBlocks = "num_res_blocks", temperalDownsample = "temperal_downsample"
         case decoderBaseDim = "decoder_base_dim", initFrom = "init_from", freezeEncoder = "freeze_encoder"
     }
-    public static let keys = ["base_dim", "z_dim", "dim_mult", "num_res_blocks", "temperal_downsample", "decoder_base_dim", "init_from", "freeze_encoder"]
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public var config: WanVAEConfig {
         var c = WanVAEConfig()
@@ -125,10 +124,10 @@ public struct VAELossSection: ConfigSection, Equatable {
     /// Weight of an L1 term on the spatial finite differences (edges), object-weighted like the rest:
     /// it penalises the soft, rounded corners a pixel loss tolerates.
     public var gradient = 0.0
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2", gradient
     }
-    public static let keys = ["l1", "mse", "object_weight", "first_frame_weight", "latent_l2", "gradient"]
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
         for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2), ("gradient", gradient)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
@@ -174,8 +173,8 @@ public struct TextSection: ConfigSection, Equatable {
     public var ffn = 256
     /// Tokens per prompt, including EOS.
     public var textLength = 16
-    enum CodingKeys: String, CodingKey { case dim, layers, heads, ffn, textLength = "text_length" }
-    public static let keys = ["dim", "layers", "heads", "ffn", "text_length"]
+    enum CodingKeys: String, CodingKey, CaseIterable { case dim, layers, heads, ffn, textLength = "text_length" }
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func config(vocab: Int) -> TextEncoderConfig {
         TextEncoderConfig(vocab: vocab, dim: dim, layers: layers, heads: heads, ffn: ffn, textLength: textLength)
@@ -192,8 +191,8 @@ public struct DiTSection: ConfigSection, Equatable {
     public var ffn = 512
     /// Latent frames × rows × columns per token (Wan2.1: [1, 2, 2]).
     public var patchSize = [1, 2, 2]
-    enum CodingKeys: String, CodingKey { case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size" }
-    public static let keys = ["heads", "head_dim", "layers", "ffn", "patch_size"]
+    enum CodingKeys: String, CodingKey, CaseIterable { case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size" }
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func config(latentChannels: Int, textDim: Int) -> WanTransformerConfig {
         var c = WanTransformerConfig()
@@ -216,8 +215,8 @@ public struct FlowSection: ConfigSection, Equatable {
     public var promptDropout = 0.1
     /// Clips pre-encoded once with the frozen VAE and cycled through.
     public var datasetClips = 8192
-    enum CodingKeys: String, CodingKey { case logitMean = "logit_mean", logitStd = "logit_std", promptDropout = "prompt_dropout", datasetClips = "dataset_clips" }
-    public static let keys = ["logit_mean", "logit_std", "prompt_dropout", "dataset_clips"]
+    enum CodingKeys: String, CodingKey, CaseIterable { case logitMean = "logit_mean", logitStd = "logit_std", promptDropout = "prompt_dropout", datasetClips = "dataset_clips" }
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
         try ConfigFile.require(logitStd > 0, path, "\(prefix).logit_std", "must be positive")
@@ -233,8 +232,8 @@ public struct SampleSection: ConfigSection, Equatable {
     public var guidance = 5.0
     /// Prompts of samples/prompts/eval.txt scored at each evaluation (seed 0).
     public var evalPrompts = 8
-    enum CodingKeys: String, CodingKey { case solver, steps, shift, guidance, evalPrompts = "eval_prompts" }
-    public static let keys = ["solver", "steps", "shift", "guidance", "eval_prompts"]
+    enum CodingKeys: String, CodingKey, CaseIterable { case solver, steps, shift, guidance, evalPrompts = "eval_prompts" }
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public var settings: SamplingSettings {
         SamplingSettings(solver: Solver(rawValue: solver) ?? .unipc, steps: steps, shift: shift, guidance: Float(guidance))
@@ -316,14 +315,13 @@ public struct DistillSection: ConfigSection, Equatable {
     /// Evaluation prompts (from samples/prompts/eval.txt, seed 0) at the end of each stage.
     public var evalPrompts = 8
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case method, teacherSteps = "teacher_steps", shift, stages, stepsPerStage = "steps_per_stage"
         case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, targets, initStudent = "init_student", frequencyWeight = "frequency_weight"
         case frequencyStages = "frequency_stages", butterworthOrder = "butterworth_order", spatialCutoff = "spatial_cutoff"
         case temporalCutoff = "temporal_cutoff", prompts, evalPrompts = "eval_prompts"
     }
-    public static let keys = ["method", "teacher_steps", "shift", "stages", "steps_per_stage", "guidance_start", "guidance_end", "inputs", "targets", "init_student",
-                              "frequency_weight", "frequency_stages", "butterworth_order", "spatial_cutoff", "temporal_cutoff", "prompts", "eval_prompts"]
+    public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
 
     public func validate(path: String, prefix: String) throws {
