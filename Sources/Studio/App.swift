@@ -14,6 +14,7 @@ public final class StudioApp {
     public var theme: Theme
     let mailbox = Mailbox()
     let backend: SampleBackend
+    let runs: RunsRepository
     var studentGeneration = 0, teacherGeneration = 0
     var lastRunsRefresh = Date.distantPast, lastFrameAdvance = Date()
     var quit = false
@@ -25,6 +26,7 @@ public final class StudioApp {
         theme = t
         state.runsRoot = runsRoot
         backend = SampleBackend(mailbox: mailbox, runsRoot: runsRoot)
+        runs = RunsRepository(mailbox: mailbox, root: runsRoot)
         if let problem { state.message = (problem, true) }
     }
 
@@ -243,45 +245,17 @@ public final class StudioApp {
 
     // MARK: runs
 
+    /// Asks for the runs list (and the open run's detail) to be read again, off this thread.
     func refreshRuns(force: Bool) {
         lastRunsRefresh = Date()
-        guard let store = try? RunStore(root: state.runsRoot) else {
-            state.runs.warning = "cannot open the run store in \(state.runsRoot)"
-            return
-        }
-        do {
-            state.runs.rows = try RunSupervisor.summaries(store)
-            state.runs.warning = nil
-            state.runs.selected = min(state.runs.selected, max(0, state.runs.visible.count - 1))
-        } catch { state.runs.warning = "run store busy or unreadable: \(error)" }
-        if state.screen == .run { loadRunDetail() }
+        loadRunDetail()
     }
 
     func loadRunDetail() {
         if state.run.detail == nil, let r = selectedRun { state.run.detail = RunDetail(name: r.name) }
-        guard let name = state.run.detail?.name, let store = try? RunStore(root: state.runsRoot) else { return }
-        var d = RunDetail(name: name)
-        if let summary = state.runs.rows.first(where: { $0.name == name }) { (d.kind, d.status, d.step) = (summary.kind, summary.status, summary.step) }
-        for m in (try? store.metrics(name)) ?? [] { d.metrics[m.key, default: []].append((Double(m.step), m.value)) }
-        d.worldSize = (try? store.run(name))??.worldSize ?? 1
-        d.events = (try? store.events(name)) ?? []
-        let log = (try? String(contentsOfFile: state.runsRoot + "/\(name)/log.txt", encoding: .utf8)) ?? ""
-        d.logTail = log.split(separator: "\n").suffix(20).map(String.init)
-        d.config = (try? String(contentsOfFile: state.runsRoot + "/\(name)/config.toml", encoding: .utf8)) ?? ""
-        let mediaDir = state.runsRoot + "/\(name)/media"
-        if let newest = ((try? FileManager.default.contentsOfDirectory(atPath: mediaDir)) ?? []).filter({ $0.hasSuffix(".safetensors") }).sorted().last {
-            if let old = state.run.detail, old.name == name, old.mediaName == newest {
-                (d.mediaFrames, d.mediaShape, d.mediaCaption, d.mediaName) = (old.mediaFrames, old.mediaShape, old.mediaCaption, old.mediaName)
-            } else if let f = try? Safetensors.read(mediaDir + "/" + newest), let frames = f.tensors["frames"], frames.rank == 4 {
-                (d.mediaFrames, d.mediaShape, d.mediaCaption, d.mediaName) = (frames.data, frames.shape, f.metadata["caption"] ?? "", newest)
-            }
-        }
-        for other in state.runs.marked where other != name {
-            var m: [String: [(x: Double, y: Double)]] = [:]
-            for row in (try? store.metrics(other)) ?? [] { m[row.key, default: []].append((Double(row.step), row.value)) }
-            d.compared[other] = m
-        }
-        state.run.detail = d
+        let d = state.run.detail
+        runs.refresh(.init(detail: state.screen == .run ? d?.name : nil, marked: state.runs.marked,
+                           shownMedia: d.flatMap { d in d.mediaName.isEmpty ? nil : (d.mediaName, d.mediaFrames, d.mediaShape, d.mediaCaption) }))
     }
 
     func control(_ command: String) {
