@@ -32,7 +32,7 @@ public enum Keymap {
     public static let bindings: [Binding] = [
         Binding(keys: [.char("q")], label: "q", help: "quit", action: .quit, screens: [], hint: true),
         Binding(keys: [.char("?")], label: "?", help: "help (this page)", action: .help, screens: [], hint: true),
-        Binding(keys: [.char(":")], label: ":", help: "command line (:theme NAME, :run NAME, :sample PROMPT, :student NAME, :stages 4,6,8, :steps-per-stage N, :new CONFIG, :delete NAME, :q)", action: .command, screens: [], hint: true),
+        Binding(keys: [.char(":")], label: ":", help: "command line (:theme NAME, :run NAME, :sample PROMPT, :student NAME, :teacher WAN_DIR, :stages 4,6,8, :steps-per-stage N, :new CONFIG, :delete NAME, :q)", action: .command, screens: [], hint: true),
         Binding(keys: [.char("1")], label: "1", help: "Runs screen", action: .switchTo(.runs), screens: [], hint: false),
         Binding(keys: [.char("2")], label: "2", help: "Run screen", action: .switchTo(.run), screens: [], hint: false),
         Binding(keys: [.char("3")], label: "3", help: "Sample screen", action: .switchTo(.sample), screens: [], hint: false),
