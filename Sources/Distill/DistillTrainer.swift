@@ -60,7 +60,7 @@ public final class DistillTrainer {
         do { _ = try StagePlan(config.distill.stages, teacherSteps: grid.steps, after: horizon) } catch {
             throw TrainError("distill.stages: \(error) (the initial student has horizon \(horizon))")
         }
-        if config.distill.method == "pd" && config.distill.stages[0] != 2 * horizon {
+        if config.distill.method == .pd && config.distill.stages[0] != 2 * horizon {
             throw TrainError("distill.stages: pd's first stage doubles the initial horizon \(horizon): \(2 * horizon), not \(config.distill.stages[0])")
         }
         stages = config.distill.stages
@@ -156,11 +156,11 @@ public final class DistillTrainer {
         let all = (0..<rows.upperBound).map { _ in rng.normal(shape: teacher.latentShape) }
         let noise = Tensor.concat(Array(all[rows]), axis: 0)
         var collected: [Tensor] = []       // per grid point: [B, …]
-        let offline = config.distill.targets == "offline"
+        let offline = config.distill.targets == .offline
         var ends: [Tensor] = []            // offline: the trajectory at the next student grid point
         switch config.distill.inputs {
-        case "student", "teacher":
-            let useTeacher = config.distill.inputs == "teacher"
+        case .student, .teacher:
+            let useTeacher = config.distill.inputs == .teacher
             let f = useTeacher ? field(teacher.transformer, context: context, unconditional: unconditional, guidance: guidance)
                                : field(student, context: context, unconditional: nil, guidance: 1)
             var x = noise
@@ -170,7 +170,7 @@ public final class DistillTrainer {
                 x = try Targets.jump(x, from: [Int](repeating: i, count: b), span: stride, grid: grid, field: f)
                 if offline && (i + stride) % k == 0 { ends.append(x) }
             }
-        default:   // forward-noised data: clips encoded by the teacher's VAE
+        case .data:   // forward-noised data: clips encoded by the teacher's VAE
             let world = WorldConfig(frames: config.data.frames, size: config.data.size)
             let clips = rows.map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0), config: world) }
             let x0 = try GradMode.withDisabled {
@@ -231,7 +231,7 @@ public final class DistillTrainer {
         let world = session.world
         while currentStage < stages.count {
             let k = stages[currentStage]
-            let p = currentStage == 0 ? (config.distill.method == "pd" ? k / 2 : initialHorizon) : stages[currentStage - 1]
+            let p = currentStage == 0 ? (config.distill.method == .pd ? k / 2 : initialHorizon) : stages[currentStage - 1]
             let previousIsTeacher = currentStage == 0 && initialHorizon == 1
             let w = config.distill.guidance(stage: currentStage, of: stages.count)
             let useFrequency = config.distill.frequencyWeight > 0 && currentStage >= stages.count - config.distill.frequencyStages
@@ -261,7 +261,7 @@ public final class DistillTrainer {
                 let target: Tensor
                 if let end = trajectoryEnd {
                     target = Targets.velocity(from: xa, to: end, a: a, span: k, grid: grid)
-                } else if config.distill.method == "pd" {
+                } else if config.distill.method == .pd {
                     let prevField = previousIsTeacher ? teacherField : field(previous, context: stateCtx, unconditional: nil, guidance: 1)
                     target = try Targets.pd(xa, a: a, k: k, grid: grid, previous: prevField)
                 } else {
@@ -319,12 +319,12 @@ public final class DistillTrainer {
         var mc = teacher.config
         mc.transformer = student.config
         mc.sampling = SamplingSettings(solver: .euler, steps: grid.steps / k, shift: grid.shift, guidance: 1, sigmas: grid.student(k))
-        mc.kind = config.distill.method
+        mc.kind = config.distill.method.rawValue
         return VideoModel(config: mc, textEncoder: teacher.textEncoder, transformer: student, vae: teacher.vae)
     }
 
     func exportStage(k: Int, to dir: String) throws {
-        try studentModel(k: k).save(to: dir, metadata: ["source_run": session.name, "horizon": String(k), "method": config.distill.method])
+        try studentModel(k: k).save(to: dir, metadata: ["source_run": session.name, "horizon": String(k), "method": config.distill.method.rawValue])
     }
 
     /// The first `eval_prompts` prompts of the suite: one- and two-object, seen and held-out (EvalSuite's order).

@@ -281,9 +281,17 @@ public struct TeacherTrainConfig: Equatable {
     }
 }
 
+/// GPD (guided online targets) or PD (classic progressive distillation).
+public enum DistillMethod: String, ConfigChoice { case gpd, pd }
+/// Where training states come from: the student's own rollouts (online), the guided teacher's
+/// rollouts, or forward-noised data clips.
+public enum StateInputs: String, ConfigChoice { case student, teacher, data }
+/// GPD's online target (previous student, then the guided teacher) or the guided teacher's own
+/// trajectory as a precomputed dataset would give it (an ablation).
+public enum DistillTargets: String, ConfigChoice { case online, offline }
+
 public struct DistillSection: ConfigSection, Equatable {
-    /// "gpd" (guided online targets) or "pd" (classic progressive distillation).
-    public var method = "gpd"
+    public var method = DistillMethod.gpd
     /// Teacher grid: steps N_T and shift (the student of horizon k samples every k-th point).
     public var teacherSteps = 48
     public var shift = 3.0
@@ -293,12 +301,10 @@ public struct DistillSection: ConfigSection, Equatable {
     /// Teacher guidance, linearly annealed from the first stage to the last.
     public var guidanceStart = 6.0
     public var guidanceEnd = 1.5
-    /// Where training states come from: "student" rollouts (online), "teacher" rollouts, or forward-noised "data".
-    public var inputs = "student"
-    /// "online": GPD's target (previous student, then the guided teacher). "offline": the guided
-    /// teacher's own 48-step trajectory supplies both states and targets, as a precomputed dataset
-    /// would (an ablation; needs inputs = "teacher").
-    public var targets = "online"
+    public var inputs = StateInputs.student
+    /// Offline: the guided teacher's own 48-step trajectory supplies both states and targets (needs
+    /// inputs = "teacher").
+    public var targets = DistillTargets.online
     /// Start the student from this model (REF: a stage export such as RUN/stages/k6, or a student
     /// folder) instead of the teacher; its horizon is read from its sampling grid and the first stage's
     /// target starts with its jump. Empty: the teacher (horizon 1).
@@ -322,25 +328,23 @@ public struct DistillSection: ConfigSection, Equatable {
         case temporalCutoff = "temporal_cutoff", prompts, evalPrompts = "eval_prompts"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
+    public static let choices = ["method": DistillMethod.names, "inputs": StateInputs.names, "targets": DistillTargets.names]
     public init() {}
 
     public func validate(path: String, prefix: String) throws {
         func req(_ ok: Bool, _ k: String, _ m: String) throws { try ConfigFile.require(ok, path, "\(prefix).\(k)", m) }
-        try req(["gpd", "pd"].contains(method), "method", "must be \"gpd\" or \"pd\"")
         try req(teacherSteps >= 2, "teacher_steps", "must be at least 2")
         try req(shift > 0, "shift", "must be positive")
         do { _ = try StagePlan(stages, teacherSteps: teacherSteps) } catch { throw ConfigError(path, "\(prefix).stages", "\(error)") }
-        if method == "pd" {
+        if method == .pd {
             var prev = 1
             for k in stages { try req(k == 2 * prev, "stages", "pd halves the step count each stage: horizons 2, 4, 8, … (got \(stages))"); prev = k }
         }
         try req(stepsPerStage >= 1, "steps_per_stage", "must be at least 1")
         try req(guidanceStart >= 0 && guidanceEnd >= 0, "guidance_start", "guidance must be ≥ 0")
-        try req(["student", "teacher", "data"].contains(inputs), "inputs", "must be \"student\", \"teacher\" or \"data\"")
-        try req(["online", "offline"].contains(targets), "targets", "must be \"online\" or \"offline\"")
-        if targets == "offline" {
-            try req(method == "gpd", "targets", "offline targets are a GPD ablation (method = \"gpd\")")
-            try req(inputs == "teacher", "targets", "offline targets come from the teacher's trajectory: set inputs = \"teacher\"")
+        if targets == .offline {
+            try req(method == .gpd, "targets", "offline targets are a GPD ablation (method = \"gpd\")")
+            try req(inputs == .teacher, "targets", "offline targets come from the teacher's trajectory: set inputs = \"teacher\"")
         }
         try req(frequencyWeight >= 0, "frequency_weight", "must be ≥ 0")
         try req(frequencyStages >= 0, "frequency_stages", "must be ≥ 0")

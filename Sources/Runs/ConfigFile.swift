@@ -19,6 +19,20 @@ public protocol ConfigSection: Codable {
     static var keys: [String] { get }
     /// Range checks; `key` prefixes messages ("train.lr").
     func validate(path: String, prefix: String) throws
+    /// The values a string key may take (the TOML name → the choices), for keys whose type is a set
+    /// of names; a value outside them is refused naming the choices.
+    static var choices: [String: [String]] { get }
+}
+
+extension ConfigSection {
+    public static var choices: [String: [String]] { [:] }
+}
+
+/// A config value that is one of a few names (`method = "gpd"`): the names are the raw values.
+public protocol ConfigChoice: RawRepresentable, Codable, CaseIterable where RawValue == String {}
+
+extension ConfigChoice {
+    public static var names: [String] { allCases.map(\.rawValue) }
 }
 
 public enum ConfigFile {
@@ -78,6 +92,10 @@ public enum ConfigFile {
         // A value the section's type cannot hold is named with what it must be, before decoding (the
         // decoder's own messages do not name the key for numbers that do not fit).
         for key in table.keys.sorted() {
+            if let allowed = T.choices[key], let name = table[key] as? String, !allowed.contains(name) {
+                throw ConfigError(path, prefix.isEmpty ? key : "\(prefix).\(key)",
+                                  "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name)\"")
+            }
             let trial = defaults.merging([key: table[key]!]) { _, new in new }
             guard let data = try? JSONSerialization.data(withJSONObject: trial), (try? JSONDecoder().decode(T.self, from: data)) == nil else { continue }
             throw ConfigError(path, prefix.isEmpty ? key : "\(prefix).\(key)", expectation(value: table[key]!, default: defaults[key]))

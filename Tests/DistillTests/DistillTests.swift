@@ -177,12 +177,14 @@ final class DistillTests: XCTestCase {
         XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.stages'") && "\(e)".contains("does not divide"), "\(e)") }
         try "kind = \"distill\"\n[distill]\nmethod = \"pd\"\nstages = [2, 3]\n".write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("pd halves"), "\(e)") }
+        try "kind = \"distill\"\n[distill]\nmethod = \"gdp\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.method'") && "\(e)".contains("one of \"gpd\", \"pd\", got \"gdp\""), "\(e)") }
         try "kind = \"distill\"\n[distill]\ntargets = \"offline\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.targets'") && "\(e)".contains("inputs = \"teacher\""), "\(e)") }
         // Overrides (gpd distill --set): TOML values, bare words as strings, unknown keys refused by name.
         try "kind = \"distill\"\n[distill]\nstages = [2, 4]\n".write(toFile: path, atomically: true, encoding: .utf8)
         let o = try DistillConfig.load(path, overrides: ["distill.frequency_weight=0", "distill.inputs=teacher", "distill.targets = \"offline\"", "train.betas=[0.8, 0.9]"])
-        XCTAssertEqual(o.distill.frequencyWeight, 0); XCTAssertEqual(o.distill.inputs, "teacher"); XCTAssertEqual(o.distill.targets, "offline")
+        XCTAssertEqual(o.distill.frequencyWeight, 0); XCTAssertEqual(o.distill.inputs, .teacher); XCTAssertEqual(o.distill.targets, .offline)
         XCTAssertEqual(o.train.betas, [0.8, 0.9]); XCTAssertEqual(o.distill.stages, [2, 4])
         XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["distill.frequency_wieght=0"])) { e in XCTAssertTrue("\(e)".contains("'distill.frequency_wieght': unknown key"), "\(e)") }
         XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["distill.stages"])) { e in XCTAssertTrue("\(e)".contains("section.key=value"), "\(e)") }
@@ -217,7 +219,7 @@ final class DistillTests: XCTestCase {
     /// trajectory, so the target velocity carries x_a exactly to the trajectory's state k intervals on.
     func testOfflineTargetsFollowTheTeacherTrajectory() throws {
         var c = config(stages: [2, 4], steps: 1)
-        (c.distill.inputs, c.distill.targets) = ("teacher", "offline")
+        (c.distill.inputs, c.distill.targets) = (.teacher, .offline)
         let trainer = try DistillTrainer(config: c, session: try session("offline", c, resume: false), runsRoot: root)
         let (ctx, _) = try trainer.teacher.embed(["a red circle"])
         let (un, _) = try trainer.teacher.embed([""])
