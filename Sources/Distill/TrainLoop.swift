@@ -52,7 +52,7 @@ public protocol TrainReporter: AnyObject {
 public final class TrainSession {
     public let store: RunStore
     public let folder: RunFolder
-    public let kind: String
+    public let kind: RunKind
     /// The processes of this run; rank 0 is the one writer.
     public let world = World.current
     public var writer: Bool { world.isRoot }
@@ -66,7 +66,7 @@ public final class TrainSession {
 
     /// Opens (or creates) run `name` under `root`, takes its lock and writes the resolved config.
     /// With `resume` false an existing run with checkpoints is refused (nothing is overwritten).
-    public init(root: String, name: String, kind: String, configTOML: String, resume: Bool) throws {
+    public init(root: String, name: String, kind: RunKind, configTOML: String, resume: Bool) throws {
         folder = try RunFolder(root: root, name: name)
         self.kind = kind
         guard world.isRoot else {

@@ -5,6 +5,14 @@
 import Foundation
 import GRDB
 
+/// What a run trains: a VAE, a teacher (flow matching) or a distilled student.
+public enum RunKind: String, Codable, CaseIterable, DatabaseValueConvertible {
+    case vae, teacher, distill
+
+    /// The gpd command that runs this kind: `train vae`, `train teacher`, `distill`.
+    public var command: [String] { self == .distill ? ["distill"] : ["train", rawValue] }
+}
+
 public enum RunStatus: String, Codable, CaseIterable, DatabaseValueConvertible {
     case created, running, paused, finished, failed, stopped
     /// Shown for a run whose status says running/paused but whose trainer holds no lock.
@@ -14,7 +22,7 @@ public enum RunStatus: String, Codable, CaseIterable, DatabaseValueConvertible {
 public struct RunRecord: Codable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "runs"
     public var name: String
-    public var kind: String
+    public var kind: RunKind
     public var status: RunStatus
     public var pid: Int?
     public var heartbeat: Double?
@@ -29,7 +37,7 @@ public struct RunRecord: Codable, Equatable, FetchableRecord, PersistableRecord 
         case name, kind, status, pid, heartbeat, stage, step, created, updated, worldSize = "world_size"
     }
 
-    public init(name: String, kind: String, status: RunStatus, pid: Int?, heartbeat: Double?, stage: String?, step: Int,
+    public init(name: String, kind: RunKind, status: RunStatus, pid: Int?, heartbeat: Double?, stage: String?, step: Int,
                 created: Double, updated: Double, worldSize: Int = 1) {
         (self.name, self.kind, self.status, self.pid, self.heartbeat, self.stage) = (name, kind, status, pid, heartbeat, stage)
         (self.step, self.created, self.updated, self.worldSize) = (step, created, updated, worldSize)
@@ -38,7 +46,7 @@ public struct RunRecord: Codable, Equatable, FetchableRecord, PersistableRecord 
     /// Archives written before world sizes were recorded read as 1.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        (name, kind, status) = (try c.decode(String.self, forKey: .name), try c.decode(String.self, forKey: .kind), try c.decode(RunStatus.self, forKey: .status))
+        (name, kind, status) = (try c.decode(String.self, forKey: .name), try c.decode(RunKind.self, forKey: .kind), try c.decode(RunStatus.self, forKey: .status))
         (pid, heartbeat, stage) = (try c.decodeIfPresent(Int.self, forKey: .pid), try c.decodeIfPresent(Double.self, forKey: .heartbeat),
                                    try c.decodeIfPresent(String.self, forKey: .stage))
         (step, created, updated) = (try c.decode(Int.self, forKey: .step), try c.decode(Double.self, forKey: .created), try c.decode(Double.self, forKey: .updated))
@@ -114,7 +122,7 @@ public final class RunStore {
 
     // MARK: runs
 
-    public func register(name: String, kind: String) throws {
+    public func register(name: String, kind: RunKind) throws {
         try db.write { db in
             if try RunRecord.fetchOne(db, key: name) == nil {
                 try RunRecord(name: name, kind: kind, status: .created, pid: nil, heartbeat: nil, stage: nil, step: 0,

@@ -4,7 +4,7 @@ import Foundation
 
 public struct RunSummary: Codable {
     public var name: String
-    public var kind: String
+    public var kind: RunKind
     /// The stored status, or `crashed` when it says running/paused but no process holds the run's lock.
     public var status: RunStatus
     public var step: Int
@@ -16,7 +16,7 @@ public struct RunSummary: Codable {
     public var updated: Double
     public var pid: Int?
 
-    public init(name: String, kind: String, status: RunStatus, step: Int, stage: String?, loss: Double?, eval: Double?, evalKey: String?,
+    public init(name: String, kind: RunKind, status: RunStatus, step: Int, stage: String?, loss: Double?, eval: Double?, evalKey: String?,
                 updated: Double, pid: Int?) {
         (self.name, self.kind, self.status, self.step, self.stage) = (name, kind, status, step, stage)
         (self.loss, self.eval, self.evalKey, self.updated, self.pid) = (loss, eval, evalKey, updated, pid)
@@ -39,12 +39,12 @@ public enum RunSupervisor {
 
     /// Restarts a stopped, crashed or failed run from its newest checkpoint as a detached trainer
     /// (`gpd train KIND` or `gpd distill`, with the run's own config.toml). Returns its pid.
-    public static func restart(root: String, name: String, kind: String) throws -> Int32 {
+    public static func restart(root: String, name: String, kind: RunKind) throws -> Int32 {
         let folder = try RunFolder(root: root, name: name)
         guard try !folder.checkpoints().isEmpty else {
             throw ConfigError(folder.path, "checkpoints", "no checkpoint to resume from (an imported run keeps its history only)")
         }
-        let args = (kind == "distill" ? ["distill"] : ["train", kind]) + ["--config", folder.configPath, "--run", name, "--resume", "--runs", root]
+        let args = kind.command + ["--config", folder.configPath, "--run", name, "--resume", "--runs", root]
         return try launchDetached(executable, args, log: folder.path + "/stdout.log")
     }
 

@@ -270,7 +270,7 @@ public final class StudioApp {
     /// channel; the trainer validates and applies it at its next step and records an event.
     func scheduleControl(_ cmd: String, _ arg: String) {
         guard let d = state.run.detail, state.screen == .run || state.screen == .runs else { state.message = ("open a distillation run first (Runs screen, enter)", true); return }
-        guard d.kind == "distill" else { state.message = ("\(d.name) is a \(d.kind) run; stage schedules belong to distillation runs", true); return }
+        guard d.kind == .distill else { state.message = ("\(d.name) is a \(d.kind?.rawValue ?? "unknown") run; stage schedules belong to distillation runs", true); return }
         guard d.status == .running || d.status == .paused else { state.message = ("\(d.name) is \(d.status.rawValue); a schedule change needs a live trainer", true); return }
         let payload = arg.replacingOccurrences(of: " ", with: "")
         if cmd == "stages" {

@@ -47,7 +47,7 @@ public final class SampleBackend: @unchecked Sendable {
     static func discover(runsRoot: String) -> (teacher: String?, student: String?) {
         var teacher = try? ModelRef.resolve("demo:teacher", runsRoot: runsRoot)
         if teacher == nil, let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
-            teacher = runs.first { $0.kind == "teacher" && FileManager.default.fileExists(atPath: runsRoot + "/" + $0.name + "/export/model.json") }
+            teacher = runs.first { $0.kind == .teacher && FileManager.default.fileExists(atPath: runsRoot + "/" + $0.name + "/export/model.json") }
                 .map { runsRoot + "/" + $0.name + "/export" }
         }
         return (teacher, studentCandidates(runsRoot: runsRoot).first?.folder)
@@ -64,7 +64,7 @@ public final class SampleBackend: @unchecked Sendable {
         }.sorted { ($0 == "gpd6" ? 0 : 1, $0) < ($1 == "gpd6" ? 0 : 1, $1) }
         out += demos.map { ("demo:" + $0, demoRoot + "/" + $0) }
         if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
-            for r in runs.sorted(by: { $0.updated > $1.updated }) where r.kind == "distill" {
+            for r in runs.sorted(by: { $0.updated > $1.updated }) where r.kind == .distill {
                 let dir = runsRoot + "/" + r.name
                 if fm.fileExists(atPath: dir + "/export/model.json") { out.append((r.name, dir + "/export")) }
                 let stages = ((try? fm.contentsOfDirectory(atPath: dir + "/stages")) ?? []).filter { fm.fileExists(atPath: dir + "/stages/" + $0 + "/model.json") }

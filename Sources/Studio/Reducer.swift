@@ -66,7 +66,7 @@ public enum Reducer {
         case .toggleMedia: state.run.media.toggle()
         case .cycleStudent: return [.selectStudent("")]
         case .editStages:
-            guard let d = state.run.detail, d.kind == "distill" else { state.message = ("stage schedules belong to distillation runs", true); return [] }
+            guard let d = state.run.detail, d.kind == .distill else { state.message = ("stage schedules belong to distillation runs", true); return [] }
             let plan = d.stagePlan
             state.command = "stages " + plan.horizons.dropFirst(plan.current + 1).map(String.init).joined(separator: ",")
             state.message = ("remaining horizons after the current stage (teacher steps \(plan.teacherSteps) / horizon = student steps); enter sends, esc cancels", false)

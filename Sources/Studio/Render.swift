@@ -127,7 +127,7 @@ enum RunsScreen {
             let statusColor: RGB = [RunStatus.running: theme.ok, .paused: theme.warn, .failed: theme.error, .crashed: theme.error][r.status] ?? theme.dim
             let loss = r.loss.map { String(format: "%.4f", $0) } ?? "–"
             let ev = r.eval.map { String(format: r.evalKey == "eval/psnr" ? "%.2f dB" : "%.4f", $0) } ?? "–"
-            line([st.marked.contains(r.name) ? "●" : " ", r.name, r.kind, r.status.rawValue, r.stage ?? "–", String(r.step), loss, ev, Renderer.age(r.updated)],
+            line([st.marked.contains(r.name) ? "●" : " ", r.name, r.kind.rawValue, r.status.rawValue, r.stage ?? "–", String(r.step), loss, ev, Renderer.age(r.updated)],
                  row: row, style: style, statusColor: sel ? nil : statusColor)
         }
         let info = "\(visible.count)/\(st.rows.count) runs · sort: \(RunsState.sortNames[st.sort]) · \(st.marked.count) marked"
@@ -152,7 +152,7 @@ enum RunScreen {
         let keys = d.metricKeys
         let key = keys.isEmpty ? "loss" : keys[min(s.run.metricIndex, keys.count - 1)]
         f.text("\(d.name)", row: top, col: 1, style: theme.colored(theme.accent, bold: true))
-        f.text("  \(d.kind) · \(d.status.rawValue) · step \(d.step)" + (d.worldSize > 1 ? " · \(d.worldSize) processes" : ""),
+        f.text("  \(d.kind?.rawValue ?? "") · \(d.status.rawValue) · step \(d.step)" + (d.worldSize > 1 ? " · \(d.worldSize) processes" : ""),
                row: top, col: 1 + d.name.count, style: theme.body)
         let plotRows = max(4, rows / 2 - 1), plotCols = f.cols - 2
         f.text("\(key)\(s.run.smooth ? " (EMA)" : "")\(s.run.logY ? " · log y" : "")   m: next metric (\(keys.count))",
@@ -195,12 +195,12 @@ enum RunScreen {
             let lines = d.config.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
             for (i, l) in lines.prefix(lowerRows - 1).enumerated() { f.text(l, row: lower + 1 + i, col: c0, style: theme.body, width: half - c0 - 1) }
         }
-        if d.kind == "distill" {
+        if d.kind == .distill {
             stageTable(&f, d, theme, row: lower, rows: lowerRows, width: (wide ? f.cols / 3 : half) - 2)
         } else {
             f.text("latest", row: lower, col: 1, style: Style(fg: theme.dim, bg: theme.background, bold: true))
         }
-        for (i, k) in keys.prefix(d.kind == "distill" ? 0 : lowerRows - 1).enumerated() {
+        for (i, k) in keys.prefix(d.kind == .distill ? 0 : lowerRows - 1).enumerated() {
             let v = d.metrics[k]?.last?.y ?? .nan
             f.text(Renderer.pad(k, 21) + " " + String(format: "%.5g", v), row: lower + 1 + i, col: 1, style: theme.body, width: (wide ? f.cols / 3 : half) - 2)
         }

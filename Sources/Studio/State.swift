@@ -18,7 +18,7 @@ public struct RunsState {
 
     public var visible: [RunSummary] {
         let f = filter.lowercased()
-        let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.contains(f) || $0.status.rawValue.contains(f) }
+        let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.rawValue.contains(f) || $0.status.rawValue.contains(f) }
         switch sort {
         case 1: return rows.sorted { $0.name < $1.name }
         case 2: return rows.sorted { ($0.status.rawValue, $0.name) < ($1.status.rawValue, $1.name) }
@@ -30,7 +30,7 @@ public struct RunsState {
 
 public struct RunDetail {
     public var name: String
-    public var kind = ""
+    public var kind: RunKind?
     public var status = RunStatus.created
     public var step = 0
     /// Processes the trainer runs on (mpirun -np N).

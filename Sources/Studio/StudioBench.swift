@@ -30,7 +30,7 @@ public enum StudioBench {
         let theme = Theme()
         row("render the Sample screen, 160×48", target: 50) { _ = Renderer.render(s, theme: theme, rows: 48, cols: 160) }
         s.screen = .runs
-        s.runs.rows = (0..<200).map { RunSummary(name: "run-\($0)", kind: "distill", status: .finished, step: $0 * 10, stage: "k8", loss: 0.1,
+        s.runs.rows = (0..<200).map { RunSummary(name: "run-\($0)", kind: .distill, status: .finished, step: $0 * 10, stage: "k8", loss: 0.1,
                                                  eval: 0.5, evalKey: "eval/total", updated: Double($0), pid: nil) }
         row("render the Runs screen, 200 runs, 160×48", target: 50) { _ = Renderer.render(s, theme: theme, rows: 48, cols: 160) }
         // Sixel of teacher | student at 128×128 each (a 32-px clip at 4×, as on a 10×20-pixel cell

@@ -33,7 +33,7 @@ struct RunsCommand: ParsableCommand {
             for r in rows {
                 let loss = r.loss.map { String(format: "%.4f", $0) } ?? "–"
                 let ev = r.eval.map { String(format: r.evalKey == "eval/psnr" ? "%.2f dB" : "%.4f", $0) } ?? "–"
-                print(row([r.name, r.kind, r.status.rawValue, String(r.step), loss, ev, RunsCommand.age(r.updated)]))
+                print(row([r.name, r.kind.rawValue, r.status.rawValue, String(r.step), loss, ev, RunsCommand.age(r.updated)]))
             }
         }
     }
@@ -59,13 +59,13 @@ struct RunsCommand: ParsableCommand {
             let checkpoints = try folder.checkpoints()
             let worldSize = try store.run(name)?.worldSize ?? 1
             if json {
-                try printJSON(["name": name, "kind": summary.kind, "status": summary.status.rawValue, "step": summary.step, "world_size": worldSize, "metrics": latest,
+                try printJSON(["name": name, "kind": summary.kind.rawValue, "status": summary.status.rawValue, "step": summary.step, "world_size": worldSize, "metrics": latest,
                                "events": events.map { ["step": $0.step, "kind": $0.kind, "detail": $0.detail, "time": $0.time] },
                                "evaluations": evalSteps.map { ["step": Double($0)].merging(evaluations[$0]!) { a, _ in a } },
                                "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? ""])
                 return
             }
-            print("\(name): \(summary.kind) run, \(summary.status.rawValue) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")"
+            print("\(name): \(summary.kind.rawValue) run, \(summary.status.rawValue) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")"
                   + (worldSize > 1 ? ", \(worldSize) processes (mpirun)" : ""))
             let keyWidth = latest.keys.map(\.count).max() ?? 0
             for k in latest.keys.sorted() { print("  " + k.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + String(format: " %.5g", latest[k]!)) }

@@ -83,7 +83,7 @@ struct TrainOptions: ParsableArguments {
     /// Opens the run (lock, store, resolved config), routes SIGINT/SIGTERM to a graceful stop and
     /// reports progress on the terminal.
     /// `batch`: the global batch the ranks divide (checked before the run exists).
-    func session(kind: String, configTOML: String, batch: (size: Int, section: String)) throws -> (TrainSession, CLIReporter) {
+    func session(kind: RunKind, configTOML: String, batch: (size: Int, section: String)) throws -> (TrainSession, CLIReporter) {
         do { _ = try World.current.rows(ofBatch: batch.size, section: batch.section) } catch { throw ValidationError("\(error)") }
         let session = try TrainSession(root: runs.root, name: name, kind: kind, configTOML: configTOML, resume: resume)
         session.stop.installSignalHandlers()
@@ -106,7 +106,7 @@ struct TrainCommand: ParsableCommand {
             let cfg = try VAETrainConfig.load(source.path, overrides: source.overrides)
             options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "train", "loss"])
             try Preflight.check(cfg, path: source.path)
-            let (session, reporter) = try options.session(kind: "vae", configTOML: try cfg.toml(), batch: (cfg.train.batch, "[train] batch"))
+            let (session, reporter) = try options.session(kind: .vae, configTOML: try cfg.toml(), batch: (cfg.train.batch, "[train] batch"))
             let trainer = try VAETrainer(config: cfg, session: session)
             reporter.message("\(trainer.vae.parameterCount) parameters; \(cfg.train.steps) steps of \(cfg.train.batch) clips (\(cfg.data.frames)×\(cfg.data.size)²)")
             try trainer.run(resume: options.resume)
@@ -123,7 +123,7 @@ struct TrainCommand: ParsableCommand {
             let cfg = try TeacherTrainConfig.load(source.path, overrides: source.overrides)
             options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "text", "train", "flow", "sample"])
             try Preflight.check(cfg, path: source.path)
-            let (session, reporter) = try options.session(kind: "teacher", configTOML: try cfg.toml(), batch: (cfg.train.batch, "[train] batch"))
+            let (session, reporter) = try options.session(kind: .teacher, configTOML: try cfg.toml(), batch: (cfg.train.batch, "[train] batch"))
             let trainer = try TeacherTrainer(config: cfg, session: session)
             reporter.message("\(trainer.model.transformer.parameterCount) transformer + \(trainer.model.textEncoder.parameterCount) text-encoder parameters; \(cfg.train.steps) steps of \(cfg.train.batch)")
             try trainer.run(resume: options.resume)

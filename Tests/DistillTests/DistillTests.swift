@@ -35,7 +35,7 @@ final class DistillTests: XCTestCase {
     }
 
     func session(_ name: String, _ c: DistillConfig, resume: Bool) throws -> TrainSession {
-        try TrainSession(root: root, name: name, kind: "distill", configTOML: try c.toml(), resume: resume)
+        try TrainSession(root: root, name: name, kind: .distill, configTOML: try c.toml(), resume: resume)
     }
 
     /// A model records its tokenizer's words; a build whose words give other ids refuses it.

@@ -53,7 +53,7 @@ final class RunStoreTests: XCTestCase {
 
     func train(_ configPath: String, name: String, resume: Bool) throws -> VAETrainer {
         let cfg = try VAETrainConfig.load(configPath)
-        let session = try TrainSession(root: root, name: name, kind: "vae", configTOML: try cfg.toml(), resume: resume)
+        let session = try TrainSession(root: root, name: name, kind: .vae, configTOML: try cfg.toml(), resume: resume)
         let trainer = try VAETrainer(config: cfg, session: session)
         try trainer.run(resume: resume)
         return trainer
@@ -84,7 +84,7 @@ final class RunStoreTests: XCTestCase {
         let full = try train(try tinyVAEConfig(steps: 4), name: "full", resume: false)
         // Same config, stopped at a step boundary after 2 steps (by a control command), then resumed.
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 4))
-        let session = try TrainSession(root: root, name: "split", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        let session = try TrainSession(root: root, name: "split", kind: .vae, configTOML: try cfg.toml(), resume: false)
         let first = try VAETrainer(config: cfg, session: session)
         final class StopAt: TrainReporter {
             let session: TrainSession, at: Int
@@ -112,7 +112,7 @@ final class RunStoreTests: XCTestCase {
         try TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 6, batch: 3, checkpointEvery: 1).write(toFile: path, atomically: true, encoding: .utf8)
         let cfg = try TeacherTrainConfig.load(path)
         func trainer(_ name: String, resume: Bool, stopAt: Int? = nil) throws -> TeacherTrainer {
-            let session = try TrainSession(root: root, name: name, kind: "teacher", configTOML: try cfg.toml(), resume: resume)
+            let session = try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: resume)
             final class StopAt: TrainReporter {
                 let session: TrainSession, at: Int
                 init(_ s: TrainSession, _ a: Int) { session = s; at = a }
@@ -153,7 +153,7 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: other + "/a/config.toml", encoding: .utf8), try String(contentsOfFile: root + "/a/config.toml", encoding: .utf8))
         // Importing again skips, never overwrites; an imported run has nothing to resume from.
         XCTAssertEqual(try RunArchive.importRuns(from: archive, into: try RunStore(root: other)).skipped, ["a"])
-        XCTAssertThrowsError(try RunSupervisor.restart(root: other, name: "a", kind: "vae")) { e in
+        XCTAssertThrowsError(try RunSupervisor.restart(root: other, name: "a", kind: .vae)) { e in
             XCTAssertTrue("\(e)".contains("no checkpoint to resume from"), "\(e)")
         }
         XCTAssertThrowsError(try RunArchive.importRuns(from: root + "/nowhere", into: store))
@@ -207,7 +207,7 @@ final class RunStoreTests: XCTestCase {
     /// "database is locked", and every row lands.
     func testConcurrentWritersWaitForEachOther() throws {
         let stores = try [RunStore(root: root), RunStore(root: root)]
-        for (i, s) in stores.enumerated() { try s.register(name: "w\(i)", kind: "distill") }
+        for (i, s) in stores.enumerated() { try s.register(name: "w\(i)", kind: .distill) }
         let failures = NSLock()
         var errors: [String] = []
         DispatchQueue.concurrentPerform(iterations: 2) { i in
@@ -224,8 +224,8 @@ final class RunStoreTests: XCTestCase {
 
     func testSecondTrainerIsRefusedAndCrashedRunsShowAsCrashed() throws {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
-        let a = try TrainSession(root: root, name: "locked", kind: "vae", configTOML: try cfg.toml(), resume: false)
-        XCTAssertThrowsError(try TrainSession(root: root, name: "locked", kind: "vae", configTOML: try cfg.toml(), resume: true)) { e in
+        let a = try TrainSession(root: root, name: "locked", kind: .vae, configTOML: try cfg.toml(), resume: false)
+        XCTAssertThrowsError(try TrainSession(root: root, name: "locked", kind: .vae, configTOML: try cfg.toml(), resume: true)) { e in
             XCTAssertTrue("\(e)".contains("another trainer"), "\(e)")
         }
         XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, .running)
@@ -235,7 +235,7 @@ final class RunStoreTests: XCTestCase {
 
     func testDeleteRemovesTheWholeRunButNotALiveOneOrOneOthersUse() throws {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
-        let teacher = try TrainSession(root: root, name: "teacher", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        let teacher = try TrainSession(root: root, name: "teacher", kind: .vae, configTOML: try cfg.toml(), resume: false)
         let store = teacher.store
         try store.log("teacher", step: 1, ["loss": 1])
         try store.event("teacher", step: 1, kind: "note", "x")
@@ -248,7 +248,7 @@ final class RunStoreTests: XCTestCase {
         let student = try RunFolder(root: root, name: "student")
         try student.create()
         try "kind = 'distill'\nteacher = '\(root!)/./teacher/export'\n".write(toFile: student.configPath, atomically: true, encoding: .utf8)
-        try store.register(name: "student", kind: "distill")
+        try store.register(name: "student", kind: .distill)
         try "started by the studio".write(toFile: root + "/student.stdout.log", atomically: true, encoding: .utf8)
         XCTAssertEqual(RunSupervisor.dependents(root: root, of: "teacher"), ["student"])
         XCTAssertEqual(RunSupervisor.dependents(root: root, of: "student"), [])
@@ -263,14 +263,14 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root).filter { !$0.hasSuffix(".toml") && !$0.hasPrefix("runs.sqlite") }, [])
         XCTAssertThrowsError(try RunSupervisor.delete(store, name: "teacher")) { XCTAssertTrue("\($0)".contains("no such run"), "\($0)") }
         // The name is free again: a new run starts from nothing.
-        let again = try TrainSession(root: root, name: "teacher", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        let again = try TrainSession(root: root, name: "teacher", kind: .vae, configTOML: try cfg.toml(), resume: false)
         XCTAssertEqual(try store.metrics("teacher"), [])
         again.folder.unlock()
     }
 
     func testNonFiniteValuesFailTheRunNamingTheTensor() throws {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
-        let s = try TrainSession(root: root, name: "nan", kind: "vae", configTOML: try cfg.toml(), resume: false)
+        let s = try TrainSession(root: root, name: "nan", kind: .vae, configTOML: try cfg.toml(), resume: false)
         XCTAssertThrowsError(try s.checkFinite([("loss", [1]), ("gradient of encoder.conv_in.weight", [0, .nan])], step: 7)) { e in
             XCTAssertTrue("\(e)".contains("encoder.conv_in.weight") && "\(e)".contains("step 7"), "\(e)")
         }

@@ -10,7 +10,7 @@ final class ReducerTests: XCTestCase {
     func state(runs: Int = 3) -> StudioState {
         var s = StudioState()
         s.runs.rows = (0..<runs).map {
-            RunSummary(name: "run\($0)", kind: $0 == 2 ? "distill" : "teacher", status: .finished, step: 10 * $0, stage: nil, loss: nil,
+            RunSummary(name: "run\($0)", kind: $0 == 2 ? .distill : .teacher, status: .finished, step: 10 * $0, stage: nil, loss: nil,
                        eval: nil, evalKey: nil, updated: Double(1000 - $0), pid: nil)
         }
         s.sample.sigmas = TeacherGridPreset.sigmas(steps: 6, shift: 3)
@@ -62,7 +62,7 @@ final class ReducerTests: XCTestCase {
         _ = Reducer.reduce(&s, .mark)
         XCTAssertTrue(s.runs.marked.isEmpty, "mark toggles")
         // Stage editing belongs to distillation runs.
-        s.run.detail = RunDetail(name: "run0"); s.run.detail?.kind = "teacher"
+        s.run.detail = RunDetail(name: "run0"); s.run.detail?.kind = .teacher
         s.command = nil
         XCTAssertEqual(Reducer.reduce(&s, .editStages), [])
         XCTAssertEqual(s.message?.error, true)

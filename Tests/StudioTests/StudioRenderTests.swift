@@ -17,13 +17,13 @@ final class StudioRenderTests: XCTestCase {
         var s = StudioState()
         s.runsRoot = "runs"
         s.runs.rows = [
-            RunSummary(name: "vae-demo", kind: "vae", status: .finished, step: 3000, stage: nil, loss: 0.0412, eval: 27.31, evalKey: "eval/psnr", updated: Self.now - 7300, pid: nil),
-            RunSummary(name: "teacher-demo", kind: "teacher", status: .running, step: 1200, stage: nil, loss: 0.2133, eval: 0.6512, evalKey: "eval/total", updated: Self.now - 300, pid: 42),
-            RunSummary(name: "gpd-demo", kind: "distill", status: .crashed, step: 450, stage: "k4", loss: 0.0151, eval: nil, evalKey: nil, updated: Self.now - 100_000, pid: 7),
+            RunSummary(name: "vae-demo", kind: .vae, status: .finished, step: 3000, stage: nil, loss: 0.0412, eval: 27.31, evalKey: "eval/psnr", updated: Self.now - 7300, pid: nil),
+            RunSummary(name: "teacher-demo", kind: .teacher, status: .running, step: 1200, stage: nil, loss: 0.2133, eval: 0.6512, evalKey: "eval/total", updated: Self.now - 300, pid: 42),
+            RunSummary(name: "gpd-demo", kind: .distill, status: .crashed, step: 450, stage: "k4", loss: 0.0151, eval: nil, evalKey: nil, updated: Self.now - 100_000, pid: 7),
         ]
         s.runs.marked = ["gpd-demo"]
         var d = RunDetail(name: "teacher-demo")
-        (d.kind, d.status, d.step) = ("teacher", .running, 1200)
+        (d.kind, d.status, d.step) = (.teacher, .running, 1200)
         d.metrics["loss"] = (1...120).map { (Double($0 * 10), 2.0 / Double($0).squareRoot()) }
         d.metrics["eval/total"] = [(500, 0.41), (1000, 0.65)]
         d.events = [EventRow(id: 1, step: 0, time: 0, kind: "stage", detail: "stage 1/2: horizon 2"), EventRow(id: 2, step: 600, time: 0, kind: "stage", detail: "stage 2/2: horizon 4")]
@@ -121,7 +121,7 @@ final class StudioRenderTests: XCTestCase {
     func testDistillationStageTable() {
         var s = sampleState()
         var d = RunDetail(name: "gpd-demo")
-        (d.kind, d.status, d.step) = ("distill", .running, 650)
+        (d.kind, d.status, d.step) = (.distill, .running, 650)
         d.metrics["loss"] = (1...65).map { (Double($0 * 10), 0.3 / Double($0).squareRoot()) }
         d.metrics["horizon"] = [(300, 2), (600, 3), (650, 4)]
         d.metrics["eval/total"] = [(300, 0.5012), (600, 0.4871)]
