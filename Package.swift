@@ -1,6 +1,6 @@
 // swift-tools-version:5.10
 // GPD Studio: an embedded video-diffusion engine, Guided Progressive Distillation and a terminal studio.
-// Layers (arrows point down): gpd → Studio → Terminal; Distill → ModelFolders; Runs, Eval, Data, Diffusion, Models → NN → Tensors → C shims.
+// Layers (arrows point down): gpd → Studio → Terminal; Distill → ModelFolders, Cluster (MPI); Runs, Eval, Data, Diffusion, Models → NN → Tensors → C shims.
 import PackageDescription
 import Foundation
 
