@@ -18,12 +18,13 @@ final class StudioE2ETests: XCTestCase {
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session], output: true) }
 
     /// Waits until the screen contains `text` (up to `seconds`).
-    func waitFor(_ text: String, seconds: Double = 60, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Waits until the screen shows `text` (or any of `alternatives`).
+    func waitFor(_ text: String, or alternatives: String..., seconds: Double = 60, file: StaticString = #filePath, line: UInt = #line) throws {
         let deadline = Date().addingTimeInterval(seconds)
         var last = ""
         while Date() < deadline {
             last = try screen()
-            if last.contains(text) { return }
+            if ([text] + alternatives).contains(where: { last.contains($0) }) { return }
             Thread.sleep(forTimeInterval: 0.2)
         }
         XCTFail("'\(text)' did not appear; the screen was:\n\(last)", file: file, line: line)
@@ -60,7 +61,8 @@ final class StudioE2ETests: XCTestCase {
         try waitFor("Keys — Sample screen")
         try keys("Escape")
         try keys("4")
-        try waitFor("No spectra yet")
+        // The Spectra screen: empty until a student clip has been sampled, its plots after.
+        try waitFor("No spectra yet", or: "radially averaged spatial power")
         try keys("1")
         try waitFor("NAME")
         try keys(":", "theme light", "Enter")
