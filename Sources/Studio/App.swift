@@ -66,10 +66,15 @@ public final class StudioApp {
                 session.draw(Renderer.render(state, theme: theme, rows: size.rows, cols: size.cols))
                 dirty = false
             }
-            if let key = session.readKey(milliseconds: 40) {
-                if key == .resize || key == .ctrl("l") { session.invalidate() }
-                handle(key)
+            // Every key already typed is handled before the next frame is drawn, so a slow frame (a
+            // loaded machine, large images) delays the screen, never the keys.
+            var key = session.readKey(milliseconds: 40), handled = 0
+            while let k = key, handled < 64, !quit {
+                if k == .resize || k == .ctrl("l") { session.invalidate() }
+                handle(k)
                 dirty = true
+                handled += 1
+                key = session.readKey(milliseconds: 0)
             }
         }
     }
