@@ -52,6 +52,8 @@ final class StudioE2ETests: XCTestCase {
         try waitFor("prompt  a green square moving up on a red zebra background")
         try waitFor("unknown: zebra")
         // Raise the selected point (σ₁) above σ₀: the schedule becomes invalid and is not sampled.
+        // First the student's own schedule must be in place (the models load in the background).
+        try waitFor("1.000 0.938")
         for _ in 0..<6 { try keys("k") }
         try waitFor("not sampled")
         try keys("R")
