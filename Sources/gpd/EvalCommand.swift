@@ -41,6 +41,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         if let model { try runModel(model); return }
+        // Under mpirun only --model is split over the ranks; the other forms run once, on rank 0.
+        guard World.current.isRoot else { return }
         if let vae { try runVAE(vae); return }
         if calibrate { try runCalibration(); return }
         let set = try ClipSet.load(clips!)
