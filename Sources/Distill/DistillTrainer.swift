@@ -82,9 +82,9 @@ public final class DistillTrainer {
     var currentStage = 0
 
     /// "stages" "4,6,8" replaces the stages after the current one; "steps_per_stage" "300".
-    func control(_ command: String, _ payload: String, step: Int) throws -> String? {
+    func control(_ command: ControlCommand, _ payload: String, step: Int) throws -> String? {
         switch command {
-        case "stages":
+        case .stages:
             let ks = try payload.split(separator: ",").map { s -> Int in
                 guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else { throw TrainError("'\(s)' is not a horizon") }
                 return v
@@ -93,7 +93,7 @@ public final class DistillTrainer {
             stages = Array(stages[...currentStage]) + plan.horizons
             try recordConfig()
             return "remaining stages after horizon \(stages[currentStage]): \(plan.horizons.map(String.init).joined(separator: ", ")) (\(plan.horizons.map { String(grid.steps / $0) }.joined(separator: ", ")) steps)"
-        case "steps_per_stage":
+        case .stepsPerStage:
             guard let n = Int(payload), n >= 1 else { throw TrainError("steps per stage '\(payload)' must be a positive integer") }
             stepsPerStage = n
             try recordConfig()

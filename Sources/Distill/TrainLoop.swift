@@ -62,7 +62,7 @@ public final class TrainSession {
     public var lrOverride: Float?
     /// Trainer-specific commands (e.g. a distillation's remaining stages): returns a description of
     /// what was applied, nil for an unknown command; throws to refuse it with a reason.
-    public var customControl: ((_ command: String, _ payload: String, _ step: Int) throws -> String?)?
+    public var customControl: ((_ command: ControlCommand, _ payload: String, _ step: Int) throws -> String?)?
 
     /// Opens (or creates) run `name` under `root`, takes its lock and writes the resolved config.
     /// With `resume` false an existing run with checkpoints is refused (nothing is overwritten).
@@ -118,16 +118,20 @@ public final class TrainSession {
         repeat {
             let taken = writer ? try store.takeControl(name).map { Command(command: $0.command, payload: $0.payload) } : []
             for c in try world.broadcast(taken) {
-                switch c.command {
-                case "pause": paused = true; try write { try store.update(name, status: .paused) }
-                case "resume": paused = false; try write { try store.update(name, status: .running) }
-                case "stop": stop.set()
-                case "lr":
+                guard let command = ControlCommand(rawValue: c.command) else {
+                    try event(step: step, kind: "control-refused", "unknown command \(c.command)")
+                    continue
+                }
+                switch command {
+                case .pause: paused = true; try write { try store.update(name, status: .paused) }
+                case .resume: paused = false; try write { try store.update(name, status: .running) }
+                case .stop: stop.set()
+                case .lr:
                     guard let v = Float(c.payload), v > 0, v.isFinite else { try event(step: step, kind: "control-refused", "lr '\(c.payload)'"); continue }
                     lrOverride = v
-                default:
+                case .stages, .stepsPerStage:
                     do {
-                        guard let applied = try customControl?(c.command, c.payload, step) else {
+                        guard let applied = try customControl?(command, c.payload, step) else {
                             try event(step: step, kind: "control-refused", "unknown command \(c.command)")
                             continue
                         }

@@ -73,6 +73,17 @@ public struct EventRow: Codable, Equatable, FetchableRecord {
     }
 }
 
+/// What a trainer can be told while it runs (the control channel), with its payload's meaning.
+public enum ControlCommand: String, Codable, CaseIterable {
+    case pause, resume, stop
+    /// Payload: the new learning rate.
+    case lr
+    /// Distillation. Payload: the horizons after the current stage ("4,6,8").
+    case stages
+    /// Distillation. Payload: the steps per stage.
+    case stepsPerStage = "steps_per_stage"
+}
+
 public struct ControlRow: Codable, Equatable, FetchableRecord {
     public var id: Int64
     public var command: String
@@ -232,10 +243,10 @@ public final class RunStore {
         try db.read { try EventRow.fetchAll($0, sql: "SELECT id, step, time, kind, detail FROM events WHERE run = ? ORDER BY id", arguments: [name]) }
     }
 
-    /// Queues a command (pause, resume, stop, lr, stages, …) for the run's trainer.
-    public func control(_ name: String, command: String, payload: String = "") throws {
+    /// Queues a command for the run's trainer.
+    public func control(_ name: String, command: ControlCommand, payload: String = "") throws {
         try db.write { try $0.execute(sql: "INSERT INTO control (run, command, payload, created) VALUES (?, ?, ?, ?)",
-                                      arguments: [name, command, payload, Self.now]) }
+                                      arguments: [name, command.rawValue, payload, Self.now]) }
     }
 
     /// Pending commands, oldest first, marked applied as they are taken.

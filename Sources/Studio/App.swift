@@ -263,11 +263,11 @@ public final class StudioApp {
                            shownMedia: d.flatMap { d in d.mediaName.isEmpty ? nil : (d.mediaName, d.mediaFrames, d.mediaShape, d.mediaCaption) }))
     }
 
-    func control(_ command: String) {
+    func control(_ command: ControlCommand) {
         guard let name = state.screen == .run ? state.run.detail?.name : selectedRun?.name else { return }
         do {
             try RunStore(root: state.runsRoot).control(name, command: command)
-            state.message = ("\(command) sent to \(name); the trainer applies it at its next step", false)
+            state.message = ("\(command.rawValue) sent to \(name); the trainer applies it at its next step", false)
         } catch { state.message = ("\(error)", true) }
     }
 
@@ -286,7 +286,7 @@ public final class StudioApp {
             guard let n = Int(payload), n >= 1 else { state.message = ("usage: :steps-per-stage N (N ≥ 1)", true); return }
         }
         do {
-            try RunStore(root: state.runsRoot).control(d.name, command: cmd == "stages" ? "stages" : "steps_per_stage", payload: payload)
+            try RunStore(root: state.runsRoot).control(d.name, command: cmd == "stages" ? .stages : .stepsPerStage, payload: payload)
             state.message = ("\(cmd) \(payload) sent to \(d.name); the trainer checks and applies it at its next step (see events)", false)
         } catch { state.message = ("\(error)", true) }
     }
@@ -311,7 +311,7 @@ public final class StudioApp {
     func resumeRun() {
         guard let name = state.screen == .run ? state.run.detail?.name : selectedRun?.name,
               let r = state.runs.rows.first(where: { $0.name == name }) else { return }
-        if r.status == .paused { control("resume"); return }
+        if r.status == .paused { control(.resume); return }
         guard [RunStatus.stopped, .crashed, .failed].contains(r.status) else { state.message = ("\(name) is \(r.status.rawValue)", true); return }
         do {
             let pid = try RunSupervisor.restart(root: state.runsRoot, name: name, kind: r.kind)

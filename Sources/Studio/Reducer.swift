@@ -8,8 +8,8 @@ import Runs
 public enum Effect: Equatable {
     case quit
     case loadRunDetail, refreshRuns
-    /// "stop" or "pause" to the open (Run screen) or selected (Runs screen) run.
-    case control(String)
+    /// Stop or pause the open (Run screen) or selected (Runs screen) run.
+    case control(ControlCommand)
     case resumeRun
     /// A student by label ("" cycles to the next).
     case selectStudent(String)
@@ -56,7 +56,7 @@ public enum Reducer {
         case .mark:
             guard let r = state.selectedRun else { return [] }
             if state.runs.marked.contains(r.name) { state.runs.marked.remove(r.name) } else { state.runs.marked.insert(r.name) }
-        case .stop, .pause: return [.control(action == .stop ? "stop" : "pause")]
+        case .stop, .pause: return [.control(action == .stop ? .stop : .pause)]
         case .resume: return [.resumeRun]
         case .newRun:
             state.command = "new "

@@ -84,25 +84,25 @@ struct RunsCommand: ParsableCommand {
         }
     }
 
-    static func queue(_ root: String, _ name: String, _ command: String, _ payload: String = "") throws {
+    static func queue(_ root: String, _ name: String, _ command: ControlCommand, _ payload: String = "") throws {
         let store = try RunStore(root: root)
         guard try store.run(name) != nil else { throw RunsError("no run '\(name)' in \(root)") }
         try store.control(name, command: command, payload: payload)
-        print("\(name): \(command)\(payload.isEmpty ? "" : " \(payload)") queued; the trainer applies it at its next step")
+        print("\(name): \(command.rawValue)\(payload.isEmpty ? "" : " \(payload)") queued; the trainer applies it at its next step")
     }
 
     struct Stop: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Ask a run's trainer to checkpoint and stop.")
         @Argument var name: String
         @OptionGroup var runs: RunsOption
-        func run() throws { try RunsCommand.queue(runs.root, name, "stop") }
+        func run() throws { try RunsCommand.queue(runs.root, name, .stop) }
     }
 
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Pause a running trainer (it keeps its lock and memory).")
         @Argument var name: String
         @OptionGroup var runs: RunsOption
-        func run() throws { try RunsCommand.queue(runs.root, name, "pause") }
+        func run() throws { try RunsCommand.queue(runs.root, name, .pause) }
     }
 
     struct Resume: ParsableCommand {
@@ -113,7 +113,7 @@ struct RunsCommand: ParsableCommand {
             let store = try RunStore(root: runs.root)
             guard let r = try RunSupervisor.summaries(store).first(where: { $0.name == name }) else { throw RunsError("no run '\(name)' in \(runs.root)") }
             switch r.status {
-            case .paused: try RunsCommand.queue(runs.root, name, "resume")
+            case .paused: try RunsCommand.queue(runs.root, name, .resume)
             case .running: print("\(name) is already running")
             case .finished: print("\(name) has finished")
             default:
@@ -147,7 +147,7 @@ struct RunsCommand: ParsableCommand {
             guard lr != nil || stages != nil || stepsPerStage != nil else { throw ValidationError("nothing to change: give --lr, --stages or --steps-per-stage") }
             if let lr {
                 guard lr > 0, lr < 1 else { throw ValidationError("--lr must be in (0, 1)") }
-                try RunsCommand.queue(runs.root, name, "lr", String(lr))
+                try RunsCommand.queue(runs.root, name, .lr, String(lr))
             }
             if let stages {
                 let horizons = stages.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -157,11 +157,11 @@ struct RunsCommand: ParsableCommand {
                 guard zip(horizons, horizons.dropFirst()).allSatisfy({ $0! < $1! }) else {
                     throw ValidationError("--stages must grow: each horizon larger than the one before (e.g. 4,6,8), got \(stages)")
                 }
-                try RunsCommand.queue(runs.root, name, "stages", stages)
+                try RunsCommand.queue(runs.root, name, .stages, stages)
             }
             if let stepsPerStage {
                 guard stepsPerStage >= 1 else { throw ValidationError("--steps-per-stage must be at least 1") }
-                try RunsCommand.queue(runs.root, name, "steps_per_stage", String(stepsPerStage))
+                try RunsCommand.queue(runs.root, name, .stepsPerStage, String(stepsPerStage))
             }
         }
     }

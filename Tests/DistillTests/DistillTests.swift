@@ -108,9 +108,9 @@ final class DistillTests: XCTestCase {
     func testLiveStageControl() throws {
         let c = config(stages: [2, 4, 8], steps: 2)
         let s = try session("live", c, resume: false)
-        try s.store.control("live", command: "stages", payload: "8")              // drop the 4-step stage
-        try s.store.control("live", command: "steps_per_stage", payload: "1")
-        try s.store.control("live", command: "stages", payload: "3")              // 3 does not divide 8: refused
+        try s.store.control("live", command: .stages, payload: "8")              // drop the 4-step stage
+        try s.store.control("live", command: .stepsPerStage, payload: "1")
+        try s.store.control("live", command: .stages, payload: "3")              // 3 does not divide 8: refused
         let trainer = try DistillTrainer(config: c, session: s, runsRoot: root)
         try trainer.run(resume: false)
         XCTAssertEqual(trainer.stages, [2, 8])

@@ -239,7 +239,7 @@ final class RunStoreTests: XCTestCase {
         let store = teacher.store
         try store.log("teacher", step: 1, ["loss": 1])
         try store.event("teacher", step: 1, kind: "note", "x")
-        try store.control("teacher", command: "pause")
+        try store.control("teacher", command: .pause)
         // A live trainer holds the run: refused, nothing removed.
         XCTAssertThrowsError(try RunSupervisor.delete(store, name: "teacher")) { XCTAssertTrue("\($0)".contains("another trainer"), "\($0)") }
         XCTAssertNotNil(try store.run("teacher"))

@@ -49,8 +49,8 @@ final class ReducerTests: XCTestCase {
 
     func testRunCommandsBecomeEffects() {
         var s = state()
-        XCTAssertEqual(Reducer.reduce(&s, .stop), [.control("stop")])
-        XCTAssertEqual(Reducer.reduce(&s, .pause), [.control("pause")])
+        XCTAssertEqual(Reducer.reduce(&s, .stop), [.control(.stop)])
+        XCTAssertEqual(Reducer.reduce(&s, .pause), [.control(.pause)])
         XCTAssertEqual(Reducer.reduce(&s, .resume), [.resumeRun])
         XCTAssertEqual(Reducer.reduce(&s, .refresh), [.refreshRuns])
         XCTAssertEqual(Reducer.reduce(&s, .quit), [.quit])
