@@ -11,6 +11,10 @@ public struct WanPromptCache {
     let folder: WanFolder
     let maxLength: Int
     let directory: String
+    /// What every cached embedding of this folder depends on besides its prompt: the folder, its text
+    /// encoder's and tokenizer's files (size and modification time, read when the folder was opened)
+    /// and the max length.
+    let fingerprint: String
 
     public init(folder: WanFolder, maxLength: Int) {
         self.folder = folder
@@ -18,13 +22,8 @@ public struct WanPromptCache {
         let env = ProcessInfo.processInfo.environment
         let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
         directory = base + "/gpd/prompts"
-    }
-
-    /// What a cached embedding depends on: the folder, its text encoder's and tokenizer's files (size and
-    /// modification time), the max length and the prompt.
-    func key(_ prompt: String) -> String {
         let path = URL(fileURLWithPath: folder.path).standardizedFileURL.path
-        var parts = [path, String(maxLength), prompt]
+        var parts = [path, String(maxLength)]
         for sub in ["text_encoder", "tokenizer"] {
             let dir = path + "/" + sub
             for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
@@ -32,8 +31,10 @@ public struct WanPromptCache {
                 parts.append("\(sub)/\(name):\((a?[.size] as? NSNumber)?.intValue ?? -1):\((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)")
             }
         }
-        return parts.joined(separator: "\u{1F}")
+        fingerprint = parts.joined(separator: "\u{1F}")
     }
+
+    func key(_ prompt: String) -> String { fingerprint + "\u{1F}" + prompt }
 
     /// FNV-1a, 64 bits: a file name, not a security boundary (the key inside the file is compared).
     static func hash(_ s: String) -> String {

@@ -18,10 +18,10 @@ extension World {
     }
 
     /// Replaces each parameter's gradient by its mean over the ranks (one allreduce of a flat buffer).
-    /// Returns the seconds the exchange took (packing included) and its bytes; (0, 0) alone.
+    /// Returns the seconds the exchange took, packing and waiting included; 0 alone.
     @discardableResult
-    public func averageGradients(_ params: [Tensor]) -> (seconds: Double, bytes: Int) {
-        guard size > 1 else { return (0, 0) }
+    public func averageGradients(_ params: [Tensor]) -> Double {
+        guard size > 1 else { return 0 }
         let start = DispatchTime.now().uptimeNanoseconds
         var flat = [Float]()
         flat.reserveCapacity(params.reduce(0) { $0 + $1.count })
@@ -33,7 +33,7 @@ extension World {
             p.grad = flat[offset..<(offset + p.count)].map { $0 * scale }
             offset += p.count
         }
-        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, flat.count * MemoryLayout<Float>.size)
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// The mean of `value` over the ranks.
@@ -47,7 +47,7 @@ extension World {
 
 extension World {
     /// The gradient exchange's time as a logged metric (none in a single process).
-    public func exchangeMetrics(_ e: (seconds: Double, bytes: Int)) -> [String: Double] {
-        size > 1 ? ["allreduce_seconds": e.seconds] : [:]
+    public func exchangeMetrics(seconds: Double) -> [String: Double] {
+        size > 1 ? ["allreduce_seconds": seconds] : [:]
     }
 }

@@ -307,11 +307,17 @@ public final class DistillTrainer {
     }
 
     func checkpoint(_ step: Int, stepInStage: Int) throws {
+        try session.saveCheckpoint(checkpointTensors(), metadata: [
+            "kind": "distill", "step": String(step), "stage_index": String(currentStage), "step_in_stage": String(stepInStage),
+            "stages": stages.map(String.init).joined(separator: ","), "steps_per_stage": String(stepsPerStage), "config": try config.toml()],
+                                   step: step, keep: config.train.keep)
+    }
+
+    /// The student with its optimizer state, and the frozen previous-stage student as "prev.*".
+    func checkpointTensors() -> [String: Tensor] {
         var tensors = TrainState.tensors(model: student.namedParameters(), optimizer: optimizer, ema: nil)
         for (n, p) in previous.namedParameters() { tensors["prev." + n] = Tensor(shape: p.shape, data: p.data) }
-        let meta = ["kind": "distill", "step": String(step), "stage_index": String(currentStage), "step_in_stage": String(stepInStage),
-                    "stages": stages.map(String.init).joined(separator: ","), "steps_per_stage": String(stepsPerStage), "config": try config.toml()]
-        try session.saveCheckpoint(tensors, metadata: meta, step: step, keep: config.train.keep)
+        return tensors
     }
 
     /// The student as a model folder: Euler on its own grid, no guidance.

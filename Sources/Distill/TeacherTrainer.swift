@@ -117,25 +117,27 @@ public final class TeacherTrainer {
         let world = session.world, mine = try world.rows(ofBatch: t.batch)
         let end = try session.loop(from: start, to: t.steps, optimizer: optimizer, schedule: schedule, logEvery: t.logEvery, evalEvery: t.evalEvery,
                                    checkpointEvery: t.checkpointEvery, step: { step in
+            // The random draws cover the whole global batch, in one process's order, so a row gets the
+            // same noise whichever rank trains it; the inputs are built for this rank's rows only.
             let idx = indices(step: step)
             var rng = RNG(seed: t.seed &+ 0x7EAC_0000 &+ UInt64(step) &* 0x1_0000)
-            var x0 = [Float](); x0.reserveCapacity(idx.count * per)
-            for i in idx { x0 += latents.data[(i * per)..<((i + 1) * per)] }
             let eps = rng.normal(idx.count * per)
             let sigmas = rng.normal(idx.count).map { u -> Float in 1 / (1 + Foundation.exp(-(Float(config.flow.logitMean) + Float(config.flow.logitStd) * u))) }
             let drop = rng.uniform(idx.count).map { Double($0) < config.flow.promptDropout }
-            var xs = [Float](repeating: 0, count: x0.count), target = xs
-            for b in 0..<idx.count { let s = sigmas[b]; for j in 0..<per {
-                let k = b * per + j
-                xs[k] = (1 - s) * x0[k] + s * eps[k]; target[k] = eps[k] - x0[k]
-            } }
-            // This rank's rows of the global batch (all of it in a single process).
+            var xs = [Float](), target = [Float]()
+            xs.reserveCapacity(mine.count * per); target.reserveCapacity(mine.count * per)
+            for b in mine {
+                let s = sigmas[b], x0 = idx[b] * per
+                for j in 0..<per {
+                    let (x, e) = (latents.data[x0 + j], eps[b * per + j])
+                    xs.append((1 - s) * x + s * e); target.append(e - x)
+                }
+            }
             let prompts = mine.map { drop[$0] ? "" : captions[idx[$0]] }
-            let elements = (mine.lowerBound * per)..<(mine.upperBound * per)
             let shape = [mine.count] + Array(latents.shape.dropFirst())
             let (ctx, _) = try model.embed(prompts)
-            let pred = try model.transformer(Tensor(shape: shape, data: Array(xs[elements])), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
-            let loss = Tensor.mse(pred, Tensor(shape: shape, data: Array(target[elements])))
+            let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
+            let loss = Tensor.mse(pred, Tensor(shape: shape, data: target))
             let outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
             return outcome

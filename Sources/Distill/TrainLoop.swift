@@ -161,9 +161,10 @@ public final class TrainSession {
     /// An event in the run's history (rank 0 writes it).
     public func event(step: Int, kind: String, _ detail: String) throws { try write { try store.event(name, step: step, kind: kind, detail) } }
 
-    /// A checkpoint in the run folder (rank 0 writes it).
-    public func saveCheckpoint(_ tensors: [String: Tensor], metadata: [String: String], step: Int, keep: Int) throws {
-        try write { try folder.saveCheckpoint(tensors, metadata: metadata, step: step, keep: keep) }
+    /// A checkpoint in the run folder (rank 0 gathers and writes it; the other ranks skip both).
+    public func saveCheckpoint(_ tensors: @autoclosure () throws -> [String: Tensor], metadata: @autoclosure () throws -> [String: String],
+                               step: Int, keep: Int) throws {
+        try write { try folder.saveCheckpoint(tensors(), metadata: metadata(), step: step, keep: keep) }
     }
 
     /// Every rank's agreement that a phase only rank 0 runs (encoding a dataset, an export) ended well:
@@ -292,7 +293,7 @@ extension TrainSession {
         let norm = clipGradNorm(params, maxNorm: clip > 0 ? Float(clip) : .infinity)
         if !norm.isFinite { try checkFinite(named().map { ("gradient of \($0.0)", $0.1.grad ?? []) }, step: step) }
         optimizer.update()
-        return StepOutcome(loss: globalLoss, metrics: ["grad_norm": Double(norm)].merging(world.exchangeMetrics(exchange)) { a, _ in a })
+        return StepOutcome(loss: globalLoss, metrics: ["grad_norm": Double(norm)].merging(world.exchangeMetrics(seconds: exchange)) { a, _ in a })
     }
 
     /// The loop every trainer runs: steps `from`..<`to` of a schedule (for a distillation, of a stage,

@@ -40,7 +40,7 @@ public final class StudioApp {
         let session = CursesSession(graphics: state.graphics, capabilities: caps)
         defer { session.close() }
         if let wanTeacher { backend.loadWan(path: wanTeacher) } else { backend.load() }
-        refreshRuns(force: true)
+        refreshRuns()
         requestTeacher(); requestStudent()
         var dirty = true
         while !quit {
@@ -49,7 +49,8 @@ public final class StudioApp {
             if state.sample.teacherReload { state.sample.teacherReload = false; requestTeacher() }
             if state.sample.studentReload { state.sample.studentReload = false; scheduleChanged() }
             if !updates.isEmpty { dirty = true }
-            if Date().timeIntervalSince(lastRunsRefresh) > 1 { refreshRuns(force: false); dirty = true }
+            // The read happens off this thread; its results arrive through the mailbox and redraw then.
+            if Date().timeIntervalSince(lastRunsRefresh) > 1 { refreshRuns() }
             if Date().timeIntervalSince(lastFrameAdvance) >= 0.125 {
                 if state.screen == .sample, state.sample.playing, let n = state.sample.clipShape.first, n > 1 {
                     state.sample.frame = (state.sample.frame + 1) % n
@@ -116,7 +117,7 @@ public final class StudioApp {
         switch effect {
         case .quit: quit = true
         case .loadRunDetail: loadRunDetail()
-        case .refreshRuns: refreshRuns(force: true)
+        case .refreshRuns: refreshRuns()
         case let .control(command): control(command)
         case .resumeRun: resumeRun()
         case let .selectStudent(label): selectStudent(label)
@@ -244,14 +245,14 @@ public final class StudioApp {
             try RunSupervisor.delete(try RunStore(root: state.runsRoot), name: name)
             if state.run.detail?.name == name { state.run.detail = nil }
             state.message = ("deleted run '\(name)'", false)
-            refreshRuns(force: true)
+            refreshRuns()
         } catch { state.message = ("\(error)", true) }
     }
 
     // MARK: runs
 
     /// Asks for the runs list (and the open run's detail) to be read again, off this thread.
-    func refreshRuns(force: Bool) {
+    func refreshRuns() {
         lastRunsRefresh = Date()
         loadRunDetail()
     }

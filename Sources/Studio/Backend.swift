@@ -4,10 +4,9 @@
 // no curses call ever happens here.
 import Data
 import Diffusion
-
-import ModelFolders
 import Eval
 import Foundation
+import ModelFolders
 import Models
 import Runs
 import Tensors
@@ -31,7 +30,6 @@ public final class SampleBackend: @unchecked Sendable {
     private var wan: WanFolder?
     private var wanCache: WanPromptCache?
     public static let wanClip = (frames: 9, height: 128, width: 128)
-    private var loaded = false
     private let lock = NSLock()
     private var latestStudent = 0
     private var latestTeacher = 0
@@ -83,7 +81,6 @@ public final class SampleBackend: @unchecked Sendable {
                 let folder = try WanFolder(path: path)
                 wan = folder; wanCache = WanPromptCache(folder: folder, maxLength: WanTextEncoder.defaultMaxLength)
                 teacher = nil; student = nil
-                loaded = true
                 let settings = folder.defaults, name = (path as NSString).lastPathComponent
                 let c = Self.wanClip
                 mailbox.post { s in
@@ -108,7 +105,7 @@ public final class SampleBackend: @unchecked Sendable {
                    progress: ((Int, Int) -> Void)? = nil) throws -> SampleResult {
         let c = Self.wanClip
         return try folder.sample(prompt: prompt, frames: c.frames, height: c.height, width: c.width, seed: seed, settings: settings,
-                                 embeddings: wanCache.map { cache in { try cache.embeddings($0) } }) { i, n in
+                                 embeddings: wanCache?.embeddings) { i, n in
             guard stillWanted() else { throw CancellationError() }
             progress?(i, n)
         }
@@ -122,7 +119,6 @@ public final class SampleBackend: @unchecked Sendable {
             var note: String?
             if let t = found.teacher { do { teacher = try VideoModel.load(folder: t) } catch { note = "teacher: \(error)" } }
             if let s = found.student { do { student = try VideoModel.load(folder: s) } catch { note = "student: \(error)" } }
-            loaded = true
             let tLabel = found.teacher.map { ($0 as NSString).lastPathComponent == "export" ? (($0 as NSString).deletingLastPathComponent as NSString).lastPathComponent : "demo:" + ($0 as NSString).lastPathComponent }
             let sLabel = found.student.flatMap { f in Self.studentCandidates(runsRoot: runsRoot).first { $0.folder == f }?.label }
             let studentSampling = student?.config.sampling

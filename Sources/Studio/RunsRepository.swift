@@ -67,7 +67,6 @@ public final class RunsRepository: @unchecked Sendable {
 
     func read(detailOf name: String, store: RunStore, rows: [RunSummary], request: Request) -> RunDetail {
         var d = RunDetail(name: name)
-        d.loaded = true
         if let summary = rows.first(where: { $0.name == name }) { (d.kind, d.status, d.step) = (summary.kind, summary.status, summary.step) }
         for m in (try? store.metrics(name)) ?? [] { d.metrics[m.key, default: []].append((Double(m.step), m.value)) }
         d.worldSize = (try? store.run(name))??.worldSize ?? 1

@@ -35,8 +35,6 @@ public struct RunDetail {
     public var step = 0
     /// Processes the trainer runs on (mpirun -np N).
     public var worldSize = 1
-    /// Read from the run store yet (a detail is read off the UI thread).
-    public var loaded = false
     /// key → points (step, value)
     public var metrics: [String: [(x: Double, y: Double)]] = [:]
     public var events: [EventRow] = []

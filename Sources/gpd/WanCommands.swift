@@ -284,15 +284,17 @@ struct SampleCommand: ParsableCommand {
         let schedule = try s.schedule()
         _ = try folder.latentShape(frames: frames, height: height, width: width)
         let cache = WanPromptCache(folder: folder, maxLength: maxLength)
-        let t1 = Date()
-        let embed: (String) throws -> Tensor = noPromptCache ? { try folder.text.embeddings([$0], maxLength: maxLength) } : cache.embeddings
-        let context = try embed(prompt!), negative = s.guidance > 1 ? try embed(negativePrompt) : nil
-        let textSeconds = Date().timeIntervalSince(t1)
+        let encode: (String) throws -> Tensor = noPromptCache ? { try folder.text.embeddings([$0], maxLength: maxLength) } : cache.embeddings
+        var textSeconds = 0.0
         let progress = Progress("sampling", total: schedule.steps, enabled: !json)
-        let t2 = Date()
+        let t1 = Date()
         let r = try folder.sample(prompt: prompt!, negativePrompt: negativePrompt, frames: frames, height: height, width: width, seed: seed,
-                                  settings: s, maxLength: maxLength, embeddings: { $0 == prompt! ? context : negative! }) { i, _ in progress.update(i) }
-        let wall = Date().timeIntervalSince(t2)
+                                  settings: s, maxLength: maxLength, embeddings: { p in
+            let t = Date()
+            defer { textSeconds += Date().timeIntervalSince(t) }
+            return try encode(p)
+        }) { i, _ in progress.update(i) }
+        let wall = Date().timeIntervalSince(t1) - textSeconds
         let written = try writeClip(r, model: path)
         try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "text_seconds": textSeconds, "files": written],
                    written: written)
