@@ -198,13 +198,13 @@ public final class DistillTrainer {
     func checkTeacher(resume: Bool) throws {
         let params = teacher.transformer.namedParameters()
         let digest = VideoModel.digest(params.map(\.0).sorted(), Dictionary(uniqueKeysWithValues: params))
-        let recorded = try session.store.events(session.name).last { $0.kind == "teacher" }
+        let recorded = try session.store.events(session.name).last { $0.kind == .teacher }
         let was = recorded.flatMap { $0.detail.split(separator: " ").last.map(String.init) }
         if resume, let was, was != digest {
             throw TrainError("teacher: '\(config.teacher)' (\(teacherFolder)) is not the teacher this run started with (transformer \(digest), recorded \(was)); restore that teacher or start a new run")
         }
         if was != digest {
-            try session.event(step: 0, kind: "teacher", "\(config.teacher) → \(teacherFolder), transformer \(digest)")
+            try session.event(step: 0, kind: .teacher, "\(config.teacher) → \(teacherFolder), transformer \(digest)")
         }
     }
 
@@ -243,7 +243,7 @@ public final class DistillTrainer {
             }
             if stepInStage == 0 {
                 try session.write { try session.store.update(session.name, stage: "k\(k)") }
-                try session.event(step: globalStep, kind: "stage",
+                try session.event(step: globalStep, kind: .stage,
                                   "stage \(currentStage + 1)/\(stages.count): horizon \(k) (\(grid.steps / k) steps), previous horizon \(p), guidance \(w)\(useFrequency ? ", frequency loss" : "")")
             }
             let schedule = WarmupCosine(peak: Float(t.lr), floor: Float(t.lrFloor), warmup: min(t.warmup, stepsPerStage / 4), total: stepsPerStage)
@@ -371,7 +371,7 @@ public final class DistillTrainer {
         if let v = s.seen { values["eval/seen"] = v.total }
         for (key, v) in fid { values["eval/\(key)"] = v }
         try session.log(step: step, values)
-        try session.event(step: step, kind: "stage-eval",
+        try session.event(step: step, kind: .stageEval,
                           String(format: "horizon %d (%d steps): MiniVBench %.4f, PSNR to teacher %.2f dB, SSIM %.3f", k, grid.steps / k, s.total, fid["psnr"] ?? 0, fid["ssim"] ?? 0))
         try session.saveMedia(Tensor.concat([references[0], f.slice(axis: 0, 0, 1).reshape(Array(f.shape.dropFirst()))], axis: 2),
                               caption: "teacher | student \(grid.steps / k) steps: " + evalPrompts[0], name: String(format: "step-%07d-k%d", step, k))

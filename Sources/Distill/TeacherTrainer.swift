@@ -181,7 +181,7 @@ public final class TeacherTrainer {
         try session.saveMedia(frames, caption: prompts[0], name: String(format: "step-%07d", step))
         let heldOut = score.heldOut.map { String(format: "held-out %.4f, ", $0.total) } ?? ""
         let text = String(format: "MiniVBench total %.4f (%@VBench-weighted %.4f) on %d prompts", score.total, heldOut, score.vbenchTotal, prompts.count)
-        try session.event(step: step, kind: "eval", text)
+        try session.event(step: step, kind: .eval, text)
         session.reporter?.message("step \(step): " + text)
     }
 }

@@ -105,7 +105,7 @@ public final class TrainSession {
         guard let c else { return nil }
         guard writer else { return c }
         try store.truncateMetrics(name, after: c.step)
-        try store.event(name, step: c.step, kind: "resume", "resumed from step \(c.step)")
+        try store.event(name, step: c.step, kind: .resume, "resumed from step \(c.step)")
         return c
     }
 
@@ -119,7 +119,7 @@ public final class TrainSession {
             let taken = writer ? try store.takeControl(name).map { Command(command: $0.command, payload: $0.payload) } : []
             for c in try world.broadcast(taken) {
                 guard let command = ControlCommand(rawValue: c.command) else {
-                    try event(step: step, kind: "control-refused", "unknown command \(c.command)")
+                    try event(step: step, kind: .controlRefused, "unknown command \(c.command)")
                     continue
                 }
                 switch command {
@@ -127,23 +127,23 @@ public final class TrainSession {
                 case .resume: paused = false; try write { try store.update(name, status: .running) }
                 case .stop: stop.set()
                 case .lr:
-                    guard let v = Float(c.payload), v > 0, v.isFinite else { try event(step: step, kind: "control-refused", "lr '\(c.payload)'"); continue }
+                    guard let v = Float(c.payload), v > 0, v.isFinite else { try event(step: step, kind: .controlRefused, "lr '\(c.payload)'"); continue }
                     lrOverride = v
                 case .stages, .stepsPerStage:
                     do {
                         guard let applied = try customControl?(command, c.payload, step) else {
-                            try event(step: step, kind: "control-refused", "unknown command \(c.command)")
+                            try event(step: step, kind: .controlRefused, "unknown command \(c.command)")
                             continue
                         }
-                        try event(step: step, kind: "control", applied)
+                        try event(step: step, kind: .control, applied)
                         reporter?.message("control: \(applied)")
                     } catch {
-                        try event(step: step, kind: "control-refused", "\(c.command) \(c.payload): \(error)")
+                        try event(step: step, kind: .controlRefused, "\(c.command) \(c.payload): \(error)")
                         reporter?.message("control refused: \(error)")
                     }
                     continue
                 }
-                try event(step: step, kind: "control", "\(c.command) \(c.payload)".trimmingCharacters(in: .whitespaces))
+                try event(step: step, kind: .control, "\(c.command) \(c.payload)".trimmingCharacters(in: .whitespaces))
                 reporter?.message("control: \(c.command) \(c.payload)")
             }
             if world.max([stop.isSet ? 1 : 0])[0] != 0 { stop.set(); return false }
@@ -159,7 +159,7 @@ public final class TrainSession {
     public func log(step: Int, _ values: [String: Double]) throws { try write { try store.log(name, step: step, values) } }
 
     /// An event in the run's history (rank 0 writes it).
-    public func event(step: Int, kind: String, _ detail: String) throws { try write { try store.event(name, step: step, kind: kind, detail) } }
+    public func event(step: Int, kind: EventKind, _ detail: String) throws { try write { try store.event(name, step: step, kind: kind, detail) } }
 
     /// A checkpoint in the run folder (rank 0 gathers and writes it; the other ranks skip both).
     public func saveCheckpoint(_ tensors: @autoclosure () throws -> [String: Tensor], metadata: @autoclosure () throws -> [String: String],
@@ -178,7 +178,7 @@ public final class TrainSession {
         if stop.isSet { throw StopRequested() }
         if writer, try store.takeStop(name) {
             stop.set()
-            try store.event(name, step: 0, kind: "control", "stop")
+            try store.event(name, step: 0, kind: .control, "stop")
             throw StopRequested()
         }
     }
@@ -196,7 +196,7 @@ public final class TrainSession {
             let message = "non-finite values in \(n) at step \(step); the last good checkpoint is kept"
             try write {
                 try store.update(name, status: .failed, step: step)
-                try store.event(name, step: step, kind: "failed", message)
+                try store.event(name, step: step, kind: .failed, message)
                 folder.appendLog("FAILED: " + message)
             }
             throw TrainError("run '\(name)' failed: " + message)
@@ -214,7 +214,7 @@ public final class TrainSession {
     public func finish(step: Int, status: RunStatus) throws {
         try write {
             try store.update(name, status: status, step: step)
-            try store.event(name, step: step, kind: status.rawValue, "\(status.rawValue) at step \(step)")
+            try store.event(name, step: step, kind: .ended(status), "\(status.rawValue) at step \(step)")
             folder.appendLog("\(status.rawValue) at step \(step)")
             folder.unlock()
         }

@@ -146,7 +146,7 @@ public final class VAETrainer {
         try session.log(step: step, ["eval/psnr": psnr])
         try session.saveMedia(sample, caption: "original | reconstruction: " + heldOut(0).caption, name: String(format: "step-%07d", step))
         let text = String(format: "held-out PSNR %.2f dB", psnr)
-        try session.event(step: step, kind: "eval", text)
+        try session.event(step: step, kind: .eval, text)
         session.reporter?.message("step \(step): " + text)
     }
 

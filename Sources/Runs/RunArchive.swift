@@ -98,7 +98,7 @@ public enum RunArchive {
                 try? fm.removeItem(atPath: folder.path)   // all or nothing for this run
                 throw error
             }
-            try store.event(name, step: history.run.step, kind: "imported", "imported from \(dir) (history, config, log and newest media; no checkpoints)")
+            try store.event(name, step: history.run.step, kind: .imported, "imported from \(dir) (history, config, log and newest media; no checkpoints)")
             imported.append(name)
         }
         return (imported, skipped)

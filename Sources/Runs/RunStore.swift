@@ -61,14 +61,44 @@ public struct MetricRow: Codable, Equatable, FetchableRecord {
     public var time: Double
 }
 
+/// What an event records. The store keeps the text, so a kind written by another version of gpd still
+/// reads (and shows as its text); the project's own producers and readers use the constants, so a
+/// misspelt kind does not compile.
+public struct EventKind: RawRepresentable, Hashable, Codable, CustomStringConvertible, DatabaseValueConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// A trainer started again from its newest checkpoint.
+    public static let resume = EventKind(rawValue: "resume")
+    /// A control command applied; `controlRefused`: one the trainer did not apply, with why.
+    public static let control = EventKind(rawValue: "control")
+    public static let controlRefused = EventKind(rawValue: "control-refused")
+    /// The run ended: its status as the kind (finished, stopped, failed with the error as detail).
+    public static func ended(_ status: RunStatus) -> EventKind { EventKind(rawValue: status.rawValue) }
+    public static let failed = ended(.failed)
+    /// A periodic evaluation; `stageEval`: a distillation stage's closing evaluation.
+    public static let eval = EventKind(rawValue: "eval")
+    public static let stageEval = EventKind(rawValue: "stage-eval")
+    /// A distillation stage began (its horizon in the detail).
+    public static let stage = EventKind(rawValue: "stage")
+    /// The teacher a distillation froze, with its weights' digest.
+    public static let teacher = EventKind(rawValue: "teacher")
+    /// The run's history came from an archive.
+    public static let imported = EventKind(rawValue: "imported")
+
+    public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
+}
+
 public struct EventRow: Codable, Equatable, FetchableRecord {
     public var id: Int64
     public var step: Int
     public var time: Double
-    public var kind: String
+    public var kind: EventKind
     public var detail: String
 
-    public init(id: Int64, step: Int, time: Double, kind: String, detail: String) {
+    public init(id: Int64, step: Int, time: Double, kind: EventKind, detail: String) {
         (self.id, self.step, self.time, self.kind, self.detail) = (id, step, time, kind, detail)
     }
 }
@@ -227,16 +257,16 @@ public final class RunStore {
             }
             for e in h.events {
                 try db.execute(sql: Self.insertEvent,
-                               arguments: [h.run.name, e.step, e.time, e.kind, e.detail])
+                               arguments: [h.run.name, e.step, e.time, e.kind.rawValue, e.detail])
             }
         }
     }
 
     // MARK: events and control
 
-    public func event(_ name: String, step: Int, kind: String, _ detail: String) throws {
+    public func event(_ name: String, step: Int, kind: EventKind, _ detail: String) throws {
         try db.write { try $0.execute(sql: Self.insertEvent,
-                                      arguments: [name, step, Self.now, kind, detail]) }
+                                      arguments: [name, step, Self.now, kind.rawValue, detail]) }
     }
 
     public func events(_ name: String) throws -> [EventRow] {

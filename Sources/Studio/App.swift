@@ -84,33 +84,21 @@ public final class StudioApp {
 
     public func handle(_ key: Key) {
         if state.help { state.help = false; return }
-        if state.command != nil { editCommand(key); return }
-        if state.runs.filtering { editFilter(key); return }
-        if state.sample.editing { editPrompt(key); return }
-        if case let .mouse(row, col, button) = key { mouse(row, col, button); return }
+        if let effects = Reducer.typed(&state, key) { effects.forEach(run); return }
+        if case let .mouse(row, col, button) = key { Reducer.click(&state, row: row, col: col, button: button).forEach(run); return }
         if key == .escape { state.message = nil; return }
         guard let action = Keymap.action(for: key, on: state.screen) else { return }
         state.message = nil
         perform(action)
     }
 
-    func mouse(_ row: Int, _ col: Int, _ button: Int) {
-        if button == 4 { perform(.up); return }
-        if button == 5 { perform(.down); return }
-        if row == 0 {
-            // Tabs: " 1 Runs " … after the 12-column title.
-            var c = 12
-            for s in ScreenID.allCases {
-                let w = s.rawValue.count + 4
-                if col >= c && col < c + w { state.screen = s; return }
-                c += w + 1
-            }
-        }
-        if state.screen == .runs, row >= 2 { state.runs.selected = min(max(0, row - 2), max(0, state.runs.visible.count - 1)) }
+    public func perform(_ action: Action) {
+        Reducer.reduce(&state, action).forEach(run)
     }
 
-    public func perform(_ action: Action) {
-        for effect in Reducer.reduce(&state, action) { run(effect) }
+    /// Runs a line as if typed after `:`.
+    public func execute(_ line: String) {
+        Reducer.execute(&state, line).forEach(run)
     }
 
     func run(_ effect: Effect) {
@@ -121,97 +109,29 @@ public final class StudioApp {
         case let .control(command): control(command)
         case .resumeRun: resumeRun()
         case let .selectStudent(label): selectStudent(label)
-        case .listConfigs: state.message = ("configs: " + configs().joined(separator: ", "), false)
+        case .listConfigs:
+            let list = "configs: " + configs().joined(separator: ", ")
+            state.message = state.message.map { ($0.text + " — " + list, $0.error) } ?? (list, false)
         case .requestTeacher: requestTeacher()
         case .requestStudent: requestStudent()
+        case let .loadTheme(name):
+            let (t, problem) = Theme.load(name)
+            theme = t
+            state.message = problem.map { ($0, true) } ?? ("theme \(t.name)", false)
+        case let .startRun(config, name): newRun(config: config, name: name)
+        case let .sendControl(name, command, payload):
+            do {
+                try RunStore(root: state.runsRoot).control(name, command: command, payload: payload)
+                state.message = ("\(command.rawValue) \(payload) sent to \(name); the trainer checks and applies it at its next step (see events)", false)
+            } catch { state.message = ("\(error)", true) }
+        case let .loadWanTeacher(path): backend.loadWan(path: path)
+        case let .deleteRun(name): deleteRun(name)
         }
     }
 
     var selectedRun: RunSummary? { state.selectedRun }
 
-    // MARK: text input
-
-    func editText(_ text: inout String, _ key: Key) -> Bool? {
-        switch key {
-        case .enter: return true
-        case .escape: return false
-        case .backspace: if !text.isEmpty { text.removeLast() }
-        case let .char(c): if text.count < 500 { text.append(c) }
-        case .ctrl("u"): text = ""
-        default: break
-        }
-        return nil
-    }
-
-    func editCommand(_ key: Key) {
-        var t = state.command ?? ""
-        switch editText(&t, key) {
-        case true?: state.command = nil; execute(t)
-        case false?: state.command = nil
-        default: state.command = t
-        }
-    }
-
-    func editFilter(_ key: Key) {
-        var t = state.runs.filter
-        switch editText(&t, key) {
-        case true?: state.runs.filtering = false
-        case false?: state.runs.filtering = false; state.runs.filter = ""
-        default: state.runs.filter = t; state.runs.selected = 0
-        }
-    }
-
-    func editPrompt(_ key: Key) {
-        var t = state.sample.draft
-        if key == .up, let last = state.sample.history.last { state.sample.draft = last; return }
-        switch editText(&t, key) {
-        case true?:
-            state.sample.editing = false
-            setPrompt(t)
-        case false?: state.sample.editing = false
-        default: state.sample.draft = t
-        }
-    }
-
-    public func setPrompt(_ text: String) {
-        let p = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !p.isEmpty else { state.message = ("an empty prompt samples nothing", true); return }
-        state.sample.prompt = p
-        if state.sample.history.last != p { state.sample.history.append(p) }
-        // ShapesWorld's grammar judges prompts for the project's models; a Wan2.1 folder takes any text.
-        let parsed = state.sample.teacherIsWan ? nil : PromptGrammar.parse(p)
-        state.sample.unknownWords = parsed?.unknownWords ?? []
-        state.sample.problem = parsed?.problem
-        requestTeacher(); requestStudent()
-    }
-
     // MARK: commands
-
-    func execute(_ line: String) {
-        let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-        guard let cmd = parts.first else { return }
-        let arg = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
-        switch cmd {
-        case "q", "quit": quit = true
-        case "theme":
-            let (t, problem) = Theme.load(arg.isEmpty ? "dark" : arg)
-            theme = t
-            state.message = problem.map { ($0, true) } ?? ("theme \(t.name)", false)
-        case "run":
-            guard state.runs.rows.contains(where: { $0.name == arg }) else { state.message = ("no run '\(arg)'", true); return }
-            state.run.detail = RunDetail(name: arg); state.screen = .run; loadRunDetail()
-        case "sample": state.screen = .sample; setPrompt(arg)
-        case "new": newRun(arg)
-        case "stages", "steps-per-stage": scheduleControl(cmd, arg)
-        case "student": selectStudent(arg)
-        case "teacher":
-            guard !arg.isEmpty else { state.message = ("usage: :teacher DIR — a diffusers Wan2.1 folder (tokenizer, text_encoder, transformer, vae, scheduler)", true); return }
-            state.screen = .sample
-            backend.loadWan(path: (arg as NSString).expandingTildeInPath)
-        case "delete": deleteRun(arg)
-        default: state.message = ("unknown command '\(cmd)' (theme, run, sample, new, stages, steps-per-stage, student, teacher, delete, q)", true)
-        }
-    }
 
     func configs() -> [String] {
         let dir = FileManager.default.currentDirectoryPath + "/samples/configs"
@@ -219,28 +139,27 @@ public final class StudioApp {
     }
 
     /// `:new CONFIG [NAME]`: starts the config's trainer as a detached process (it outlives the studio).
-    func newRun(_ arg: String) {
-        let parts = arg.split(separator: " ").map(String.init)
-        guard let config = parts.first else { state.message = ("usage: :new CONFIG [NAME] — configs: \(configs().joined(separator: ", "))", true); return }
+    func newRun(config: String, name: String) {
         let path = FileManager.default.currentDirectoryPath + "/samples/configs/\(config).toml"
-        let table: [String: Any]
-        do { table = try ConfigFile.read(path) } catch { state.message = ("\(error)", true); return }
-        guard let kind = table["kind"] as? String, ["vae", "teacher", "distill"].contains(kind) else {
-            state.message = ("\(path): 'kind' must be \"vae\", \"teacher\" or \"distill\"", true); return
-        }
-        let name = parts.count > 1 ? parts[1] : config
-        let args = (kind == "distill" ? ["distill"] : ["train", kind]) + ["--config", path, "--run", name, "--runs", state.runsRoot]
+        let kind: RunKind
+        do {
+            let table = try ConfigFile.read(path)
+            guard let k = (table["kind"] as? String).flatMap(RunKind.init(rawValue:)) else {
+                state.message = ("\(path): 'kind' must be one of \(RunKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))", true); return
+            }
+            kind = k
+        } catch { state.message = ("\(error)", true); return }
         do {
             try FileManager.default.createDirectory(atPath: state.runsRoot, withIntermediateDirectories: true)
+            let args = kind.command + ["--config", path, "--run", name, "--runs", state.runsRoot]
             let pid = try RunSupervisor.launchDetached(RunSupervisor.executable, args, log: state.runsRoot + "/\(name).stdout.log")
-            state.message = ("started \(kind) run '\(name)' (pid \(pid))", false)
+            state.message = ("started \(kind.rawValue) run '\(name)' (pid \(pid))", false)
         } catch { state.message = ("\(error)", true) }
     }
 
     /// `:delete NAME`: deletes a run that no trainer holds and no other run's config refers to (the
     /// typed name is the confirmation; `gpd runs delete --force` overrides the second check).
     func deleteRun(_ name: String) {
-        guard !name.isEmpty else { state.message = ("usage: :delete NAME (the run's full name)", true); return }
         do {
             try RunSupervisor.delete(try RunStore(root: state.runsRoot), name: name)
             if state.run.detail?.name == name { state.run.detail = nil }
@@ -269,26 +188,6 @@ public final class StudioApp {
         do {
             try RunStore(root: state.runsRoot).control(name, command: command)
             state.message = ("\(command.rawValue) sent to \(name); the trainer applies it at its next step", false)
-        } catch { state.message = ("\(error)", true) }
-    }
-
-    /// `:stages 4,6,8` / `:steps-per-stage 300` on the open distillation run: sent through the control
-    /// channel; the trainer validates and applies it at its next step and records an event.
-    func scheduleControl(_ cmd: String, _ arg: String) {
-        guard let d = state.run.detail, state.screen == .run || state.screen == .runs else { state.message = ("open a distillation run first (Runs screen, enter)", true); return }
-        guard d.kind == .distill else { state.message = ("\(d.name) is a \(d.kind?.rawValue ?? "unknown") run; stage schedules belong to distillation runs", true); return }
-        guard d.status == .running || d.status == .paused else { state.message = ("\(d.name) is \(d.status.rawValue); a schedule change needs a live trainer", true); return }
-        let payload = arg.replacingOccurrences(of: " ", with: "")
-        if cmd == "stages" {
-            guard !payload.isEmpty, payload.split(separator: ",").allSatisfy({ Int($0) != nil }) else {
-                state.message = ("usage: :stages 4,6,8 (horizons after the current stage)", true); return
-            }
-        } else {
-            guard let n = Int(payload), n >= 1 else { state.message = ("usage: :steps-per-stage N (N ≥ 1)", true); return }
-        }
-        do {
-            try RunStore(root: state.runsRoot).control(d.name, command: cmd == "stages" ? .stages : .stepsPerStage, payload: payload)
-            state.message = ("\(cmd) \(payload) sent to \(d.name); the trainer checks and applies it at its next step (see events)", false)
         } catch { state.message = ("\(error)", true) }
     }
 

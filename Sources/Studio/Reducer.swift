@@ -16,6 +16,13 @@ public enum Effect: Equatable {
     /// Shows the configs :new can start.
     case listConfigs
     case requestTeacher, requestStudent
+    /// From the command line: a theme by name, a config started as a run, a control command with its
+    /// payload for a named run, a Wan2.1 folder as the teacher, a run deleted.
+    case loadTheme(String)
+    case startRun(config: String, name: String)
+    case sendControl(run: String, ControlCommand, payload: String)
+    case loadWanTeacher(String)
+    case deleteRun(String)
 }
 
 extension StudioState {

@@ -56,7 +56,7 @@ public struct RunDetail {
     }
 
     /// Steps where a distillation stage began (vertical markers).
-    public var stageMarkers: [Double] { events.filter { $0.kind == "stage" }.map { Double($0.step) } }
+    public var stageMarkers: [Double] { events.filter { $0.kind == .stage }.map { Double($0.step) } }
 
     /// A distillation's stage list as it stands (config.toml is rewritten on live changes), the index
     /// of the stage in progress (= stages begun − 1), the teacher's steps and the steps per stage.
@@ -64,7 +64,7 @@ public struct RunDetail {
         let t = (try? ConfigFile.parse(config, path: "config.toml")) ?? [:]
         let d = t["distill"] as? [String: Any] ?? [:]
         let horizons = (d["stages"] as? [Any] ?? []).compactMap { ($0 as? NSNumber)?.intValue }
-        let begun = events.filter { $0.kind == "stage" }.count
+        let begun = events.filter { $0.kind == .stage }.count
         return (horizons, max(0, min(begun, horizons.count) - 1), (d["teacher_steps"] as? NSNumber)?.intValue ?? 48,
                 (d["steps_per_stage"] as? NSNumber)?.intValue ?? 0)
     }

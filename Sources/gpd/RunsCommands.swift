@@ -60,7 +60,7 @@ struct RunsCommand: ParsableCommand {
             let worldSize = try store.run(name)?.worldSize ?? 1
             if json {
                 try printJSON(["name": name, "kind": summary.kind.rawValue, "status": summary.status.rawValue, "step": summary.step, "world_size": worldSize, "metrics": latest,
-                               "events": events.map { ["step": $0.step, "kind": $0.kind, "detail": $0.detail, "time": $0.time] },
+                               "events": events.map { ["step": $0.step, "kind": $0.kind.rawValue, "detail": $0.detail, "time": $0.time] },
                                "evaluations": evalSteps.map { ["step": Double($0)].merging(evaluations[$0]!) { a, _ in a } },
                                "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? ""])
                 return

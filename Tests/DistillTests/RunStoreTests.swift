@@ -101,7 +101,7 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try losses("split"), try losses("full"), "the resumed loss curve equals the uninterrupted one")
         for ((n, a), (_, b)) in zip(full.vae.namedParameters(), second.vae.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
         let events = try RunStore(root: root).events("split").map(\.kind)
-        XCTAssertTrue(events.contains("resume") && events.contains("stopped") && events.contains("finished") && events.contains("eval"), "\(events)")
+        XCTAssertTrue(events.contains(.resume) && events.contains(.ended(.stopped)) && events.contains(.ended(.finished)) && events.contains(.eval), "\(events)")
     }
 
     /// The teacher trainer resumes exactly too: data order, noise, timesteps and prompt dropout are
@@ -140,7 +140,7 @@ final class RunStoreTests: XCTestCase {
     func testExportedRunsImportIntoAnotherStoreWithTheirWholeHistory() throws {
         _ = try train(try tinyVAEConfig(steps: 3), name: "a", resume: false)
         let store = try RunStore(root: root)
-        try store.event("a", step: 3, kind: "note", "a note to carry over")
+        try store.event("a", step: 3, kind: EventKind(rawValue: "note"), "a note to carry over")
         let archive = root + "/archive", other = root + "/other"
         XCTAssertEqual(try RunArchive.export(store, to: archive), ["a"])
         let (imported, skipped) = try RunArchive.importRuns(from: archive, into: try RunStore(root: other))
@@ -149,7 +149,7 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(got.metrics, want.metrics)
         XCTAssertEqual(got.run.status, .finished); XCTAssertEqual(got.run.step, want.run.step); XCTAssertNil(got.run.pid)
         XCTAssertEqual(got.events.dropLast().map(\.detail), want.events.map(\.detail))
-        XCTAssertEqual(got.events.last?.kind, "imported")
+        XCTAssertEqual(got.events.last?.kind, .imported)
         XCTAssertEqual(try String(contentsOfFile: other + "/a/config.toml", encoding: .utf8), try String(contentsOfFile: root + "/a/config.toml", encoding: .utf8))
         // Importing again skips, never overwrites; an imported run has nothing to resume from.
         XCTAssertEqual(try RunArchive.importRuns(from: archive, into: try RunStore(root: other)).skipped, ["a"])
@@ -214,7 +214,7 @@ final class RunStoreTests: XCTestCase {
             for step in 1...300 {
                 do {
                     try stores[i].log("w\(i)", step: step, ["loss": Double(step), "lr": 1e-4])
-                    if step % 50 == 0 { try stores[i].event("w\(i)", step: step, kind: "note", "step \(step)") }
+                    if step % 50 == 0 { try stores[i].event("w\(i)", step: step, kind: EventKind(rawValue: "note"), "step \(step)") }
                 } catch { failures.lock(); errors.append("\(error)"); failures.unlock() }
             }
         }
@@ -238,7 +238,7 @@ final class RunStoreTests: XCTestCase {
         let teacher = try TrainSession(root: root, name: "teacher", kind: .vae, configTOML: try cfg.toml(), resume: false)
         let store = teacher.store
         try store.log("teacher", step: 1, ["loss": 1])
-        try store.event("teacher", step: 1, kind: "note", "x")
+        try store.event("teacher", step: 1, kind: EventKind(rawValue: "note"), "x")
         try store.control("teacher", command: .pause)
         // A live trainer holds the run: refused, nothing removed.
         XCTAssertThrowsError(try RunSupervisor.delete(store, name: "teacher")) { XCTAssertTrue("\($0)".contains("another trainer"), "\($0)") }
@@ -275,7 +275,7 @@ final class RunStoreTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("encoder.conv_in.weight") && "\(e)".contains("step 7"), "\(e)")
         }
         XCTAssertEqual(try s.store.run("nan")?.status, .failed)
-        XCTAssertTrue(try s.store.events("nan").contains { $0.kind == "failed" && $0.detail.contains("conv_in") })
+        XCTAssertTrue(try s.store.events("nan").contains { $0.kind == .failed && $0.detail.contains("conv_in") })
     }
 
     func testTruncatedNewestCheckpointFallsBackToAnOlderOne() throws {

@@ -26,7 +26,7 @@ final class StudioRenderTests: XCTestCase {
         (d.kind, d.status, d.step) = (.teacher, .running, 1200)
         d.metrics["loss"] = (1...120).map { (Double($0 * 10), 2.0 / Double($0).squareRoot()) }
         d.metrics["eval/total"] = [(500, 0.41), (1000, 0.65)]
-        d.events = [EventRow(id: 1, step: 0, time: 0, kind: "stage", detail: "stage 1/2: horizon 2"), EventRow(id: 2, step: 600, time: 0, kind: "stage", detail: "stage 2/2: horizon 4")]
+        d.events = [EventRow(id: 1, step: 0, time: 0, kind: .stage, detail: "stage 1/2: horizon 2"), EventRow(id: 2, step: 600, time: 0, kind: .stage, detail: "stage 2/2: horizon 4")]
         d.logTail = ["started teacher run, pid 42"]
         d.config = "kind = 'teacher'\n\n[train]\nbatch = 32\nlr = 0.0004\n"
         s.run.detail = d
@@ -127,7 +127,7 @@ final class StudioRenderTests: XCTestCase {
         d.metrics["eval/total"] = [(300, 0.5012), (600, 0.4871)]
         d.metrics["eval/psnr"] = [(300, 24.31), (600, 22.85)]
         d.metrics["eval/ssim"] = [(300, 0.912), (600, 0.874)]
-        d.events = [0, 300, 600].enumerated().map { EventRow(id: Int64($0.offset), step: $0.element, time: 0, kind: "stage", detail: "stage \($0.offset + 1)/4") }
+        d.events = [0, 300, 600].enumerated().map { EventRow(id: Int64($0.offset), step: $0.element, time: 0, kind: .stage, detail: "stage \($0.offset + 1)/4") }
         d.config = "kind = \"distill\"\n[distill]\nstages = [ 2, 3, 4, 8 ]\nsteps_per_stage = 300\nteacher_steps = 48\n"
         s.run.detail = d
         s.screen = .run
