@@ -40,8 +40,8 @@ public enum EngineBench {
             let x = Tensor(shape: [m, k], data: a), wt = Tensor(shape: [n, k], data: w)
             let (raw, engine) = Timing.compare({
                 a.withUnsafeBufferPointer { pa in w.withUnsafeBufferPointer { pw in c.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, pa.baseAddress!, Int32(k),
-                                pw.baseAddress!, Int32(k), 0, pc.baseAddress!, Int32(n))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, pa.base, Int32(k),
+                                pw.base, Int32(k), 0, pc.base, Int32(n))
                 } } }
             }, { _ = x.linear(wt) })
             let rawRate = flops / raw / 1e9, engineRate = flops / engine / 1e9
@@ -55,13 +55,13 @@ public enum EngineBench {
             var c = [Float](repeating: 0, count: n * k)
             let (raw, engine) = Timing.compare({
                 dy.withUnsafeBufferPointer { pg in x.withUnsafeBufferPointer { px in c.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(k), Int32(m), 1, pg.baseAddress!, Int32(n),
-                                px.baseAddress!, Int32(k), 0, pc.baseAddress!, Int32(k))
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(k), Int32(m), 1, pg.base, Int32(n),
+                                px.base, Int32(k), 0, pc.base, Int32(k))
                 } } }
             }, {
                 dy.withUnsafeBufferPointer { pg in x.withUnsafeBufferPointer { px in c.withUnsafeMutableBufferPointer { pc in
-                    GEMM.sgemm(transA: true, transB: false, m: n, n: k, k: m, a: pg.baseAddress!, lda: n,
-                               b: px.baseAddress!, ldb: k, c: pc.baseAddress!, ldc: k)
+                    GEMM.sgemm(transA: true, transB: false, m: n, n: k, k: m, a: pg.base, lda: n,
+                               b: px.base, ldb: k, c: pc.base, ldc: k)
                 } } }
             })
             report.add("GEMM weight gradient dyᵀ·x (engine sgemm vs raw cblas_sgemm)", name, value: flops / engine / 1e9, unit: "GFLOP/s",
@@ -76,8 +76,8 @@ public enum EngineBench {
         var c = [Float](repeating: 0, count: n * n)
         return ({
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { pc in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, pa.baseAddress!, Int32(n),
-                            pb.baseAddress!, Int32(n), 0, pc.baseAddress!, Int32(n))
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, pa.base, Int32(n),
+                            pb.base, Int32(n), 0, pc.base, Int32(n))
             } } }
         }, 2.0 * Double(n * n * n))
     }
@@ -93,10 +93,10 @@ public enum EngineBench {
             let real = fftwf_alloc_real(batch * n)!, cplx = fftwf_alloc_complex(batch * nHalf)!
             let dims32 = dims.map { Int32($0) }
             let plan = dims32.withUnsafeBufferPointer {
-                fftwf_plan_many_dft_r2c(Int32(dims.count), $0.baseAddress!, Int32(batch), real, nil, 1, Int32(n), cplx, nil, 1, Int32(nHalf),
+                fftwf_plan_many_dft_r2c(Int32(dims.count), $0.base, Int32(batch), real, nil, 1, Int32(n), cplx, nil, 1, Int32(nHalf),
                                         UInt32(FFTW_ESTIMATE))
             }!
-            x.withUnsafeBufferPointer { real.update(from: $0.baseAddress!, count: batch * n) }
+            x.withUnsafeBufferPointer { real.update(from: $0.base, count: batch * n) }
             let (raw, engine) = Timing.compare({ fftwf_execute(plan) }, { _ = FFT.shared.rfft(x, dims: dims) })
             fftwf_destroy_plan(plan); fftwf_free(real); fftwf_free(cplx)
             report.add("3D real FFT (engine rfft vs raw fftwf_execute)", name, value: engine * 1e6, unit: "µs",
@@ -112,7 +112,7 @@ public enum EngineBench {
         // The ceiling: memcpy on every core (the ops below also use every core), into a reused buffer.
         let copy = Timing.measure(repeats: 5) {
             src.withUnsafeBufferPointer { ps in dst.withUnsafeMutableBufferPointer { pd in
-                Parallel.chunks(n) { r in memcpy(pd.baseAddress! + r.lowerBound, ps.baseAddress! + r.lowerBound, r.count * 4) }
+                Parallel.chunks(n) { r in memcpy(pd.base + r.lowerBound, ps.base + r.lowerBound, r.count * 4) }
             } }
         }
         let bandwidth = bytes / copy / 1e9

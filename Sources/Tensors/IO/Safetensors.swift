@@ -37,7 +37,7 @@ public struct StoredTensor: Sendable {
 
     /// The whole tensor as Float32.
     public func widened() -> Tensor {
-        let values = bytes.withUnsafeBytes { Safetensors.decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: count, dtype: dtype) }
+        let values = bytes.withUnsafeBytes { Safetensors.decode($0.base, count: count, dtype: dtype) }
         return Tensor(shape: shape, data: values, name: name)
     }
 
@@ -49,7 +49,7 @@ public struct StoredTensor: Sendable {
         var out: [Float] = []
         out.reserveCapacity(ids.count * cols)
         bytes.withUnsafeBytes { raw in
-            for id in ids { out += Safetensors.decode(raw.baseAddress! + id * cols * size, count: cols, dtype: dtype) }
+            for id in ids { out += Safetensors.decode(raw.base + id * cols * size, count: cols, dtype: dtype) }
         }
         return Tensor(shape: [ids.count, cols], data: out, name: name)
     }
@@ -74,13 +74,13 @@ public enum Safetensors {
             if e.dtype == "F32" && UInt32(littleEndian: 1) == 1 {
                 // Little-endian F32 is the host's layout: read straight into the tensor's storage.
                 var f = [Float](repeating: 0, count: e.count)
-                try f.withUnsafeMutableBytes { if e.count > 0 { try readExactly($0.baseAddress!, e.end - e.start, bufferStart + e.start) } }
+                try f.withUnsafeMutableBytes { if e.count > 0 { try readExactly($0.base, e.end - e.start, bufferStart + e.start) } }
                 values = f
             } else {
                 let bytes = e.end - e.start
                 var raw = [UInt8](repeating: 0, count: bytes)
-                try raw.withUnsafeMutableBytes { if bytes > 0 { try readExactly($0.baseAddress!, bytes, bufferStart + e.start) } }
-                values = raw.withUnsafeBytes { decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: e.count, dtype: e.dtype) }
+                try raw.withUnsafeMutableBytes { if bytes > 0 { try readExactly($0.base, bytes, bufferStart + e.start) } }
+                values = raw.withUnsafeBytes { decode($0.base, count: e.count, dtype: e.dtype) }
             }
             file.tensors[e.name] = Tensor(shape: e.shape, data: values, name: e.name)
         }
@@ -108,10 +108,10 @@ public enum Safetensors {
             }
         }
         var n64: UInt64 = 0
-        if fileSize >= 8 { try withUnsafeMutableBytes(of: &n64) { try readExactly($0.baseAddress!, 8, at: 0) } }
+        if fileSize >= 8 { try withUnsafeMutableBytes(of: &n64) { try readExactly($0.base, 8, at: 0) } }
         let n = try headerLength(UInt64(littleEndian: n64), fileSize: fileSize, path: path)
         var headerBytes = Data(count: n)
-        try headerBytes.withUnsafeMutableBytes { if n > 0 { try readExactly($0.baseAddress!, n, at: 8) } }
+        try headerBytes.withUnsafeMutableBytes { if n > 0 { try readExactly($0.base, n, at: 8) } }
         let (file, entries) = try parseHeader(headerBytes, bufferSize: fileSize - 8 - n, path: path, stored: stored)
         return try body({ try readExactly($0, $1, at: $2) }, file, entries, 8 + n)
     }
@@ -123,7 +123,7 @@ public enum Safetensors {
         let bufferStart = 8 + n
         var (file, entries) = try parseHeader(headerBytes, bufferSize: data.count - bufferStart, path: path)
         for e in entries {
-            let values = data.withUnsafeBytes { raw -> [Float] in decode(raw.baseAddress! + bufferStart + e.start, count: e.count, dtype: e.dtype) }
+            let values = data.withUnsafeBytes { raw -> [Float] in decode(raw.base + bufferStart + e.start, count: e.count, dtype: e.dtype) }
             file.tensors[e.name] = Tensor(shape: e.shape, data: values, name: e.name)
         }
         return file
@@ -145,7 +145,7 @@ public enum Safetensors {
             var out: [String: StoredTensor] = [:]
             for e in entries {
                 var raw = [UInt8](repeating: 0, count: e.end - e.start)
-                try raw.withUnsafeMutableBytes { if !$0.isEmpty { try readExactly($0.baseAddress!, $0.count, bufferStart + e.start) } }
+                try raw.withUnsafeMutableBytes { if !$0.isEmpty { try readExactly($0.base, $0.count, bufferStart + e.start) } }
                 out[e.name] = StoredTensor(name: e.name, dtype: e.dtype, shape: e.shape, bytes: raw)
             }
             return (out, file.metadata)
@@ -264,7 +264,7 @@ public enum Safetensors {
             tensors[name]!.data.withUnsafeBufferPointer { p in
                 switch storage {
                 case .f32:
-                    out.append(UnsafeBufferPointer(start: UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: UInt8.self), count: p.count * 4))
+                    out.append(UnsafeBufferPointer(start: UnsafeRawPointer(p.base).assumingMemoryBound(to: UInt8.self), count: p.count * 4))
                 case .f16:
                     var half = [UInt16](repeating: 0, count: p.count)
                     for i in 0..<p.count { half[i] = Float16(p[i]).bitPattern.littleEndian }
@@ -291,7 +291,7 @@ public enum AtomicFile {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var template = Array((dir + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.base) }
         let tmp = String(cString: template)
         guard fd >= 0 else { throw TensorError.file(path: path, "cannot create a temporary file beside it: \(String(cString: strerror(errno)))") }
         let mask = umask(0); umask(mask)
@@ -301,7 +301,7 @@ public enum AtomicFile {
         data.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let w = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
+                let w = Foundation.write(fd, raw.base + done, raw.count - done)
                 if w < 0 { if errno == EINTR { continue }; ok = false; err = String(cString: strerror(errno)); return }
                 done += w
             }

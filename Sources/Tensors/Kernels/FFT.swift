@@ -38,9 +38,9 @@ public final class FFT: @unchecked Sendable {
         let n32 = dims.map { Int32($0) }
         let flags = UInt32(FFTW_ESTIMATE) | (aligned ? 0 : UInt32(FFTW_UNALIGNED))
         let p = n32.withUnsafeBufferPointer { pn in
-            forward ? fftwf_plan_many_dft_r2c(Int32(dims.count), pn.baseAddress!, Int32(batch), real, nil, 1, Int32(nReal),
+            forward ? fftwf_plan_many_dft_r2c(Int32(dims.count), pn.base, Int32(batch), real, nil, 1, Int32(nReal),
                                               complex, nil, 1, Int32(nHalf), flags)
-                    : fftwf_plan_many_dft_c2r(Int32(dims.count), pn.baseAddress!, Int32(batch), complex, nil, 1, Int32(nHalf),
+                    : fftwf_plan_many_dft_c2r(Int32(dims.count), pn.base, Int32(batch), complex, nil, 1, Int32(nHalf),
                                               real, nil, 1, Int32(nReal), flags)
         }!
         plans[key] = p
@@ -56,10 +56,10 @@ public final class FFT: @unchecked Sendable {
         spec.values = Kernels.buffer(batch * spec.halfCount * 2) { po in
             x.withUnsafeBufferPointer { px in
                 // Out-of-place r2c preserves its input (FFTW's default), so the const cast is safe.
-                let input = UnsafeMutablePointer(mutating: px.baseAddress!)
-                let aligned = fftwf_alignment_of(input) == 0 && fftwf_alignment_of(po.baseAddress!) == 0
+                let input = UnsafeMutablePointer(mutating: px.base)
+                let aligned = fftwf_alignment_of(input) == 0 && fftwf_alignment_of(po.base) == 0
                 let p = plan(dims, batch: batch, forward: true, aligned: aligned)
-                po.baseAddress!.withMemoryRebound(to: fftwf_complex.self, capacity: batch * spec.halfCount) {
+                po.base.withMemoryRebound(to: fftwf_complex.self, capacity: batch * spec.halfCount) {
                     fftwf_execute_dft_r2c(p, input, $0)
                 }
             }
@@ -73,10 +73,10 @@ public final class FFT: @unchecked Sendable {
         var scratch = s.values   // c2r destroys its input
         return Kernels.buffer(s.batch * s.dims.product) { po in
             scratch.withUnsafeMutableBufferPointer { ps in
-                let aligned = fftwf_alignment_of(ps.baseAddress!) == 0 && fftwf_alignment_of(po.baseAddress!) == 0
+                let aligned = fftwf_alignment_of(ps.base) == 0 && fftwf_alignment_of(po.base) == 0
                 let p = plan(s.dims, batch: s.batch, forward: false, aligned: aligned)
-                ps.baseAddress!.withMemoryRebound(to: fftwf_complex.self, capacity: s.batch * s.halfCount) {
-                    fftwf_execute_dft_c2r(p, $0, po.baseAddress!)
+                ps.base.withMemoryRebound(to: fftwf_complex.self, capacity: s.batch * s.halfCount) {
+                    fftwf_execute_dft_c2r(p, $0, po.base)
                 }
             }
         }

@@ -88,7 +88,7 @@ enum Broadcast {
         out.withUnsafeMutableBufferPointer { po in
             a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
                 layout.forEachRun { off, n, st in
-                    let o = po.baseAddress! + off[0], x = pa.baseAddress! + off[1], y = pb.baseAddress! + off[2]
+                    let o = po.base + off[0], x = pa.base + off[1], y = pb.base + off[2]
                     if st[1] == 1 && st[2] == 1 { for i in 0..<n { o[i] = f(x[i], y[i]) } }
                     else if st[1] == 1 && st[2] == 0 { let yv = y[0]; for i in 0..<n { o[i] = f(x[i], yv) } }
                     else if st[1] == 0 && st[2] == 1 { let xv = x[0]; for i in 0..<n { o[i] = f(xv, y[i]) } }
@@ -107,7 +107,7 @@ enum Broadcast {
         out.withUnsafeMutableBufferPointer { po in
             g.withUnsafeBufferPointer { pg in
                 layout.forEachRun { off, n, st in
-                    let x = pg.baseAddress! + off[0], o = po.baseAddress! + off[1]
+                    let x = pg.base + off[0], o = po.base + off[1]
                     if st[1] == 0 {
                         var s: Float = 0
                         for i in 0..<n { s += x[i * st[0]] }
@@ -131,7 +131,7 @@ enum StridedCopy {
         out.withUnsafeMutableBufferPointer { po in
             src.withUnsafeBufferPointer { ps in
                 layout.forEachRun { off, n, st in
-                    let o = po.baseAddress! + off[0], x = ps.baseAddress! + offset + off[1]
+                    let o = po.base + off[0], x = ps.base + offset + off[1]
                     if st[0] == 1 && st[1] == 1 { o.update(from: x, count: n) }
                     else { for i in 0..<n { o[i * st[0]] = x[i * st[1]] } }
                 }
@@ -147,7 +147,7 @@ enum StridedCopy {
         dst.withUnsafeMutableBufferPointer { pd in
             src.withUnsafeBufferPointer { ps in
                 layout.forEachRun { off, n, st in
-                    let x = ps.baseAddress! + off[0], o = pd.baseAddress! + offset + off[1]
+                    let x = ps.base + off[0], o = pd.base + offset + off[1]
                     for i in 0..<n { o[i * st[1]] += x[i * st[0]] }
                 }
             }

@@ -22,16 +22,16 @@ extension Tensor {
             // (batch, head) pairs in parallel, each with single-threaded GEMMs.
             GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in for bh in range {
                     let (bi, hi) = (bh / h, bh % h)
-                    let qh = pq.baseAddress! + bi * lq * ld + hi * d
-                    let kh = pk.baseAddress! + bi * lk * ld + hi * d
-                    let vh = pv.baseAddress! + bi * lk * ld + hi * d
-                    let p = pp.baseAddress! + (bi * h + hi) * lq * lk
+                    let qh = pq.base + bi * lq * ld + hi * d
+                    let kh = pk.base + bi * lk * ld + hi * d
+                    let vh = pv.base + bi * lk * ld + hi * d
+                    let p = pp.base + (bi * h + hi) * lq * lk
                     // S = scale·Q·Kᵀ: [Lq, Lk]
                     GEMM.sgemm(transA: false, transB: true, m: lq, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld, c: p, ldc: lk)
                     Softmax.rows(p, rows: lq, cols: lk, ld: lk)
                     // O = P·V: [Lq, d] written into the head's columns.
                     GEMM.sgemm(transA: false, transB: false, m: lq, n: d, k: lk, a: p, lda: lk, b: vh, ldb: ld,
-                               c: po.baseAddress! + bi * lq * ld + hi * d, ldc: ld)
+                               c: po.base + bi * lq * ld + hi * d, ldc: ld)
             } } }
         } } } } }
         let result = Tensor(shape: q.shape, data: out)
@@ -49,22 +49,22 @@ extension Tensor {
                 gv.withUnsafeMutableBufferPointer { dv in dp.withUnsafeMutableBufferPointer { ds in
                     GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in for bh in range {
                             let (bi, hi) = (bh / h, bh % h)
-                            let ds = ds.baseAddress! + bh * lq * lk
+                            let ds = ds.base + bh * lq * lk
                             let qo = bi * lq * ld + hi * d, ko = bi * lk * ld + hi * d
-                            let p = pp.baseAddress! + (bi * h + hi) * lq * lk
-                            let go = pg.baseAddress! + qo
+                            let p = pp.base + (bi * h + hi) * lq * lk
+                            let go = pg.base + qo
                             // dV = Pᵀ·dO
                             GEMM.sgemm(transA: true, transB: false, m: lk, n: d, k: lq, a: p, lda: lk, b: go, ldb: ld,
-                                       c: dv.baseAddress! + ko, ldc: ld)
+                                       c: dv.base + ko, ldc: ld)
                             // dP = dO·Vᵀ, then dS = P∘(dP − rowsum(dP∘P))
-                            GEMM.sgemm(transA: false, transB: true, m: lq, n: lk, k: d, a: go, lda: ld, b: pv.baseAddress! + ko, ldb: ld,
+                            GEMM.sgemm(transA: false, transB: true, m: lq, n: lk, k: d, a: go, lda: ld, b: pv.base + ko, ldb: ld,
                                        c: ds, ldc: lk)
                             Softmax.backwardRows(y: p, dy: ds, dx: ds, rows: lq, cols: lk, ld: lk)
                             // dQ = scale·dS·K, dK = scale·dSᵀ·Q
                             GEMM.sgemm(transA: false, transB: false, m: lq, n: d, k: lk, alpha: sc, a: ds, lda: lk,
-                                       b: pk.baseAddress! + ko, ldb: ld, c: dq.baseAddress! + qo, ldc: ld)
+                                       b: pk.base + ko, ldb: ld, c: dq.base + qo, ldc: ld)
                             GEMM.sgemm(transA: true, transB: false, m: lk, n: d, k: lq, alpha: sc, a: ds, lda: lk,
-                                       b: pq.baseAddress! + qo, ldb: ld, c: dk.baseAddress! + ko, ldc: ld)
+                                       b: pq.base + qo, ldb: ld, c: dk.base + ko, ldc: ld)
                     } } }
                 } } } } } } } } }
                 return [gq, gk, gv]
@@ -92,16 +92,16 @@ extension Tensor {
                 scores.withUnsafeMutableBufferPointer { ps in
                     for bh in range {
                         let (bi, hi) = (bh / h, bh % h)
-                        let kh = pk.baseAddress! + bi * lk * ld + hi * d
-                        let vh = pv.baseAddress! + bi * lk * ld + hi * d
+                        let kh = pk.base + bi * lk * ld + hi * d
+                        let vh = pv.base + bi * lk * ld + hi * d
                         for r0 in stride(from: 0, to: lq, by: rowsPerBlock) {
                             let m = min(rowsPerBlock, lq - r0)
-                            let qh = pq.baseAddress! + (bi * lq + r0) * ld + hi * d
+                            let qh = pq.base + (bi * lq + r0) * ld + hi * d
                             GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
-                                       c: ps.baseAddress!, ldc: lk)
-                            Softmax.rows(ps.baseAddress!, rows: m, cols: lk, ld: lk)
-                            GEMM.sgemm(transA: false, transB: false, m: m, n: d, k: lk, a: ps.baseAddress!, lda: lk, b: vh, ldb: ld,
-                                       c: po.baseAddress! + (bi * lq + r0) * ld + hi * d, ldc: ld)
+                                       c: ps.base, ldc: lk)
+                            Softmax.rows(ps.base, rows: m, cols: lk, ld: lk)
+                            GEMM.sgemm(transA: false, transB: false, m: m, n: d, k: lk, a: ps.base, lda: lk, b: vh, ldb: ld,
+                                       c: po.base + (bi * lq + r0) * ld + hi * d, ldc: ld)
                         }
                     }
                 }
@@ -133,10 +133,10 @@ extension Tensor {
         x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in cos.withUnsafeBufferPointer { pc in sin.withUnsafeBufferPointer { ps in
             for bi in 0..<b {
                 for li in 0..<l {
-                    let cr = pc.baseAddress! + li * half, sr = ps.baseAddress! + li * half
+                    let cr = pc.base + li * half, sr = ps.base + li * half
                     for hi in 0..<h {
                         let o = ((bi * l + li) * h + hi) * d
-                        let xi = px.baseAddress! + o, yi = py.baseAddress! + o
+                        let xi = px.base + o, yi = py.base + o
                         for m in 0..<half {
                             let (a0, a1) = (xi[2 * m], xi[2 * m + 1])
                             let (cm, sm) = (cr[m], sign * sr[m])

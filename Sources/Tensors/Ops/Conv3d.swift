@@ -60,17 +60,17 @@ extension Tensor {
                     col.withUnsafeMutableBufferPointer { pc in
                         for item in range {
                             let (bi, ci) = (item / chunks, item % chunks)
-                            let xb = px.baseAddress! + bi * inPer, yb = py.baseAddress! + bi * cout * n
+                            let xb = px.base + bi * inPer, yb = py.base + bi * cout * n
                             let f0 = ci * framesPerChunk, f1 = Swift.min(outSize[0], f0 + framesPerChunk)
                             let nb = (f1 - f0) * plane
                             if direct {   // 1×1×1, stride 1, no padding: the input already is the column matrix
-                                GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.baseAddress!, lda: kdim,
+                                GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.base, lda: kdim,
                                            b: xb + f0 * plane, ldb: n, c: yb + f0 * plane, ldc: n)
                             } else {
-                                Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize,
+                                Im2Col.fill(pc.base, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize,
                                             frames: f0..<f1, geo: geo)
-                                GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.baseAddress!, lda: kdim,
-                                           b: pc.baseAddress!, ldb: nb, c: yb + f0 * plane, ldc: n)
+                                GEMM.sgemm(transA: false, transB: false, m: cout, n: nb, k: kdim, a: pw.base, lda: kdim,
+                                           b: pc.base, ldb: nb, c: yb + f0 * plane, ldc: n)
                             }
                             if let bias {
                                 for o in 0..<cout { let v = bias.data[o]; let row = yb + o * n + f0 * plane; for j in 0..<nb { row[j] += v } }
@@ -102,13 +102,13 @@ extension Tensor {
                         var dcol = [Float](repeating: 0, count: rx && !direct ? kdim * chunkCols : 0)
                         lw.withUnsafeMutableBufferPointer { plw in col.withUnsafeMutableBufferPointer { pc in dcol.withUnsafeMutableBufferPointer { pd in
                             for bi in stride(from: worker, to: b, by: workers) {
-                                let gyb = pg.baseAddress! + bi * cout * n, xb = px.baseAddress! + bi * inPer
+                                let gyb = pg.base + bi * cout * n, xb = px.base + bi * inPer
                                 if rb { for o in 0..<cout { lb[o] += Kernels.sum(gyb + o * n, n) } }
                                 if direct {
                                     // dW += dY·Xᵀ; dX = Wᵀ·dY
                                     if rw { GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: n, a: gyb, lda: n, b: xb, ldb: n,
-                                                       beta: 1, c: plw.baseAddress!, ldc: kdim) }
-                                    if rx { GEMM.sgemm(transA: true, transB: false, m: kdim, n: n, k: cout, a: pw.baseAddress!, lda: kdim, b: gyb, ldb: n,
+                                                       beta: 1, c: plw.base, ldc: kdim) }
+                                    if rx { GEMM.sgemm(transA: true, transB: false, m: kdim, n: n, k: cout, a: pw.base, lda: kdim, b: gyb, ldb: n,
                                                        beta: 1, c: gxBase! + bi * inPer, ldc: n) }
                                     continue
                                 }
@@ -117,14 +117,14 @@ extension Tensor {
                                     let nb = (f1 - f0) * plane
                                     let gChunk = gyb + f0 * plane
                                     if rw {   // dW += dY[:, chunk]·col_chunkᵀ
-                                        Im2Col.fill(pc.baseAddress!, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, frames: f0..<f1, geo: geo)
-                                        GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: nb, a: gChunk, lda: n, b: pc.baseAddress!, ldb: nb,
-                                                   beta: 1, c: plw.baseAddress!, ldc: kdim)
+                                        Im2Col.fill(pc.base, from: xb, channels: cin, input: inSize, kernel: ks, output: outSize, frames: f0..<f1, geo: geo)
+                                        GEMM.sgemm(transA: false, transB: true, m: cout, n: kdim, k: nb, a: gChunk, lda: n, b: pc.base, ldb: nb,
+                                                   beta: 1, c: plw.base, ldc: kdim)
                                     }
                                     if rx {   // dcol = Wᵀ·dY[:, chunk], scattered back (col2im)
-                                        GEMM.sgemm(transA: true, transB: false, m: kdim, n: nb, k: cout, a: pw.baseAddress!, lda: kdim, b: gChunk, ldb: n,
-                                                   c: pd.baseAddress!, ldc: nb)
-                                        Im2Col.scatterAdd(pd.baseAddress!, into: gxBase! + bi * inPer, channels: cin, input: inSize, kernel: ks,
+                                        GEMM.sgemm(transA: true, transB: false, m: kdim, n: nb, k: cout, a: pw.base, lda: kdim, b: gChunk, ldb: n,
+                                                   c: pd.base, ldc: nb)
+                                        Im2Col.scatterAdd(pd.base, into: gxBase! + bi * inPer, channels: cin, input: inSize, kernel: ks,
                                                           output: outSize, frames: f0..<f1, geo: geo)
                                     }
                                 }
@@ -236,8 +236,8 @@ extension Tensor {
         var y = [Float](repeating: 0, count: bc * fo * ho * wo)
         data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
             for p in 0..<bc { for fi in 0..<fo { for hi in 0..<ho {
-                let src = px.baseAddress! + ((p * f + fi / ft) * h + hi / fh) * w
-                let dst = py.baseAddress! + ((p * fo + fi) * ho + hi) * wo
+                let src = px.base + ((p * f + fi / ft) * h + hi / fh) * w
+                let dst = py.base + ((p * fo + fi) * ho + hi) * wo
                 for wi in 0..<wo { dst[wi] = src[wi / fw] }
             } } }
         } }
@@ -248,8 +248,8 @@ extension Tensor {
                 var gx = [Float](repeating: 0, count: n)
                 g.withUnsafeBufferPointer { pg in gx.withUnsafeMutableBufferPointer { pd in
                     for p in 0..<bc { for fi in 0..<fo { for hi in 0..<ho {
-                        let dst = pd.baseAddress! + ((p * f + fi / ft) * h + hi / fh) * w
-                        let src = pg.baseAddress! + ((p * fo + fi) * ho + hi) * wo
+                        let dst = pd.base + ((p * f + fi / ft) * h + hi / fh) * w
+                        let src = pg.base + ((p * fo + fi) * ho + hi) * wo
                         for wi in 0..<wo { dst[wi / fw] += src[wi] }
                     } } }
                 } }

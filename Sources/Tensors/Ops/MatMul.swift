@@ -20,12 +20,12 @@ extension Tensor {
         let c = Kernels.buffer(batch * m * n) { pc in a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
             if shared && !transA {
                 // One GEMM over all batch rows: [batch·M, K]·op(B).
-                GEMM.sgemm(transA: false, transB: transB, m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: ac,
-                           b: pb.baseAddress!, ldb: bc, c: pc.baseAddress!, ldc: n)
+                GEMM.sgemm(transA: false, transB: transB, m: batch * m, n: n, k: k, a: pa.base, lda: ac,
+                           b: pb.base, ldb: bc, c: pc.base, ldc: n)
             } else {
                 for i in 0..<batch {
-                    GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: pa.baseAddress! + i * sa, lda: ac,
-                               b: pb.baseAddress! + i * sb, ldb: bc, c: pc.baseAddress! + i * sc, ldc: n)
+                    GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: pa.base + i * sa, lda: ac,
+                               b: pb.base + i * sb, ldb: bc, c: pc.base + i * sc, ldc: n)
                 }
             }
         } } }
@@ -40,7 +40,7 @@ extension Tensor {
                         // Every entry is written by a β = 0 GEMM: no zero fill first.
                         let d = Kernels.buffer(ad.count) { pd in
                             for i in 0..<batch {
-                                let gp = pg.baseAddress! + i * sc, bp = pb.baseAddress! + i * sb, dp = pd.baseAddress! + i * sa
+                                let gp = pg.base + i * sc, bp = pb.base + i * sb, dp = pd.base + i * sa
                                 if !transA {
                                     GEMM.sgemm(transA: false, transB: !transB, m: m, n: k, k: n, a: gp, lda: n, b: bp, ldb: bc, c: dp, ldc: ac)
                                 } else {
@@ -55,7 +55,7 @@ extension Tensor {
                         let d = Kernels.buffer(bd.count) { pd in
                             if batch == 0 { pd.update(repeating: 0) }
                             for i in 0..<batch {
-                                let gp = pg.baseAddress! + i * sc, ap = pa.baseAddress! + i * sa, dp = pd.baseAddress! + i * sb
+                                let gp = pg.base + i * sc, ap = pa.base + i * sa, dp = pd.base + i * sb
                                 let beta: Float = shared && i > 0 ? 1 : 0
                                 if !transB {
                                     GEMM.sgemm(transA: !transA, transB: false, m: k, n: n, k: m, a: ap, lda: ac, b: gp, ldb: n, beta: beta, c: dp, ldc: bc)
@@ -84,12 +84,12 @@ extension Tensor {
         let y = Kernels.buffer(rows * nOut) { py in
             if let bias {   // C starts as the bias rows, then C += x·Wᵀ
                 bias.data.withUnsafeBufferPointer { pb in
-                    for r in 0..<rows { (py.baseAddress! + r * nOut).update(from: pb.baseAddress!, count: nOut) }
+                    for r in 0..<rows { (py.base + r * nOut).update(from: pb.base, count: nOut) }
                 }
             }
             x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
-                GEMM.sgemm(transA: false, transB: true, m: rows, n: nOut, k: nIn, a: px.baseAddress!, lda: nIn,
-                           b: pw.baseAddress!, ldb: nIn, beta: bias == nil ? 0 : 1, c: py.baseAddress!, ldc: nOut)
+                GEMM.sgemm(transA: false, transB: true, m: rows, n: nOut, k: nIn, a: px.base, lda: nIn,
+                           b: pw.base, ldb: nIn, beta: bias == nil ? 0 : 1, c: py.base, ldc: nOut)
             } }
         }
         let out = Tensor(shape: Array(x.shape.dropLast()) + [nOut], data: y)
@@ -102,20 +102,20 @@ extension Tensor {
                 g.withUnsafeBufferPointer { pg in
                     if rx {   // dx = dy·W
                         gx = wd.withUnsafeBufferPointer { pw in Kernels.buffer(xd.count) { pd in
-                            GEMM.sgemm(transA: false, transB: false, m: rows, n: nIn, k: nOut, a: pg.baseAddress!, lda: nOut,
-                                       b: pw.baseAddress!, ldb: nIn, c: pd.baseAddress!, ldc: nIn)
+                            GEMM.sgemm(transA: false, transB: false, m: rows, n: nIn, k: nOut, a: pg.base, lda: nOut,
+                                       b: pw.base, ldb: nIn, c: pd.base, ldc: nIn)
                         } }
                     }
                     if rw {   // dW = dyᵀ·x
                         gw = xd.withUnsafeBufferPointer { px in Kernels.buffer(wd.count) { pd in
-                            GEMM.sgemm(transA: true, transB: false, m: nOut, n: nIn, k: rows, a: pg.baseAddress!, lda: nOut,
-                                       b: px.baseAddress!, ldb: nIn, c: pd.baseAddress!, ldc: nIn)
+                            GEMM.sgemm(transA: true, transB: false, m: nOut, n: nIn, k: rows, a: pg.base, lda: nOut,
+                                       b: px.base, ldb: nIn, c: pd.base, ldc: nIn)
                         } }
                     }
                     if rb {   // db = Σ_rows dy
                         var d = [Float](repeating: 0, count: nOut)
                         d.withUnsafeMutableBufferPointer { pd in
-                            for r in 0..<rows { let row = pg.baseAddress! + r * nOut; for j in 0..<nOut { pd[j] += row[j] } }
+                            for r in 0..<rows { let row = pg.base + r * nOut; for j in 0..<nOut { pd[j] += row[j] } }
                         }
                         gb = d
                     }

@@ -44,7 +44,7 @@ extension Tensor {
         _ = modulationShape(shift, "modulated", "shift")
         let out = Kernels.buffer(x.count) { po in x.data.withUnsafeBufferPointer { px in
             scale.data.withUnsafeBufferPointer { ps in shift.data.withUnsafeBufferPointer { pt in
-                let (o, xp, sp, tp) = (po.baseAddress!, px.baseAddress!, ps.baseAddress!, pt.baseAddress!)
+                let (o, xp, sp, tp) = (po.base, px.base, ps.base, pt.base)
                 Tensor.forEachRow(b, l, d) { r, s in
                     let (or, xr, sr, tr) = (o + r * d, xp + r * d, sp + s * d, tp + s * d)
                     for j in 0..<d { or[j] = xr[j] * (sr[j] + 1) + tr[j] }
@@ -58,10 +58,10 @@ extension Tensor {
             y.record("modulated", [x, scale, shift]) { g in
                 var gx: [Float]? = nil, gs: [Float]? = nil, gt: [Float]? = nil
                 g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in sd.withUnsafeBufferPointer { ps in
-                    let (gp, xp, sp) = (pg.baseAddress!, px.baseAddress!, ps.baseAddress!)
+                    let (gp, xp, sp) = (pg.base, px.base, ps.base)
                     if rx {   // dx = g·(1 + scale)
                         gx = Kernels.buffer(xd.count) { pd in
-                            let dp = pd.baseAddress!
+                            let dp = pd.base
                             Tensor.forEachRow(b, l, d) { r, s in
                                 let (dr, gr, sr) = (dp + r * d, gp + r * d, sp + s * d)
                                 for j in 0..<d { dr[j] = gr[j] * (sr[j] + 1) }
@@ -69,10 +69,10 @@ extension Tensor {
                         }
                     }
                     if rs {   // dscale = Σ_L g·x
-                        gs = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: xp, into: pd.baseAddress!) }
+                        gs = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: xp, into: pd.base) }
                     }
                     if rt {   // dshift = Σ_L g
-                        gt = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: nil, into: pd.baseAddress!) }
+                        gt = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: nil, into: pd.base) }
                     }
                 } } }
                 return [gx, gs, gt]
@@ -88,7 +88,7 @@ extension Tensor {
         precondition(y.shape == x.shape, "addingGated: branch \(y.shape) must match the residual \(x.shape)")
         let out = Kernels.buffer(x.count) { po in x.data.withUnsafeBufferPointer { px in
             y.data.withUnsafeBufferPointer { py in gate.data.withUnsafeBufferPointer { pe in
-                let (o, xp, yp, ep) = (po.baseAddress!, px.baseAddress!, py.baseAddress!, pe.baseAddress!)
+                let (o, xp, yp, ep) = (po.base, px.base, py.base, pe.base)
                 Tensor.forEachRow(b, l, d) { r, s in
                     let (or, xr, yr, er) = (o + r * d, xp + r * d, yp + r * d, ep + s * d)
                     for j in 0..<d { or[j] = xr[j] + yr[j] * er[j] }
@@ -102,10 +102,10 @@ extension Tensor {
             z.record("addingGated", [x, y, gate]) { g in
                 var gy: [Float]? = nil, ge: [Float]? = nil
                 g.withUnsafeBufferPointer { pg in yd.withUnsafeBufferPointer { py in ed.withUnsafeBufferPointer { pe in
-                    let (gp, yp, ep) = (pg.baseAddress!, py.baseAddress!, pe.baseAddress!)
+                    let (gp, yp, ep) = (pg.base, py.base, pe.base)
                     if ry {   // dy = g·gate
                         gy = Kernels.buffer(yd.count) { pd in
-                            let dp = pd.baseAddress!
+                            let dp = pd.base
                             Tensor.forEachRow(b, l, d) { r, s in
                                 let (dr, gr, er) = (dp + r * d, gp + r * d, ep + s * d)
                                 for j in 0..<d { dr[j] = gr[j] * er[j] }
@@ -113,7 +113,7 @@ extension Tensor {
                         }
                     }
                     if re {   // dgate = Σ_L g·y
-                        ge = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: yp, into: pd.baseAddress!) }
+                        ge = Kernels.buffer(b * d) { pd in Tensor.sumRows(b, l, d, gp, times: yp, into: pd.base) }
                     }
                 } } }
                 return [rx ? g : nil, gy, ge]   // dx = g

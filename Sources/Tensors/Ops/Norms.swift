@@ -14,7 +14,7 @@ extension Tensor {
         let y = Kernels.buffer(count) { py in
             data.withUnsafeBufferPointer { px in mean.withUnsafeMutableBufferPointer { mean in rstd.withUnsafeMutableBufferPointer { rstd in
                 Parallel.rows(rows, width: d) { range in for r in range {
-                    let x = px.baseAddress! + r * d, o = py.baseAddress! + r * d
+                    let x = px.base + r * d, o = py.base + r * d
                     let mu = Kernels.sum(x, d) / Float(d)
                     let rs = 1 / (Kernels.sumSquaredDeviation(x, d, mu) / Float(d) + eps).squareRoot()
                     mean[r] = mu; rstd[r] = rs
@@ -36,14 +36,14 @@ extension Tensor {
                 var gyw = [Float](repeating: 0, count: d), h = [Float](repeating: 0, count: d)
                 g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
                     for r in 0..<rows {
-                        let gy = pg.baseAddress! + r * d, x = px.baseAddress! + r * d
+                        let gy = pg.base + r * d, x = px.base + r * d
                         let (mu, rs) = (mean[r], rstd[r])
                         for j in 0..<d { h[j] = (x[j] - mu) * rs; gw[j] += gy[j] * h[j]; gb[j] += gy[j] }
                         guard rx else { continue }
                         if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                        let m1 = gyw.withUnsafeBufferPointer { Kernels.sum($0.baseAddress!, d) } / Float(d)
-                        let m2 = gyw.withUnsafeBufferPointer { a in h.withUnsafeBufferPointer { Kernels.dot(a.baseAddress!, $0.baseAddress!, d) } } / Float(d)
-                        let dx = pgx.baseAddress! + r * d
+                        let m1 = gyw.withUnsafeBufferPointer { Kernels.sum($0.base, d) } / Float(d)
+                        let m2 = gyw.withUnsafeBufferPointer { a in h.withUnsafeBufferPointer { Kernels.dot(a.base, $0.base, d) } } / Float(d)
+                        let dx = pgx.base + r * d
                         for j in 0..<d { dx[j] = rs * (gyw[j] - m1 - h[j] * m2) }
                     }
                 } } }
@@ -66,7 +66,7 @@ extension Tensor {
         let y = Kernels.buffer(count) { py in
             data.withUnsafeBufferPointer { px in
                 for r in 0..<rows {
-                    let x = px.baseAddress! + r * d, o = py.baseAddress! + r * d
+                    let x = px.base + r * d, o = py.base + r * d
                     let ri = 1 / (Kernels.dot(x, x, d) / Float(d) + eps).squareRoot()
                     rinv[r] = ri
                     if let w { for j in 0..<d { o[j] = x[j] * ri * w[j] } } else { for j in 0..<d { o[j] = x[j] * ri } }
@@ -83,12 +83,12 @@ extension Tensor {
                 g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
                     var gyw = [Float](repeating: 0, count: d)
                     for r in 0..<rows {
-                        let gy = pg.baseAddress! + r * d, x = px.baseAddress! + r * d, dx = pgx.baseAddress! + r * d
+                        let gy = pg.base + r * d, x = px.base + r * d, dx = pgx.base + r * d
                         let ri = rinv[r]
                         for j in 0..<d { gw[j] += gy[j] * x[j] * ri }
                         guard rx else { continue }
                         if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                        let m = gyw.withUnsafeBufferPointer { Kernels.dot($0.baseAddress!, x, d) } / Float(d)
+                        let m = gyw.withUnsafeBufferPointer { Kernels.dot($0.base, x, d) } / Float(d)
                         for j in 0..<d { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
                     }
                 } } }
@@ -111,7 +111,7 @@ extension Tensor {
         data.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
             var acc = [Float](repeating: 0, count: s)
             for bi in 0..<b {
-                let x = px.baseAddress! + bi * c * s, o = py.baseAddress! + bi * c * s
+                let x = px.base + bi * c * s, o = py.base + bi * c * s
                 for j in 0..<s { acc[j] = 0 }
                 for ci in 0..<c { let row = x + ci * s; for j in 0..<s { acc[j] += row[j] * row[j] } }
                 for j in 0..<s { inv[bi * s + j] = 1 / Swift.max(acc[j].squareRoot(), eps) }

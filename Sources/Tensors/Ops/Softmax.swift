@@ -4,13 +4,13 @@ extension Tensor {
     public func softmax() -> Tensor {
         let d = shape.last ?? 1
         var y = data
-        y.withUnsafeMutableBufferPointer { p in Softmax.rows(p.baseAddress!, rows: count / Swift.max(d, 1), cols: d, ld: d) }
+        y.withUnsafeMutableBufferPointer { p in Softmax.rows(p.base, rows: count / Swift.max(d, 1), cols: d, ld: d) }
         let out = Tensor(shape: shape, data: y)
         if Tensor.needsGrad(self) {
             out.record("softmax", [self]) { g in
                 var gx = [Float](repeating: 0, count: g.count)
                 g.withUnsafeBufferPointer { pg in y.withUnsafeBufferPointer { py in gx.withUnsafeMutableBufferPointer { pd in
-                    Softmax.backwardRows(y: py.baseAddress!, dy: pg.baseAddress!, dx: pd.baseAddress!, rows: g.count / Swift.max(d, 1), cols: d, ld: d)
+                    Softmax.backwardRows(y: py.base, dy: pg.base, dx: pd.base, rows: g.count / Swift.max(d, 1), cols: d, ld: d)
                 } } }
                 return [gx]
             }

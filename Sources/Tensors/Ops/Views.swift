@@ -84,7 +84,7 @@ extension Tensor {
             out.withUnsafeMutableBufferPointer { po in
                 t.data.withUnsafeBufferPointer { pt in
                     for o in 0..<outer {
-                        (po.baseAddress! + o * rowOut + col).update(from: pt.baseAddress! + o * rowIn, count: rowIn)
+                        (po.base + o * rowOut + col).update(from: pt.base + o * rowIn, count: rowIn)
                     }
                 }
             }
@@ -100,7 +100,7 @@ extension Tensor {
                     var gi = [Float](repeating: 0, count: outer * w)
                     gi.withUnsafeMutableBufferPointer { pi in
                         g.withUnsafeBufferPointer { pg in
-                            for o in 0..<outer { (pi.baseAddress! + o * w).update(from: pg.baseAddress! + o * rowOut + c, count: w) }
+                            for o in 0..<outer { (pi.base + o * w).update(from: pg.base + o * rowOut + c, count: w) }
                         }
                     }
                     grads.append(gi)
