@@ -27,7 +27,9 @@ public final class StudioApp {
         state.runsRoot = runsRoot
         backend = SampleBackend(mailbox: mailbox, runsRoot: runsRoot)
         runs = RunsRepository(mailbox: mailbox, root: runsRoot)
-        if let problem { state.message = (problem, true) }
+        let (keymap, keysProblem) = Keymap.load()
+        state.keymap = keymap
+        if let problem = problem ?? keysProblem { state.message = (problem, true) }
     }
 
     /// Runs the studio until q. `graphics` overrides the probe.
@@ -87,7 +89,7 @@ public final class StudioApp {
         if let effects = Reducer.typed(&state, key) { effects.forEach(run); return }
         if case let .mouse(row, col, button) = key { Reducer.click(&state, row: row, col: col, button: button).forEach(run); return }
         if key == .escape { state.message = nil; return }
-        guard let action = Keymap.action(for: key, on: state.screen) else { return }
+        guard let action = state.keymap.action(for: key, on: state.screen) else { return }
         state.message = nil
         perform(action)
     }

@@ -57,7 +57,7 @@ public enum Renderer {
             return
         }
         var c = 1
-        for (key, what) in Keymap.hints(for: s.screen) {
+        for (key, what) in s.keymap.hints(for: s.screen) {
             let piece = "\(key) \(what)"
             if c + piece.count + 2 > f.cols { break }
             c += f.text(key, row: r, col: c, style: Style(fg: theme.accent, bg: theme.statusBg, bold: true))
@@ -66,7 +66,7 @@ public enum Renderer {
     }
 
     static func helpOverlay(_ f: inout Frame, _ s: StudioState, _ theme: Theme) {
-        let relevant = Keymap.bindings.filter { $0.screens.isEmpty || $0.screens.contains(s.screen) }
+        let relevant = s.keymap.bindings.filter { $0.screens.isEmpty || $0.screens.contains(s.screen) }
         // As wide as the longest entry needs, up to the terminal's width.
         let longest = relevant.map(\.help.count).max() ?? 60
         let h = min(f.rows - 4, relevant.count + 4), w = min(f.cols - 6, max(76, longest + 15))

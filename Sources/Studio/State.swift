@@ -154,6 +154,8 @@ public struct StudioState {
     public var command: String?
     public var message: (text: String, error: Bool)?
     public var graphics: GraphicsMode = .blocks
+    /// The keys in effect: the standard ones with the user's keys file applied.
+    public var keymap = Keymap.standard
     public var runsRoot = "runs"
     public init() {}
 }

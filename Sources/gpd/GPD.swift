@@ -86,10 +86,13 @@ struct Studio: ParsableCommand {
 
     func run() throws {
         if keys {
-            print("| key | where | what |\n|---|---|---|")
-            for b in Keymap.bindings {
+            let (keymap, problem) = Keymap.load()
+            if let problem { FileHandle.standardError.write(Data((problem + "\n").utf8)) }
+            print("Rebind any of these by name in \(Keymap.userFile), e.g. `stop = [\"x\", \"ctrl-x\"]`.\n")
+            print("| key | name | where | what |\n|---|---|---|---|")
+            for b in keymap.bindings {
                 let where_ = b.screens.isEmpty ? "everywhere" : ScreenID.allCases.filter { b.screens.contains($0) }.map(\.rawValue).joined(separator: ", ")
-                print("| `\(b.label)` | \(where_) | \(b.help) |")
+                print("| `\(b.label)` | `\(b.name)` | \(where_) | \(b.help.replacingOccurrences(of: "|", with: "\\|")) |")
             }
             return
         }

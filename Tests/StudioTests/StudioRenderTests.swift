@@ -140,18 +140,52 @@ final class StudioRenderTests: XCTestCase {
             XCTAssertTrue(text.contains(needle), "'\(needle)' in\n\(text)")
         }
         snapshot("run-distill-80x24", f)
-        XCTAssertEqual(Keymap.action(for: .char("S"), on: .run), .editStages)
-        XCTAssertEqual(Keymap.action(for: .char("c"), on: .sample), .cycleStudent)
+        XCTAssertEqual(Keymap.standard.action(for: .char("S"), on: .run), .editStages)
+        XCTAssertEqual(Keymap.standard.action(for: .char("c"), on: .sample), .cycleStudent)
     }
 
     func testKeybindingsAreData() {
-        XCTAssertEqual(Keymap.action(for: .char("q"), on: .sample), .quit)
-        XCTAssertEqual(Keymap.action(for: .char("x"), on: .sample), .pointDelete, "screen bindings win over global ones")
-        XCTAssertEqual(Keymap.action(for: .char("x"), on: .runs), .stop)
-        XCTAssertEqual(Keymap.action(for: .enter, on: .runs), .open)
+        XCTAssertEqual(Keymap.standard.action(for: .char("q"), on: .sample), .quit)
+        XCTAssertEqual(Keymap.standard.action(for: .char("x"), on: .sample), .pointDelete, "screen bindings win over global ones")
+        XCTAssertEqual(Keymap.standard.action(for: .char("x"), on: .runs), .stop)
+        XCTAssertEqual(Keymap.standard.action(for: .enter, on: .runs), .open)
         for screen in ScreenID.allCases {
-            for (label, _) in Keymap.hints(for: screen) { XCTAssertTrue(Keymap.bindings.contains { $0.label == label }) }
+            for (label, _) in Keymap.standard.hints(for: screen) { XCTAssertTrue(Keymap.standard.bindings.contains { $0.label == label }) }
         }
+    }
+
+    func testAKeysFileRebindsByName() throws {
+        let k = try Keymap.standard.rebound(["quit": "Q", "stop": ["ctrl-x", "X"], "next_seed": "f5", "pause": [String]()], file: "keys.toml")
+        XCTAssertEqual(k.action(for: .char("Q"), on: .runs), .quit)
+        XCTAssertNil(k.action(for: .char("q"), on: .runs), "the old key is gone")
+        XCTAssertEqual(k.action(for: .ctrl("x"), on: .run), .stop)
+        XCTAssertEqual(k.action(for: .function(5), on: .sample), .nextSeed)
+        XCTAssertNil(k.action(for: .char("p"), on: .runs), "an empty list unbinds")
+        XCTAssertEqual(k.bindings.first { $0.name == "stop" }?.label, "^X/X")
+        XCTAssertEqual(k.bindings.first { $0.name == "pause" }?.label, "—")
+        // A key taken from another binding on the same screens: the user's wins there, others keep theirs.
+        let moved = try Keymap.standard.rebound(["quit": "x"], file: "keys.toml")
+        XCTAssertEqual(moved.action(for: .char("x"), on: .runs), .quit)
+        XCTAssertEqual(moved.action(for: .char("x"), on: .sample), .quit)
+        XCTAssertEqual(moved.bindings.first { $0.name == "delete_point" }?.keys, [], "x no longer deletes a schedule point")
+        let local = try Keymap.standard.rebound(["delete_point": "D"], file: "keys.toml")
+        XCTAssertEqual(local.action(for: .char("x"), on: .runs), .stop, "a binding on other screens keeps its key")
+        XCTAssertEqual(local.action(for: .char("D"), on: .sample), .pointDelete)
+        // Mistakes are named by file and entry.
+        for (table, needle) in [(["qiut": "Q"] as [String: Any], "'qiut': no such binding"), (["quit": "ctrl-1"], "'ctrl-1' is not a key"),
+                                (["quit": "escape"], "reserved"), (["quit": 3], "must be a key")] {
+            XCTAssertThrowsError(try Keymap.standard.rebound(table, file: "keys.toml")) { e in
+                XCTAssertTrue("\(e)".contains("keys.toml") && "\(e)".contains(needle), "\(e)")
+            }
+        }
+        // A broken file loses nothing: the standard keys and the message.
+        let path = NSTemporaryDirectory() + "gpd-keys-\(getpid()).toml"
+        try "quit = \"Q\"\nstop = \"nope\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (loaded, problem) = Keymap.load(path)
+        XCTAssertEqual(loaded.action(for: .char("q"), on: .runs), .quit)
+        XCTAssertTrue(problem?.contains("'nope' is not a key") ?? false, "\(problem ?? "no problem")")
+        XCTAssertNil(Keymap.load(path + ".missing").1, "no file: the standard keys, silently")
     }
 
     func testThemes() throws {
