@@ -15,7 +15,6 @@ public final class StudioApp {
     let mailbox = Mailbox()
     let backend: SampleBackend
     let runs: RunsRepository
-    var studentGeneration = 0, teacherGeneration = 0
     var lastRunsRefresh = Date.distantPast, lastFrameAdvance = Date()
     var quit = false
     /// A diffusers Wan2.1 folder to open as the teacher instead of the project's models.
@@ -226,16 +225,14 @@ public final class StudioApp {
     func scheduleChanged() { for effect in Reducer.scheduleChanged(&state) { run(effect) } }
 
     func requestTeacher() {
-        teacherGeneration += 1
         state.sample.teacherBusy = true
-        backend.sampleTeacher(prompt: state.sample.prompt, seed: state.sample.seed, settings: state.sample.teacherSettings, generation: teacherGeneration)
+        backend.sampleTeacher(prompt: state.sample.prompt, seed: state.sample.seed, settings: state.sample.teacherSettings)
     }
 
     func requestStudent() {
         guard state.sample.scheduleError == nil else { return }
-        studentGeneration += 1
         state.sample.studentBusy = true
         let sigmas = state.sample.sigmas.isEmpty ? TeacherGridPreset.sigmas(steps: 6, shift: state.sample.shift) : state.sample.sigmas
-        backend.sampleStudent(prompt: state.sample.prompt, seed: state.sample.seed, sigmas: sigmas, generation: studentGeneration)
+        backend.sampleStudent(prompt: state.sample.prompt, seed: state.sample.seed, sigmas: sigmas)
     }
 }

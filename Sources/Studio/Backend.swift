@@ -163,9 +163,10 @@ public final class SampleBackend: @unchecked Sendable {
         }
     }
 
-    /// The teacher clip (or the ground truth when there is no teacher) for (prompt, seed).
-    public func sampleTeacher(prompt: String, seed: UInt64, settings: SamplingSettings, generation: Int) {
-        lock.lock(); latestTeacher = generation; wanGuidance = settings.guidance; lock.unlock()
+    /// The teacher clip (or the ground truth when there is no teacher) for (prompt, seed). A newer
+    /// request supersedes this one: it is skipped if not begun, and a Wan2.1 clip stops at its next step.
+    public func sampleTeacher(prompt: String, seed: UInt64, settings: SamplingSettings) {
+        lock.lock(); latestTeacher += 1; let generation = latestTeacher; wanGuidance = settings.guidance; lock.unlock()
         queue.async { [self] in
             guard isLatestTeacher(generation) else { return }
             let t0 = Date()
@@ -204,9 +205,9 @@ public final class SampleBackend: @unchecked Sendable {
     func isLatestTeacher(_ g: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return g == latestTeacher }
     func isLatestStudent(_ g: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return g == latestStudent }
 
-    /// The student clip on a custom schedule (Euler, no guidance). Older requests are skipped.
-    public func sampleStudent(prompt: String, seed: UInt64, sigmas: [Float], generation: Int) {
-        lock.lock(); latestStudent = generation; lock.unlock()
+    /// The student clip on a custom schedule (Euler, no guidance). Superseded like the teacher's.
+    public func sampleStudent(prompt: String, seed: UInt64, sigmas: [Float]) {
+        lock.lock(); latestStudent += 1; let generation = latestStudent; lock.unlock()
         queue.async { [self] in
             guard isLatestStudent(generation) else { return }
             if let wan { sampleWanStudent(wan, prompt: prompt, seed: seed, sigmas: sigmas, generation: generation); return }
