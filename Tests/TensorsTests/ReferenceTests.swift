@@ -67,6 +67,23 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(Kernels.fastExp(-200), 0)
         XCTAssertEqual(Kernels.fastExp(200), .infinity)
     }
+
+    /// The vectorised row maximum equals a plain scan at every length around its 32-value chunks and
+    /// wherever the maximum sits (first, middle of a chunk, the scalar tail, last).
+    func testRowMaximumAtEveryLengthAndPosition() {
+        for n in 0...100 {
+            let base = randomTensor([max(n, 1)], seed: UInt64(n) + 300).data.prefix(n).map { $0 - 2 }
+            for at in Set([0, n / 2, 31, 32, 63, n - 1]) where at >= 0 && at < n {
+                var x = Array(base)
+                x[at] = 5 + Float(at) * 1e-3
+                let got = x.withUnsafeBufferPointer { Kernels.max($0.base, n) }
+                XCTAssertEqual(got, x.max(), "n \(n), maximum at \(at)")
+            }
+            if n == 0 { XCTAssertEqual([Float]().withUnsafeBufferPointer { Kernels.max($0.base, 0) }, -.infinity) }
+        }
+        let negative = [Float](repeating: -1e30, count: 40)
+        XCTAssertEqual(negative.withUnsafeBufferPointer { Kernels.max($0.base, 40) }, -1e30, "all values below zero")
+    }
 }
 
 import Foundation

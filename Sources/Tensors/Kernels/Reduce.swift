@@ -28,8 +28,20 @@ public extension Kernels {
 
     @inline(__always)
     static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m = -Float.infinity
-        for i in 0..<n { m = Swift.max(m, x[i]) }
+        // A scalar max reduction does not vectorise (its order is fixed without fast-math), and it
+        // was most of a 576-token attention's softmax; explicit 16-lane maxima in two chains do.
+        let raw = UnsafeRawPointer(x)
+        var a = SIMD16<Float>(repeating: -.infinity), b = a, i = 0
+        while i + 32 <= n {
+            let u = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD16<Float>.self)
+            a.replace(with: u, where: u .> a)
+            b.replace(with: v, where: v .> b)
+            i += 32
+        }
+        a.replace(with: b, where: b .> a)
+        var m = a.max()
+        while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
     }
 
