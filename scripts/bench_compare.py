@@ -32,6 +32,18 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="2")
 
 
+def machine():
+    """The CPU (model name, family/model, cores) and the OpenBLAS core gpd runs, for each row."""
+    info = {}
+    for line in open("/proc/cpuinfo"):
+        k, _, v = line.partition(":")
+        info.setdefault(k.strip(), v.strip())
+    version = subprocess.run([GPD, "--version"], capture_output=True, text=True, env=ENV).stdout
+    core = next((l.strip() for l in version.splitlines() if l.strip().startswith("core ")), "core unknown")
+    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}), "
+            f"{os.cpu_count()} CPUs; OpenBLAS {core}")
+
+
 def gpd_json(*args):
     out = subprocess.run([GPD, *args], check=True, capture_output=True, text=True, env=ENV, cwd=ROOT).stdout
     return json.loads(out)
@@ -304,14 +316,16 @@ def main():
                 run()
     # A partial run (some cases) replaces its own rows and keeps the others; every row carries its date.
     path = os.path.join(ROOT, "docs", "benchmarks.json")
-    today = time.strftime("%Y-%m-%d")
+    today, where = time.strftime("%Y-%m-%d"), machine()
     for r in rows:
-        r["date"] = today
+        r["date"], r["machine"] = today, where
     kept = []
     if only and os.path.exists(path):
         names = {r["name"] for r in rows}
         old = json.load(open(path))
         kept = [dict(r, date=r.get("date", old.get("date"))) for r in old.get("rows", []) if r["name"] not in names]
+        if any(r.get("machine") != where for r in kept):
+            print("note: docs/benchmarks.json keeps rows measured on another machine (see each row's 'machine')", file=sys.stderr)
     out = {"threads": 2, "torch": torch.__version__, "rows": kept + rows,
            "command": "scripts/bench-compare " + " ".join(sys.argv[1:])}
     with open(path, "w") as f:
