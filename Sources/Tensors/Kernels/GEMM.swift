@@ -59,6 +59,8 @@ public enum GEMM {
                 let part = partials + p * m * n
                 for i in 0..<m { let row = c + i * ldc, src = part + i * n; for j in 0..<n { row[j] += src[j] } }
             }
+        } else if parts > 1 && m * n * k < singleThreadWork {
+            singleThreaded { raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
         } else {
             raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
@@ -72,6 +74,10 @@ public enum GEMM {
     /// dimension 1.0–1.4× (`gpd bench --only gemm`, docs/benchmarks.md). Large right operands (a 1.3B
     /// FFN, 1024²) stay with OpenBLAS, which packs them once for both threads.
     public static let splitOperand = 512 * 512
+    /// Below this many multiply-adds a product runs on one thread: OpenBLAS threads it from 64³ on,
+    /// and a denoising step of the demo teacher (batch 2 × 80 tokens: products of 2.6–10.5 M
+    /// multiply-adds) ran faster on one core than on two while the hand-off cost more than the half.
+    public static let singleThreadWork = 1 << 24
     public static let splitRows = 128
 
     @inline(__always)

@@ -20,7 +20,7 @@ extension Tensor {
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         probs.withUnsafeMutableBufferPointer { pp in out.withUnsafeMutableBufferPointer { po in
             // (batch, head) pairs in parallel, each with single-threaded GEMMs.
-            GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in for bh in range {
+            GEMM.singleThreaded { Parallel.chunks(b * h, grain: headGrain(b * h, lq, lk, d)) { range in for bh in range {
                     let (bi, hi) = (bh / h, bh % h)
                     let qh = pq.base + bi * lq * ld + hi * d
                     let kh = pk.base + bi * lk * ld + hi * d
@@ -47,7 +47,7 @@ extension Tensor {
                 vd.withUnsafeBufferPointer { pv in probs.withUnsafeBufferPointer { pp in
                 gq.withUnsafeMutableBufferPointer { dq in gk.withUnsafeMutableBufferPointer { dk in
                 gv.withUnsafeMutableBufferPointer { dv in dp.withUnsafeMutableBufferPointer { ds in
-                    GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in for bh in range {
+                    GEMM.singleThreaded { Parallel.chunks(b * h, grain: headGrain(b * h, lq, lk, d)) { range in for bh in range {
                             let (bi, hi) = (bh / h, bh % h)
                             let ds = ds.base + bh * lq * lk
                             let qo = bi * lq * ld + hi * d, ko = bi * lk * ld + hi * d
@@ -80,6 +80,12 @@ extension Tensor {
     /// Attention without a graph: per (batch, head), blocks of query rows — scores, softmax and the
     /// product with V while the block's scores are in cache — so memory is O(rows·Lk) per thread
     /// instead of the whole [B, H, Lq, Lk] probability tensor training keeps for its backward.
+    /// (batch, head) pairs per parallel chunk: all of them on this thread when the whole attention is
+    /// smaller than one product worth threading (`GEMM.singleThreadWork`), one per chunk otherwise.
+    static func headGrain(_ pairs: Int, _ lq: Int, _ lk: Int, _ d: Int) -> Int {
+        pairs * lq * lk * d < GEMM.singleThreadWork ? max(pairs, 1) : 1
+    }
+
     static func attentionBlocked(q: Tensor, k: Tensor, v: Tensor, scale sc: Float) -> Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
@@ -87,7 +93,7 @@ extension Tensor {
         var out = Kernels.unfilled(q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         out.withUnsafeMutableBufferPointer { po in
-            GEMM.singleThreaded { Parallel.chunks(b * h, grain: 1) { range in
+            GEMM.singleThreaded { Parallel.chunks(b * h, grain: headGrain(b * h, lq, lk, d)) { range in
                 var scores = Kernels.unfilled(rowsPerBlock * lk)
                 scores.withUnsafeMutableBufferPointer { ps in
                     for bh in range {
