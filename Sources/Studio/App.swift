@@ -5,6 +5,7 @@ import Data
 import Diffusion
 
 import Foundation
+import ModelFolders
 import Runs
 import Tensors
 import Terminal
@@ -17,8 +18,9 @@ public final class StudioApp {
     let runs: RunsRepository
     var lastRunsRefresh = Date.distantPast, lastFrameAdvance = Date()
     var quit = false
-    /// A diffusers Wan2.1 folder to open as the teacher instead of the project's models.
-    public var wanTeacher: String?
+    /// The teacher to open instead of the default one: a project model (demo:NAME, a run, a model
+    /// folder) or a diffusers Wan2.1 folder.
+    public var teacher: String?
 
     public init(runsRoot: String, themeName: String) {
         let (t, problem) = Theme.load(themeName)
@@ -40,7 +42,8 @@ public final class StudioApp {
         state.graphics = graphics ?? caps.graphics
         let session = CursesSession(graphics: state.graphics, capabilities: caps)
         defer { session.close() }
-        if let wanTeacher { backend.loadWan(path: wanTeacher) } else { backend.load() }
+        backend.load()
+        if let teacher { run(.loadTeacher(teacher)) }
         refreshRuns()
         requestTeacher(); requestStudent()
         var dirty = true
@@ -125,7 +128,9 @@ public final class StudioApp {
                 try RunStore(root: state.runsRoot).control(name, command: command, payload: payload)
                 state.message = ("\(command.rawValue) \(payload) sent to \(name); the trainer checks and applies it at its next step (see events)", false)
             } catch { state.message = ("\(error)", true) }
-        case let .loadWanTeacher(path): backend.loadWan(path: path)
+        case let .loadTeacher(ref):
+            // A project model when the name resolves to one; otherwise a diffusers Wan2.1 folder.
+            if (try? ModelRef.resolve(ref, runsRoot: state.runsRoot)) != nil { backend.loadTeacher(ref: ref) } else { backend.loadWan(path: ref) }
         case let .deleteRun(name): deleteRun(name)
         }
     }

@@ -58,7 +58,7 @@ public final class SampleBackend: @unchecked Sendable {
         let fm = FileManager.default
         let demoRoot = ModelRef.demoRoot() ?? "samples/demo"
         let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).filter {
-            $0 != "teacher" && fm.fileExists(atPath: demoRoot + "/" + $0 + "/model.json")
+            isStudent(folder: demoRoot + "/" + $0)
         }.sorted { ($0 == "gpd6" ? 0 : 1, $0) < ($1 == "gpd6" ? 0 : 1, $1) }
         out += demos.map { ("demo:" + $0, demoRoot + "/" + $0) }
         if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
@@ -70,6 +70,41 @@ public final class SampleBackend: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// A project teacher (demo:NAME, a run's export or a model folder) in place of the current teacher
+    /// (or Wan2.1 folder); the student stays.
+    public func loadTeacher(ref: String) {
+        queue.async { [self] in
+            do {
+                let model = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runsRoot))
+                guard model.config.kind == "teacher" else {
+                    let kind = model.config.kind
+                    mailbox.post { s in s.message = ("\(ref) is a \(kind) model, not a teacher (students: c or :student NAME)", true) }
+                    return
+                }
+                if wan != nil { student = nil }
+                wan = nil; wanCache = nil; teacher = model
+                let settings = model.config.sampling
+                mailbox.post { s in
+                    s.sample.teacherIsWan = false
+                    s.sample.teacherLabel = ref
+                    s.sample.teacherSettings = settings
+                    s.sample.teacherReload = true
+                    s.sample.studentReload = true
+                    s.message = ("teacher: \(ref)", false)
+                }
+            } catch {
+                mailbox.post { s in s.message = ("teacher \(ref): \(error)", true) }
+            }
+        }
+    }
+
+    /// A model folder whose model.json says it is not a teacher (demo/teacher-2x is a teacher too).
+    static func isStudent(folder: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: folder + "/model.json"),
+              let config = try? JSONDecoder().decode(VideoModelConfig.self, from: data) else { return false }
+        return config.kind != "teacher"
     }
 
     /// Loads a diffusers Wan2.1 folder as the teacher (replacing the project teacher and student) and

@@ -18,8 +18,8 @@ public enum StudioCommand: Equatable {
     case stepsPerStage(Int)
     /// A student by (part of) its label; "" cycles to the next.
     case student(String)
-    /// A diffusers Wan2.1 folder as the teacher.
-    case teacher(path: String)
+    /// A teacher: a project model (demo:NAME, a run, a folder with model.json) or a diffusers Wan2.1 folder.
+    case teacher(String)
     case delete(run: String)
 
     /// Every command's name as typed, for the "unknown command" answer.
@@ -58,8 +58,8 @@ public enum StudioCommand: Equatable {
             return .success(.stepsPerStage(n))
         case "student": return .success(.student(arg))
         case "teacher":
-            return arg.isEmpty ? usage(":teacher DIR — a diffusers Wan2.1 folder (tokenizer, text_encoder, transformer, vae, scheduler)")
-                : .success(.teacher(path: arg))
+            return arg.isEmpty ? usage(":teacher MODEL — demo:NAME, a run, a model folder, or a diffusers Wan2.1 folder")
+                : .success(.teacher(arg))
         case "delete":
             return arg.isEmpty ? usage(":delete NAME (the run's full name)") : .success(.delete(run: arg))
         default:

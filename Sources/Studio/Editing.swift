@@ -90,9 +90,9 @@ extension Reducer {
             return scheduleControl(&state, .stages, horizons.map(String.init).joined(separator: ","))
         case let .stepsPerStage(n): return scheduleControl(&state, .stepsPerStage, String(n))
         case let .student(label): return [.selectStudent(label)]
-        case let .teacher(path):
+        case let .teacher(ref):
             state.screen = .sample
-            return [.loadWanTeacher((path as NSString).expandingTildeInPath)]
+            return [.loadTeacher(ref.hasPrefix("~") ? (ref as NSString).expandingTildeInPath : ref)]
         case let .delete(name): return [.deleteRun(name)]
         }
     }

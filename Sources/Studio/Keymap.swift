@@ -47,7 +47,7 @@ public struct Keymap {
     public static let standard = Keymap(bindings: [
         Binding("quit", [.char("q")], help: "quit", action: .quit, screens: [], hint: true),
         Binding("help", [.char("?")], help: "help (this page)", action: .help, screens: [], hint: true),
-        Binding("command", [.char(":")], help: "command line (:theme NAME, :run NAME, :sample PROMPT, :student NAME, :teacher WAN_DIR, :stages 4,6,8, :steps-per-stage N, :new CONFIG, :delete NAME, :q)", action: .command, screens: [], hint: true),
+        Binding("command", [.char(":")], help: "command line (:theme NAME, :run NAME, :sample PROMPT, :student NAME, :teacher MODEL|WAN_DIR, :stages 4,6,8, :steps-per-stage N, :new CONFIG, :delete NAME, :q)", action: .command, screens: [], hint: true),
         Binding("screen_runs", [.char("1")], help: "Runs screen", action: .switchTo(.runs), screens: [], hint: false),
         Binding("screen_run", [.char("2")], help: "Run screen", action: .switchTo(.run), screens: [], hint: false),
         Binding("screen_sample", [.char("3")], help: "Sample screen", action: .switchTo(.sample), screens: [], hint: false),

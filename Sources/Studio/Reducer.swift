@@ -17,11 +17,11 @@ public enum Effect: Equatable {
     case listConfigs
     case requestTeacher, requestStudent
     /// From the command line: a theme by name, a config started as a run, a control command with its
-    /// payload for a named run, a Wan2.1 folder as the teacher, a run deleted.
+    /// payload for a named run, a teacher (a project model or a Wan2.1 folder), a run deleted.
     case loadTheme(String)
     case startRun(config: String, name: String)
     case sendControl(run: String, ControlCommand, payload: String)
-    case loadWanTeacher(String)
+    case loadTeacher(String)
     case deleteRun(String)
 }
 

@@ -82,7 +82,7 @@ struct Studio: ParsableCommand {
     @Flag(help: "Print the keybinding table (Markdown) and exit.") var keys = false
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
     @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?
-    @Option(help: "A diffusers Wan2.1 folder to sample as the teacher on the Sample screen (9 frames at 128×128).") var teacher: String?
+    @Option(help: "The teacher on the Sample screen: a project model (demo:teacher-2x, a run, a model folder) or a diffusers Wan2.1 folder (9 frames at 128×128).") var teacher: String?
 
     func run() throws {
         if keys {
@@ -105,10 +105,11 @@ struct Studio: ParsableCommand {
         let app = StudioApp(runsRoot: runs.root, themeName: theme)
         if let teacher {
             var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: teacher, isDirectory: &isDir), isDir.boolValue else {
-                throw ValidationError("--teacher \(teacher): no such folder (a diffusers Wan2.1 folder)")
+            let projectModel = (try? ModelRef.resolve(teacher, runsRoot: runs.root)) != nil
+            guard projectModel || (FileManager.default.fileExists(atPath: teacher, isDirectory: &isDir) && isDir.boolValue) else {
+                throw ValidationError("--teacher \(teacher): neither a project model (demo:NAME, a run with an export, a folder with model.json) nor a folder (a diffusers Wan2.1 folder)")
             }
-            app.wanTeacher = teacher
+            app.teacher = teacher
             if screen == nil { app.state.screen = .sample }
         }
         if let welcome { app.state.message = (welcome, false) }

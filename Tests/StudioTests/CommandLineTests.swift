@@ -44,7 +44,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(ok("steps-per-stage 300"), .stepsPerStage(300))
         XCTAssertEqual(ok("student"), .student(""))
         XCTAssertEqual(ok("student gpd"), .student("gpd"))
-        XCTAssertEqual(ok("teacher ~/wan"), .teacher(path: "~/wan"))
+        XCTAssertEqual(ok("teacher ~/wan"), .teacher("~/wan"))
+        XCTAssertEqual(ok("teacher demo:teacher-2x"), .teacher("demo:teacher-2x"))
         XCTAssertEqual(ok("delete alpha"), .delete(run: "alpha"))
         for line in ["run", "sample", "new", "new a b c", "stages", "stages 4,,6", "stages 4,x", "steps-per-stage 0",
                      "steps-per-stage many", "teacher", "delete"] {
@@ -93,7 +94,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(Reducer.execute(&s, "sample a purple unicorn"), [.requestTeacher, .requestStudent])
         XCTAssertTrue(s.sample.unknownWords.contains("unicorn"), "\(s.sample.unknownWords)")
         s.screen = .runs
-        XCTAssertEqual(Reducer.execute(&s, "teacher /models/wan"), [.loadWanTeacher("/models/wan")])
+        XCTAssertEqual(Reducer.execute(&s, "teacher /models/wan"), [.loadTeacher("/models/wan")])
         XCTAssertEqual(s.screen, .sample)
     }
 
