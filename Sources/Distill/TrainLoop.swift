@@ -132,7 +132,7 @@ public final class TrainSession {
                 case .stages, .stepsPerStage:
                     do {
                         guard let applied = try customControl?(command, c.payload, step) else {
-                            try event(step: step, kind: .controlRefused, "unknown command \(c.command)")
+                            try event(step: step, kind: .controlRefused, "\(c.command) does not apply to a \(kind.rawValue) run")
                             continue
                         }
                         try event(step: step, kind: .control, applied)

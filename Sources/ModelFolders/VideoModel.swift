@@ -22,6 +22,7 @@ public struct VideoModelConfig: Codable, Equatable {
     public var sampling: SamplingSettings
     /// What the model is ("teacher", "gpd", "pd").
     public var kind: String
+    public var isTeacher: Bool { kind == "teacher" }
     /// A model folder, relative to this one, whose tensors fill in those this folder omits.
     public var base: String? = nil
     /// A digest of the tensors taken from `base` at export: a base that changed since is refused.

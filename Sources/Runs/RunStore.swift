@@ -86,9 +86,6 @@ public struct EventKind: RawRepresentable, Hashable, Codable, CustomStringConver
     public static let teacher = EventKind(rawValue: "teacher")
     /// The run's history came from an archive.
     public static let imported = EventKind(rawValue: "imported")
-
-    public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
-    public func encode(to encoder: Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
 }
 
 public struct EventRow: Codable, Equatable, FetchableRecord {

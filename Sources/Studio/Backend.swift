@@ -78,7 +78,7 @@ public final class SampleBackend: @unchecked Sendable {
         queue.async { [self] in
             do {
                 let model = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runsRoot))
-                guard model.config.kind == "teacher" else {
+                guard model.config.isTeacher else {
                     let kind = model.config.kind
                     mailbox.post { s in s.message = ("\(ref) is a \(kind) model, not a teacher (students: c or :student NAME)", true) }
                     return
@@ -104,7 +104,7 @@ public final class SampleBackend: @unchecked Sendable {
     static func isStudent(folder: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: folder + "/model.json"),
               let config = try? JSONDecoder().decode(VideoModelConfig.self, from: data) else { return false }
-        return config.kind != "teacher"
+        return !config.isTeacher
     }
 
     /// Loads a diffusers Wan2.1 folder as the teacher (replacing the project teacher and student) and
