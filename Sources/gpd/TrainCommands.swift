@@ -51,7 +51,7 @@ final class CLIReporter: TrainReporter {
 
 /// The options every trainer command takes, and the session they open.
 struct TrainOptions: ParsableArguments {
-    @Option(help: "A TOML config from samples/configs/.") var config: String
+    @Option(help: "A TOML config from samples/configs/ (not needed with --resume --run NAME).") var config: String?
     @Option(name: .customLong("run"), help: "Run name (default: the config's file name).") var runName: String?
     @Flag(help: "Continue the run from its newest checkpoint (with the run's own config.toml).") var resume = false
     @Option(name: .customLong("set"), parsing: .singleValue,
@@ -59,13 +59,21 @@ struct TrainOptions: ParsableArguments {
     var overrides: [String] = []
     @OptionGroup var runs: RunsOption
 
-    var name: String { runName ?? ((config as NSString).lastPathComponent as NSString).deletingPathExtension }
+    func validate() throws {
+        guard config == nil else { return }
+        guard resume, runName != nil else { throw ValidationError("give --config FILE (a new run), or --resume --run NAME (continue a run with its own config)") }
+    }
+
+    var name: String { runName ?? (((config ?? "") as NSString).lastPathComponent as NSString).deletingPathExtension }
 
     /// The config to load: the file given, or on --resume the run's resolved config.toml (so a resumed
     /// run continues with exactly what it started with, overrides and live changes included).
     func configSource() throws -> (path: String, overrides: [String]) {
         let own = runs.root + "/" + name + "/config.toml"
-        guard resume, FileManager.default.fileExists(atPath: own) else { return (config, overrides) }
+        guard resume, FileManager.default.fileExists(atPath: own) else {
+            guard let config else { throw ValidationError("run '\(name)' has no \(own) to resume with; give --config FILE to start it") }
+            return (config, overrides)
+        }
         if !overrides.isEmpty { throw ValidationError("--set applies to new runs; run '\(name)' resumes with its own \(own)") }
         return (own, [])
     }
