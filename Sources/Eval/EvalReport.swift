@@ -30,6 +30,9 @@ public struct EvalReport: Codable {
     public var perSeed: [SeedRow]?
     /// With --reference: PSNR, SSIM and spectrum distances to the reference clips, averaged.
     public var fidelity: [String: Double]?
+    /// With --spectra: the latent power spectra of the model's clips and of the real clips of the same
+    /// prompts and seeds through the model's VAE, averaged over clips.
+    public var latentSpectra: [String: LatentSpectrum]?
     // --vae
     public var vae: String?
     public var psnr: Double?
@@ -47,6 +50,20 @@ public struct EvalReport: Codable {
         enum CodingKeys: String, CodingKey {
             case prompt, split, total, qualityFactor = "quality_factor", promptFollowing = "prompt_following"
             case vbenchTotal = "vbench_total", quality, semantic, dimensions
+        }
+    }
+
+    /// Mean spatial (radial) and temporal power spectra of latents, and the share of each above half
+    /// its highest frequency (Spectra.highFrequencyShare).
+    public struct LatentSpectrum: Codable {
+        public var spatial: [Double]
+        public var temporal: [Double]
+        public var spatialHighShare: Double
+        public var temporalHighShare: Double
+        enum CodingKeys: String, CodingKey { case spatial, temporal, spatialHighShare = "spatial_high_share", temporalHighShare = "temporal_high_share" }
+        public init(spatial: [Double], temporal: [Double]) {
+            (self.spatial, self.temporal) = (spatial, temporal)
+            (spatialHighShare, temporalHighShare) = (Spectra.highFrequencyShare(spatial), Spectra.highFrequencyShare(temporal))
         }
     }
 
@@ -71,7 +88,7 @@ public struct EvalReport: Codable {
         case total, qualityFactor = "quality_factor", promptFollowing = "prompt_following", vbenchTotal = "vbench_total"
         case quality, semantic, seen, heldOut = "held_out", dimensions, prompts, model, seeds, steps, nfe
         case sampleSecondsPerClip = "sample_seconds_per_clip", denoiseSecondsPerClip = "denoise_seconds_per_clip"
-        case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, vae, psnr
+        case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, latentSpectra = "latent_spectra", vae, psnr
     }
 
     /// The aggregate of `scores`, with a row per clip when `rows` is set.

@@ -48,6 +48,35 @@ public enum Spectra {
         return power
     }
 
+    /// Spatial and temporal power of a latent [1, C, F, H, W] (or [C, F, H, W]): the radial spatial
+    /// spectrum over every channel and frame, and the temporal spectrum of every (channel, pixel) series
+    /// over frames (F/2+1 bins; empty for one frame). Frequency-domain losses act on these latents.
+    public static func latent(_ z: Tensor) -> (spatial: [Double], temporal: [Double]) {
+        let s = z.shape.suffix(4)
+        let (c, f, h, w) = (s[s.startIndex], s[s.startIndex + 1], s[s.startIndex + 2], s[s.startIndex + 3])
+        let spatial = radial(z.data, batch: c * f, h: h, w: w)
+        guard f > 1 else { return (spatial, []) }
+        var series = [Float](repeating: 0, count: c * h * w * f)
+        for ci in 0..<c { for t in 0..<f { for p in 0..<(h * w) { series[(ci * h * w + p) * f + t] = z.data[((ci * f + t) * h * w) + p] } } }
+        let spec = FFT.shared.rfft(series, dims: [f])
+        let bins = f / 2 + 1
+        var power = [Double](repeating: 0, count: bins)
+        for q in 0..<(c * h * w) { for j in 0..<bins {
+            let k = (q * bins + j) * 2
+            power[j] += Double(spec.values[k] * spec.values[k] + spec.values[k + 1] * spec.values[k + 1]) / Double(c * h * w)
+        } }
+        return (spatial, power)
+    }
+
+    /// The share of a spectrum's power (the mean, bin 0, left out) from half its highest frequency up,
+    /// never counting the lowest non-zero bin as high: bins 2…4 of 0…4, bin 2 of 0…2. 0 for a spectrum
+    /// of fewer than three bins or with no power beyond the mean.
+    public static func highFrequencyShare(_ power: [Double]) -> Double {
+        guard power.count >= 3 else { return 0 }
+        let total = power.dropFirst().reduce(0, +)
+        return total > 0 ? power[max(2, power.count / 2)...].reduce(0, +) / total : 0
+    }
+
     /// Mean |log10 a − log10 b| over bins (a floor keeps empty bins finite).
     public static func logDistance(_ a: [Double], _ b: [Double]) -> Double {
         precondition(a.count == b.count, "logDistance: \(a.count) vs \(b.count) bins")

@@ -311,23 +311,10 @@ public final class SampleBackend: @unchecked Sendable {
         }
         for (name, z) in latents {
             let (c, f, h, w) = (z.shape[1], z.shape[2], z.shape[3], z.shape[4])
-            snap.spatial[name] = Spectra.radial(z.data, batch: c * f, h: h, w: w)
-            // Temporal: per (channel, pixel) series over frames.
-            var series = [Float](repeating: 0, count: c * h * w * f)
-            for ci in 0..<c { for t in 0..<f { for p in 0..<(h * w) { series[(ci * h * w + p) * f + t] = z.data[((ci * f + t) * h * w) + p] } } }
-            if f > 1 {
-                let spec = FFT.shared.rfft(series, dims: [f])
-                let bins = f / 2 + 1
-                var power = [Double](repeating: 0, count: bins)
-                for s in 0..<(c * h * w) { for j in 0..<bins {
-                    let k = (s * bins + j) * 2
-                    power[j] += Double(spec.values[k] * spec.values[k] + spec.values[k + 1] * spec.values[k + 1]) / Double(c * h * w)
-                } }
-                snap.temporal[name] = power
-            }
-            let sp = snap.spatial[name]!
-            let total = sp.dropFirst().reduce(0, +)
-            snap.highFrequencyRatio[name] = total > 0 ? sp[(sp.count / 2)...].reduce(0, +) / total : 0
+            let (spatial, temporal) = Spectra.latent(z)
+            snap.spatial[name] = spatial
+            if !temporal.isEmpty { snap.temporal[name] = temporal }
+            snap.highFrequencyRatio[name] = Spectra.highFrequencyShare(spatial)
             if name != "data" {
                 // Per-channel 2D power of the middle frame, log10, DC-centred.
                 let spec = FFT.shared.rfft(z.data, dims: [h, w])

@@ -24,6 +24,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
     @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances).")
     var reference: String?
+    @Flag(help: "With --model: also report the latent power spectra (spatial and temporal) of its clips and of the real clips of the same prompts and seeds through its VAE, with the share of power above half the highest frequency (JSON latent_spectra).")
+    var spectra = false
     @Flag(help: "Calibrate the metric instead: real ShapesWorld clips of the prompts and seeds, and each corruption of them (frozen, reversed, wrong colour, shape, count, background, blurred, two at once), with each corruption's margin below the real clips.")
     var calibrate = false
     @Flag(help: "Print one JSON object: total, vbench_total, seen, held_out, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (and fidelity with --reference).") var json = false
@@ -33,6 +35,7 @@ struct EvalCommand: ParsableCommand {
         guard [clips, model, vae].compactMap({ $0 }).count + (calibrate ? 1 : 0) == 1 else {
             throw ValidationError("give exactly one of --clips, --model, --vae and --calibrate")
         }
+        if spectra && model == nil { throw ValidationError("--spectra goes with --model") }
         if let saveClips {
             guard saveClips.hasSuffix(".safetensors") else { throw ValidationError("--save-clips writes .safetensors: \(saveClips)") }
             try ClipFiles.checkDestination(saveClips)
@@ -89,6 +92,13 @@ struct EvalCommand: ParsableCommand {
                                 total: mine.count, enabled: !json && world.isRoot)
         var scores: [ClipScore] = [], frames: [Tensor] = [], captions: [String] = []
         var sampleSeconds = 0.0, denoiseSeconds = 0.0, decodeSeconds = 0.0, nfe = 0
+        // --spectra: sums over clips of the model's and the real clips' latent spectra.
+        var spectrumSums: [String: [[Double]]] = [:]
+        func addSpectra(_ name: String, _ z: Tensor) {
+            let (sp, tp) = Spectra.latent(z)
+            let old = spectrumSums[name] ?? [[Double](repeating: 0, count: sp.count), [Double](repeating: 0, count: tp.count)]
+            spectrumSums[name] = [zip(old[0], sp).map { $0 + $1 }, zip(old[1], tp).map { $0 + $1 }]
+        }
         for start in stride(from: mine.lowerBound, to: mine.upperBound, by: 8) {
             let batch = Array(jobs[start..<min(mine.upperBound, start + 8)])
             let t0 = Date()
@@ -107,12 +117,19 @@ struct EvalCommand: ParsableCommand {
                     for (k, v) in Metrics.fidelity(student: clip, teacher: ref) { fidelity[k, default: 0] += v / Double(jobs.count) }
                 }
                 if saveClips != nil { frames.append(clip.reshape([1] + clip.shape)); captions.append(job.0) }
+                if spectra {
+                    addSpectra("model", r.latents.slice(axis: 0, i, i + 1))
+                    guard let scene = PromptGrammar.parse(job.0).scene else { throw ValidationError("cannot read the prompt \"\(job.0)\"") }
+                    let real = ShapesWorld.render(scene, seed: job.1, config: WorldConfig(frames: m.config.frames, size: m.config.size))
+                    addSpectra("data", try GradMode.withDisabled { try m.vae.normalize(try m.vae.encode(real.pixels.reshape([1] + real.pixels.shape))) })
+                }
             }
             progress.update(start + batch.count - mine.lowerBound)
         }
         if world.size > 1 {
-            struct Share: Codable { var scores: [ClipScore], fidelity: [String: Double], seconds: [Double], nfe: Int }
-            let parts = try world.gather(Share(scores: scores, fidelity: fidelity, seconds: [sampleSeconds, denoiseSeconds, decodeSeconds], nfe: nfe))
+            struct Share: Codable { var scores: [ClipScore], fidelity: [String: Double], seconds: [Double], nfe: Int, spectra: [String: [[Double]]] }
+            let parts = try world.gather(Share(scores: scores, fidelity: fidelity, seconds: [sampleSeconds, denoiseSeconds, decodeSeconds], nfe: nfe,
+                                               spectra: spectrumSums))
             let clipParts = saveClips == nil ? nil : world.gather(frames.isEmpty ? [] : Tensor.concat(frames, axis: 0).data)
             guard let parts else { return }   // rank 0 reports
             scores = parts.flatMap(\.scores)
@@ -120,6 +137,9 @@ struct EvalCommand: ParsableCommand {
             (sampleSeconds, denoiseSeconds, decodeSeconds) = (parts.map { $0.seconds[0] }.reduce(0, +), parts.map { $0.seconds[1] }.reduce(0, +),
                                                               parts.map { $0.seconds[2] }.reduce(0, +))
             nfe = parts.map(\.nfe).max() ?? nfe
+            spectrumSums = parts.reduce(into: [:]) { acc, p in
+                for (k, v) in p.spectra { acc[k] = acc[k].map { a in zip(a, v).map { zip($0, $1).map { $0 + $1 } } } ?? v }
+            }
             if let clipParts, let first = frames.first {
                 let all = clipParts.flatMap { $0 }
                 frames = [Tensor(shape: [jobs.count] + Array(first.shape.dropFirst()), data: all)]
@@ -138,6 +158,11 @@ struct EvalCommand: ParsableCommand {
         report.denoiseSecondsPerClip = denoiseSeconds / Double(jobs.count)
         report.decodeSecondsPerClip = decodeSeconds / Double(jobs.count)
         if references != nil { report.fidelity = fidelity }
+        if spectra {
+            report.latentSpectra = spectrumSums.mapValues { sums in
+                EvalReport.LatentSpectrum(spatial: sums[0].map { $0 / Double(jobs.count) }, temporal: sums[1].map { $0 / Double(jobs.count) })
+            }
+        }
         // The same aggregate per noise seed: the seed-to-seed spread of the suite's scores.
         report.perSeed = seedList.map { seed in
             EvalReport.SeedRow(seed: seed, MiniVBench.aggregate(zip(jobs, scores).filter { $0.0.1 == seed }.map(\.1)))
@@ -204,6 +229,11 @@ struct EvalCommand: ParsableCommand {
             if let x { print(String(format: "  %@ %3d clips   total %.4f   VBench-weighted %.4f", name.padding(toLength: 9, withPad: " ", startingAt: 0), x.clips, x.total, x.vbenchTotal)) }
         }
         print(String(format: "  VBench-weighted %.4f   quality %.4f   semantic %.4f", r.vbenchTotal, r.quality, r.semantic))
+        if let l = r.latentSpectra {
+            print("  latent power above half the highest frequency: " + l.keys.sorted().map {
+                String(format: "%@ spatial %.4f temporal %.4f", $0, l[$0]!.spatialHighShare, l[$0]!.temporalHighShare)
+            }.joined(separator: "   "))
+        }
         if let f = r.fidelity {
             print("  to the reference: " + f.keys.sorted().map { $0 + String(format: " %.4f", f[$0]!) }.joined(separator: "   "))
         }
