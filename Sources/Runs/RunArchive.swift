@@ -16,9 +16,11 @@ public enum RunArchive {
     /// The files copied beside run.json (those that exist).
     static let files = ["config.toml", "log.txt"]
 
-    /// Writes `names` (all runs when empty) of `store` to `dir`/NAME/. Returns the names written.
+    /// Writes `names` (all runs when empty) of `store` to `dir`/NAME/, with each run's newest media
+    /// clip unless `media` is false (the history alone: a few kilobytes instead of a clip's hundreds).
+    /// Returns the names written.
     @discardableResult
-    public static func export(_ store: RunStore, names: [String] = [], to dir: String) throws -> [String] {
+    public static func export(_ store: RunStore, names: [String] = [], to dir: String, media: Bool = true) throws -> [String] {
         let all = try store.runs().map(\.name)
         let chosen = names.isEmpty ? all : names
         for name in chosen where !all.contains(name) { throw ConfigError(store.root, name, "no such run (runs: \(all.joined(separator: ", ")))") }
@@ -27,12 +29,12 @@ public enum RunArchive {
             guard var history = try store.history(name) else { continue }
             (history.run.pid, history.run.heartbeat) = (nil, nil)
             let src = store.root + "/" + name, out = dir + "/" + name
-            try fm.createDirectory(atPath: out + "/media", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: media ? out + "/media" : out, withIntermediateDirectories: true)
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try e.encode(history).write(to: URL(fileURLWithPath: out + "/run.json"), options: .atomic)
             for f in files where fm.fileExists(atPath: src + "/" + f) { try replaceCopy(src + "/" + f, out + "/" + f) }
-            for f in newestMedia(src + "/media") { try replaceCopy(src + "/media/" + f, out + "/media/" + f) }
+            for f in media ? newestMedia(src + "/media") : [] { try replaceCopy(src + "/media/" + f, out + "/media/" + f) }
         }
         return chosen
     }

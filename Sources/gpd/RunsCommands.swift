@@ -187,9 +187,10 @@ struct RunsCommand: ParsableCommand {
             discussion: "Checkpoints are not copied. `gpd runs import` reads the folder back into any store.")
         @Argument(help: "Runs to export (all when none).") var names: [String] = []
         @Option(help: "The archive folder to write.") var out: String
+        @Flag(help: "Leave out the newest media clip (the history alone).") var noMedia = false
         @OptionGroup var runs: RunsOption
         func run() throws {
-            let written = try RunArchive.export(try RunStore(root: runs.root), names: names, to: out)
+            let written = try RunArchive.export(try RunStore(root: runs.root), names: names, to: out, media: !noMedia)
             print("exported \(written.joined(separator: ", ")) to \(out)")
         }
     }

@@ -157,6 +157,12 @@ final class RunStoreTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("no checkpoint to resume from"), "\(e)")
         }
         XCTAssertThrowsError(try RunArchive.importRuns(from: root + "/nowhere", into: store))
+        // The history alone (no media folder) imports the same history.
+        let bare = root + "/bare", fourth = root + "/fourth"
+        XCTAssertEqual(try RunArchive.export(store, to: bare, media: false), ["a"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: bare + "/a/media"))
+        XCTAssertEqual(try RunArchive.importRuns(from: bare, into: try RunStore(root: fourth)).imported, ["a"])
+        XCTAssertEqual(try XCTUnwrap(RunStore(root: fourth).history("a")).metrics, want.metrics)
         // A symlink inside an archive (log.txt → a secret) refuses that run before anything is made.
         try FileManager.default.removeItem(atPath: archive + "/a/log.txt")
         try FileManager.default.createSymbolicLink(atPath: archive + "/a/log.txt", withDestinationPath: "/etc/passwd")
