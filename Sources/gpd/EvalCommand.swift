@@ -24,11 +24,11 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
     @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances).")
     var reference: String?
-    @Flag(help: "With --model: also report the latent power spectra (spatial and temporal) of its clips and of the real clips of the same prompts and seeds through its VAE, with the share of power above half the highest frequency (JSON latent_spectra).")
+    @Flag(help: "With --model: also report the latent power spectra (spatial and temporal) of its clips and of the real clips of the same prompts and seeds through its VAE, with the share of power from half the highest frequency up (JSON latent_spectra).")
     var spectra = false
     @Flag(help: "Calibrate the metric instead: real ShapesWorld clips of the prompts and seeds, and each corruption of them (frozen, reversed, wrong colour, shape, count, background, blurred, two at once), with each corruption's margin below the real clips.")
     var calibrate = false
-    @Flag(help: "Print one JSON object: total, vbench_total, seen, held_out, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (and fidelity with --reference).") var json = false
+    @Flag(help: "Print one JSON object: total, vbench_total, seen, held_out, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (fidelity with --reference, latent_spectra with --spectra).") var json = false
     @OptionGroup var runs: RunsOption
 
     func validate() throws {
@@ -230,7 +230,7 @@ struct EvalCommand: ParsableCommand {
         }
         print(String(format: "  VBench-weighted %.4f   quality %.4f   semantic %.4f", r.vbenchTotal, r.quality, r.semantic))
         if let l = r.latentSpectra {
-            print("  latent power above half the highest frequency: " + l.keys.sorted().map {
+            print("  latent power from half the highest frequency up: " + l.keys.sorted().map {
                 String(format: "%@ spatial %.4f temporal %.4f", $0, l[$0]!.spatialHighShare, l[$0]!.temporalHighShare)
             }.joined(separator: "   "))
         }
