@@ -68,6 +68,7 @@ public enum ConfigFile {
     }
 
     public static func parse(_ text: String, path: String) throws -> [String: Any] {
+        try checkTableHeaders(text, path: path)
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
             throw ConfigError(path, "(line \(e.source.begin.line))", "not valid TOML: \(e.description)")
@@ -77,6 +78,49 @@ public enum ConfigFile {
             throw ConfigError(path, "(document)", "could not be read as a table")
         }
         return object
+    }
+
+    /// Refuses a table header (`[name]`, `[[name]]`) that does not close on its own line, as TOML
+    /// requires. The TOML library's parser stops on an internal assertion for a header broken by a
+    /// newline (`[` then `train]` on the next line) in debug builds, so such text never reaches it.
+    /// Strings, comments and multi-line arrays are skipped: only a `[` that begins a line outside
+    /// them opens a header.
+    static func checkTableHeaders(_ text: String, path: String) throws {
+        let chars = Array(text.unicodeScalars)
+        var i = 0, line = 1, depth = 0, lineStart = true
+        func at(_ c: Unicode.Scalar, times n: Int) -> Bool {
+            i + n <= chars.count && chars[i..<(i + n)].allSatisfy { $0 == c }
+        }
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\n" { line += 1; lineStart = true; i += 1; continue }
+            if c == " " || c == "\t" || c == "\r" { i += 1; continue }
+            if c == "#" { while i < chars.count && chars[i] != "\n" { i += 1 }; continue }
+            if (c == "\"" || c == "'") && at(c, times: 3) {   // a multi-line string, to its closing delimiter
+                i += 3
+                while i < chars.count && !at(c, times: 3) {
+                    if chars[i] == "\n" { line += 1 }
+                    i += chars[i] == "\\" && c == "\"" ? 2 : 1
+                }
+                i += 3; lineStart = false; continue
+            }
+            if c == "\"" || c == "'" {   // a one-line string
+                i += 1
+                while i < chars.count && chars[i] != c && chars[i] != "\n" { i += chars[i] == "\\" && c == "\"" ? 2 : 1 }
+                i += 1; lineStart = false; continue
+            }
+            if c == "[" && depth == 0 && lineStart {
+                var j = i
+                while j < chars.count && chars[j] != "]" && chars[j] != "\n" { j += 1 }
+                guard j < chars.count, chars[j] == "]" else {
+                    throw ConfigError(path, "(line \(line))", "not valid TOML: a table header must close with ']' on its own line")
+                }
+                i = j + 1; lineStart = false; continue
+            }
+            if c == "[" || c == "{" { depth += 1 } else if c == "]" || c == "}" { depth = max(0, depth - 1) }
+            lineStart = false
+            i += 1
+        }
     }
 
     /// Decodes `section` (a table) into T, refusing keys T does not know.

@@ -54,6 +54,21 @@ final class ConfigAndArchiveFuzzTests: XCTestCase {
         XCTAssertGreaterThan(refused, total / 10, "mutations are refused often enough to mean the readers were reached")
     }
 
+    /// A table header broken by a newline once reached the TOML library, whose parser stops on an
+    /// internal assertion in debug builds (found by the loop above): it is refused with its line.
+    func testBrokenTableHeadersAreRefusedWithTheirLine() throws {
+        let good = "kind = \"distill\"\n[distill]\nstages = [\n  2, 3,\n]\nnested = [\n  [1,\n   2],\n]\n" +
+            "note = \"\"\"\n[not a header]\n\"\"\"\n# [a comment\n[train]\nseed = 0\n"
+        let table = try ConfigFile.parse(good, path: "good.toml")
+        XCTAssertEqual((table["train"] as? [String: Any])?["seed"] as? Int, 0)
+        XCTAssertEqual((table["distill"] as? [String: Any])?["note"] as? String, "[not a header]\n")
+        for (text, line) in [("kind = 1\n[\nrain]\nseed = 0\n", 2), ("[[\nx]]\n", 1), ("a = 1\n\n  [train", 3), ("[ \t# x\n]\n", 1)] {
+            XCTAssertThrowsError(try ConfigFile.parse(text, path: "bad.toml"), text) { e in
+                XCTAssertTrue("\(e)".contains("bad.toml") && "\(e)".contains("(line \(line))") && "\(e)".contains("table header"), "\(e)")
+            }
+        }
+    }
+
     func testMutatedRunArchivesAreImportedOrRefused() throws {
         let source = Self.repository + "/samples/demo/runs/vae-demo/run.json"
         let text = try String(contentsOfFile: source, encoding: .utf8)
