@@ -77,15 +77,15 @@ extension Tensor {
     /// sequences fit in one block.
     static let attentionBlockFloats = 1 << 16
 
-    /// Attention without a graph: per (batch, head), blocks of query rows — scores, softmax and the
-    /// product with V while the block's scores are in cache — so memory is O(rows·Lk) per thread
-    /// instead of the whole [B, H, Lq, Lk] probability tensor training keeps for its backward.
     /// (batch, head) pairs per parallel chunk: all of them on this thread when the whole attention is
     /// smaller than one product worth threading (`GEMM.singleThreadWork`), one per chunk otherwise.
     static func headGrain(_ pairs: Int, _ lq: Int, _ lk: Int, _ d: Int) -> Int {
         pairs * lq * lk * d < GEMM.singleThreadWork ? max(pairs, 1) : 1
     }
 
+    /// Attention without a graph: per (batch, head), blocks of query rows — scores, softmax and the
+    /// product with V while the block's scores are in cache — so memory is O(rows·Lk) per thread
+    /// instead of the whole [B, H, Lq, Lk] probability tensor training keeps for its backward.
     static func attentionBlocked(q: Tensor, k: Tensor, v: Tensor, scale sc: Float) -> Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
