@@ -164,9 +164,12 @@ public final class TeacherTrainer {
         return try body()
     }
 
-    /// MiniVBench on the first `eval_prompts` prompts of the eval suite (seed 0), EMA weights; a media clip.
+    /// MiniVBench on the first `eval_prompts` prompts of the eval suite (seed 0), EMA weights; a media clip;
+    /// and how much the predictions use each prompt attribute, on the whole suite (`WordUse`, word_use/…).
     public func evaluate(step: Int) throws {
-        let prompts = Array(try EvalSuite.prompts().prefix(config.sample.evalPrompts))
+        let suite = try EvalSuite.prompts()
+        let prompts = Array(suite.prefix(config.sample.evalPrompts))
+        let use = try withEMA { WordUse.summary(try WordUse.measure(model: model, scenes: suite.compactMap { PromptGrammar.parse($0).scene })) }
         let (score, frames) = try withEMA { () throws -> (BenchScore, Tensor) in
             let (r, _) = try model.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count)) { [session] _, _ in try session.checkStop() }
             let f = try r.decoded()
@@ -177,10 +180,12 @@ public final class TeacherTrainer {
         var values = ["eval/total": score.total, "eval/vbench_total": score.vbenchTotal, "eval/quality": score.quality, "eval/semantic": score.semantic]
         if let h = score.heldOut { values["eval/held_out"] = h.total }
         if let v = score.seen { values["eval/seen"] = v.total }
+        for (a, u) in use { values["word_use/" + a.rawValue] = u }
         try session.log(step: step, values)
         try session.saveMedia(frames, caption: prompts[0], name: String(format: "step-%07d", step))
         let heldOut = score.heldOut.map { String(format: "held-out %.4f, ", $0.total) } ?? ""
-        let text = String(format: "MiniVBench total %.4f (%@VBench-weighted %.4f) on %d prompts", score.total, heldOut, score.vbenchTotal, prompts.count)
+        let text = String(format: "MiniVBench total %.4f (%@VBench-weighted %.4f) on %d prompts; word use ", score.total, heldOut, score.vbenchTotal, prompts.count)
+            + use.map { String(format: "%@ %.3f", $0.0.rawValue, $0.1) }.joined(separator: ", ")
         try session.event(step: step, kind: .eval, text)
         session.reporter?.message("step \(step): " + text)
     }

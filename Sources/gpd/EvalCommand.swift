@@ -26,6 +26,8 @@ struct EvalCommand: ParsableCommand {
     var reference: String?
     @Flag(help: "With --model: also report the latent power spectra (spatial and temporal) of its clips and of the real clips of the same prompts and seeds through its VAE, with the share of power from half the highest frequency up (JSON latent_spectra).")
     var spectra = false
+    @Flag(help: "With --model: measure instead how much its predictions use each attribute of the prompt (shape, colour, motion, background, layout): real clips of the prompts (seed: the first of --seeds), noised, predicted with the true caption and with one attribute changed (docs/word-use.md).")
+    var wordUse = false
     @Flag(help: "Calibrate the metric instead: real ShapesWorld clips of the prompts and seeds, and each corruption of them (frozen, reversed, wrong colour, shape, count, background, blurred, two at once), with each corruption's margin below the real clips.")
     var calibrate = false
     @Flag(help: "Print one JSON object: total, vbench_total, seen, held_out, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (fidelity with --reference, latent_spectra with --spectra).") var json = false
@@ -36,6 +38,8 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("give exactly one of --clips, --model, --vae and --calibrate")
         }
         if spectra && model == nil { throw ValidationError("--spectra goes with --model") }
+        if wordUse && model == nil { throw ValidationError("--word-use goes with --model") }
+        if wordUse && (spectra || reference != nil || saveClips != nil) { throw ValidationError("--word-use samples no clips: it goes without --spectra, --reference and --save-clips") }
         if let saveClips {
             guard saveClips.hasSuffix(".safetensors") else { throw ValidationError("--save-clips writes .safetensors: \(saveClips)") }
             try ClipFiles.checkDestination(saveClips)
@@ -43,6 +47,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let model, wordUse { if World.current.isRoot { try runWordUse(model) }; return }
         if let model { try runModel(model); return }
         // Under mpirun only --model is split over the ranks; the other forms run once, on rank 0.
         guard World.current.isRoot else { return }
@@ -168,6 +173,33 @@ struct EvalCommand: ParsableCommand {
             EvalReport.SeedRow(seed: seed, MiniVBench.aggregate(zip(jobs, scores).filter { $0.0.1 == seed }.map(\.1)))
         }
         try output(report)
+    }
+
+    func runWordUse(_ ref: String) throws {
+        let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
+        let texts = try readPrompts(prompts)
+        try checkPrompts(texts)
+        let scenes = texts.map { PromptGrammar.parse($0).scene! }
+        let seed = try EvalSuite.parseSeeds(seeds)[0]
+        let progress = Progress("predicting \(scenes.count) clips", total: scenes.count, enabled: !json)
+        let rows = try WordUse.measure(model: m, scenes: scenes, seed: seed) { done, _ in progress.update(done) }
+        let summary = WordUse.summary(rows)
+        if json {
+            struct Report: Codable { var model: String, seed: UInt64, rows: [WordUse.Row], use: [String: Double] }
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let r = Report(model: ref, seed: seed, rows: rows, use: Dictionary(uniqueKeysWithValues: summary.map { ($0.0.rawValue, $0.1) }))
+            print(String(decoding: try enc.encode(r), as: UTF8.self))
+            return
+        }
+        let sigmas = Array(Set(rows.map(\.sigma))).sorted()
+        print("use of each prompt attribute: the loss a changed word costs over what it costs a model that trusts the text fully")
+        print("attribute    clips   all σ  " + sigmas.map { String(format: "σ %.1f  ", $0) }.joined())
+        for (a, u) in summary {
+            let r = rows.filter { $0.attribute == a }
+            print(a.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %5d  %6.3f  ", r[0].clips, u)
+                  + sigmas.map { s in r.first { $0.sigma == s }.map { String(format: "%6.3f ", $0.use) } ?? "     – " }.joined())
+        }
     }
 
     /// Reconstructions of real clips: what a teacher trained on this VAE can reach at best.
