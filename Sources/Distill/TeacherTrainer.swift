@@ -32,6 +32,10 @@ public final class TeacherTrainer {
         var rng = RNG(seed: config.train.seed)
         let tok = Tokenizer()
         let text = try TextEncoder(config.text.config(vocab: tok.vocabularySize), rng: &rng)
+        // text.position_init rescales the drawn position embedding, so every other initial value (and
+        // the random stream after it) is the same whatever its value.
+        let positionScale = Float(config.text.positionInit) / TextEncoder.positionInitStd
+        if positionScale != 1 { text.positionEmbedding.data = text.positionEmbedding.data.map { $0 * positionScale } }
         let dit = try WanTransformer(config.model.config(latentChannels: vae.config.zDim, textDim: config.text.dim), rng: &rng)
         let mc = VideoModelConfig(textEncoder: text.config, transformer: dit.config, frames: config.data.frames, size: config.data.size,
                                   sampling: config.sample.settings, kind: "teacher")

@@ -173,7 +173,9 @@ public struct TextSection: ConfigSection, Equatable {
     public var ffn = 256
     /// Tokens per prompt, including EOS.
     public var textLength = 16
-    enum CodingKeys: String, CodingKey, CaseIterable { case dim, layers, heads, ffn, textLength = "text_length" }
+    /// Standard deviation of the position embedding at initialisation (the token embedding's is 1).
+    public var positionInit = 0.02   // TextEncoder.positionInitStd
+    enum CodingKeys: String, CodingKey, CaseIterable { case dim, layers, heads, ffn, textLength = "text_length", positionInit = "position_init" }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func config(vocab: Int) -> TextEncoderConfig {
@@ -181,6 +183,7 @@ public struct TextSection: ConfigSection, Equatable {
     }
     public func validate(path: String, prefix: String) throws {
         do { try config(vocab: 64).validate(path: path) } catch let ModelError.config(_, field, m) { throw ConfigError(path, "\(prefix).\(field)", m) }
+        guard positionInit.isFinite, positionInit >= 0, positionInit <= 10 else { throw ConfigError(path, "\(prefix).position_init", "must be 0…10, got \(positionInit)") }
     }
 }
 

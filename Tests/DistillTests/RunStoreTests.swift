@@ -137,6 +137,34 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(full.ema?.shadow, second.ema?.shadow, "the EMA resumes too")
     }
 
+    /// text.position_init rescales the text encoder's drawn position embedding and nothing else: every
+    /// other initial weight is the default recipe's, so a run that sets it changes one thing.
+    func testTextPositionInitRescalesOnlyThePositionEmbedding() throws {
+        try TinyModels.teacher(at: root + "/tiny")
+        let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
+        func named(_ text: String, _ name: String) throws -> [(String, Tensor)] {
+            let path = root + "/\(name).toml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let cfg = try TeacherTrainConfig.load(path)
+            try cfg.toml().write(toFile: path + ".again", atomically: true, encoding: .utf8)
+            XCTAssertEqual(try TeacherTrainConfig.load(path + ".again"), cfg, "the run's config.toml keeps position_init")
+            let session = try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false)
+            return try TeacherTrainer(config: cfg, session: session).named
+        }
+        let plain = try named(base, "plain")
+        let wide = try named(base.replacingOccurrences(of: "[text]\n", with: "[text]\nposition_init = 1.0\n"), "wide")
+        XCTAssertEqual(plain.map(\.0), wide.map(\.0))
+        for ((n, a), (_, b)) in zip(plain, wide) {
+            if n == "text_encoder.position_embedding" {
+                for (x, y) in zip(a.data, b.data) { XCTAssertEqual(y, x * 50, accuracy: 1e-5 * max(1, abs(y))) }
+                let rms = (b.data.map { $0 * $0 }.reduce(0, +) / Float(b.count)).squareRoot()
+                XCTAssertEqual(rms, 1, accuracy: 0.35, "about unit scale")
+            } else {
+                XCTAssertEqual(a.data, b.data, n)
+            }
+        }
+    }
+
     func testExportedRunsImportIntoAnotherStoreWithTheirWholeHistory() throws {
         _ = try train(try tinyVAEConfig(steps: 3), name: "a", resume: false)
         let store = try RunStore(root: root)

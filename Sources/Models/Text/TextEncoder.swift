@@ -65,11 +65,14 @@ public final class TextEncoder: Module {
         ["tokenEmbedding": "token_embedding", "positionEmbedding": "position_embedding", "normOut": "norm_out"]
     }
 
+    /// Standard deviation of the position embedding's initial values (the token embedding's is 1).
+    public static let positionInitStd: Float = 0.02
+
     public init(_ c: TextEncoderConfig, rng: inout RNG) throws {
         try c.validate()
         config = c
         tokenEmbedding = parameter([c.vocab, c.dim], rng.normal(c.vocab * c.dim))
-        positionEmbedding = parameter([c.textLength, c.dim], rng.normal(c.textLength * c.dim).map { $0 * 0.02 })
+        positionEmbedding = parameter([c.textLength, c.dim], rng.normal(c.textLength * c.dim).map { $0 * Self.positionInitStd })
         blocks = (0..<c.layers).map { _ in TextEncoderBlock(c, rng: &rng) }
         normOut = RMSNorm(c.dim)
     }
