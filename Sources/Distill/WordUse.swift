@@ -25,7 +25,12 @@ public enum WordUse {
         /// Mean per-element squared latent difference between the clip and its changed rendering.
         public var distance: Double
         /// gain / distance.
-        public var use: Double { distance > 0 ? gain / distance : 0 }
+        public var use: Double
+
+        public init(attribute: Attribute, sigma: Float, clips: Int, gain: Double, distance: Double) {
+            (self.attribute, self.sigma, self.clips, self.gain, self.distance) = (attribute, sigma, clips, gain, distance)
+            use = distance > 0 ? gain / distance : 0
+        }
     }
 
     /// The scene with `attribute` changed to the next value that keeps it a valid scene, or nil when it
