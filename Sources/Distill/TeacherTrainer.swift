@@ -173,13 +173,13 @@ public final class TeacherTrainer {
     public func evaluate(step: Int) throws {
         let suite = try EvalSuite.prompts()
         let prompts = Array(suite.prefix(config.sample.evalPrompts))
-        let use = try withEMA { WordUse.summary(try WordUse.measure(model: model, scenes: suite.compactMap { PromptGrammar.parse($0).scene })) }
-        let (score, frames) = try withEMA { () throws -> (BenchScore, Tensor) in
+        let (score, frames, use) = try withEMA { () throws -> (BenchScore, Tensor, [(WordUse.Attribute, Double)]) in
+            let use = WordUse.summary(try WordUse.measure(model: model, scenes: suite.compactMap { PromptGrammar.parse($0).scene }))
             let (r, _) = try model.sample(prompts: prompts, seeds: [UInt64](repeating: 0, count: prompts.count)) { [session] _, _ in try session.checkStop() }
             let f = try r.decoded()
             let clips = (0..<prompts.count).map { f.slice(axis: 0, $0, $0 + 1).reshape(Array(f.shape.dropFirst())) }
             let scores = try zip(clips, prompts).map { try MiniVBench.score($0, prompt: $1) }
-            return (MiniVBench.aggregate(scores), clips[0])
+            return (MiniVBench.aggregate(scores), clips[0], use)
         }
         var values = ["eval/total": score.total, "eval/vbench_total": score.vbenchTotal, "eval/quality": score.quality, "eval/semantic": score.semantic]
         if let h = score.heldOut { values["eval/held_out"] = h.total }
