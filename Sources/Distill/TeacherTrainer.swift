@@ -22,8 +22,11 @@ public final class TeacherTrainer {
     let optimizer: AdamW
     let ema: EMA?
     let params: [Tensor]
+    /// The caption-structure head (`text.structure_weight` > 0; trained, checkpointed, not exported).
+    let structure: StructureHead?
     var latents: Tensor!            // [N, z, F', H', W'], normalised
     var captions: [String] = []
+    var structureLabels: [CaptionStructure?] = []
 
     public init(config: TeacherTrainConfig, session: TrainSession) throws {
         self.config = config
@@ -40,7 +43,8 @@ public final class TeacherTrainer {
         let mc = VideoModelConfig(textEncoder: text.config, transformer: dit.config, frames: config.data.frames, size: config.data.size,
                                   sampling: config.sample.settings, kind: "teacher")
         model = VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae)
-        params = text.parameters() + dit.parameters()
+        structure = config.text.structureWeight > 0 ? StructureHead(dim: config.text.dim, rng: &rng) : nil
+        params = text.parameters() + dit.parameters() + (structure?.parameters() ?? [])
         optimizer = AdamW(params, lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
                           weightDecay: Float(config.train.weightDecay))
         ema = config.train.ema > 0 ? EMA(params, decay: Float(config.train.ema)) : nil
@@ -48,11 +52,13 @@ public final class TeacherTrainer {
 
     var named: [(String, Tensor)] {
         model.textEncoder.namedParameters().map { ("text_encoder." + $0.0, $0.1) } + model.transformer.namedParameters().map { ("transformer." + $0.0, $0.1) }
+            + (structure?.namedParameters().map { ("structure_head." + $0.0, $0.1) } ?? [])
     }
 
     /// Encodes the dataset once (cached in the run folder; a resumed run reads the cache). Under mpirun
     /// rank 0 encodes and the other ranks read its cache.
     func prepareData() throws {
+        defer { structureLabels = captions.map { PromptGrammar.parse($0).scene.map(CaptionStructure.init) } }
         guard session.world.size > 1 else { return try encodeOrReadData() }
         var ok = true
         if session.writer { do { try encodeOrReadData() } catch is StopRequested { ok = false } }
@@ -139,11 +145,26 @@ public final class TeacherTrainer {
             }
             let prompts = mine.map { drop[$0] ? "" : captions[idx[$0]] }
             let shape = [mine.count] + Array(latents.shape.dropFirst())
-            let (ctx, _) = try model.embed(prompts)
+            let (ctx, toks) = try model.embed(prompts)
             let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
-            let loss = Tensor.mse(pred, Tensor(shape: shape, data: target))
-            let outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
+            let flow = Tensor.mse(pred, Tensor(shape: shape, data: target))
+            guard let structure else {
+                let outcome = try session.optimize(flow, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
+                ema?.update(params)
+                return outcome
+            }
+            // The caption-structure task on this rank's captions (the empty prompts have none).
+            let rows = mine.indices.filter { !drop[mine[$0]] && structureLabels[idx[mine[$0]]] != nil }
+            let (l, d) = (ctx.shape[1], ctx.shape[2])
+            let head = rows.isEmpty ? nil
+                : structure(rows.map { ctx.slice(axis: 0, $0, $0 + 1).reshape(l, d).slice(axis: 0, 0, toks[$0].count) },
+                            labels: rows.map { structureLabels[idx[mine[$0]]]! })
+            let loss = head.map { flow + Float(config.text.structureWeight) * $0.loss } ?? flow
+            var outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
+            outcome.loss = session.world.mean(flow.item)
+            outcome.metrics["structure_loss"] = Double(session.world.mean(head?.loss.item ?? 0))
+            outcome.metrics["structure_exact"] = Double(session.world.mean(Float(head?.exact ?? 0)))
             return outcome
         }, evaluate: { try evaluate(step: $0) }, checkpoint: { step, _ in try checkpoint(step: step) })
         guard let end else { return }

@@ -175,7 +175,12 @@ public struct TextSection: ConfigSection, Equatable {
     public var textLength = 16
     /// Standard deviation of the position embedding at initialisation (the token embedding's is 1).
     public var positionInit = 0.02   // TextEncoder.positionInitStd
-    enum CodingKeys: String, CodingKey, CaseIterable { case dim, layers, heads, ffn, textLength = "text_length", positionInit = "position_init" }
+    /// Weight of the caption-structure task (`StructureHead`: which object is on top or at the left, which
+    /// below or at the right, along which axis) added to the flow loss; 0 trains without it.
+    public var structureWeight = 0.0
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dim, layers, heads, ffn, textLength = "text_length", positionInit = "position_init", structureWeight = "structure_weight"
+    }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func config(vocab: Int) -> TextEncoderConfig {
@@ -184,6 +189,7 @@ public struct TextSection: ConfigSection, Equatable {
     public func validate(path: String, prefix: String) throws {
         do { try config(vocab: 64).validate(path: path) } catch let ModelError.config(_, field, m) { throw ConfigError(path, "\(prefix).\(field)", m) }
         guard positionInit.isFinite, positionInit >= 0, positionInit <= 10 else { throw ConfigError(path, "\(prefix).position_init", "must be 0…10, got \(positionInit)") }
+        guard structureWeight.isFinite, structureWeight >= 0 else { throw ConfigError(path, "\(prefix).structure_weight", "must be 0 or more, got \(structureWeight)") }
     }
 }
 

@@ -107,10 +107,30 @@ final class RunStoreTests: XCTestCase {
     /// The teacher trainer resumes exactly too: data order, noise, timesteps and prompt dropout are
     /// functions of the step, and the optimizer moments and EMA are in the checkpoint.
     func testTeacherStopAndResumeEqualsAnUninterruptedRun() throws {
+        try teacherStopAndResume(structureWeight: nil)
+    }
+
+    /// With the caption-structure task the head resumes too (its weights and moments are in the
+    /// checkpoint), its loss is logged apart from the flow loss, and the exported model is without it.
+    func testTeacherWithTheStructureTaskResumesExactlyAndExportsWithoutItsHead() throws {
+        let full = try teacherStopAndResume(structureWeight: 0.5)
+        XCTAssertTrue(full.named.contains { $0.0.hasPrefix("structure_head.") })
+        let store = try RunStore(root: root)
+        XCTAssertEqual(try store.metrics("full", key: "structure_loss").count, 6)
+        let exported = try Safetensors.read(root + "/full/export/model.safetensors")
+        XCTAssertFalse(exported.tensors.keys.contains { $0.contains("structure") }, "\(exported.tensors.keys.sorted())")
+        XCTAssertNoThrow(try VideoModel.load(folder: root + "/full/export"))
+    }
+
+    @discardableResult
+    func teacherStopAndResume(structureWeight: Double?) throws -> TeacherTrainer {
         try TinyModels.teacher(at: root + "/tiny")
         let path = root + "/teacher.toml"
-        try TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 6, batch: 3, checkpointEvery: 1).write(toFile: path, atomically: true, encoding: .utf8)
+        var text = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 6, batch: 3, checkpointEvery: 1)
+        if let w = structureWeight { text = text.replacingOccurrences(of: "[text]\n", with: "[text]\nstructure_weight = \(w)\n") }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
         let cfg = try TeacherTrainConfig.load(path)
+        XCTAssertEqual(cfg.text.structureWeight, structureWeight ?? 0)
         func trainer(_ name: String, resume: Bool, stopAt: Int? = nil) throws -> TeacherTrainer {
             let session = try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: resume)
             final class StopAt: TrainReporter {
@@ -133,8 +153,10 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try losses("split").count, 3)
         let second = try trainer("split", resume: true)
         XCTAssertEqual(try losses("split"), try losses("full"), "the resumed loss curve equals the uninterrupted one")
+        XCTAssertEqual(full.named.map(\.0), second.named.map(\.0))
         for ((n, a), (_, b)) in zip(full.named, second.named) { XCTAssertEqual(a.data, b.data, n) }
         XCTAssertEqual(full.ema?.shadow, second.ema?.shadow, "the EMA resumes too")
+        return full
     }
 
     /// text.position_init rescales the text encoder's drawn position embedding and nothing else: every

@@ -66,6 +66,7 @@ final class GradientTests: XCTestCase {
     func testSoftmaxAttentionRope() {
         let x = randomTensor([4, 9], seed: 22, lo: -3, hi: 3)
         gradCheck([x], eps: 1e-3, "softmax") { $0[0].softmax() }
+        gradCheck([x], eps: 1e-3, "cross-entropy") { Tensor.crossEntropy($0[0], labels: [3, 0, 8, 3]) }
         let q = randomTensor([2, 5, 3, 4], seed: 23), k = randomTensor([2, 6, 3, 4], seed: 24), v = randomTensor([2, 6, 3, 4], seed: 25)
         gradCheck([q, k, v], eps: 1e-3, "attention") { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
         let angles = randomTensor([5, 2], seed: 26, lo: -3, hi: 3).data

@@ -68,6 +68,18 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(Kernels.fastExp(200), .infinity)
     }
 
+    /// Cross-entropy's analytic values: uniform logits cost log C; a row [a, b] costs log(1 + e^(b−a))
+    /// for label 0, also where the logits are far beyond exp's range.
+    func testCrossEntropyAnalyticValues() {
+        let uniform = Tensor.crossEntropy(Tensor(shape: [3, 5], data: [Float](repeating: 0.7, count: 15)), labels: [0, 4, 2])
+        XCTAssertEqual(uniform.item, Foundation.log(5), accuracy: 1e-6)
+        let pairs = Tensor(shape: [2, 2], data: [2, -1, 1000, 997])
+        let want = (Foundation.log(1 + Foundation.exp(-3.0)) + Foundation.log(1 + Foundation.exp(-3.0))) / 2
+        XCTAssertEqual(Double(Tensor.crossEntropy(pairs, labels: [0, 0]).item), want, accuracy: 1e-6)
+        let wrong = Tensor.crossEntropy(pairs, labels: [1, 1]).item
+        XCTAssertEqual(Double(wrong), Foundation.log(1 + Foundation.exp(3.0)), accuracy: 1e-5)
+    }
+
     /// The vectorised row maximum equals a plain scan at every length around its 32-value chunks and
     /// wherever the maximum sits (first, middle of a chunk, the scalar tail, last).
     func testRowMaximumAtEveryLengthAndPosition() {

@@ -1,4 +1,6 @@
-// Softmax over the last axis (max-subtracted, Float) with backward dx = y·(dy − Σ dy·y).
+// Softmax over the last axis (max-subtracted, Float) with backward dx = y·(dy − Σ dy·y), and the
+// cross-entropy of row logits against class labels.
+import Foundation
 
 extension Tensor {
     public func softmax() -> Tensor {
@@ -40,5 +42,39 @@ public enum Softmax {
             let s = Kernels.dot(gr, yr, cols)
             for j in 0..<cols { dr[j] = yr[j] * (gr[j] - s) }
         }
+    }
+}
+
+extension Tensor {
+    /// Mean cross-entropy of `logits` [N, C] against class indices `labels` (N of them, each 0..<C):
+    /// mean over rows of logsumexp(row) − row[label] → shape []. Backward: (softmax − one-hot) / N.
+    public static func crossEntropy(_ logits: Tensor, labels: [Int]) -> Tensor {
+        precondition(logits.rank == 2 && logits.shape[0] == labels.count,
+                     "crossEntropy: logits \(logits.shape) need [N, C] with N = \(labels.count) labels")
+        let (n, c) = (logits.shape[0], logits.shape[1])
+        precondition(labels.allSatisfy { $0 >= 0 && $0 < c }, "crossEntropy: a label is outside 0..<\(c)")
+        var p = logits.data
+        var total = 0.0
+        p.withUnsafeMutableBufferPointer { q in
+            for r in 0..<n {
+                let row = q.baseAddress! + r * c
+                var m = -Float.infinity
+                for j in 0..<c { m = Swift.max(m, row[j]) }
+                var s = 0.0
+                for j in 0..<c { s += Double(Foundation.exp(row[j] - m)) }
+                total += Foundation.log(s) + Double(m) - Double(row[labels[r]])
+            }
+            Softmax.rows(q.baseAddress!, rows: n, cols: c, ld: c)
+        }
+        let out = Tensor(shape: [], data: [Float(total / Double(Swift.max(n, 1)))])
+        if needsGrad(logits) {
+            out.record("cross_entropy", [logits]) { g in
+                let k = g[0] / Float(Swift.max(n, 1))
+                var d = p
+                for r in 0..<n { d[r * c + labels[r]] -= 1 }
+                return [d.map { $0 * k }]
+            }
+        }
+        return out
     }
 }
