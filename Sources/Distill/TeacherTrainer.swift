@@ -153,18 +153,23 @@ public final class TeacherTrainer {
                 ema?.update(params)
                 return outcome
             }
-            // The caption-structure task on this rank's captions (the empty prompts have none).
-            let rows = mine.indices.filter { !drop[mine[$0]] && structureLabels[idx[mine[$0]]] != nil }
+            // The caption-structure task on this rank's captions (the empty prompts have none). Its loss is
+            // the mean over the global batch's captions: this rank's mean is weighted by its share of them
+            // (times the world size, as the ranks' gradients are averaged), so every world size trains alike.
+            let labelled = { [structureLabels] (b: Int) in !drop[b] && structureLabels[idx[b]] != nil }
+            let local = Array(mine)       // this rank's rows of the global batch; ctx row i is local[i]
+            let rows = local.indices.filter { labelled(local[$0]) }
+            let share = Float(rows.count * session.world.size) / Float(Swift.max(idx.indices.filter(labelled).count, 1))
             let (l, d) = (ctx.shape[1], ctx.shape[2])
             let head = rows.isEmpty ? nil
                 : structure(rows.map { ctx.slice(axis: 0, $0, $0 + 1).reshape(l, d).slice(axis: 0, 0, toks[$0].count) },
-                            labels: rows.map { structureLabels[idx[mine[$0]]]! })
-            let loss = head.map { flow + Float(config.text.structureWeight) * $0.loss } ?? flow
+                            labels: rows.map { structureLabels[idx[local[$0]]]! })
+            let loss = head.map { flow + Float(config.text.structureWeight) * share * $0.loss } ?? flow
             var outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
             outcome.loss = session.world.mean(flow.item)
-            outcome.metrics["structure_loss"] = Double(session.world.mean(head?.loss.item ?? 0))
-            outcome.metrics["structure_exact"] = Double(session.world.mean(Float(head?.exact ?? 0)))
+            outcome.metrics["structure_loss"] = Double(session.world.mean(share * (head?.loss.item ?? 0)))
+            outcome.metrics["structure_exact"] = Double(session.world.mean(share * Float(head?.exact ?? 0)))
             return outcome
         }, evaluate: { try evaluate(step: $0) }, checkpoint: { step, _ in try checkpoint(step: step) })
         guard let end else { return }

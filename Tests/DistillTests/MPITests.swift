@@ -79,6 +79,25 @@ final class MPITests: XCTestCase {
         XCTAssertNil(try RunStore(root: root).run("t4"), "no run is created")
     }
 
+    /// With the caption-structure task the ranks hold different numbers of captions (empty prompts are
+    /// dropped from it), and still train as one process: the same flow and structure losses.
+    func testTeacherWithTheStructureTaskStepsEqualOneProcess() throws {
+        let text = TinyModels.teacherConfig(vae: root + "/teacher/vae", steps: 16, batch: 6, checkpointEvery: 8, datasetClips: 18)
+            .replacingOccurrences(of: "[text]\n", with: "[text]\nstructure_weight = 2.0\n")
+            .replacingOccurrences(of: "[flow]\n", with: "[flow]\nprompt_dropout = 0.3\n")
+        let config = try write(text, "teacher-structure.toml")
+        for n in [1, 2] {
+            XCTAssertEqual(try mpirun(n, ["train", "teacher", "--config", config, "--run", "s\(n)", "--runs", root], log: "s\(n).log"), 0,
+                           (try? String(contentsOfFile: root + "/s\(n).log", encoding: .utf8)) ?? "")
+        }
+        assertSameCurve(try losses("s1"), try losses("s2"), "flow loss, 2 ranks")
+        func structure(_ run: String) throws -> [Int: Double] {
+            Dictionary(uniqueKeysWithValues: try RunStore(root: root).metrics(run, key: "structure_loss").map { ($0.step, $0.value) })
+        }
+        XCTAssertEqual(try structure("s1").count, 16)
+        assertSameCurve(try structure("s1"), try structure("s2"), "structure loss, 2 ranks")
+    }
+
     func testKilledRankCrashesTheRunWhichResumesOnAnotherWorldSizeAndMatches() throws {
         let config = try write("""
         kind = "distill"
