@@ -9,8 +9,8 @@ import NN
 import Tensors
 
 /// The layout labels of one caption: two slots (top-or-left object, bottom-or-right object), each a
-/// colour (`ShapeColor.allCases` index, or `none`) and a shape (`ShapeKind.allCases` index, or `none`),
-/// and the axis (0: one object, 1: side by side, 2: one above the other).
+/// colour (an index of `ShapeColor.allCases`, or its count for no object) and a shape (likewise of
+/// `ShapeKind.allCases`), and the axis (0: one object, 1: side by side, 2: one above the other).
 public struct CaptionStructure: Equatable {
     public static let colorClasses = ShapeColor.allCases.count + 1
     public static let shapeClasses = ShapeKind.allCases.count + 1

@@ -46,6 +46,7 @@ final class EmptyTensorTests: XCTestCase {
         let q = Tensor(zeros: [1, 0, 2, 4]), kv = randomTensor([1, 3, 2, 4], seed: 7)
         check([q, kv, kv], [1, 0, 2, 4], "attention, no queries") { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
         check([Tensor(zeros: [0, 8]), Tensor(zeros: [0, 8])], [], "mse of empty tensors") { Tensor.mse($0[0], $0[1]) * 0 }
+        check([rows0()], [], "cross-entropy of no rows") { Tensor.crossEntropy($0[0], labels: []) }
         XCTAssertEqual(Tensor.embedding(randomTensor([5, 3], seed: 8), []).shape, [0, 3])
     }
 }

@@ -56,15 +56,16 @@ extension Tensor {
         var p = logits.data
         var total = 0.0
         p.withUnsafeMutableBufferPointer { q in
+            guard let base = q.baseAddress else { return }     // no rows
             for r in 0..<n {
-                let row = q.baseAddress! + r * c
+                let row = base + r * c
                 var m = -Float.infinity
                 for j in 0..<c { m = Swift.max(m, row[j]) }
                 var s = 0.0
                 for j in 0..<c { s += Double(Foundation.exp(row[j] - m)) }
                 total += Foundation.log(s) + Double(m) - Double(row[labels[r]])
             }
-            Softmax.rows(q.baseAddress!, rows: n, cols: c, ld: c)
+            Softmax.rows(base, rows: n, cols: c, ld: c)
         }
         let out = Tensor(shape: [], data: [Float(total / Double(Swift.max(n, 1)))])
         if needsGrad(logits) {
