@@ -58,7 +58,7 @@ public final class TeacherTrainer {
     /// Encodes the dataset once (cached in the run folder; a resumed run reads the cache). Under mpirun
     /// rank 0 encodes and the other ranks read its cache.
     func prepareData() throws {
-        defer { structureLabels = captions.map { PromptGrammar.parse($0).scene.map(CaptionStructure.init) } }
+        defer { if structure != nil { structureLabels = captions.map { PromptGrammar.parse($0).scene.map(CaptionStructure.init) } } }
         guard session.world.size > 1 else { return try encodeOrReadData() }
         var ok = true
         if session.writer { do { try encodeOrReadData() } catch is StopRequested { ok = false } }
@@ -148,28 +148,15 @@ public final class TeacherTrainer {
             let (ctx, toks) = try model.embed(prompts)
             let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
             let flow = Tensor.mse(pred, Tensor(shape: shape, data: target))
-            guard let structure else {
-                let outcome = try session.optimize(flow, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
-                ema?.update(params)
-                return outcome
-            }
-            // The caption-structure task on this rank's captions (the empty prompts have none). Its loss is
-            // the mean over the global batch's captions: this rank's mean is weighted by its share of them
-            // (times the world size, as the ranks' gradients are averaged), so every world size trains alike.
-            let labelled = { [structureLabels] (b: Int) in !drop[b] && structureLabels[idx[b]] != nil }
-            let local = Array(mine)       // this rank's rows of the global batch; ctx row i is local[i]
-            let rows = local.indices.filter { labelled(local[$0]) }
-            let share = Float(rows.count * session.world.size) / Float(Swift.max(idx.indices.filter(labelled).count, 1))
-            let (l, d) = (ctx.shape[1], ctx.shape[2])
-            let head = rows.isEmpty ? nil
-                : structure(rows.map { ctx.slice(axis: 0, $0, $0 + 1).reshape(l, d).slice(axis: 0, 0, toks[$0].count) },
-                            labels: rows.map { structureLabels[idx[local[$0]]]! })
-            let loss = head.map { flow + Float(config.text.structureWeight) * share * $0.loss } ?? flow
+            let term = structure.map { structureTerm($0, context: ctx, tokens: toks, rows: Array(mine), indices: idx, dropped: drop) }
+            let loss = term?.loss.map { flow + Float(config.text.structureWeight) * $0 } ?? flow
             var outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
-            outcome.loss = session.world.mean(flow.item)
-            outcome.metrics["structure_loss"] = Double(session.world.mean(share * (head?.loss.item ?? 0)))
-            outcome.metrics["structure_exact"] = Double(session.world.mean(share * Float(head?.exact ?? 0)))
+            if let term {
+                outcome.loss = session.world.mean(flow.item)
+                outcome.metrics["structure_loss"] = Double(session.world.mean(term.value))
+                outcome.metrics["structure_exact"] = Double(session.world.mean(term.exact))
+            }
             return outcome
         }, evaluate: { try evaluate(step: $0) }, checkpoint: { step, _ in try checkpoint(step: step) })
         guard let end else { return }
@@ -178,6 +165,23 @@ public final class TeacherTrainer {
             session.reporter?.message("exported \(session.folder.path)/export")
         }
         try session.finish(step: end, status: .finished)
+    }
+
+    /// The caption-structure task on this rank's captions (`rows`: its rows of the global batch, in the
+    /// order of `context`; the empty prompts have none). Its loss is the mean over the global batch's
+    /// captions: this rank's mean is weighted by its share of them, times the world size, as the ranks'
+    /// gradients are averaged — so every world size trains alike. `value` and `exact` are weighted the
+    /// same way, so their mean over the ranks is the global batch's. `loss` is nil when no row has one.
+    func structureTerm(_ head: StructureHead, context: Tensor, tokens: [Tokenized], rows: [Int], indices idx: [Int],
+                       dropped: [Bool]) -> (loss: Tensor?, value: Float, exact: Float) {
+        let labelled = { (b: Int) in !dropped[b] && self.structureLabels[idx[b]] != nil }
+        let mine = rows.indices.filter { labelled(rows[$0]) }
+        guard !mine.isEmpty else { return (nil, 0, 0) }
+        let share = Float(mine.count * session.world.size) / Float(idx.indices.filter(labelled).count)
+        let (l, d) = (context.shape[1], context.shape[2])
+        let r = head(mine.map { context.slice(axis: 0, $0, $0 + 1).reshape(l, d).slice(axis: 0, 0, tokens[$0].count) },
+                     labels: mine.map { structureLabels[idx[rows[$0]]]! })
+        return (share * r.loss, share * r.loss.item, share * Float(r.exact))
     }
 
     func checkpoint(step: Int) throws {
