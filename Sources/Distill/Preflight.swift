@@ -1,7 +1,8 @@
 // What a run needs besides its own folder, checked before the run is created: a VAE's init_from, a
-// teacher's VAE, a distillation's teacher and initial student. A config that names something that
+// teacher's VAE and init_from, a distillation's teacher and initial student. A config that names something that
 // is not there (or is /etc/passwd, or demo:bogus) is refused with the key that names it, and no
 // half-made run is left behind.
+import Data
 import Models
 import ModelFolders
 import Runs
@@ -12,8 +13,30 @@ public enum Preflight {
         try loadable(path, "model.init_from", c.model.initFrom) { _ = try WanVAE.load(folder: c.model.initFrom) }
     }
 
-    public static func check(_ c: TeacherTrainConfig, path: String) throws {
+    public static func check(_ c: TeacherTrainConfig, path: String, runsRoot: String) throws {
         try loadable(path, "vae", c.vae) { _ = try WanVAE.load(folder: c.vae) }
+        guard !c.model.initFrom.isEmpty else { return }
+        var source: VideoModel!
+        try loadable(path, "model.init_from", c.model.initFrom) { source = try VideoModel.load(folder: try ModelRef.resolve(c.model.initFrom, runsRoot: runsRoot)) }
+        let zDim = try WanVAE.load(folder: c.vae).config.zDim
+        let (t, m) = (source.textEncoder.config, source.transformer.config)
+        let pairs: [(String, String, String)] = [
+            ("text.dim", "\(t.dim)", "\(c.text.dim)"), ("text.layers", "\(t.layers)", "\(c.text.layers)"),
+            ("text.heads", "\(t.heads)", "\(c.text.heads)"), ("text.ffn", "\(t.ffn)", "\(c.text.ffn)"),
+            ("text.text_length", "\(t.textLength)", "\(c.text.textLength)"), ("model.heads", "\(m.numAttentionHeads)", "\(c.model.heads)"),
+            ("model.head_dim", "\(m.attentionHeadDim)", "\(c.model.headDim)"), ("model.layers", "\(m.numLayers)", "\(c.model.layers)"),
+            ("model.ffn", "\(m.ffnDim)", "\(c.model.ffn)"), ("model.patch_size", "\(m.patchSize)", "\(c.model.patchSize)"),
+            ("the VAE's z_dim", "\(m.inChannels)", "\(zDim)"), ("a tokenizer vocabulary", "\(t.vocab)", "\(Tokenizer().vocabularySize)"),
+        ]
+        if let (key, theirs, mine) = pairs.first(where: { $0.1 != $0.2 }) {
+            throw ConfigError(path, "model.init_from", "'\(c.model.initFrom)' has \(key) = \(theirs) where this config has \(mine); the architectures must match")
+        }
+        let ours = c.model.config(latentChannels: zDim, textDim: c.text.dim)
+        var theirs = m
+        (theirs.ropeMaxSeqLen, theirs.eps) = (ours.ropeMaxSeqLen, ours.eps)   // no weight depends on them
+        guard theirs == ours else {
+            throw ConfigError(path, "model.init_from", "'\(c.model.initFrom)' has a transformer this config cannot build (\(theirs) against \(ours))")
+        }
     }
 
     public static func check(_ c: DistillConfig, path: String, runsRoot: String) throws {

@@ -43,11 +43,35 @@ public final class TeacherTrainer {
         let mc = VideoModelConfig(textEncoder: text.config, transformer: dit.config, frames: config.data.frames, size: config.data.size,
                                   sampling: config.sample.settings, kind: "teacher")
         model = VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae)
+        if !config.model.initFrom.isEmpty { try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root) }
         structure = config.text.structureWeight > 0 ? StructureHead(dim: config.text.dim, rng: &rng) : nil
         params = text.parameters() + dit.parameters() + (structure?.parameters() ?? [])
         optimizer = AdamW(params, lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
                           weightDecay: Float(config.train.weightDecay))
         ema = config.train.ema > 0 ? EMA(params, decay: Float(config.train.ema)) : nil
+    }
+
+    /// Copies a trained teacher's text encoder and transformer (`model.init_from`) into `model`, every
+    /// tensor by name; one that is missing or shaped differently is an error naming it. The EMA and
+    /// the optimizer start from the copied weights. On resume the checkpoint overwrites them.
+    static func initialize(_ model: VideoModel, from ref: String, runsRoot: String) throws {
+        let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
+        let source = try VideoModel.load(folder: folder)
+        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String) throws {
+            let src = Dictionary(from, uniquingKeysWith: { a, _ in a })
+            for (name, p) in into {
+                guard let t = src[name] else { throw ConfigError(folder, "model.init_from", "it has no \(part).\(name)") }
+                guard t.shape == p.shape else {
+                    throw ConfigError(folder, "model.init_from", "its \(part).\(name) is \(t.shape) where this config's is \(p.shape); the architectures must match")
+                }
+                p.data = t.data
+            }
+            if let extra = Set(src.keys).subtracting(into.map(\.0)).sorted().first {
+                throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; the architectures must match")
+            }
+        }
+        try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder")
+        try copy(model.transformer.namedParameters(), source.transformer.namedParameters(), "transformer")
     }
 
     var named: [(String, Tensor)] {

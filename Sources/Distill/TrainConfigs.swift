@@ -200,7 +200,12 @@ public struct DiTSection: ConfigSection, Equatable {
     public var ffn = 512
     /// Latent frames × rows × columns per token (Wan2.1: [1, 2, 2]).
     public var patchSize = [1, 2, 2]
-    enum CodingKeys: String, CodingKey, CaseIterable { case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size" }
+    /// A teacher to start from (demo:NAME, a run name for its export, or a model folder): its text
+    /// encoder and transformer weights, which must match this config's tensor for tensor. Its VAE may
+    /// differ (with as many latent channels): a teacher on a finer latent grid can start from one
+    /// trained on a coarser, cheaper one (docs/word-use.md).
+    public var initFrom = ""
+    enum CodingKeys: String, CodingKey, CaseIterable { case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size", initFrom = "init_from" }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func config(latentChannels: Int, textDim: Int) -> WanTransformerConfig {

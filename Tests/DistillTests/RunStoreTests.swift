@@ -72,7 +72,7 @@ final class RunStoreTests: XCTestCase {
         }
         var teacher = TeacherTrainConfig()
         teacher.vae = "/etc/passwd"
-        XCTAssertThrowsError(try Preflight.check(teacher, path: "t.toml")) { XCTAssertTrue("\($0)".contains("'vae': '/etc/passwd' cannot be loaded"), "\($0)") }
+        XCTAssertThrowsError(try Preflight.check(teacher, path: "t.toml", runsRoot: root)) { XCTAssertTrue("\($0)".contains("'vae': '/etc/passwd' cannot be loaded"), "\($0)") }
         var distill = DistillConfig()
         distill.teacher = "demo:bogus"
         XCTAssertThrowsError(try Preflight.check(distill, path: "d.toml", runsRoot: root)) { XCTAssertTrue("\($0)".contains("'teacher'"), "\($0)") }
@@ -157,6 +157,46 @@ final class RunStoreTests: XCTestCase {
         for ((n, a), (_, b)) in zip(full.named, second.named) { XCTAssertEqual(a.data, b.data, n) }
         XCTAssertEqual(full.ema?.shadow, second.ema?.shadow, "the EMA resumes too")
         return full
+    }
+
+    /// model.init_from starts a teacher from a trained one: every text-encoder and transformer weight
+    /// (and so the EMA) is the source's, whatever the run's own seed; an architecture that differs is
+    /// refused before the run exists, with the key that differs, and again tensor by tensor.
+    func testTeacherInitFromCopiesATrainedTeacherAndRefusesAnotherArchitecture() throws {
+        try TinyModels.teacher(at: root + "/tiny")
+        let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
+        func config(_ text: String, _ name: String) throws -> TeacherTrainConfig {
+            try text.write(toFile: root + "/\(name).toml", atomically: true, encoding: .utf8)
+            return try TeacherTrainConfig.load(root + "/\(name).toml")
+        }
+        func trainer(_ cfg: TeacherTrainConfig, _ name: String) throws -> TeacherTrainer {
+            try TeacherTrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false))
+        }
+        try trainer(try config(base, "src"), "src").run(resume: false)
+        let source = try VideoModel.load(folder: root + "/src/export")
+        let want = Dictionary(uniqueKeysWithValues: source.textEncoder.namedParameters().map { ("text_encoder." + $0.0, $0.1.data) }
+                                                     + source.transformer.namedParameters().map { ("transformer." + $0.0, $0.1.data) })
+        let reseeded = base.replacingOccurrences(of: "[train]\n", with: "[train]\nseed = 5\nema = 0.9\n")
+        let warm = try config(reseeded.replacingOccurrences(of: "[model]\n", with: "[model]\ninit_from = \"src\"\n"), "warm")
+        XCTAssertEqual(warm.model.initFrom, "src")
+        XCTAssertNoThrow(try Preflight.check(warm, path: "warm.toml", runsRoot: root))
+        let started = try trainer(warm, "warm"), cold = try trainer(try config(reseeded, "cold"), "cold")
+        XCTAssertEqual(Set(started.named.map(\.0)), Set(want.keys))
+        for (n, p) in started.named { XCTAssertEqual(p.data, want[n], n) }
+        XCTAssertTrue(started.ema?.shadow == started.params.map(\.data), "the EMA starts from the copied weights")
+        XCTAssertTrue(cold.named.contains { $0.1.data != want[$0.0] }, "without init_from the run's own seed draws other weights")
+
+        for (from, to, says) in [("head_dim = 6\nlayers = 1\n", "head_dim = 6\nlayers = 2\n", "model.layers = 1 where this config has 2"),
+                                 ("[text]\n", "[text]\ntext_length = 12\n", "text.text_length = 16 where this config has 12")] {
+            let text = base.replacingOccurrences(of: from, with: to).replacingOccurrences(of: "[model]\n", with: "[model]\ninit_from = \"src\"\n")
+            let cfg = try config(text, "other")
+            XCTAssertThrowsError(try Preflight.check(cfg, path: "other.toml", runsRoot: root)) { e in
+                XCTAssertTrue("\(e)".contains("model.init_from") && "\(e)".contains(says), "\(e)")
+            }
+            XCTAssertThrowsError(try trainer(cfg, "other-\(cfg.model.layers)-\(cfg.text.textLength)")) { e in
+                XCTAssertTrue("\(e)".contains("model.init_from"), "the trainer checks tensor by tensor too: \(e)")
+            }
+        }
     }
 
     /// text.position_init rescales the text encoder's drawn position embedding and nothing else: every
