@@ -94,8 +94,8 @@ extension Tensor {
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         out.withUnsafeMutableBufferPointer { po in
             GEMM.singleThreaded { Parallel.chunks(b * h, grain: headGrain(b * h, lq, lk, d)) { range in
-                var scores = Kernels.unfilled(rowsPerBlock * lk)
-                scores.withUnsafeMutableBufferPointer { ps in
+                var scores = Kernels.unfilled(rowsPerBlock * lk), inverse = Kernels.unfilled(rowsPerBlock)
+                scores.withUnsafeMutableBufferPointer { ps in inverse.withUnsafeMutableBufferPointer { pn in
                     for bh in range {
                         let (bi, hi) = (bh / h, bh % h)
                         let kh = pk.base + bi * lk * ld + hi * d
@@ -105,12 +105,14 @@ extension Tensor {
                             let qh = pq.base + (bi * lq + r0) * ld + hi * d
                             GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
                                        c: ps.base, ldc: lk)
-                            Softmax.rows(ps.base, rows: m, cols: lk, ld: lk)
-                            GEMM.sgemm(transA: false, transB: false, m: m, n: d, k: lk, a: ps.base, lda: lk, b: vh, ldb: ld,
-                                       c: po.base + (bi * lq + r0) * ld + hi * d, ldc: ld)
+                            // exp(s − max) then (P·V) / Σ: the division touches m × d outputs, not m × L scores.
+                            for i in 0..<m { let sum = Softmax.expRow(ps.base + i * lk, lk); pn[i] = sum > 0 ? 1 / sum : 0 }   // no keys: 0
+                            let oh = po.base + (bi * lq + r0) * ld + hi * d
+                            GEMM.sgemm(transA: false, transB: false, m: m, n: d, k: lk, a: ps.base, lda: lk, b: vh, ldb: ld, c: oh, ldc: ld)
+                            for i in 0..<m { let row = oh + i * ld, inv = pn[i]; for j in 0..<d { row[j] *= inv } }
                         }
                     }
-                }
+                } }
             } }
         } } } }
         return Tensor(shape: q.shape, data: out)

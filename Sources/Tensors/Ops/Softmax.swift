@@ -1,6 +1,7 @@
 // Softmax over the last axis (max-subtracted, Float) with backward dx = y·(dy − Σ dy·y), and the
 // cross-entropy of row logits against class labels.
 import Foundation
+import RealModule
 
 extension Tensor {
     public func softmax() -> Tensor {
@@ -27,11 +28,24 @@ public enum Softmax {
     public static func rows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
         for r in 0..<rows {
             let row = p + r * ld
-            let m = Kernels.max(row, cols)
-            for j in 0..<cols { row[j] = Kernels.fastExp(row[j] - m) }
-            let inv = 1 / Kernels.sum(row, cols)
+            let inv = 1 / expRow(row, cols)
             for j in 0..<cols { row[j] *= inv }
         }
+    }
+
+    /// In place: a row of `cols` values becomes exp(x − max), in one pass after the max; returns its
+    /// sum. The softmax is the row divided by it — which a caller may apply later, to fewer values
+    /// (attention divides its m × d output rather than the m × L probabilities).
+    @inline(__always)
+    public static func expRow(_ row: UnsafeMutablePointer<Float>, _ cols: Int) -> Float {
+        let m = Kernels.max(row, cols)
+        var s: Float = 0
+        for j in 0..<cols {
+            let e = Kernels.fastExp(row[j] - m)
+            row[j] = e
+            s = Relaxed.sum(s, e)
+        }
+        return s
     }
 
     /// dx = y·(dy − Σ_j dy_j·y_j), row by row.
