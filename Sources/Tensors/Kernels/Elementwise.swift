@@ -2,6 +2,8 @@
 // vectorises (written so: no generic SIMD types, which measured ~10× slower here; docs/benchmarks.md).
 // `fastExp` replaces libm's expf, which is call-bound at ~2 GB/s and blocks vectorisation.
 
+import RealModule
+
 public enum Kernels {
     /// e^x with ~2 ulp error for x in [-87, 88], 0 below, +inf above (Cephes-style: 2^n · p(r)).
     @inline(__always)
@@ -15,14 +17,16 @@ public enum Kernels {
         let t = xc * 1.442695041 + magic
         let n = t - magic
         // r = x − n·ln2 in two parts for accuracy.
-        let r = (xc - n * 0.693359375) + n * 2.12194440e-4
+        // Relaxed.multiplyAdd lets LLVM fuse each step into one FMA (half the arithmetic of the
+        // separate multiply and add that strict IEEE order otherwise keeps).
+        let r = Relaxed.multiplyAdd(n, 2.12194440e-4, Relaxed.multiplyAdd(n, -0.693359375, xc))
         var p: Float = 1.9875691500e-4
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let er = p * (r * r) + r + 1
+        p = Relaxed.multiplyAdd(p, r, 1.3981999507e-3)
+        p = Relaxed.multiplyAdd(p, r, 8.3334519073e-3)
+        p = Relaxed.multiplyAdd(p, r, 4.1665795894e-2)
+        p = Relaxed.multiplyAdd(p, r, 1.6666665459e-1)
+        p = Relaxed.multiplyAdd(p, r, 5.0000001201e-1)
+        let er = Relaxed.multiplyAdd(p, r * r, r + 1)
         let bits = (t.bitPattern &- magic.bitPattern &+ 127) << 23   // n + 127 in the exponent field
         let y = er * Float(bitPattern: bits)
         return x < -87.3 ? 0 : (x > 88.7 ? .infinity : y)
