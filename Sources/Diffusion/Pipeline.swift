@@ -75,12 +75,13 @@ public struct WanPipeline {
             while !sampler.isDone {
                 let ts = Date()
                 let t = [Float](repeating: sampler.timestep, count: batch)
-                var v = try transformer(sampler.x, timesteps: t, context: context)
-                nfe += 1
+                let v: Tensor
                 if useCFG, let negative {
-                    let vu = try transformer(sampler.x, timesteps: t, context: negative)
+                    v = try guidedVelocity(transformer, sampler.x, timesteps: t, context: context, unconditional: negative, scale: settings.guidance)
+                    nfe += 2
+                } else {
+                    v = try transformer(sampler.x, timesteps: t, context: context)
                     nfe += 1
-                    v = guided(conditional: v, unconditional: vu, scale: settings.guidance)
                 }
                 sampler.advance(velocity: v)
                 stepSeconds.append(Date().timeIntervalSince(ts))
@@ -103,4 +104,14 @@ public struct WanPipeline {
     public static func frames(fromPixels x: Tensor) -> Tensor {
         (x * 0.5 + 0.5).clamp(0, 1).permute(0, 2, 3, 4, 1)
     }
+}
+
+/// Classifier-free guidance from one model: v_u + g·(v_c − v_u), the conditional and unconditional
+/// passes run as one batch of 2B (every weight is packed once for both; each row's arithmetic is
+/// the same as in two calls).
+public func guidedVelocity(_ model: WanTransformer, _ x: Tensor, timesteps t: [Float], context: Tensor, unconditional: Tensor,
+                           scale g: Float) throws -> Tensor {
+    let b = x.shape[0]
+    let both = try model(Tensor.concat([x, x], axis: 0), timesteps: t + t, context: Tensor.concat([context, unconditional], axis: 0))
+    return guided(conditional: both.slice(axis: 0, 0, b), unconditional: both.slice(axis: 0, b, 2 * b), scale: g)
 }

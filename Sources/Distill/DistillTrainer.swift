@@ -122,9 +122,8 @@ public final class DistillTrainer {
         { x, sigmas in
             try GradMode.withDisabled {
                 let t = sigmas.map { $0 * 1000 }
-                let vc = try model(x, timesteps: t, context: context)
-                guard guidance > 1, let unconditional else { return vc }
-                return guided(conditional: vc, unconditional: try model(x, timesteps: t, context: unconditional), scale: guidance)
+                guard guidance > 1, let unconditional else { return try model(x, timesteps: t, context: context) }
+                return try guidedVelocity(model, x, timesteps: t, context: context, unconditional: unconditional, scale: guidance)
             }
         }
     }

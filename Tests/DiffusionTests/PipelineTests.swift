@@ -1,5 +1,6 @@
 // The whole WanPipeline against diffusers fed embeddings and latents: Euler N=2 s=7 and UniPC N=4
-// s=3, guidance 6 and 1, latents and decoded frames; and CFG at g = 1 equals the conditional-only run.
+// s=3, guidance 6 and 1, latents and decoded frames; CFG at g = 1 equals the conditional-only run, and
+// the guided pair as one batch equals two calls.
 import _TestSupport
 import Diffusion
 import Foundation
@@ -29,6 +30,11 @@ final class PipelineTests: XCTestCase {
         let a = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings, decode: false)
         let b = try pipe.sample(latents: latents, context: embeds, negative: nil, settings: settings, decode: false)
         XCTAssertEqual(a.latents.data, b.latents.data)
+        // The guided pair runs as one batch of 2B: the same velocity as two calls.
+        let t = [Float](repeating: 700, count: latents.shape[0])
+        let vc = try pipe.transformer(latents, timesteps: t, context: embeds), vu = try pipe.transformer(latents, timesteps: t, context: negative)
+        assertClose(try guidedVelocity(pipe.transformer, latents, timesteps: t, context: embeds, unconditional: negative, scale: 6),
+                    guided(conditional: vc, unconditional: vu, scale: 6), atol: 1e-5, rtol: 1e-5, "one batch of 2B")
         XCTAssertThrowsError(try pipe.sample(latents: latents, context: embeds, negative: nil,
                                              settings: SamplingSettings(solver: .unipc, steps: 2, shift: 3, guidance: 5))) { e in
             XCTAssertTrue("\(e)".contains("negative"))
