@@ -1,7 +1,7 @@
 // What a run needs besides its own folder, checked before the run is created: a VAE's init_from, a
-// teacher's VAE and init_from, a distillation's teacher and initial student. A config that names something that
-// is not there (or is /etc/passwd, or demo:bogus) is refused with the key that names it, and no
-// half-made run is left behind.
+// teacher's VAE and init_from (whose architecture must be the config's), a distillation's teacher and
+// initial student. A config that names something that is not there (or is /etc/passwd, or
+// demo:bogus) is refused with the key that names it, and no half-made run is left behind.
 import Data
 import Models
 import ModelFolders
