@@ -13,9 +13,10 @@ public enum Preflight {
         try loadable(path, "model.init_from", c.model.initFrom) { _ = try WanVAE.load(folder: c.model.initFrom) }
     }
 
-    public static func check(_ c: TeacherTrainConfig, path: String, runsRoot: String) throws {
+    /// `initialWeights` false (a run resuming from its checkpoint) skips `model.init_from`.
+    public static func check(_ c: TeacherTrainConfig, path: String, runsRoot: String, initialWeights: Bool = true) throws {
         try loadable(path, "vae", c.vae) { _ = try WanVAE.load(folder: c.vae) }
-        guard !c.model.initFrom.isEmpty else { return }
+        guard initialWeights, !c.model.initFrom.isEmpty else { return }
         var source: VideoModel!
         try loadable(path, "model.init_from", c.model.initFrom) { source = try VideoModel.load(folder: try ModelRef.resolve(c.model.initFrom, runsRoot: runsRoot)) }
         let zDim = try WanVAE.load(folder: c.vae).config.zDim

@@ -43,7 +43,11 @@ public final class TeacherTrainer {
         let mc = VideoModelConfig(textEncoder: text.config, transformer: dit.config, frames: config.data.frames, size: config.data.size,
                                   sampling: config.sample.settings, kind: "teacher")
         model = VideoModel(config: mc, textEncoder: text, transformer: dit, vae: vae)
-        if !config.model.initFrom.isEmpty { try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root) }
+        // A run with checkpoints can only be resuming (TrainSession refuses to start over one); its
+        // weights come from the checkpoint, so the starting teacher is read only for step 0.
+        if !config.model.initFrom.isEmpty, try session.folder.checkpoints().isEmpty {
+            try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root)
+        }
         structure = config.text.structureWeight > 0 ? StructureHead(dim: config.text.dim, rng: &rng) : nil
         params = text.parameters() + dit.parameters() + (structure?.parameters() ?? [])
         optimizer = AdamW(params, lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
@@ -53,7 +57,7 @@ public final class TeacherTrainer {
 
     /// Copies a trained teacher's text encoder and transformer (`model.init_from`) into `model`, every
     /// tensor by name; one that is missing or shaped differently is an error naming it. The EMA and
-    /// the optimizer start from the copied weights. On resume the checkpoint overwrites them.
+    /// the optimizer start from the copied weights.
     static func initialize(_ model: VideoModel, from ref: String, runsRoot: String) throws {
         let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
         let source = try VideoModel.load(folder: folder)

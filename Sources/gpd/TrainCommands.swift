@@ -130,7 +130,9 @@ struct TrainCommand: ParsableCommand {
             let source = try options.configSource()
             let cfg = try TeacherTrainConfig.load(source.path, overrides: source.overrides)
             options.noteDefaults(source.path, overrides: source.overrides, sections: ["data", "text", "train", "flow", "sample"])
-            try Preflight.check(cfg, path: source.path, runsRoot: options.runs.root)
+            // A run that resumes from a checkpoint needs no starting teacher (model.init_from).
+            let resuming = options.resume && !((try? RunFolder(root: options.runs.root, name: options.name).checkpoints().isEmpty) ?? true)
+            try Preflight.check(cfg, path: source.path, runsRoot: options.runs.root, initialWeights: !resuming)
             let (session, reporter) = try options.session(kind: .teacher, configTOML: try cfg.toml(), batch: (cfg.train.batch, "[train] batch"))
             let trainer = try TeacherTrainer(config: cfg, session: session)
             reporter.message("\(trainer.model.transformer.parameterCount) transformer + \(trainer.model.textEncoder.parameterCount) text-encoder parameters; \(cfg.train.steps) steps of \(cfg.train.batch)")

@@ -186,6 +186,16 @@ final class RunStoreTests: XCTestCase {
         XCTAssertTrue(started.ema?.shadow == started.params.map(\.data), "the EMA starts from the copied weights")
         XCTAssertTrue(cold.named.contains { $0.1.data != want[$0.0] }, "without init_from the run's own seed draws other weights")
 
+        // Once the run has checkpoints, its resume needs neither the starting teacher nor its check.
+        try started.run(resume: false)
+        try FileManager.default.moveItem(atPath: root + "/src/export", toPath: root + "/src-export-aside")
+        XCTAssertThrowsError(try Preflight.check(warm, path: "warm.toml", runsRoot: root))
+        XCTAssertNoThrow(try Preflight.check(warm, path: "warm.toml", runsRoot: root, initialWeights: false))
+        let resumed = try TeacherTrainer(config: warm, session: try TrainSession(root: root, name: "warm", kind: .teacher, configTOML: try warm.toml(), resume: true))
+        try resumed.run(resume: true)
+        for ((n, a), (_, b)) in zip(started.named, resumed.named) { XCTAssertEqual(a.data, b.data, n) }
+        try FileManager.default.moveItem(atPath: root + "/src-export-aside", toPath: root + "/src/export")
+
         for (from, to, says) in [("head_dim = 6\nlayers = 1\n", "head_dim = 6\nlayers = 2\n", "model.layers = 1 where this config has 2"),
                                  ("[text]\n", "[text]\ntext_length = 12\n", "text.text_length = 16 where this config has 12")] {
             let text = base.replacingOccurrences(of: from, with: to).replacingOccurrences(of: "[model]\n", with: "[model]\ninit_from = \"src\"\n")
