@@ -15,11 +15,12 @@ public enum Preflight {
 
     /// `initialWeights` false (a run resuming from its checkpoint) skips `model.init_from`.
     public static func check(_ c: TeacherTrainConfig, path: String, runsRoot: String, initialWeights: Bool = true) throws {
-        try loadable(path, "vae", c.vae) { _ = try WanVAE.load(folder: c.vae) }
+        var vae: WanVAE!
+        try loadable(path, "vae", c.vae) { vae = try WanVAE.load(folder: c.vae) }
         guard initialWeights, !c.model.initFrom.isEmpty else { return }
         var source: VideoModel!
         try loadable(path, "model.init_from", c.model.initFrom) { source = try VideoModel.load(folder: try ModelRef.resolve(c.model.initFrom, runsRoot: runsRoot)) }
-        let zDim = try WanVAE.load(folder: c.vae).config.zDim
+        let zDim = vae.config.zDim
         let (t, m) = (source.textEncoder.config, source.transformer.config)
         let pairs: [(String, String, String)] = [
             ("text.dim", "\(t.dim)", "\(c.text.dim)"), ("text.layers", "\(t.layers)", "\(c.text.layers)"),
