@@ -197,10 +197,10 @@ public final class StudioApp {
         } catch { state.message = ("\(error)", true) }
     }
 
-    /// `:student [NAME]` or `c`: the next student candidate (demo students, distillation exports and
-    /// their stages, then the teacher itself at the student's steps), or the one whose label contains NAME.
+    /// `:student [NAME]` or `c`: the next student candidate (demo students, the teacher's own first;
+    /// distillation exports and their stages; then the teacher itself at the student's steps), or the one whose label contains NAME.
     func selectStudent(_ arg: String) {
-        let options = SampleBackend.studentCandidates(runsRoot: state.runsRoot).map { ($0.label, Optional($0.folder)) }
+        let options = SampleBackend.studentCandidates(runsRoot: state.runsRoot, teacher: state.sample.teacherFolder).map { ($0.label, Optional($0.folder)) }
             + [(SampleBackend.teacherAsStudent, nil)]
         let pick: (String, String?)?
         if arg.isEmpty {

@@ -41,26 +41,41 @@ public final class SampleBackend: @unchecked Sendable {
         self.runsRoot = runsRoot
     }
 
-    /// demo:teacher, else the newest finished teacher run; the first student candidate.
+    /// The bundled teachers the studio opens on, in order of preference: teacher-struct (its GPD-6 and
+    /// PD-6 students are bundled beside it), then the older demo teacher.
+    static let demoTeachers = ["teacher-struct", "teacher"]
+
+    /// The first bundled teacher of `demoTeachers`, else the newest finished teacher run; the first
+    /// student candidate for it.
     static func discover(runsRoot: String) -> (teacher: String?, student: String?) {
-        var teacher = try? ModelRef.resolve("demo:teacher", runsRoot: runsRoot)
+        var teacher = demoTeachers.lazy.compactMap { try? ModelRef.resolve("demo:" + $0, runsRoot: runsRoot) }.first
         if teacher == nil, let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
             teacher = runs.first { $0.kind == .teacher && FileManager.default.fileExists(atPath: runsRoot + "/" + $0.name + "/export/model.json") }
                 .map { runsRoot + "/" + $0.name + "/export" }
         }
-        return (teacher, studentCandidates(runsRoot: runsRoot).first?.folder)
+        return (teacher, studentCandidates(runsRoot: runsRoot, teacher: teacher).first?.folder)
     }
 
-    /// Students to compare with the teacher: the demo students (demo:gpd6 first), then every
-    /// distillation run's final export and its per-stage exports, newest run first.
-    public static func studentCandidates(runsRoot: String) -> [(label: String, folder: String)] {
+    /// Students to compare with the teacher: the bundled students — those distilled from `teacher`
+    /// (their model.json's `base` is its folder) first, GPD before PD — then every distillation run's
+    /// final export and its per-stage exports, newest run first.
+    public static func studentCandidates(runsRoot: String, teacher: String? = nil) -> [(label: String, folder: String)] {
         var out: [(String, String)] = []
         let fm = FileManager.default
         let demoRoot = ModelRef.demoRoot() ?? "samples/demo"
-        let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).filter {
-            isStudent(folder: demoRoot + "/" + $0)
-        }.sorted { ($0 == "gpd6" ? 0 : 1, $0) < ($1 == "gpd6" ? 0 : 1, $1) }
-        out += demos.map { ("demo:" + $0, demoRoot + "/" + $0) }
+        let teacherPath = teacher.map(canonical)
+        let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).compactMap { name -> (String, VideoModelConfig)? in
+            let folder = demoRoot + "/" + name
+            guard let config = studentConfig(folder: folder) else { return nil }
+            return (name, config)
+        }.sorted { a, b in
+            func key(_ x: (String, VideoModelConfig)) -> (Int, Int, String) {
+                let ofTeacher = x.1.base.map { canonical(demoRoot + "/" + x.0 + "/" + $0) } == teacherPath && teacherPath != nil
+                return (ofTeacher ? 0 : 1, x.1.kind == "gpd" ? 0 : 1, x.0)
+            }
+            return key(a) < key(b)
+        }
+        out += demos.map { ("demo:" + $0.0, demoRoot + "/" + $0.0) }
         if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
             for r in runs.sorted(by: { $0.updated > $1.updated }) where r.kind == .distill {
                 let dir = runsRoot + "/" + r.name
@@ -72,12 +87,18 @@ public final class SampleBackend: @unchecked Sendable {
         return out
     }
 
+    /// A path with `.`, `..` and symbolic links resolved, for comparing folders named two ways.
+    static func canonical(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
     /// A project teacher (demo:NAME, a run's export or a model folder) in place of the current teacher
     /// (or Wan2.1 folder); the student stays.
     public func loadTeacher(ref: String) {
         queue.async { [self] in
             do {
-                let model = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runsRoot))
+                let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
+                let model = try VideoModel.load(folder: folder)
                 guard model.config.isTeacher else {
                     let kind = model.config.kind
                     mailbox.post { s in s.message = ("\(ref) is a \(kind) model, not a teacher (students: c or :student NAME)", true) }
@@ -89,6 +110,7 @@ public final class SampleBackend: @unchecked Sendable {
                 mailbox.post { s in
                     s.sample.teacherIsWan = false
                     s.sample.teacherLabel = ref
+                    s.sample.teacherFolder = folder
                     s.sample.teacherSettings = settings
                     s.sample.teacherReload = true
                     s.sample.studentReload = true
@@ -101,10 +123,13 @@ public final class SampleBackend: @unchecked Sendable {
     }
 
     /// A model folder whose model.json says it is not a teacher (demo/teacher-2x is a teacher too).
-    static func isStudent(folder: String) -> Bool {
+    static func isStudent(folder: String) -> Bool { studentConfig(folder: folder) != nil }
+
+    /// The description of a student's folder; nil for a teacher or a folder without a readable model.json.
+    static func studentConfig(folder: String) -> VideoModelConfig? {
         guard let data = FileManager.default.contents(atPath: folder + "/model.json"),
-              let config = try? JSONDecoder().decode(VideoModelConfig.self, from: data) else { return false }
-        return !config.isTeacher
+              let config = try? JSONDecoder().decode(VideoModelConfig.self, from: data), !config.isTeacher else { return nil }
+        return config
     }
 
     /// Loads a diffusers Wan2.1 folder as the teacher (replacing the project teacher and student) and
@@ -120,6 +145,7 @@ public final class SampleBackend: @unchecked Sendable {
                 let c = Self.wanClip
                 mailbox.post { s in
                     s.sample.teacherIsWan = true
+                    s.sample.teacherFolder = nil
                     s.sample.teacherLabel = "Wan2.1 \(name) (\(c.frames)×\(c.height)×\(c.width))"
                     s.sample.studentLabel = Self.teacherAsStudent
                     s.sample.teacherSettings = settings
@@ -160,6 +186,7 @@ public final class SampleBackend: @unchecked Sendable {
             let teacherSampling = teacher?.config.sampling
             mailbox.post { s in
                 s.sample.teacherLabel = tLabel ?? "ground truth (no teacher model yet)"
+                s.sample.teacherFolder = found.teacher
                 s.sample.studentLabel = sLabel ?? (tLabel != nil ? Self.teacherAsStudent : "no student (no models yet)")
                 if let ts = teacherSampling { s.sample.teacherSettings = ts }
                 let preset = studentSampling?.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: s.sample.shift)

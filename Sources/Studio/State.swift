@@ -100,6 +100,8 @@ public struct SampleState {
     public var problem: String?
 
     public var teacherLabel = "no teacher"
+    /// The project teacher's folder (nil for none or a Wan2.1 folder): its students are offered first.
+    public var teacherFolder: String?
     public var studentLabel = "no student"
     /// Set when a new student (teacher) model is in place: the UI thread then samples it.
     public var studentReload = false
