@@ -64,18 +64,12 @@ public final class SampleBackend: @unchecked Sendable {
         let fm = FileManager.default
         let demoRoot = ModelRef.demoRoot() ?? "samples/demo"
         let teacherPath = teacher.map(canonical)
-        let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).compactMap { name -> (String, VideoModelConfig)? in
-            let folder = demoRoot + "/" + name
-            guard let config = studentConfig(folder: folder) else { return nil }
-            return (name, config)
-        }.sorted { a, b in
-            func key(_ x: (String, VideoModelConfig)) -> (Int, Int, String) {
-                let ofTeacher = x.1.base.map { canonical(demoRoot + "/" + x.0 + "/" + $0) } == teacherPath && teacherPath != nil
-                return (ofTeacher ? 0 : 1, x.1.kind == "gpd" ? 0 : 1, x.0)
-            }
-            return key(a) < key(b)
-        }
-        out += demos.map { ("demo:" + $0.0, demoRoot + "/" + $0.0) }
+        let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).compactMap { name -> (key: (Int, Int, String), name: String)? in
+            guard let config = studentConfig(folder: demoRoot + "/" + name) else { return nil }
+            let ofTeacher = teacherPath != nil && config.base.map { canonical(demoRoot + "/" + name + "/" + $0) } == teacherPath
+            return ((ofTeacher ? 0 : 1, config.kind == "gpd" ? 0 : 1, name), name)
+        }.sorted { $0.key < $1.key }
+        out += demos.map { ("demo:" + $0.name, demoRoot + "/" + $0.name) }
         if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
             for r in runs.sorted(by: { $0.updated > $1.updated }) where r.kind == .distill {
                 let dir = runsRoot + "/" + r.name
