@@ -71,15 +71,25 @@ public enum ModelBench {
             let opt = AdamW(model.parameters(), lr: 1e-4, betas: (0.9, 0.99), weightDecay: 0.01)
             let x = rng.normal(shape: [32, 8, 5, 8, 8]), ctx = rng.normal(shape: [32, 16, 128]), target = rng.normal(shape: [32, 8, 5, 8, 8])
             let ts = (0..<32).map { Float($0) * 31 }
+            // Each phase's wall time is kept too: the row's note says where the step goes.
+            var phases: [[Double]] = [[], [], []]
             let step = {
+                let t0 = Timing.now()
                 opt.zeroGrad()
                 let loss = Tensor.mse(try! model(x, timesteps: ts, context: ctx), target)
+                let t1 = Timing.now()
                 loss.backward()
+                let t2 = Timing.now()
                 _ = clipGradNorm(model.parameters(), maxNorm: 1)
                 opt.update()
+                let t3 = Timing.now()
+                for (i, dt) in [t1 - t0, t2 - t1, t3 - t2].enumerated() { phases[i].append(dt) }
             }
             let (_, flops) = FLOPCounter.counting(step)
             row("Training step", "demo teacher d128 L6, batch 32 × 80 tokens", flops: flops, step)
+            let medians = phases.map { $0.sorted()[$0.count / 2] * 1e3 }
+            report.rows[report.rows.count - 1].note! += String(format: " (forward %.1f, backward %.1f, clip + AdamW %.1f)",
+                                                              medians[0], medians[1], medians[2])
         }
         if on("frequency") {
             // GPD's final-stage loss on a stage-5 batch of states (24 × 8×5×8×8): 3D real FFTs, the

@@ -31,19 +31,24 @@ public final class AdamW {
         let stepSize = lr / bc1
         let decay = 1 - lr * weightDecay
         let (b1, b2, e) = (beta1, beta2, eps)
-        for (i, p) in params.enumerated() {
-            guard let g = p.grad else { continue }
-            p.data.withUnsafeMutableBufferPointer { pp in m[i].withUnsafeMutableBufferPointer { pm in
-            v[i].withUnsafeMutableBufferPointer { pv in g.withUnsafeBufferPointer { pg in
-                for j in 0..<pp.count {
-                    pp[j] *= decay
-                    pm[j] = pm[j] * b1 + (1 - b1) * pg[j]                       // lerp as torch: m + (g − m)(1 − β₁)
-                    pv[j] = pv[j] * b2 + (1 - b2) * pg[j] * pg[j]
-                    let denom = pv[j].squareRoot() / bc2Sqrt + e
-                    pp[j] -= stepSize * pm[j] / denom
-                }
-            } } } }
-        }
+        let params = params
+        // Parameters over the cores, each one whole on one thread (the same arithmetic in any split).
+        m.withUnsafeMutableBufferPointer { ms in v.withUnsafeMutableBufferPointer { vs in
+            Parallel.balanced(params.map(\.count)) { i in
+                let p = params[i]
+                guard let g = p.grad else { return }
+                p.data.withUnsafeMutableBufferPointer { pp in ms[i].withUnsafeMutableBufferPointer { pm in
+                vs[i].withUnsafeMutableBufferPointer { pv in g.withUnsafeBufferPointer { pg in
+                    for j in 0..<pp.count {
+                        pp[j] *= decay
+                        pm[j] = pm[j] * b1 + (1 - b1) * pg[j]                       // lerp as torch: m + (g − m)(1 − β₁)
+                        pv[j] = pv[j] * b2 + (1 - b2) * pg[j] * pg[j]
+                        let denom = pv[j].squareRoot() / bc2Sqrt + e
+                        pp[j] -= stepSize * pm[j] / denom
+                    }
+                } } } }
+            }
+        } }
     }
 
     public func zeroGrad() { for p in params { p.zeroGrad() } }
@@ -75,11 +80,15 @@ public final class AdamW {
 /// coefficient maxNorm/(norm + 1e-6) clamped to 1). Returns the norm before clipping.
 @discardableResult
 public func clipGradNorm(_ params: [Tensor], maxNorm: Float) -> Float {
-    var total = 0.0
-    for p in params { if let g = p.grad { total += Kernels.dot(g, g) } }
-    let norm = Float(total.squareRoot())
+    // Each parameter's sum of squares on some core, added in parameter order: the same total as one thread.
+    let sizes = params.map { $0.grad?.count ?? 0 }
+    var squares = [Double](repeating: 0, count: params.count)
+    squares.withUnsafeMutableBufferPointer { sq in
+        Parallel.balanced(sizes) { i in if let g = params[i].grad { sq[i] = Kernels.dot(g, g) } }
+    }
+    let norm = Float(squares.reduce(0, +).squareRoot())
     let coef = min(maxNorm / (norm + 1e-6), 1)
-    if coef < 1 { for p in params where p.grad != nil { Kernels.scaleInPlace(&p.grad!, coef) } }
+    if coef < 1 { Parallel.balanced(sizes) { i in if params[i].grad != nil { Kernels.scaleInPlace(&params[i].grad!, coef) } } }
     return norm
 }
 
@@ -95,10 +104,12 @@ public final class EMA {
 
     public func update(_ params: [Tensor]) {
         let d = decay
-        for (i, p) in params.enumerated() {
-            shadow[i].withUnsafeMutableBufferPointer { ps in p.data.withUnsafeBufferPointer { pp in
-                for j in 0..<ps.count { ps[j] = d * ps[j] + (1 - d) * pp[j] }
-            } }
+        shadow.withUnsafeMutableBufferPointer { shadows in
+            Parallel.balanced(params.map(\.count)) { i in
+                shadows[i].withUnsafeMutableBufferPointer { ps in params[i].data.withUnsafeBufferPointer { pp in
+                    for j in 0..<ps.count { ps[j] = d * ps[j] + (1 - d) * pp[j] }
+                } }
+            }
         }
     }
 

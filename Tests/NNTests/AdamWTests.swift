@@ -74,6 +74,48 @@ final class AdamWTests: XCTestCase {
         XCTAssertEqual(ema.shadow[0][0], 1.19, accuracy: 1e-6)
     }
 
+    /// Clipping, AdamW and the EMA split a model's parameters over the cores (`Parallel.balanced`): with
+    /// three workers on parameters of uneven sizes, well above the split's grain, every value must equal
+    /// the one-thread run's bit for bit, and a parameter without a gradient must stay untouched.
+    func testParametersSplitOverTheCoresMatchOneThread() {
+        let sizes = [70_000, 3, 40_000, 128, 90_000, 1, 33_000]
+        func run(workers: Int) -> (norm: Float, params: [[Float]], m: [[Float]], shadow: [[Float]]) {
+            let saved = Parallel.workers
+            Parallel.workers = workers
+            defer { Parallel.workers = saved }
+            var rng = RNG(seed: 11)
+            let params = sizes.map { Tensor(shape: [$0], data: rng.normal($0), requiresGrad: true) }
+            let opt = AdamW(params, lr: 1e-2, betas: (0.9, 0.99), weightDecay: 0.05)
+            let ema = EMA(params, decay: 0.9)
+            var norm: Float = 0
+            for _ in 0..<3 {
+                for (i, p) in params.enumerated() { p.grad = i == 5 ? nil : rng.normal(p.count).map { $0 * 3 } }
+                norm = clipGradNorm(params, maxNorm: 1)
+                opt.update()
+                ema.update(params)
+            }
+            return (norm, params.map(\.data), opt.m, ema.shadow)
+        }
+        let one = run(workers: 1), split = run(workers: 3)
+        XCTAssertGreaterThan(one.norm, 1, "the gradients must be clipped for the test to cover the scaling")
+        XCTAssertEqual(split.norm, one.norm)
+        XCTAssertEqual(split.params, one.params)
+        XCTAssertEqual(split.m, one.m)
+        XCTAssertEqual(split.shadow, one.shadow)
+        XCTAssertEqual(one.m[5], [0], "a parameter without a gradient keeps its moments")
+
+        for workers in [1, 2, 3, 8] {
+            let saved = Parallel.workers
+            Parallel.workers = workers
+            defer { Parallel.workers = saved }
+            for sizes in [sizes, [1 << 20], [5, 5], [], [1 << 16, 1 << 16, 1 << 16, 1 << 16, 1 << 16]] {
+                var seen = [Int](repeating: 0, count: sizes.count)
+                seen.withUnsafeMutableBufferPointer { s in Parallel.balanced(sizes) { i in s[i] += 1 } }
+                XCTAssertEqual(seen, [Int](repeating: 1, count: sizes.count), "every index once: \(workers) workers, \(sizes)")
+            }
+        }
+    }
+
     func testWarmupCosineShape() {
         let s = WarmupCosine(peak: 1, floor: 0.1, warmup: 4, total: 14)
         XCTAssertEqual(s.rate(at: 0), 0.25)

@@ -102,6 +102,26 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(i)` for every index of `sizes`, the indices divided into contiguous groups of about
+    /// equal total size, one group per core (a list of arrays of uneven lengths, such as a model's
+    /// parameters for the optimizer). Every index runs exactly once; the order within a group is kept.
+    public static func balanced(_ sizes: [Int], _ body: (Int) -> Void) {
+        let total = sizes.reduce(0, +)
+        let k = min(workers, sizes.count, max(1, total / grain))
+        if k <= 1 { for i in sizes.indices { body(i) }; return }
+        // Group g ends at the first index whose running total reaches g + 1 k-ths of the whole.
+        var bounds = [0], running = 0
+        for (i, n) in sizes.enumerated() {
+            running += n
+            if bounds.count < k && running * k >= total * bounds.count { bounds.append(i + 1) }
+        }
+        while bounds.count <= k { bounds.append(sizes.count) }
+        let counter = FLOPCounter.current
+        DispatchQueue.concurrentPerform(iterations: k) { g in
+            FLOPCounter.$current.withValue(counter) { for i in bounds[g]..<bounds[g + 1] { body(i) } }
+        }
+    }
+
     /// `chunks` over `count` rows of `width` elements each: rows per chunk from the elementwise grain.
     public static func rows(_ count: Int, width: Int, _ body: (Range<Int>) -> Void) {
         chunks(count, grain: max(1, grain / max(width, 1)), body)

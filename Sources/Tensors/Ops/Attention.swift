@@ -136,25 +136,27 @@ extension Tensor {
     }
 
     static func rotatePairs(_ x: [Float], b: Int, l: Int, h: Int, d: Int, cos: [Float], sin: [Float], sign: Float) -> [Float] {
-        var y = [Float](repeating: 0, count: x.count)
         let half = d / 2
-        x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in cos.withUnsafeBufferPointer { pc in sin.withUnsafeBufferPointer { ps in
-            for bi in 0..<b {
-                for li in 0..<l {
-                    let cr = pc.base + li * half, sr = ps.base + li * half
-                    for hi in 0..<h {
-                        let o = ((bi * l + li) * h + hi) * d
-                        let xi = px.base + o, yi = py.base + o
-                        for m in 0..<half {
-                            let (a0, a1) = (xi[2 * m], xi[2 * m + 1])
-                            let (cm, sm) = (cr[m], sign * sr[m])
-                            yi[2 * m] = a0 * cm - a1 * sm
-                            yi[2 * m + 1] = a0 * sm + a1 * cm
+        return x.withUnsafeBufferPointer { px in cos.withUnsafeBufferPointer { pc in sin.withUnsafeBufferPointer { ps in
+            Kernels.buffer(x.count) { py in
+                // Token rows (b·l of them, h·d values each) over the cores.
+                Parallel.rows(b * l, width: h * d) { rows in
+                    for row in rows {
+                        let li = row % l
+                        let cr = pc.base + li * half, sr = ps.base + li * half
+                        for hi in 0..<h {
+                            let o = (row * h + hi) * d
+                            let xi = px.base + o, yi = py.base + o
+                            for m in 0..<half {
+                                let (a0, a1) = (xi[2 * m], xi[2 * m + 1])
+                                let (cm, sm) = (cr[m], sign * sr[m])
+                                yi[2 * m] = a0 * cm - a1 * sm
+                                yi[2 * m + 1] = a0 * sm + a1 * cm
+                            }
                         }
                     }
                 }
             }
-        } } } }
-        return y
+        } } }
     }
 }
