@@ -63,6 +63,52 @@ final class GradientTests: XCTestCase {
         gradCheck([v, g], eps: 1e-3, "l2Norm") { $0[0].l2Norm(gamma: $0[1]) }
     }
 
+    /// LayerNorm's and RMSNorm's backward and linear's bias gradient run their rows on the cores and sum
+    /// their weight gradients over fixed blocks of 256 rows (`Parallel.blockSums`). At 600 rows — three
+    /// blocks, the last one ragged — the gradients equal those of the same ops on 100-row slices (one
+    /// block each; x's rows as they are, the weights' summed), and they are the same bit for bit with
+    /// one, two and three workers.
+    func testRowBlockedGradientsOverTheCores() {
+        let (rows, d) = (600, 24)
+        let x = randomTensor([rows, d], seed: 40), w = randomTensor([d], seed: 41, lo: 0.5, hi: 1.5)
+        let b = randomTensor([d], seed: 42), r = randomTensor([d], seed: 43, lo: 0.5, hi: 1.5)
+        let probe = randomTensor([rows, d], seed: 44)
+        func norms(_ t: [Tensor], _ probe: Tensor) -> Tensor { (t[0].layerNorm(weight: t[1], bias: t[2]).rmsNorm(weight: t[3]) * probe).sum() }
+        func gradients(_ inputs: [Tensor], workers: Int, _ loss: ([Tensor]) -> Tensor) -> [[Float]] {
+            let saved = Parallel.workers
+            Parallel.workers = workers
+            defer { Parallel.workers = saved }
+            for t in inputs { t.requiresGrad = true; t.zeroGrad() }
+            loss(inputs).backward()
+            return inputs.map { $0.grad ?? [] }
+        }
+        let whole = gradients([x, w, b, r], workers: 3) { norms($0, probe) }
+
+        var sliceX: [Float] = [], sliceWeights = [[Double]](repeating: [Double](repeating: 0, count: d), count: 3)
+        for start in stride(from: 0, to: rows, by: 100) {
+            let xs = Tensor(shape: [100, d], data: Array(x.data[(start * d)..<((start + 100) * d)]))
+            let ps = Tensor(shape: [100, d], data: Array(probe.data[(start * d)..<((start + 100) * d)]))
+            let (ws, bs, rs) = (Tensor(shape: [d], data: w.data), Tensor(shape: [d], data: b.data), Tensor(shape: [d], data: r.data))
+            let g = gradients([xs, ws, bs, rs], workers: 1) { norms($0, ps) }
+            sliceX += g[0]
+            for i in 0..<3 { for j in 0..<d { sliceWeights[i][j] += Double(g[i + 1][j]) } }
+        }
+        assertClose(whole[0], sliceX, atol: 1e-6, rtol: 1e-5, "x gradient: whole vs slices")
+        for (i, name) in ["layerNorm weight", "layerNorm bias", "rmsNorm weight"].enumerated() {
+            assertClose(whole[i + 1], sliceWeights[i].map { Float($0) }, atol: 1e-5, rtol: 1e-5, "\(name) gradient: whole vs slices")
+        }
+        for workers in [1, 2] { XCTAssertEqual(gradients([x, w, b, r], workers: workers) { norms($0, probe) }, whole, "norms, \(workers) workers") }
+
+        // linear's bias gradient: Σ over rows of dy, here the probe's columns.
+        let lw = randomTensor([d, d], seed: 45), lb = randomTensor([d], seed: 46)
+        let bias = gradients([x, lw, lb], workers: 3) { ($0[0].linear($0[1], $0[2]) * probe).sum() }[2]
+        let columns = (0..<d).map { j in Float((0..<rows).reduce(0.0) { $0 + Double(probe.data[$1 * d + j]) }) }
+        assertClose(bias, columns, atol: 1e-5, rtol: 1e-5, "linear bias gradient")
+        for workers in [1, 2] {
+            XCTAssertEqual(gradients([x, lw, lb], workers: workers) { ($0[0].linear($0[1], $0[2]) * probe).sum() }[2], bias, "bias, \(workers) workers")
+        }
+    }
+
     func testSoftmaxAttentionRope() {
         let x = randomTensor([4, 9], seed: 22, lo: -3, hi: 3)
         gradCheck([x], eps: 1e-3, "softmax") { $0[0].softmax() }

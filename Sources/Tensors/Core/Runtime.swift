@@ -122,6 +122,25 @@ public enum Parallel {
         }
     }
 
+    /// A sum over rows of `width` values each (a norm's or a bias's gradient), with the rows on the cores:
+    /// the rows go in fixed blocks of `block`, `body` adds each block's rows into that block's zeroed
+    /// partial, and the partials are added in block order — so the result is the same for any number
+    /// of cores. `body` may also write per-row outputs of its rows.
+    public static func blockSums(rows: Int, width: Int, block: Int = 256,
+                                 _ body: (_ rows: Range<Int>, _ partial: UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        let blocks = Swift.max(1, (rows + block - 1) / block)
+        var partials = [Float](repeating: 0, count: blocks * width)
+        partials.withUnsafeMutableBufferPointer { p in
+            let base = p.base
+            chunks(blocks, grain: 1) { range in
+                for b in range { body((b * block)..<Swift.min(rows, (b + 1) * block), base + b * width) }
+            }
+        }
+        var sum = [Float](repeating: 0, count: width)
+        for b in 0..<blocks { for j in 0..<width { sum[j] += partials[b * width + j] } }
+        return sum
+    }
+
     /// `chunks` over `count` rows of `width` elements each: rows per chunk from the elementwise grain.
     public static func rows(_ count: Int, width: Int, _ body: (Range<Int>) -> Void) {
         chunks(count, grain: max(1, grain / max(width, 1)), body)

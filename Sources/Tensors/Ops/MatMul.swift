@@ -84,7 +84,9 @@ extension Tensor {
         let y = Kernels.buffer(rows * nOut) { py in
             if let bias {   // C starts as the bias rows, then C += x·Wᵀ
                 bias.data.withUnsafeBufferPointer { pb in
-                    for r in 0..<rows { (py.base + r * nOut).update(from: pb.base, count: nOut) }
+                    Parallel.rows(rows, width: nOut) { range in
+                        for r in range { (py.base + r * nOut).update(from: pb.base, count: nOut) }
+                    }
                 }
             }
             x.data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
@@ -112,12 +114,10 @@ extension Tensor {
                                        b: px.base, ldb: nIn, c: pd.base, ldc: nIn)
                         } }
                     }
-                    if rb {   // db = Σ_rows dy
-                        var d = [Float](repeating: 0, count: nOut)
-                        d.withUnsafeMutableBufferPointer { pd in
-                            for r in 0..<rows { let row = pg.base + r * nOut; for j in 0..<nOut { pd[j] += row[j] } }
+                    if rb {   // db = Σ_rows dy, rows over the cores in a fixed order
+                        gb = Parallel.blockSums(rows: rows, width: nOut) { range, pd in
+                            for r in range { let row = pg.base + r * nOut; for j in 0..<nOut { pd[j] += row[j] } }
                         }
-                        gb = d
                     }
                 }
                 return bias == nil ? [gx, gw] : [gx, gw, gb]

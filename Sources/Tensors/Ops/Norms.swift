@@ -31,25 +31,31 @@ extension Tensor {
             let (xd, hasW, hasB, rx) = (data, weight != nil, bias != nil, requiresGrad)
             out.record("layer_norm", inputs) { g in
                 // x̂ = (x − μ)/σ; dx = (1/σ)(g·w − mean(g·w) − x̂·mean(g·w·x̂)); dw = Σ g·x̂; db = Σ g.
-                var gx = [Float](repeating: 0, count: rx ? g.count : 0)
-                var gw = [Float](repeating: 0, count: d), gb = [Float](repeating: 0, count: d)
-                var gyw = [Float](repeating: 0, count: d), h = [Float](repeating: 0, count: d)
-                g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
-                    for r in 0..<rows {
-                        let gy = pg.base + r * d, x = px.base + r * d
-                        let (mu, rs) = (mean[r], rstd[r])
-                        for j in 0..<d { h[j] = (x[j] - mu) * rs; gw[j] += gy[j] * h[j]; gb[j] += gy[j] }
-                        guard rx else { continue }
-                        if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                        let m1 = gyw.withUnsafeBufferPointer { Kernels.sum($0.base, d) } / Float(d)
-                        let m2 = gyw.withUnsafeBufferPointer { a in h.withUnsafeBufferPointer { Kernels.dot(a.base, $0.base, d) } } / Float(d)
-                        let dx = pgx.base + r * d
-                        for j in 0..<d { dx[j] = rs * (gyw[j] - m1 - h[j] * m2) }
-                    }
+                // Rows over the cores; dw and db ([dw | db] per block of rows) summed in a fixed order.
+                var gx = rx ? Kernels.unfilled(g.count) : []
+                let sums = g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
+                    mean.withUnsafeBufferPointer { mean in rstd.withUnsafeBufferPointer { rstd in
+                        Parallel.blockSums(rows: rows, width: 2 * d) { range, partial in
+                            let gw = partial, gb = partial + d
+                            let gyw = UnsafeMutablePointer<Float>.allocate(capacity: 2 * d), h = gyw + d
+                            defer { gyw.deallocate() }
+                            for r in range {
+                                let gy = pg.base + r * d, x = px.base + r * d
+                                let (mu, rs) = (mean[r], rstd[r])
+                                for j in 0..<d { h[j] = (x[j] - mu) * rs; gw[j] += gy[j] * h[j]; gb[j] += gy[j] }
+                                guard rx else { continue }
+                                if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
+                                let m1 = Kernels.sum(gyw, d) / Float(d)
+                                let m2 = Kernels.dot(gyw, h, d) / Float(d)
+                                let dx = pgx.base + r * d
+                                for j in 0..<d { dx[j] = rs * (gyw[j] - m1 - h[j] * m2) }
+                            }
+                        }
+                    } }
                 } } }
                 var grads: [[Float]?] = [rx ? gx : nil]
-                if hasW { grads.append(gw) }
-                if hasB { grads.append(gb) }
+                if hasW { grads.append(Array(sums[0..<d])) }
+                if hasB { grads.append(Array(sums[d...])) }
                 return grads
             }
         }
@@ -64,32 +70,38 @@ extension Tensor {
         var rinv = [Float](repeating: 0, count: rows)
         let w = weight?.data
         let y = Kernels.buffer(count) { py in
-            data.withUnsafeBufferPointer { px in
-                for r in 0..<rows {
+            data.withUnsafeBufferPointer { px in rinv.withUnsafeMutableBufferPointer { rinv in
+                Parallel.rows(rows, width: d) { range in for r in range {
                     let x = px.base + r * d, o = py.base + r * d
                     let ri = 1 / (Kernels.dot(x, x, d) / Float(d) + eps).squareRoot()
                     rinv[r] = ri
                     if let w { for j in 0..<d { o[j] = x[j] * ri * w[j] } } else { for j in 0..<d { o[j] = x[j] * ri } }
-                }
-            }
+                } }
+            } }
         }
         let out = Tensor(shape: shape, data: y)
         let inputs = [self] + [weight].compactMap { $0 }
         if Tensor.needsGrad(inputs) {
             let (xd, rx) = (data, requiresGrad)
             out.record("rms_norm", inputs) { g in
-                var gx = [Float](repeating: 0, count: g.count)
-                var gw = [Float](repeating: 0, count: d)
-                g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
-                    var gyw = [Float](repeating: 0, count: d)
-                    for r in 0..<rows {
-                        let gy = pg.base + r * d, x = px.base + r * d, dx = pgx.base + r * d
-                        let ri = rinv[r]
-                        for j in 0..<d { gw[j] += gy[j] * x[j] * ri }
-                        guard rx else { continue }
-                        if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                        let m = gyw.withUnsafeBufferPointer { Kernels.dot($0.base, x, d) } / Float(d)
-                        for j in 0..<d { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
+                // Rows over the cores; dw summed per block of rows in a fixed order.
+                var gx = rx ? Kernels.unfilled(g.count) : []
+                let gw = g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
+                    rinv.withUnsafeBufferPointer { rinv in
+                        Parallel.blockSums(rows: rows, width: d) { range, gw in
+                            let gyw = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                            defer { gyw.deallocate() }
+                            for r in range {
+                                let gy = pg.base + r * d, x = px.base + r * d
+                                let ri = rinv[r]
+                                for j in 0..<d { gw[j] += gy[j] * x[j] * ri }
+                                guard rx else { continue }
+                                if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
+                                let m = Kernels.dot(gyw, x, d) / Float(d)
+                                let dx = pgx.base + r * d
+                                for j in 0..<d { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
+                            }
+                        }
                     }
                 } } }
                 return w == nil ? [rx ? gx : nil] : [rx ? gx : nil, gw]
