@@ -156,6 +156,72 @@ final class GradientTests: XCTestCase {
         }
         assertClose(bx.grad!, expected, atol: 1e-5, rtol: 1e-5, "d(x + x·g)/dx = 2(1 + g)")
     }
+
+    /// layerNormModulated against layerNorm then modulated: the same values and gradients bit for bit,
+    /// small (finite differences too) and with the samples over the cores (one and three workers).
+    func testLayerNormModulatedEqualsTheComposition() {
+        func compare(_ shape: [Int], seed: UInt64, workers: Int) {
+            let saved = Parallel.workers
+            Parallel.workers = workers
+            defer { Parallel.workers = saved }
+            let (b, d) = (shape[0], shape[2])
+            let x = randomTensor(shape, seed: seed, lo: -2, hi: 2), s = randomTensor([b, 1, d], seed: seed + 1)
+            let t = randomTensor([b, 1, d], seed: seed + 2), probe = randomTensor(shape, seed: seed + 3)
+            func run(_ f: ([Tensor]) -> Tensor) -> [[Float]] {
+                for v in [x, s, t] { v.requiresGrad = true; v.zeroGrad() }
+                let y = f([x, s, t])
+                (y * probe).sum().backward()
+                return [y.data] + [x, s, t].map { $0.grad ?? [] }
+            }
+            let fused = run { $0[0].layerNormModulated(scale: $0[1], shift: $0[2], eps: 1e-6) }
+            let composed = run { $0[0].layerNorm(eps: 1e-6).modulated(scale: $0[1], shift: $0[2]) }
+            for (i, what) in ["values", "dx", "dscale", "dshift"].enumerated() {
+                XCTAssertEqual(fused[i], composed[i], "\(what), \(shape), \(workers) workers")
+            }
+        }
+        compare([2, 5, 7], seed: 70, workers: 1)
+        compare([3, 300, 128], seed: 74, workers: 1)
+        compare([3, 300, 128], seed: 74, workers: 3)
+        let x = randomTensor([2, 5, 7], seed: 80, lo: -2, hi: 2), s = randomTensor([2, 1, 7], seed: 81)
+        let t = randomTensor([2, 1, 7], seed: 82)
+        gradCheck([x, s, t], eps: 1e-3, "layerNormModulated") { $0[0].layerNormModulated(scale: $0[1], shift: $0[2]) }
+    }
+
+    /// rmsNormRope against rmsNorm, reshape into heads, then rope: the same values and gradients bit for
+    /// bit — small (finite differences too) and at 2 × 300 tokens (three blocks of rows) with one and
+    /// three workers.
+    func testRMSNormRopeEqualsTheComposition() {
+        func compare(b: Int, l: Int, heads: Int, d: Int, seed: UInt64, workers: Int) {
+            let saved = Parallel.workers
+            Parallel.workers = workers
+            defer { Parallel.workers = saved }
+            let x = randomTensor([b, l, heads * d], seed: seed, lo: -2, hi: 2), w = randomTensor([heads * d], seed: seed + 1, lo: 0.5, hi: 1.5)
+            let angles = randomTensor([l, d / 2], seed: seed + 2, lo: -3, hi: 3)
+            let cos = Tensor(shape: angles.shape, data: angles.data.map { Foundation.cos($0) })
+            let sin = Tensor(shape: angles.shape, data: angles.data.map { Foundation.sin($0) })
+            let probe = randomTensor([b, l, heads, d], seed: seed + 3)
+            func run(_ f: ([Tensor]) -> Tensor) -> [[Float]] {
+                for v in [x, w] { v.requiresGrad = true; v.zeroGrad() }
+                let y = f([x, w])
+                XCTAssertEqual(y.shape, [b, l, heads, d])
+                (y * probe).sum().backward()
+                return [y.data, x.grad ?? [], w.grad ?? []]
+            }
+            let fused = run { $0[0].rmsNormRope(weight: $0[1], eps: 1e-6, heads: heads, cos: cos, sin: sin) }
+            let composed = run { $0[0].rmsNorm(weight: $0[1], eps: 1e-6).reshape(b, l, heads, d).rope(cos: cos, sin: sin) }
+            for (i, what) in ["values", "dx", "dweight"].enumerated() {
+                XCTAssertEqual(fused[i], composed[i], "\(what), \(b)×\(l)×\(heads)×\(d), \(workers) workers")
+            }
+        }
+        compare(b: 2, l: 3, heads: 2, d: 4, seed: 90, workers: 1)
+        compare(b: 2, l: 300, heads: 4, d: 32, seed: 94, workers: 1)
+        compare(b: 2, l: 300, heads: 4, d: 32, seed: 94, workers: 3)
+        let angles = randomTensor([3, 2], seed: 99, lo: -3, hi: 3)
+        let cos = Tensor(shape: [3, 2], data: angles.data.map { Foundation.cos($0) })
+        let sin = Tensor(shape: [3, 2], data: angles.data.map { Foundation.sin($0) })
+        let x = randomTensor([2, 3, 8], seed: 97, lo: -2, hi: 2), w = randomTensor([8], seed: 98, lo: 0.5, hi: 1.5)
+        gradCheck([x, w], eps: 1e-3, "rmsNormRope") { $0[0].rmsNormRope(weight: $0[1], eps: 1e-6, heads: 2, cos: cos, sin: sin) }
+    }
 }
 
 import Foundation

@@ -28,13 +28,15 @@ public final class WanAttention: Module {
         let (b, l, dim) = (x.shape[0], x.shape[1], x.shape[2])
         let kv = context ?? x
         let lk = kv.shape[1], d = dim / heads
-        var q = normQ(toQ(x)).reshape(b, l, heads, d)
-        var k = normK(toK(kv)).reshape(b, lk, heads, d)
-        let v = toV(kv).reshape(b, lk, heads, d)
-        if let rope {
-            q = q.rope(cos: rope.cos, sin: rope.sin)
-            k = k.rope(cos: rope.cos, sin: rope.sin)
+        let q: Tensor, k: Tensor
+        if let rope {   // self-attention: the norm and the rotation as one op each
+            q = toQ(x).rmsNormRope(weight: normQ.weight, eps: normQ.eps, heads: heads, cos: rope.cos, sin: rope.sin)
+            k = toK(kv).rmsNormRope(weight: normK.weight, eps: normK.eps, heads: heads, cos: rope.cos, sin: rope.sin)
+        } else {
+            q = normQ(toQ(x)).reshape(b, l, heads, d)
+            k = normK(toK(kv)).reshape(b, lk, heads, d)
         }
+        let v = toV(kv).reshape(b, lk, heads, d)
         return toOut(Tensor.attention(q: q, k: k, v: v).reshape(b, l, dim))
     }
 }
@@ -78,11 +80,11 @@ public final class WanBlock: Module {
         let m = scaleShiftTable + timestepProj                               // [B, 6, D]
         func mod(_ i: Int) -> Tensor { m.slice(axis: 1, i, i + 1) }          // [B, 1, D], broadcast over L
         var x = x
-        let n1 = x.layerNorm(eps: eps).modulated(scale: mod(1), shift: mod(0))
+        let n1 = x.layerNormModulated(scale: mod(1), shift: mod(0), eps: eps)
         x = x.addingGated(attn1(n1, rope: rope), gate: mod(2))
         let n2 = norm2.map { $0(x) } ?? x
         x = x + attn2(n2, context: context)
-        let n3 = x.layerNorm(eps: eps).modulated(scale: mod(4), shift: mod(3))
+        let n3 = x.layerNormModulated(scale: mod(4), shift: mod(3), eps: eps)
         return x.addingGated(ffn(n3), gate: mod(5))
     }
 }
@@ -225,7 +227,7 @@ public final class WanTransformer: Module {
         let b = x.shape[0], p = config.patchSize, co = config.outChannels
         let m = scaleShiftTable + temb.reshape(b, 1, config.dim)              // [B, 2, D]
         let (shift, scale) = (m.slice(axis: 1, 0, 1), m.slice(axis: 1, 1, 2))
-        let o = projOut(x.layerNorm(eps: config.eps).modulated(scale: scale, shift: shift))   // [B, L, pt·ph·pw·C_out], channel fastest
+        let o = projOut(x.layerNormModulated(scale: scale, shift: shift, eps: config.eps))   // [B, L, pt·ph·pw·C_out], channel fastest
         return o.reshape(b, g.f, g.h, g.w, p[0], p[1], p[2], co)
             .permute(0, 7, 1, 4, 2, 5, 3, 6)
             .reshape(b, co, g.f * p[0], g.h * p[1], g.w * p[2])

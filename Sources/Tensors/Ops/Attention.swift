@@ -143,20 +143,91 @@ extension Tensor {
                 Parallel.rows(b * l, width: h * d) { rows in
                     for row in rows {
                         let li = row % l
-                        let cr = pc.base + li * half, sr = ps.base + li * half
-                        for hi in 0..<h {
-                            let o = (row * h + hi) * d
-                            let xi = px.base + o, yi = py.base + o
-                            for m in 0..<half {
-                                let (a0, a1) = (xi[2 * m], xi[2 * m + 1])
-                                let (cm, sm) = (cr[m], sign * sr[m])
-                                yi[2 * m] = a0 * cm - a1 * sm
-                                yi[2 * m + 1] = a0 * sm + a1 * cm
-                            }
-                        }
+                        rotateRow(px.base + row * h * d, into: py.base + row * h * d, h: h, d: d,
+                                  cos: pc.base + li * half, sin: ps.base + li * half, sign: sign)
                     }
                 }
             }
         } } }
+    }
+
+    /// One token's h heads of d values: pairs (x[2m], x[2m+1]) of each head rotate by the angle whose
+    /// cosine and sine are cos[m], sign·sin[m].
+    @inline(__always)
+    static func rotateRow(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, h: Int, d: Int,
+                          cos cr: UnsafePointer<Float>, sin sr: UnsafePointer<Float>, sign: Float) {
+        for hi in 0..<h {
+            let xi = x + hi * d, yi = y + hi * d
+            for m in 0..<(d / 2) {
+                let (a0, a1) = (xi[2 * m], xi[2 * m + 1])
+                let (cm, sm) = (cr[m], sign * sr[m])
+                yi[2 * m] = a0 * cm - a1 * sm
+                yi[2 * m + 1] = a0 * sm + a1 * cm
+            }
+        }
+    }
+
+    /// rmsNorm(weight:eps:) over the last axis of [B, L, H·d], then, split into H heads, rope(cos:sin:):
+    /// the self-attention's queries and keys in one op → [B, L, H, d]. Values and gradients are the
+    /// composition's, the same arithmetic in the same order (bit-identical); it saves the normalised
+    /// tensor between the two — one [B, L, H·d] buffer written and read each way.
+    public func rmsNormRope(weight: Tensor, eps: Float, heads h: Int, cos: Tensor, sin: Tensor) -> Tensor {
+        precondition(rank == 3 && shape[2] % h == 0, "rmsNormRope: input \(shape) must be [B, L, \(h)·d]")
+        let (b, l, width) = (shape[0], shape[1], shape[2])
+        let d = width / h, half = d / 2, rows = b * l
+        precondition(weight.shape == [width], "rmsNormRope: weight \(weight.shape) must be [\(width)] for input \(shape)")
+        precondition(d % 2 == 0, "rmsNormRope: head dim \(d) must be even")
+        precondition(cos.shape == [l, half] && sin.shape == [l, half],
+                     "rmsNormRope: cos \(cos.shape) / sin \(sin.shape) must be [\(l), \(half)] for input \(shape)")
+        let (xd, w, c, sn) = (data, weight.data, cos.data, sin.data)
+        var rinv = [Float](repeating: 0, count: rows)
+        let y = Kernels.buffer(count) { py in
+            xd.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in c.withUnsafeBufferPointer { pc in
+            sn.withUnsafeBufferPointer { ps in rinv.withUnsafeMutableBufferPointer { rinv in
+                Parallel.rows(rows, width: width) { range in
+                    let n = UnsafeMutablePointer<Float>.allocate(capacity: width)
+                    defer { n.deallocate() }
+                    for r in range {
+                        let x = px.base + r * width
+                        let ri = 1 / (Kernels.dot(x, x, width) / Float(width) + eps).squareRoot()
+                        rinv[r] = ri
+                        for j in 0..<width { n[j] = x[j] * ri * pw[j] }
+                        let li = r % l
+                        Tensor.rotateRow(n, into: py.base + r * width, h: h, d: d, cos: pc.base + li * half, sin: ps.base + li * half, sign: 1)
+                    }
+                }
+            } } } } }
+        }
+        let out = Tensor(shape: [b, l, h, d], data: y)
+        if Tensor.needsGrad(self, weight) {
+            let rx = requiresGrad
+            out.record("rms_norm_rope", [self, weight]) { g in
+                // dn = the rotation's adjoint (by −φ) of g, then rmsNorm's backward of dn, row by row;
+                // dw summed per block of rows in a fixed order.
+                var gx = rx ? Kernels.unfilled(g.count) : []
+                let gw = g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
+                    w.withUnsafeBufferPointer { pw in c.withUnsafeBufferPointer { pc in sn.withUnsafeBufferPointer { ps in
+                    rinv.withUnsafeBufferPointer { rinv in
+                        Parallel.blockSums(rows: rows, width: width) { range, gw in
+                            let dn = UnsafeMutablePointer<Float>.allocate(capacity: 2 * width), gyw = dn + width
+                            defer { dn.deallocate() }
+                            for r in range {
+                                let li = r % l
+                                Tensor.rotateRow(pg.base + r * width, into: dn, h: h, d: d, cos: pc.base + li * half, sin: ps.base + li * half, sign: -1)
+                                let x = px.base + r * width, ri = rinv[r]
+                                for j in 0..<width { gw[j] += dn[j] * x[j] * ri }
+                                guard rx else { continue }
+                                for j in 0..<width { gyw[j] = dn[j] * pw[j] }
+                                let m = Kernels.dot(gyw, x, width) / Float(width)
+                                let dx = pgx.base + r * width
+                                for j in 0..<width { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
+                            }
+                        }
+                    } } } }
+                } } }
+                return [rx ? gx : nil, gw]
+            }
+        }
+        return out
     }
 }

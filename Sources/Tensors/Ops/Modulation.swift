@@ -81,6 +81,68 @@ extension Tensor {
         return y
     }
 
+    /// layerNorm(eps:) then modulated(scale:shift:) in one op: the DiT block's pre-attention and
+    /// pre-FFN step. Forward and gradients are the composition's, the same arithmetic in the same order
+    /// (bit-identical); it saves the normalised tensor between them — one [B, L, D] buffer written and
+    /// read each way — and the backward's separate passes for the modulation's sums.
+    public func layerNormModulated(scale: Tensor, shift: Tensor, eps: Float = 1e-6) -> Tensor {
+        let x = self
+        let (b, l, d) = modulationShape(scale, "layerNormModulated", "scale")
+        _ = modulationShape(shift, "layerNormModulated", "shift")
+        var mean = [Float](repeating: 0, count: b * l), rstd = [Float](repeating: 0, count: b * l)
+        let out = Kernels.buffer(x.count) { po in x.data.withUnsafeBufferPointer { px in
+            scale.data.withUnsafeBufferPointer { ps in shift.data.withUnsafeBufferPointer { pt in
+                mean.withUnsafeMutableBufferPointer { mean in rstd.withUnsafeMutableBufferPointer { rstd in
+                    let (o, xp, sp, tp) = (po.base, px.base, ps.base, pt.base)
+                    Tensor.forEachRow(b, l, d) { r, s in
+                        let (or, xr, sr, tr) = (o + r * d, xp + r * d, sp + s * d, tp + s * d)
+                        let mu = Kernels.sum(xr, d) / Float(d)
+                        let rs = 1 / (Kernels.sumSquaredDeviation(xr, d, mu) / Float(d) + eps).squareRoot()
+                        mean[r] = mu; rstd[r] = rs
+                        for j in 0..<d { let n = (xr[j] - mu) * rs; or[j] = n * (sr[j] + 1) + tr[j] }
+                    }
+                } }
+            } }
+        } }
+        let y = Tensor(shape: x.shape, data: out)
+        if Tensor.needsGrad(x, scale, shift) {
+            let (xd, sd) = (x.data, scale.data)
+            let (rx, rs, rt) = (x.requiresGrad, scale.requiresGrad, shift.requiresGrad)
+            y.record("layerNormModulated", [x, scale, shift]) { g in
+                // Per sample: n = x̂ row by row, dscale = Σ_L g·n, dshift = Σ_L g, dn = g·(1 + scale), and
+                // dx = rstd·(dn − mean(dn) − n·mean(dn·n)) — the samples over the cores.
+                var gx = rx ? Kernels.unfilled(xd.count) : [], gs = [Float](repeating: 0, count: b * d)
+                var gt = [Float](repeating: 0, count: b * d)
+                g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in sd.withUnsafeBufferPointer { ps in
+                gx.withUnsafeMutableBufferPointer { pgx in gs.withUnsafeMutableBufferPointer { pgs in gt.withUnsafeMutableBufferPointer { pgt in
+                mean.withUnsafeBufferPointer { mean in rstd.withUnsafeBufferPointer { rstd in
+                    let (gp, xp, sp) = (pg.base, px.base, ps.base)
+                    Parallel.rows(b, width: l * d) { samples in
+                        let n = UnsafeMutablePointer<Float>.allocate(capacity: 2 * d), dn = n + d
+                        defer { n.deallocate() }
+                        for s in samples {
+                            let (dsc, dsh, sr) = (pgs.base + s * d, pgt.base + s * d, sp + s * d)
+                            for r in (s * l)..<((s + 1) * l) {
+                                let (gr, xr) = (gp + r * d, xp + r * d)
+                                let (mu, rsd) = (mean[r], rstd[r])
+                                for j in 0..<d { n[j] = (xr[j] - mu) * rsd }
+                                for j in 0..<d { dsc[j] += gr[j] * n[j]; dsh[j] += gr[j] }
+                                guard rx else { continue }
+                                for j in 0..<d { dn[j] = gr[j] * (sr[j] + 1) }
+                                let m1 = Kernels.sum(dn, d) / Float(d)
+                                let m2 = Kernels.dot(dn, n, d) / Float(d)
+                                let dx = pgx.base + r * d
+                                for j in 0..<d { dx[j] = rsd * (dn[j] - m1 - n[j] * m2) }
+                            }
+                        }
+                    }
+                } } } } } } } }
+                return [rx ? gx : nil, rs ? gs : nil, rt ? gt : nil]
+            }
+        }
+        return y
+    }
+
     /// self + y·gate. self, y: [B, L, D]; gate: [B, 1, D].
     public func addingGated(_ y: Tensor, gate: Tensor) -> Tensor {
         let x = self
