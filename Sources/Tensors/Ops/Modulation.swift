@@ -1,5 +1,6 @@
-// The adaptive-LayerNorm arithmetic of a DiT block, fused: modulation x·(1 + scale) + shift and the
-// gated residual x + y·gate, with per-sample vectors [B, 1, D] broadcast over the tokens of [B, L, D].
+// The adaptive-LayerNorm arithmetic of a DiT block, fused: modulation x·(1 + scale) + shift (alone or
+// after the LayerNorm it follows in every block) and the gated residual x + y·gate, with per-sample
+// vectors [B, 1, D] broadcast over the tokens of [B, L, D].
 // Composed from broadcasting ops each is two or three passes over [B, L, D] plus the broadcast
 // reductions of the backward (single-threaded, strided); fused, one threaded pass each way
 // (`gpd bench --only train`, docs/benchmarks.md). The forward does the composition's arithmetic in
