@@ -95,11 +95,14 @@ public enum Parallel {
     public static func chunks(_ count: Int, grain: Int = Parallel.grain, _ body: (Range<Int>) -> Void) {
         let k = min(workers, max(1, count / grain))
         if k <= 1 { body(0..<count); return }
-        // Task-local values do not follow work onto Dispatch's threads; carry the FLOP counter over.
+        onCores(k) { i in body((count * i / k)..<(count * (i + 1) / k)) }
+    }
+
+    /// Runs task(0..<k) on the cores. Task-local values do not follow work onto Dispatch's threads, so
+    /// each task gets this thread's FLOP counter.
+    private static func onCores(_ k: Int, _ task: (Int) -> Void) {
         let counter = FLOPCounter.current
-        DispatchQueue.concurrentPerform(iterations: k) { i in
-            FLOPCounter.$current.withValue(counter) { body((count * i / k)..<(count * (i + 1) / k)) }
-        }
+        DispatchQueue.concurrentPerform(iterations: k) { i in FLOPCounter.$current.withValue(counter) { task(i) } }
     }
 
     /// Runs `body(i)` for every index of `sizes`, the indices divided into contiguous groups of about
@@ -116,10 +119,7 @@ public enum Parallel {
             if bounds.count < k && running * k >= total * bounds.count { bounds.append(i + 1) }
         }
         while bounds.count <= k { bounds.append(sizes.count) }
-        let counter = FLOPCounter.current
-        DispatchQueue.concurrentPerform(iterations: k) { g in
-            FLOPCounter.$current.withValue(counter) { for i in bounds[g]..<bounds[g + 1] { body(i) } }
-        }
+        onCores(k) { g in for i in bounds[g]..<bounds[g + 1] { body(i) } }
     }
 
     /// A sum over rows of `width` values each (a norm's or a bias's gradient), with the rows on the cores:

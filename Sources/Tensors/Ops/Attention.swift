@@ -196,7 +196,7 @@ extension Tensor {
                     defer { n.deallocate() }
                     for r in range {
                         let x = px.base + r * width
-                        let ri = 1 / (Kernels.dot(x, x, width) / Float(width) + eps).squareRoot()
+                        let ri = NormRow.rmsInverse(x, width, eps: eps)
                         rinv[r] = ri
                         for j in 0..<width { n[j] = x[j] * ri * pw[j] }
                         let li = r % l
@@ -221,13 +221,8 @@ extension Tensor {
                             for r in range {
                                 let li = r % l
                                 Tensor.rotateRow(pg.base + r * width, into: dn, h: h, d: d, cos: pc.base + li * half, sin: ps.base + li * half, sign: -1)
-                                let x = px.base + r * width, ri = rinv[r]
-                                for j in 0..<width { gw[j] += dn[j] * x[j] * ri }
-                                guard rx else { continue }
-                                for j in 0..<width { gyw[j] = dn[j] * pw[j] }
-                                let m = Kernels.dot(gyw, x, width) / Float(width)
-                                let dx = pgx.base + r * width
-                                for j in 0..<width { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
+                                NormRow.rmsBackward(dn, px.base + r * width, ri: rinv[r], weight: pw.base, width, gw: gw, gyw: gyw,
+                                                    dx: rx ? pgx.base + r * width : nil)
                             }
                         }
                     } } } }

@@ -97,8 +97,7 @@ extension Tensor {
                     let (o, xp, sp, tp) = (po.base, px.base, ps.base, pt.base)
                     Tensor.forEachRow(b, l, d) { r, s in
                         let (or, xr, sr, tr) = (o + r * d, xp + r * d, sp + s * d, tp + s * d)
-                        let mu = Kernels.sum(xr, d) / Float(d)
-                        let rs = 1 / (Kernels.sumSquaredDeviation(xr, d, mu) / Float(d) + eps).squareRoot()
+                        let (mu, rs) = NormRow.layerStats(xr, d, eps: eps)
                         mean[r] = mu; rstd[r] = rs
                         for j in 0..<d { let n = (xr[j] - mu) * rs; or[j] = n * (sr[j] + 1) + tr[j] }
                     }
@@ -130,10 +129,7 @@ extension Tensor {
                                 for j in 0..<d { dsc[j] += gr[j] * n[j]; dsh[j] += gr[j] }
                                 guard rx else { continue }
                                 for j in 0..<d { dn[j] = gr[j] * (sr[j] + 1) }
-                                let m1 = Kernels.sum(dn, d) / Float(d)
-                                let m2 = Kernels.dot(dn, n, d) / Float(d)
-                                let dx = pgx.base + r * d
-                                for j in 0..<d { dx[j] = rsd * (dn[j] - m1 - n[j] * m2) }
+                                NormRow.layerInputGradient(dn, n, rstd: rsd, d, into: pgx.base + r * d)
                             }
                         }
                     }

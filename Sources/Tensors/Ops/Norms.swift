@@ -2,6 +2,45 @@
 // Wan-VAE's L2 "RMS_norm" over the channel axis 1: y = x / max(‖x‖₂, 1e-12) · √C · γ.
 // Statistics in Float with Double accumulation of sums; the backward keeps x̂ and 1/σ only.
 
+/// One row's arithmetic of the norms, shared by the plain ops and the fused ones (`layerNormModulated`,
+/// `rmsNormRope`), so that those compute exactly what their compositions do.
+enum NormRow {
+    /// A LayerNorm row's mean and 1/σ.
+    @inline(__always)
+    static func layerStats(_ x: UnsafePointer<Float>, _ d: Int, eps: Float) -> (mean: Float, rstd: Float) {
+        let mu = Kernels.sum(x, d) / Float(d)
+        return (mu, 1 / (Kernels.sumSquaredDeviation(x, d, mu) / Float(d) + eps).squareRoot())
+    }
+
+    /// An RMSNorm row's 1/rms.
+    @inline(__always)
+    static func rmsInverse(_ x: UnsafePointer<Float>, _ d: Int, eps: Float) -> Float {
+        1 / (Kernels.dot(x, x, d) / Float(d) + eps).squareRoot()
+    }
+
+    /// LayerNorm's input gradient of a row from g·w (`gyw`) and x̂ (`h`): (1/σ)(gyw − mean(gyw) − x̂·mean(gyw·x̂)).
+    @inline(__always)
+    static func layerInputGradient(_ gyw: UnsafePointer<Float>, _ h: UnsafePointer<Float>, rstd: Float, _ d: Int,
+                                   into dx: UnsafeMutablePointer<Float>) {
+        let m1 = Kernels.sum(gyw, d) / Float(d)
+        let m2 = Kernels.dot(gyw, h, d) / Float(d)
+        for j in 0..<d { dx[j] = rstd * (gyw[j] - m1 - h[j] * m2) }
+    }
+
+    /// RMSNorm's backward of a row: gw += g·x·ri and, when `dx` is given, dx = ri·(g·w − x·ri²·mean(g·w·x)),
+    /// with `gyw` as d floats of scratch.
+    @inline(__always)
+    static func rmsBackward(_ gy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, ri: Float, weight w: UnsafePointer<Float>?,
+                            _ d: Int, gw: UnsafeMutablePointer<Float>, gyw: UnsafeMutablePointer<Float>,
+                            dx: UnsafeMutablePointer<Float>?) {
+        for j in 0..<d { gw[j] += gy[j] * x[j] * ri }
+        guard let dx else { return }
+        if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
+        let m = Kernels.dot(gyw, x, d) / Float(d)
+        for j in 0..<d { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
+    }
+}
+
 extension Tensor {
     /// LayerNorm over the last axis. x: [..., D], weight/bias: [D] or nil.
     public func layerNorm(weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-6) -> Tensor {
@@ -15,8 +54,7 @@ extension Tensor {
             data.withUnsafeBufferPointer { px in mean.withUnsafeMutableBufferPointer { mean in rstd.withUnsafeMutableBufferPointer { rstd in
                 Parallel.rows(rows, width: d) { range in for r in range {
                     let x = px.base + r * d, o = py.base + r * d
-                    let mu = Kernels.sum(x, d) / Float(d)
-                    let rs = 1 / (Kernels.sumSquaredDeviation(x, d, mu) / Float(d) + eps).squareRoot()
+                    let (mu, rs) = NormRow.layerStats(x, d, eps: eps)
                     mean[r] = mu; rstd[r] = rs
                     if let w, let b { for j in 0..<d { o[j] = (x[j] - mu) * rs * w[j] + b[j] } }
                     else if let w { for j in 0..<d { o[j] = (x[j] - mu) * rs * w[j] } }
@@ -45,10 +83,7 @@ extension Tensor {
                                 for j in 0..<d { h[j] = (x[j] - mu) * rs; gw[j] += gy[j] * h[j]; gb[j] += gy[j] }
                                 guard rx else { continue }
                                 if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                                let m1 = Kernels.sum(gyw, d) / Float(d)
-                                let m2 = Kernels.dot(gyw, h, d) / Float(d)
-                                let dx = pgx.base + r * d
-                                for j in 0..<d { dx[j] = rs * (gyw[j] - m1 - h[j] * m2) }
+                                NormRow.layerInputGradient(gyw, h, rstd: rs, d, into: pgx.base + r * d)
                             }
                         }
                     } }
@@ -73,7 +108,7 @@ extension Tensor {
             data.withUnsafeBufferPointer { px in rinv.withUnsafeMutableBufferPointer { rinv in
                 Parallel.rows(rows, width: d) { range in for r in range {
                     let x = px.base + r * d, o = py.base + r * d
-                    let ri = 1 / (Kernels.dot(x, x, d) / Float(d) + eps).squareRoot()
+                    let ri = NormRow.rmsInverse(x, d, eps: eps)
                     rinv[r] = ri
                     if let w { for j in 0..<d { o[j] = x[j] * ri * w[j] } } else { for j in 0..<d { o[j] = x[j] * ri } }
                 } }
@@ -87,22 +122,17 @@ extension Tensor {
                 // Rows over the cores; dw summed per block of rows in a fixed order.
                 var gx = rx ? Kernels.unfilled(g.count) : []
                 let gw = g.withUnsafeBufferPointer { pg in xd.withUnsafeBufferPointer { px in gx.withUnsafeMutableBufferPointer { pgx in
-                    rinv.withUnsafeBufferPointer { rinv in
-                        Parallel.blockSums(rows: rows, width: d) { range, gw in
+                    rinv.withUnsafeBufferPointer { rinv in (w ?? []).withUnsafeBufferPointer { pw in
+                        let weight = w == nil ? nil : pw.base
+                        return Parallel.blockSums(rows: rows, width: d) { range, gw in
                             let gyw = UnsafeMutablePointer<Float>.allocate(capacity: d)
                             defer { gyw.deallocate() }
                             for r in range {
-                                let gy = pg.base + r * d, x = px.base + r * d
-                                let ri = rinv[r]
-                                for j in 0..<d { gw[j] += gy[j] * x[j] * ri }
-                                guard rx else { continue }
-                                if let w { for j in 0..<d { gyw[j] = gy[j] * w[j] } } else { for j in 0..<d { gyw[j] = gy[j] } }
-                                let m = Kernels.dot(gyw, x, d) / Float(d)
-                                let dx = pgx.base + r * d
-                                for j in 0..<d { dx[j] = ri * (gyw[j] - x[j] * ri * ri * m) }
+                                NormRow.rmsBackward(pg.base + r * d, px.base + r * d, ri: rinv[r], weight: weight, d, gw: gw, gyw: gyw,
+                                                    dx: rx ? pgx.base + r * d : nil)
                             }
                         }
-                    }
+                    } }
                 } } }
                 return w == nil ? [rx ? gx : nil] : [rx ? gx : nil, gw]
             }
