@@ -1,11 +1,15 @@
-"""The engine against PyTorch + diffusers on the same work, weights and inputs, 2 threads each.
+"""The engine against PyTorch + diffusers on the same work, weights and inputs, 2 threads each (THREADS=N:
+N each; GPD_THREADS for the engine, torch.set_num_threads for torch).
 
 Run through scripts/bench-compare (it makes the Python environment). Each case is timed in rounds that
 alternate engine and torch, so drifting machine load hits both; a round's figure is a median over
 repeats after a warm-up, and the ratio (torch seconds / engine seconds, > 1: the engine is faster) is
 reported as the median over rounds with its min–max spread. Writes docs/benchmarks.json.
 
-Cases: (a) a WanTransformer forward (one denoising step) at the demo config and at a mid-size config;
+Cases: (gemm) the products of those models alone: a linear layer (x·Wᵀ, Float32) on the demo teacher's
+training shapes, the mid-size config's and a square 1024 one — the engine's OpenBLAS against torch's
+own BLAS, which tells how much of a ratio below is the BLAS and how much the rest;
+(a) a WanTransformer forward (one denoising step) at the demo config and at a mid-size config;
 (b) a demo-teacher training step (forward, MSE, backward, clipping, AdamW, batch 32);
 (c) a VAE decode of a demo clip (the committed demo VAE); (d) whole samples through the Wan pipeline
 fed embeddings and latents: 6 Euler steps without guidance (a student's cost) and 48 UniPC steps with
@@ -25,11 +29,12 @@ import torch
 from diffusers import AutoencoderKLWan, UniPCMultistepScheduler, FlowMatchEulerDiscreteScheduler, WanPipeline, WanTransformer3DModel
 from safetensors.torch import save_file
 
-torch.set_num_threads(2)
+THREADS = int(os.environ.get("THREADS", "2"))
+torch.set_num_threads(THREADS)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GPD = os.path.join(ROOT, ".build", "release", "gpd")
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="2")
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS=str(THREADS), GPD_THREADS=str(THREADS))
 
 
 def machine():
@@ -78,6 +83,31 @@ def make_transformer(cfg, folder, seed):
             p.add_(torch.randn_like(p) * 0.02)
     m.save_pretrained(folder, safe_serialization=True)
     return m
+
+
+def case_gemm(rows, work):
+    """A linear layer's product alone, on the shapes `gpd bench --only gemm` times (its engine-linear rows:
+    "NAME ROWS×IN→OUT"): the engine's GFLOP/s from that command against torch.nn.functional.linear on
+    the same shapes, one engine run per round for all shapes."""
+    def engine_rates():
+        report = gpd_json("bench", "--only", "gemm", "--json")
+        return {r["name"]: r["value"] for r in report["rows"] if r["group"].startswith("GEMM (engine linear")}
+    shapes = {}
+    for name in engine_rates():
+        m, rest = name.split()[-1].split("×")
+        k, n = rest.split("→")
+        shapes[name] = (int(m), int(k), int(n))
+    pairs = {name: [] for name in shapes}
+    for r in range(ROUNDS):
+        rates = engine_rates()
+        for name, (m, k, n) in shapes.items():
+            x, w = torch.randn(m, k), torch.randn(n, k)
+            flops = 2 * m * k * n
+            t = median_seconds(lambda: torch.nn.functional.linear(x, w), 20, warmup=3)
+            pairs[name].append((flops / (rates[name] * 1e9), t))
+            print(f"  gemm {name}: round {r + 1}: engine {rates[name]:.1f} GFLOP/s, torch {flops / t / 1e9:.1f} GFLOP/s", file=sys.stderr)
+    for name, p in pairs.items():
+        rows.append(summarise(f"linear (x·Wᵀ) alone, {name}", p))
 
 
 def case_forward(rows, work, name, cfg, latent, text_len, repeats):
@@ -223,7 +253,7 @@ def _vmhwm_mib():
 TORCH_TRAIN = VMHWM + """
 import torch, sys
 from diffusers import WanTransformer3DModel
-torch.set_num_threads(2)
+torch.set_num_threads({threads})
 cfg = {cfg!r}
 torch.manual_seed(4)
 model = WanTransformer3DModel(**cfg).train()
@@ -243,7 +273,7 @@ TORCH_FORWARD = VMHWM + """
 import torch
 from diffusers import WanTransformer3DModel
 from safetensors.torch import load_file
-torch.set_num_threads(2)
+torch.set_num_threads({threads})
 model = WanTransformer3DModel.from_pretrained({folder!r}).eval()
 i = load_file({inputs!r})
 with torch.no_grad():
@@ -265,7 +295,7 @@ def case_memory(rows, work):
         return float(out.strip().splitlines()[-1])
 
     e = gpd_json("bench", "--only", "train", "--json")["peakRSSMiB"]
-    t = torch_peak(TORCH_TRAIN.format(cfg=DEMO))
+    t = torch_peak(TORCH_TRAIN.format(cfg=DEMO, threads=THREADS))
     add("peak RSS, demo teacher training steps, batch 32", e, t)
 
     folder = os.path.join(work, "block-1.3B")
@@ -278,7 +308,7 @@ def case_memory(rows, work):
     save_file({"hidden_states": torch.randn(1, 16, 1, 60, 104), "timestep": torch.full((1,), 500.0),
                "encoder_hidden_states": torch.randn(1, 512, 4096)}, inputs)
     e = gpd_json("model", "forward", "--model", folder, "--inputs", inputs, "--repeat", "1", "--json")["peak_rss_mib"]
-    t = torch_peak(TORCH_FORWARD.format(folder=folder, inputs=inputs))
+    t = torch_peak(TORCH_FORWARD.format(folder=folder, inputs=inputs, threads=THREADS))
     add("peak RSS, one 1.3B-size block (dim 1536, FFN 8960), 1560 tokens, forward", e, t)
 
 
@@ -289,6 +319,11 @@ def compare(name, engine_run, torch_run):
         t = torch_run()
         pairs.append((e, t))
         print(f"  {name}: round {r + 1}: engine {e * 1e3:.2f} ms, torch {t * 1e3:.2f} ms", file=sys.stderr)
+    return summarise(name, pairs)
+
+
+def summarise(name, pairs):
+    """A row from (engine seconds, torch seconds) per round: medians, and the ratio's median and range."""
     ratios = sorted(t / e for e, t in pairs)
     row = {"name": name, "engine_seconds": statistics.median(e for e, _ in pairs),
            "torch_seconds": statistics.median(t for _, t in pairs), "ratio": statistics.median(ratios),
@@ -303,6 +338,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as work:
         cases = [
+            ("gemm", lambda: case_gemm(rows, work)),
             ("forward", lambda: case_forward(rows, work, "demo", DEMO, (1, 8, 5, 8, 8), 16, 20)),
             ("forward", lambda: case_forward(rows, work, "mid d512 L8", MID, (1, 16, 4, 32, 32), 64, 5)),
             ("train", lambda: case_train_step(rows, work)),
@@ -317,8 +353,11 @@ def main():
     # A partial run (some cases) replaces its own rows and keeps the others; every row carries its date.
     path = os.path.join(ROOT, "docs", "benchmarks.json")
     today, where = time.strftime("%Y-%m-%d"), machine()
+    if THREADS != 2:   # its own rows, beside the two-thread ones
+        for r in rows:
+            r["name"] += f" ({THREADS} thread{'s' if THREADS > 1 else ''} each)"
     for r in rows:
-        r["date"], r["machine"] = today, where
+        r["date"], r["machine"], r["threads"] = today, where, THREADS
     kept = []
     if only and os.path.exists(path):
         names = {r["name"] for r in rows}
@@ -326,7 +365,7 @@ def main():
         kept = [dict(r, date=r.get("date", old.get("date"))) for r in old.get("rows", []) if r["name"] not in names]
         if any(r.get("machine") != where for r in kept):
             print("note: docs/benchmarks.json keeps rows measured on another machine (see each row's 'machine')", file=sys.stderr)
-    out = {"threads": 2, "torch": torch.__version__, "rows": kept + rows,
+    out = {"threads": THREADS, "torch": torch.__version__, "rows": kept + rows,
            "command": "scripts/bench-compare " + " ".join(sys.argv[1:])}
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
