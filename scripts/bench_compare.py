@@ -6,9 +6,9 @@ alternate engine and torch, so drifting machine load hits both; a round's figure
 repeats after a warm-up, and the ratio (torch seconds / engine seconds, > 1: the engine is faster) is
 reported as the median over rounds with its min–max spread. Writes docs/benchmarks.json.
 
-Cases: (gemm) the products of those models alone: a linear layer (x·Wᵀ, Float32) on the demo teacher's
-training shapes, the mid-size config's and a square 1024 one — the engine's OpenBLAS against torch's
-own BLAS, which tells how much of a ratio below is the BLAS and how much the rest;
+Cases: (gemm) a linear layer's product alone (x·Wᵀ, Float32) on the demo teacher's training shapes, a
+1.3B-size FFN's and a square 1024 one — the engine's OpenBLAS against torch's own BLAS, which tells how
+much of a ratio below is the BLAS and how much the rest;
 (a) a WanTransformer forward (one denoising step) at the demo config and at a mid-size config;
 (b) a demo-teacher training step (forward, MSE, backward, clipping, AdamW, batch 32);
 (c) a VAE decode of a demo clip (the committed demo VAE); (d) whole samples through the Wan pipeline
