@@ -92,19 +92,16 @@ def case_gemm(rows, work):
     def engine_rates():
         report = gpd_json("bench", "--only", "gemm", "--json")
         return {r["name"]: r["value"] for r in report["rows"] if r["group"].startswith("GEMM (engine linear")}
-    shapes = {}
-    for name in engine_rates():
-        m, rest = name.split()[-1].split("×")
-        k, n = rest.split("→")
-        shapes[name] = (int(m), int(k), int(n))
-    pairs = {name: [] for name in shapes}
+    pairs = {}
     for r in range(ROUNDS):
         rates = engine_rates()
-        for name, (m, k, n) in shapes.items():
+        for name in rates:
+            m, rest = name.split()[-1].split("×")
+            m, (k, n) = int(m), map(int, rest.split("→"))
             x, w = torch.randn(m, k), torch.randn(n, k)
             flops = 2 * m * k * n
             t = median_seconds(lambda: torch.nn.functional.linear(x, w), 20, warmup=3)
-            pairs[name].append((flops / (rates[name] * 1e9), t))
+            pairs.setdefault(name, []).append((flops / (rates[name] * 1e9), t))
             print(f"  gemm {name}: round {r + 1}: engine {rates[name]:.1f} GFLOP/s, torch {flops / t / 1e9:.1f} GFLOP/s", file=sys.stderr)
     for name, p in pairs.items():
         rows.append(summarise(f"linear (x·Wᵀ) alone, {name}", p))
