@@ -33,7 +33,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
-        // C shims: module maps and static inline wrappers only.
+        // C shims (module maps and static inline wrappers) and C code.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
@@ -43,13 +43,15 @@ let package = Package(
         .systemLibrary(name: "CNcursesw", path: "Sources/CNcursesw", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CRuntime", path: "Sources/CRuntime"),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // The BF16 tile product on AMX (the one kernel written in C: Swift has no AMX intrinsics).
+        .target(name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"]),
         // A C interface to libsentencepiece's C++ processor (the umT5 tokenizer).
         .target(name: "CSentencePiece", path: "Sources/CSentencePiece", linkerSettings: [.linkedLibrary("sentencepiece")]),
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
                        providers: [.apt(["libsixel-dev"])]),
 
         // Engine.
-        .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CRuntime", .product(name: "RealModule", package: "swift-numerics")],
+        .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CKernels", "CRuntime", .product(name: "RealModule", package: "swift-numerics")],
                 exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["CSentencePiece", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),

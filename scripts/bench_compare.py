@@ -16,7 +16,12 @@ fed embeddings and latents: 6 Euler steps without guidance (a student's cost) an
 guidance 5 (the teacher's), including the decode; (e) the frequency-domain loss with its backward;
 (memory) the peak RSS of one process doing the same work in each: demo-teacher training steps, and
 a forward of a one-block model at the 1.3B sizes on 1560 tokens.
+
+ARITHMETIC=bf16 runs the forward and sample cases with each side's BF16 products — the engine's
+`--arithmetic bf16` (AMX tiles), torch under torch.autocast("cpu", dtype=torch.bfloat16) (oneDNN) —
+as rows of their own.
 """
+import contextlib
 import json
 import os
 import statistics
@@ -35,6 +40,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GPD = os.path.join(ROOT, ".build", "release", "gpd")
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS=str(THREADS), GPD_THREADS=str(THREADS))
+ARITHMETIC = os.environ.get("ARITHMETIC", "f32")
+if ARITHMETIC not in ("f32", "bf16"):
+    sys.exit(f"ARITHMETIC={ARITHMETIC}: expected f32 or bf16")
+
+
+def torch_arithmetic():
+    """torch's counterpart of the engine's --arithmetic: autocast to BF16 on the CPU, or nothing."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if ARITHMETIC == "bf16" else contextlib.nullcontext()
 
 
 def machine():
@@ -118,11 +131,12 @@ def case_forward(rows, work, name, cfg, latent, text_len, repeats):
     save_file({"hidden_states": x, "timestep": t, "encoder_hidden_states": ctx}, inputs)
 
     def torch_run():
-        with torch.no_grad():
+        with torch.no_grad(), torch_arithmetic():
             return median_seconds(lambda: model(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False), repeats)
 
     def engine_run():
-        return gpd_json("model", "forward", "--model", folder, "--inputs", inputs, "--repeat", str(repeats), "--json")["seconds_per_forward"]
+        return gpd_json("model", "forward", "--model", folder, "--inputs", inputs, "--repeat", str(repeats), "--arithmetic", ARITHMETIC,
+                        "--json")["seconds_per_forward"]
 
     tokens = latent[2] * (latent[3] // 2) * (latent[4] // 2)
     rows.append(compare(f"transformer forward, {name}, {tokens} tokens, batch {latent[0]}", engine_run, torch_run))
@@ -192,7 +206,7 @@ def case_samples(rows, work):
 
         def torch_run():
             def once():
-                with torch.no_grad():
+                with torch.no_grad(), torch_arithmetic():
                     pipe(prompt_embeds=embeds, negative_prompt_embeds=negative, latents=latents.clone(), height=32, width=32,
                          num_frames=17, num_inference_steps=steps, guidance_scale=guidance, output_type="np")
             return median_seconds(once, 3)
@@ -201,7 +215,7 @@ def case_samples(rows, work):
             times = [gpd_json("sample", "--transformer", folder, "--vae", vae_folder, "--prompt-embeds", paths["prompt_embeds"],
                               "--negative-prompt-embeds", paths["negative_prompt_embeds"], "--latents", paths["latents"],
                               "--solver", solver, "--steps", str(steps), "--shift", "3", "--guidance", str(guidance),
-                              "--out", os.path.join(work, "sample-out.safetensors"), "--json")["wall_seconds"] for _ in range(3)]
+                              "--arithmetic", ARITHMETIC, "--out", os.path.join(work, "sample-out.safetensors"), "--json")["wall_seconds"] for _ in range(3)]
             return statistics.median(times)
 
         rows.append(compare(f"whole sample, {label}, with decode", engine_run, torch_run))
@@ -332,6 +346,10 @@ def summarise(name, pairs):
 
 def main():
     only = set(sys.argv[1:])
+    if ARITHMETIC != "f32":
+        if only - {"forward", "sample"}:
+            sys.exit(f"ARITHMETIC={ARITHMETIC} applies to the forward and sample cases only, not {' '.join(sorted(only - {'forward', 'sample'}))}")
+        only = only or {"forward", "sample"}
     rows = []
     with tempfile.TemporaryDirectory() as work:
         cases = [
@@ -350,6 +368,9 @@ def main():
     # A partial run (some cases) replaces its own rows and keeps the others; every row carries its date.
     path = os.path.join(ROOT, "docs", "benchmarks.json")
     today, where = time.strftime("%Y-%m-%d"), machine()
+    if ARITHMETIC != "f32":   # their own rows, beside the Float32 ones
+        for r in rows:
+            r["name"] += f" ({ARITHMETIC.upper()} products each)"
     if THREADS != 2:   # its own rows, beside the two-thread ones
         for r in rows:
             r["name"] += f" ({THREADS} thread{'s' if THREADS > 1 else ''} each)"

@@ -1,7 +1,8 @@
 // Model benchmarks: the Wan transformer's forward per denoising step at the demo size and a 1.3B
 // block at a realistic token count, a demo-teacher training step, the demo VAE decode, each in achieved GFLOP/s (GEMM FLOPs counted
-// by FLOPCounter) against the 1024² sgemm rate measured alternately in the same run; and the peak RSS
-// of a 1.3B-config forward on a small latent (target: within 8 GB).
+// by FLOPCounter) against the 1024² sgemm rate measured alternately in the same run; sampling steps
+// with BF16 tile products against F32; and the peak RSS of a 1.3B-config forward on a small latent
+// (target: within 8 GB).
 import Diffusion
 import Foundation
 import Models
@@ -9,7 +10,7 @@ import NN
 import Tensors
 
 public enum ModelBench {
-    public static let groups = ["transformer", "train", "frequency", "vae", "memory"]
+    public static let groups = ["transformer", "train", "frequency", "vae", "memory", "bf16"]
 
     /// The demo DiT of docs/design.md §2.4: dim 128 (4 × 32), 6 layers, FFN 512, 8 latent channels.
     public static var demoTransformer: WanTransformerConfig {
@@ -116,6 +117,35 @@ public enum ModelBench {
             let decode = { _ = try! GradMode.withDisabled { try vae.decode(z) } }
             let (_, flops) = FLOPCounter.counting(decode)
             row("Wan VAE decode", "demo bd16 z8, 8×5×8×8 → 17×32×32", flops: flops, decode)
+        }
+        if on("bf16") {
+            // Sampling with BF16 tile products (GEMM.Arithmetic.bf16) against F32, alternating in this
+            // run: a guided denoising step (batch 2) of the demo transformer on the 80 tokens of the demo
+            // VAE's latents and on the 576 of the 2× VAE's (teacher-2x), and one 1.3B block.
+            let group = "BF16 products on AMX tiles (against F32 in the same run)"
+            if !GEMM.bf16Available {
+                report.add(group, "skipped: this CPU has no AMX BF16 tiles (or Linux did not grant them)", value: 0, unit: "")
+            } else {
+                var rng = RNG(seed: 6)
+                let model = try WanTransformer(demoTransformer, rng: &rng)
+                func compare(_ name: String, _ forward: @escaping () -> Void) {
+                    let (_, flops) = FLOPCounter.counting(forward)
+                    let tiles = { GEMM.withArithmetic(.bf16, forward) }
+                    let (t, tf) = Timing.compare(repeats: 5, tiles, forward)
+                    report.add(group, name, value: Double(flops) / t / 1e9, unit: "GFLOP/s", baseline: Double(flops) / tf / 1e9,
+                               baselineName: "F32", note: String(format: "%.2f ms against %.2f ms", t * 1e3, tf * 1e3), seconds: t)
+                }
+                for (latent, tokens) in [([2, 8, 5, 8, 8], 80), ([2, 8, 9, 16, 16], 576)] {
+                    let x = rng.normal(shape: latent), ctx = rng.normal(shape: [2, 16, 128])
+                    compare("demo d128 L6, batch 2 × \(tokens) tokens") { _ = try! GradMode.withDisabled { try model(x, timesteps: [500, 500], context: ctx) } }
+                }
+                let big = WanTransformerConfig.wan1_3B
+                let block = WanBlock(big, rng: &rng)
+                let rope = try WanTransformer(smallProbe(big), rng: &rng).ropeTables(grid: (1, 30, 52))
+                let h = rng.normal(shape: [1, 1560, 1536]), ctx = rng.normal(shape: [1, 512, 1536])
+                let proj = Tensor(shape: [1, 6, 1536], data: rng.normal(6 * 1536).map { $0 * 0.1 })
+                compare("1.3B block, 1560 tokens") { _ = GradMode.withDisabled { block(h, context: ctx, timestepProj: proj, rope: rope) } }
+            }
         }
         if on("memory") {
             let t0 = Date()

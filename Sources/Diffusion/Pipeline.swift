@@ -55,6 +55,16 @@ public struct WanPipeline {
         self.vae = vae
     }
 
+    /// Steps that start at this noise level or above run in F32 even when the caller asked for BF16
+    /// products (`GEMM.withArithmetic(.bf16)`). The first steps decide where and what the objects are,
+    /// and a sampler amplifies whatever they round: with every step in BF16, 3 of the suite's 72
+    /// teacher-2x clips came out below 45 dB PSNR from their F32 clips (34.2 at worst: an edge moved
+    /// by a pixel) and one teacher-struct clip at 15.5 dB (an object fewer); with the steps from σ 0.9
+    /// up in F32 — 13 of 48 UniPC steps at shift 3, 2 of GPD-6's 6 — and the prompt encoded in F32
+    /// (VideoModel.sample), the worst clip is 54.0 dB for teacher-2x and 45.4 for teacher-struct; the
+    /// first 6 steps alone left one at 41.6 (docs/benchmarks.md, "BF16 products on AMX").
+    public static let exactFrom: Float = 0.9
+
     /// Denoises `latents` (the initial noise) and optionally decodes. context/negative: [B, L, text_dim]
     /// zero-padded; negative may be nil only when guidance ≤ 1. `onStep(i, n)` reports progress after
     /// each step; an error it throws ends the sampling (how a stop request cancels a long evaluation).
@@ -71,17 +81,18 @@ public struct WanPipeline {
         var nfe = 0
         var stepSeconds: [Double] = []
         let t0 = Date()
+        let arithmetic = GEMM.arithmetic
         try GradMode.withDisabled {
             while !sampler.isDone {
                 let ts = Date()
                 let t = [Float](repeating: sampler.timestep, count: batch)
-                let v: Tensor
-                if useCFG, let negative {
-                    v = try guidedVelocity(transformer, sampler.x, timesteps: t, context: context, unconditional: negative, scale: settings.guidance)
-                    nfe += 2
-                } else {
-                    v = try transformer(sampler.x, timesteps: t, context: context)
+                let v = try GEMM.withArithmetic(sampler.sigma >= Self.exactFrom ? .f32 : arithmetic) { () throws -> Tensor in
+                    if useCFG, let negative {
+                        nfe += 2
+                        return try guidedVelocity(transformer, sampler.x, timesteps: t, context: context, unconditional: negative, scale: settings.guidance)
+                    }
                     nfe += 1
+                    return try transformer(sampler.x, timesteps: t, context: context)
                 }
                 sampler.advance(velocity: v)
                 stepSeconds.append(Date().timeIntervalSince(ts))

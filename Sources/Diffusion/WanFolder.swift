@@ -77,8 +77,10 @@ public final class WanFolder {
                        embeddings: ((String) throws -> Tensor)? = nil, onStep: ((Int, Int) throws -> Void)? = nil) throws -> SampleResult {
         let shape = try latentShape(frames: frames, height: height, width: width)
         let embed = embeddings ?? { try self.text.embeddings([$0], maxLength: maxLength) }
-        let context = try embed(prompt)
-        let negative = settings.guidance > 1 ? try embed(negativePrompt) : nil
+        // In F32 whatever the products' arithmetic: the prompt conditions every step (WanPipeline.exactFrom).
+        let (context, negative) = try GEMM.withArithmetic(.f32) {
+            (try embed(prompt), settings.guidance > 1 ? try embed(negativePrompt) : nil)
+        }
         var rng = RNG(seed: seed)
         return try pipeline.sample(latents: rng.normal(shape: shape), context: context, negative: negative, settings: settings, onStep: onStep)
     }

@@ -255,8 +255,12 @@ public final class VideoModel {
         precondition(prompts.count == seeds.count, "sample: one seed per prompt")
         let s = settings ?? config.sampling
         return try GradMode.withDisabled {
-            let (ctx, toks) = try embed(prompts)
-            let negative = s.guidance > 1 ? try embed([String](repeating: "", count: prompts.count)).0 : nil
+            // The prompt conditions every step: it is encoded in F32 whatever the products' arithmetic
+            // (once per clip, a few products; see WanPipeline.exactFrom).
+            let (ctx, toks, negative) = try GEMM.withArithmetic(.f32) {
+                let (ctx, toks) = try embed(prompts)
+                return (ctx, toks, s.guidance > 1 ? try embed([String](repeating: "", count: prompts.count)).0 : nil)
+            }
             let noise = Tensor.concat(seeds.map { self.noise(seed: $0) }, axis: 0)
             let r = try WanPipeline(transformer: transformer, vae: vae).sample(latents: noise, context: ctx, negative: negative, settings: s, onStep: onStep)
             return (r, toks)

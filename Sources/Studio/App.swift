@@ -21,6 +21,14 @@ public final class StudioApp {
     /// The teacher to open instead of the default one: a project model (demo:NAME, a run, a model
     /// folder) or a diffusers Wan2.1 folder.
     public var teacher: String?
+    /// The Sample screen's products (F32 where the CPU has no AMX tiles).
+    public var arithmetic: GEMM.Arithmetic {
+        get { backend.arithmetic }
+        set {
+            backend.arithmetic = newValue
+            state.sample.bf16 = newValue == .bf16 && GEMM.bf16Available
+        }
+    }
 
     public init(runsRoot: String, themeName: String) {
         let (t, problem) = Theme.load(themeName)

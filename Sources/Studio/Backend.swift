@@ -35,6 +35,8 @@ public final class SampleBackend: @unchecked Sendable {
     private var latestTeacher = 0
     private var teacherLatents: Tensor?
     private var teacherFrames: Tensor?
+    /// The products' arithmetic for every clip this backend samples; set before the first request.
+    public var arithmetic: GEMM.Arithmetic = .f32
 
     public init(mailbox: Mailbox, runsRoot: String) {
         self.mailbox = mailbox
@@ -223,7 +225,8 @@ public final class SampleBackend: @unchecked Sendable {
     /// request supersedes this one: it is skipped if not begun, and a Wan2.1 clip stops at its next step.
     public func sampleTeacher(prompt: String, seed: UInt64, settings: SamplingSettings) {
         lock.lock(); latestTeacher += 1; let generation = latestTeacher; wanGuidance = settings.guidance; lock.unlock()
-        queue.async { [self] in
+        let arithmetic = arithmetic
+        queue.async { [self] in GEMM.withArithmetic(arithmetic) {
             guard isLatestTeacher(generation) else { return }
             let t0 = Date()
             var frames: Tensor?, latents: Tensor?
@@ -255,7 +258,7 @@ public final class SampleBackend: @unchecked Sendable {
                 s.sample.teacherSeconds = seconds
                 s.sample.imageVersion &+= 1
             }
-        }
+        } }
     }
 
     func isLatestTeacher(_ g: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return g == latestTeacher }
@@ -264,7 +267,8 @@ public final class SampleBackend: @unchecked Sendable {
     /// The student clip on a custom schedule (Euler, no guidance). Superseded like the teacher's.
     public func sampleStudent(prompt: String, seed: UInt64, sigmas: [Float]) {
         lock.lock(); latestStudent += 1; let generation = latestStudent; lock.unlock()
-        queue.async { [self] in
+        let arithmetic = arithmetic
+        queue.async { [self] in GEMM.withArithmetic(arithmetic) {
             guard isLatestStudent(generation) else { return }
             if let wan { sampleWanStudent(wan, prompt: prompt, seed: seed, sigmas: sigmas, generation: generation); return }
             guard let model = student ?? teacher else {
@@ -280,7 +284,7 @@ public final class SampleBackend: @unchecked Sendable {
             } catch {
                 mailbox.post { s in s.sample.studentBusy = false; s.message = ("student: \(error)", true) }
             }
-        }
+        } }
     }
 
     /// The Wan folder at the student's schedule (Euler, the teacher's guidance).

@@ -31,12 +31,13 @@ enum SampleScreen {
 
         // Settings and timings.
         let ts = st.teacherSettings
+        let products = st.bf16 ? " (BF16)" : ""
         let tTime = st.teacherBusy ? st.teacherProgress.map { "sampling \($0.done)/\($0.total)…" } ?? "sampling…"
-            : st.teacherSeconds.map { String(format: "%.2f s", $0) } ?? "–"
+            : st.teacherSeconds.map { String(format: "%.2f s", $0) + products } ?? "–"
         f.text("■ teacher", row: top + 2, col: 1, style: theme.colored(theme.teacher, bold: true))
         f.text("\(st.teacherLabel) · \(ts.solver.rawValue) \(ts.steps) steps · shift \(String(format: "%g", ts.shift)) · guidance \(String(format: "%g", ts.guidance)) · \(tTime)",
                row: top + 2, col: 11, style: theme.body, width: f.cols - 12)
-        let sTime = st.studentBusy ? "sampling…" : st.studentSeconds.map { String(format: "%.3f s", $0) } ?? "–"
+        let sTime = st.studentBusy ? "sampling…" : st.studentSeconds.map { String(format: "%.3f s", $0) + products } ?? "–"
         // Fidelity belongs to the clip shown; while either clip is being remade it would describe the old pair.
         let fid = st.studentBusy || st.teacherBusy ? "" : st.psnr.map { String(format: " · PSNR %.2f dB · SSIM %.3f", $0, st.ssim ?? 0) } ?? ""
         f.text("■ student", row: top + 3, col: 1, style: theme.colored(theme.student, bold: true))

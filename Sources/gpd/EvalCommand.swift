@@ -107,7 +107,9 @@ struct EvalCommand: ParsableCommand {
         for start in stride(from: mine.lowerBound, to: mine.upperBound, by: 8) {
             let batch = Array(jobs[start..<min(mine.upperBound, start + 8)])
             let t0 = Date()
-            let (r, _) = try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base)
+            let (r, _) = try GEMM.withArithmetic(sampling.arithmetic) {
+                try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base)
+            }
             sampleSeconds += Date().timeIntervalSince(t0)
             (denoiseSeconds, decodeSeconds) = (denoiseSeconds + r.denoiseSeconds, decodeSeconds + r.decodeSeconds)
             nfe = r.nfe

@@ -64,6 +64,7 @@ enum Version {
         gpd \(project)
           OpenBLAS  \(GEMM.config) (\(GEMM.threads) threads)
                     core \(EngineRuntime.blasDecision.core): \(EngineRuntime.blasDecision.explanation)
+          BF16      \(GEMM.bf16Available ? "AMX tiles: the studio samples with BF16 products (--arithmetic bf16 elsewhere)" : "no AMX tiles on this CPU: every product is F32")
           FFTW      \(FFT.version)
           ncurses   \(NativeLibraries.ncurses)
           sixel     \(NativeLibraries.sixel)
@@ -83,6 +84,8 @@ struct Studio: ParsableCommand {
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
     @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?
     @Option(help: "The teacher on the Sample screen: a project model (demo:teacher-2x, a run, a model folder) or a diffusers Wan2.1 folder (9 frames at 128×128).") var teacher: String?
+    @Option(help: "The Sample screen's products: bf16 (BF16 inputs, F32 sums, on AMX tiles; F32 where the CPU has none) or f32 (as `gpd sample` and `gpd eval` compute by default).")
+    var arithmetic: GEMM.Arithmetic = .bf16
 
     func run() throws {
         if keys {
@@ -120,6 +123,7 @@ struct Studio: ParsableCommand {
             app.state.screen = id
         }
         if let prompt { app.state.sample.prompt = prompt }
+        app.arithmetic = arithmetic
         if let runName { app.state.screen = .run; app.state.run.detail = RunDetail(name: runName) }
         try app.run(graphics: graphics)
         // Quit at once: a background sample may be inside a GEMM, and OpenBLAS's exit handler would

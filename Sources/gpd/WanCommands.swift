@@ -18,6 +18,8 @@ struct SamplingOverrides: ParsableArguments {
     @Option(help: "Flow shift.") var shift: Double?
     @Option(help: "Classifier-free guidance scale (≤ 1: one pass per step).") var guidance: Float?
     @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces steps and shift).") var sigmas: String?
+    @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles; F32 where the CPU has none).")
+    var arithmetic: GEMM.Arithmetic = .f32
 
     func apply(to base: SamplingSettings) throws -> SamplingSettings {
         if let guidance, !(guidance.isFinite && guidance >= 0 && guidance <= 100) { throw ValidationError("--guidance must be a number from 0 to 100, got \(guidance)") }
@@ -32,6 +34,8 @@ struct SamplingOverrides: ParsableArguments {
         return s
     }
 }
+
+extension GEMM.Arithmetic: ExpressibleByArgument {}
 
 /// Non-empty lines of a prompts file, or the eval suite when no file is given.
 func readPrompts(_ path: String?) throws -> [String] {
@@ -120,6 +124,8 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Output safetensors.") var out: String?
         @Option(name: .customLong("repeat"), help: "Time N forward passes after one warm-up.") var repeats: Int = 0
         @Flag(help: "With --repeat: print {\"seconds_per_forward\": median, \"peak_rss_mib\": this process's peak RSS}.") var json = false
+        @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles; F32 where the CPU has none).")
+        var arithmetic: GEMM.Arithmetic = .f32
 
         func validate() throws {
             if out == nil && repeats == 0 { throw ValidationError("give --out FILE, or --repeat N to time the forward pass") }
@@ -130,7 +136,9 @@ struct ModelCommand: ParsableCommand {
             }
         }
 
-        func run() throws {
+        func run() throws { try GEMM.withArithmetic(arithmetic) { try forward() } }
+
+        func forward() throws {
             let transformer = try WanTransformer.load(folder: model)
             let x = try readTensor(inputs, "hidden_states")
             let t = try readTensor(inputs, "timestep").data
@@ -261,6 +269,10 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         try checkOptions()
+        try GEMM.withArithmetic(sampling.arithmetic) { try sample() }
+    }
+
+    func sample() throws {
         if let wan { try runWan(wan); return }
         if let model { try runModel(model); return }
         let pipe = WanPipeline(transformer: try WanTransformer.load(folder: transformer!), vae: try WanVAE.load(folder: vae!))

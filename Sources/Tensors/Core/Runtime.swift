@@ -99,10 +99,12 @@ public enum Parallel {
     }
 
     /// Runs task(0..<k) on the cores. Task-local values do not follow work onto Dispatch's threads, so
-    /// each task gets this thread's FLOP counter.
+    /// each task gets this thread's FLOP counter and product arithmetic.
     private static func onCores(_ k: Int, _ task: (Int) -> Void) {
-        let counter = FLOPCounter.current
-        DispatchQueue.concurrentPerform(iterations: k) { i in FLOPCounter.$current.withValue(counter) { task(i) } }
+        let counter = FLOPCounter.current, arithmetic = GEMM.arithmetic
+        DispatchQueue.concurrentPerform(iterations: k) { i in
+            FLOPCounter.$current.withValue(counter) { GEMM.$arithmetic.withValue(arithmetic) { task(i) } }
+        }
     }
 
     /// Runs `body(i)` for every index of `sizes`, the indices divided into contiguous groups of about

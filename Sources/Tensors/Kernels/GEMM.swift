@@ -1,6 +1,8 @@
-// Matrix products: cblas_sgemm (OpenBLAS) and its naive twin. Row-major throughout.
+// Matrix products: cblas_sgemm (OpenBLAS) and its naive twin, and inside `withArithmetic(.bf16)` the
+// BF16 tile product on AMX (Sources/CKernels). Row-major throughout.
 // C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, op = transpose when the flag is set.
 import CBLAS
+import CKernels
 import Foundation
 
 /// Counts the FLOPs of every GEMM run inside `FLOPCounter.counting { … }` (the engine's matrix products
@@ -25,6 +27,32 @@ public final class FLOPCounter: @unchecked Sendable {
 }
 
 public enum GEMM {
+    /// The arithmetic of the products a computation runs.
+    public enum Arithmetic: String, Sendable, CaseIterable {
+        /// F32 inputs and sums (OpenBLAS): every product by default, and always in training.
+        case f32
+        /// Inputs rounded to BF16 (8 significant bits), sums in F32, on the AMX tile units where the
+        /// CPU has them (`bf16Available`; elsewhere the products stay F32). For sampling: a clip's
+        /// frames differ from the F32 clip's by less than the eye sees (docs/benchmarks.md, "BF16
+        /// products on AMX"). Products whose A is transposed (only gradients have one) stay F32.
+        case bf16
+    }
+
+    /// The arithmetic of the products run inside `withArithmetic` (F32 elsewhere). The engine's worker
+    /// threads carry it with them (`Parallel`).
+    @TaskLocal public static var arithmetic: Arithmetic = .f32
+
+    /// Runs `body` with its products in `arithmetic`.
+    public static func withArithmetic<R>(_ arithmetic: Arithmetic, _ body: () throws -> R) rethrows -> R {
+        try $arithmetic.withValue(arithmetic, operation: body)
+    }
+
+    /// Whether this machine runs BF16 products on tiles (AMX-BF16 with the OS's permission).
+    public static let bf16Available = gpd_amx_bf16_available() == 1
+
+    /// Whether products here run as BF16 tile products: asked for, and the machine has the tiles.
+    @inline(__always) static var tilesActive: Bool { arithmetic == .bf16 && bf16Available }
+
     /// Row-major sgemm on raw pointers with explicit leading dimensions (lets callers address
     /// one head of a [L, H·d] matrix without copying).
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -38,6 +66,20 @@ public enum GEMM {
             return
         }
         let parts = min(Parallel.workers, threads)
+        if !transA && tilesActive {
+            let packed = BF16Operand(transB: transB, n: n, k: k, b: b, ldb: ldb)
+            if parts > 1 && m * n * k >= singleThreadWork && m >= parts * 32 {
+                // Rows over the cores in whole 32-row blocks, the packed B shared.
+                let blocks = (m + 31) / 32
+                Parallel.chunks(parts, grain: 1) { range in for i in range {
+                    let i0 = min(m, 32 * (blocks * i / parts)), i1 = min(m, 32 * (blocks * (i + 1) / parts))
+                    if i1 > i0 { packed.product(m: i1 - i0, alpha: alpha, a: a + i0 * lda, lda: lda, beta: beta, c: c + i0 * ldc, ldc: ldc) }
+                } }
+            } else {
+                packed.product(m: m, alpha: alpha, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
+            }
+            return
+        }
         if parts > 1 && n * k <= splitOperand && m >= parts * splitRows {
             // Tall product, small right operand: rows over the cores, one single-threaded GEMM each.
             singleThreaded { Parallel.chunks(parts, grain: 1) { range in for i in range {
@@ -121,4 +163,33 @@ public enum GEMM {
     public static var threads: Int { Int(openblas_get_num_threads()) }
     public static var config: String { String(cString: gpd_openblas_config()) }
     public static var coreName: String { String(cString: gpd_openblas_corename()) }
+}
+
+/// op(B) [K, N] rounded to BF16 and packed for the tile product (`GEMM.Arithmetic.bf16`): packed once,
+/// it serves any number of products with it (attention packs each head's K and V once for all its
+/// blocks of query rows).
+public final class BF16Operand {
+    public let n: Int, k: Int
+    let storage: UnsafeMutablePointer<UInt16>
+
+    /// op(B) = Bᵀ with B stored [N, K] (row stride ldb) when transB, else B stored [K, N]. Only where
+    /// `GEMM.bf16Available`.
+    public init(transB: Bool, n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int) {
+        precondition(GEMM.bf16Available, "BF16Operand: this machine has no AMX BF16 tiles")
+        self.n = n; self.k = k
+        storage = .allocate(capacity: max(1, gpd_bf16_packed_count(n, k)))
+        gpd_bf16_pack(transB ? 1 : 0, n, k, b, ldb, storage)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// C[M, N] = alpha · A[M, K] · op(B) + beta · C (A row-major, rounded to BF16 as it is read).
+    public func product(m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, beta: Float = 0,
+                        c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if let counter = FLOPCounter.current { counter.add(2 * m * n * k) }
+        // Fails only when its scratch (32 rows of A in BF16) cannot be allocated: the process is out of memory.
+        let status = gpd_bf16_gemm_packed(m, n, k, alpha, a, lda, storage, beta, c, ldc)
+        precondition(status == 0, "BF16 product \(m)×\(n)×\(k): out of memory for its scratch")
+    }
 }

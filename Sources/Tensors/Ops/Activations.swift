@@ -1,4 +1,5 @@
 // Pointwise nonlinearities: SiLU, tanh-GELU, tanh, exp, square, sqrt. Forward and backward side by side.
+import CKernels
 
 extension Tensor {
     /// Shared shape of a pointwise op: y = f(x), dx = df(x, dy). The backward keeps x only.
@@ -33,7 +34,12 @@ extension Tensor {
     public func silu() -> Tensor { pointwise("silu", Kernels.silu, backward: Kernels.siluBackward) }
 
     /// GELU with the tanh approximation (PyTorch `approximate="tanh"`).
-    public func gelu() -> Tensor { pointwise("gelu", Kernels.gelu, backward: Kernels.geluBackward) }
+    public func gelu() -> Tensor {
+        // The BF16 path's GELU 16 lanes wide (AVX-512, which its AMX implies); the F32 path's stays as it was.
+        let forward: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void = GEMM.tilesActive
+            ? { x, y in if let px = x.baseAddress, let py = y.baseAddress { gpd_gelu16(px, py, x.count) } } : Kernels.gelu
+        return pointwise("gelu", forward, backward: Kernels.geluBackward)
+    }
 
     public func tanh() -> Tensor {
         pointwise("tanh", { x, y in for i in 0..<x.count { y[i] = Kernels.fastTanh(x[i]) } },

@@ -4,6 +4,8 @@
 // Training keeps the attention probabilities P for the backward (O(L²) per head); inference (no
 // graph) runs blocks of query rows with their scores in cache and keeps nothing.
 
+import CKernels
+
 extension Tensor {
     /// softmax(q·kᵀ·scale)·v per (batch, head). q: [B, Lq, H, d], k, v: [B, Lk, H, d] → [B, Lq, H, d]
     public static func attention(q: Tensor, k: Tensor, v: Tensor, scale: Float? = nil) -> Tensor {
@@ -97,6 +99,7 @@ extension Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
         let rowsPerBlock = max(1, min(lq, max(16, attentionBlockFloats / max(lk, 1))))
+        let tiles = GEMM.tilesActive && sc > 0   // the BF16 path scales in the exponential, after the row maximum
         var out = Kernels.unfilled(q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         out.withUnsafeMutableBufferPointer { po in
@@ -107,15 +110,25 @@ extension Tensor {
                         let (bi, hi) = (bh / h, bh % h)
                         let kh = pk.base + bi * lk * ld + hi * d
                         let vh = pv.base + bi * lk * ld + hi * d
+                        // BF16 tile products: this head's K and V packed once for all its blocks.
+                        let packedK = tiles ? BF16Operand(transB: true, n: lk, k: d, b: kh, ldb: ld) : nil
+                        let packedV = tiles ? BF16Operand(transB: false, n: d, k: lk, b: vh, ldb: ld) : nil
                         for r0 in stride(from: 0, to: lq, by: rowsPerBlock) {
                             let m = min(rowsPerBlock, lq - r0)
                             let qh = pq.base + (bi * lq + r0) * ld + hi * d
-                            GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
-                                       c: ps.base, ldc: lk)
+                            // BF16: raw scores Q·Kᵀ (α = 1 stores them straight from the tiles), scaled in the exponential.
+                            if let packedK { packedK.product(m: m, a: qh, lda: ld, c: ps.base, ldc: lk) }
+                            else { GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
+                                              c: ps.base, ldc: lk) }
                             // exp(s − max) then (P·V) / Σ: the division touches m × d outputs, not m × L scores.
-                            for i in 0..<m { let sum = Softmax.expRow(ps.base + i * lk, lk); pn[i] = sum > 0 ? 1 / sum : 0 }   // no keys: 0
+                            for i in 0..<m {
+                                // The BF16 path's exponentials 16 lanes wide (AVX-512, which AMX implies); the F32 path's stay as they were.
+                                let sum = tiles ? gpd_exp_row_shifted(ps.base + i * lk, lk, sc) : Softmax.expRow(ps.base + i * lk, lk)
+                                pn[i] = sum > 0 ? 1 / sum : 0   // no keys: 0
+                            }
                             let oh = po.base + (bi * lq + r0) * ld + hi * d
-                            GEMM.sgemm(transA: false, transB: false, m: m, n: d, k: lk, a: ps.base, lda: lk, b: vh, ldb: ld, c: oh, ldc: ld)
+                            if let packedV { packedV.product(m: m, a: ps.base, lda: lk, c: oh, ldc: ld) }
+                            else { GEMM.sgemm(transA: false, transB: false, m: m, n: d, k: lk, a: ps.base, lda: lk, b: vh, ldb: ld, c: oh, ldc: ld) }
                             for i in 0..<m { let row = oh + i * ld, inv = pn[i]; for j in 0..<d { row[j] *= inv } }
                         }
                     }

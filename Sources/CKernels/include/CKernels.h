@@ -1,0 +1,40 @@
+// The one matrix product the engine computes itself instead of through OpenBLAS: BF16 inputs, F32
+// sums, on the AMX tile units of Intel Xeons from the 4th generation on (Swift has no intrinsics for
+// them). Used for inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
+// Docs: docs/benchmarks.md, "BF16 products on AMX".
+#ifndef GPD_CKERNELS_H
+#define GPD_CKERNELS_H
+
+#include <stdint.h>
+
+/// 1 when this CPU and kernel let the process use AMX BF16 tiles: cpuid reports AMX-TILE,
+/// AMX-BF16, AVX-512 F/BW and AVX512-BF16, the OS saves the tile state, and Linux granted the
+/// per-process permission to use it (requested once, here). 0 otherwise.
+int gpd_amx_bf16_available(void);
+
+/// Elements (uint16) a packed right operand of op(B) [K, N] takes.
+long gpd_bf16_packed_count(long n, long k);
+
+/// Packs op(B) [K, N] into `out` (gpd_bf16_packed_count(n, k) elements), rounded to BF16 (to
+/// nearest, ties to even; NaN stays NaN), in the tile layout gpd_bf16_gemm_packed reads, zero-padded.
+/// op(B) = Bᵀ with B stored [N, K] (row stride ldb) when transB != 0, else B stored [K, N].
+void gpd_bf16_pack(int transB, long n, long k, const float *b, long ldb, uint16_t *out);
+
+/// C[M,N] = alpha · A[M,K] · op(B) + beta · C, row-major, A rounded to BF16 as it is read and the
+/// products summed in F32; `packed` is op(B) from gpd_bf16_pack with the same n and k. beta == 0
+/// ignores C's old contents. Call only when gpd_amx_bf16_available() returned 1. Returns 0, or -1
+/// when its scratch memory could not be allocated (C is then untouched).
+int gpd_bf16_gemm_packed(long m, long n, long k, float alpha, const float *a, long lda,
+                         const uint16_t *packed, float beta, float *c, long ldc);
+
+/// In place: row[i] ← e^(scale · (row[i] − max(row))), scale > 0, 16 lanes at a time (the
+/// exponential of Kernels.fastExp in Tensors); returns the sum. Attention's softmax on the BF16 path,
+/// its scores' scale applied here so that their product is stored straight from the tiles. Call only
+/// when gpd_amx_bf16_available() returned 1 (it implies AVX-512).
+float gpd_exp_row_shifted(float *row, long n, float scale);
+
+/// y = GELU(x) (tanh approximation, Kernels.gelu's formula in Tensors), 16 lanes at a time: the BF16
+/// path's FFN activation. Call only when gpd_amx_bf16_available() returned 1.
+void gpd_gelu16(const float *x, float *y, long n);
+
+#endif
