@@ -73,10 +73,10 @@ public enum GEMM {
                 let blocks = (m + 31) / 32
                 Parallel.chunks(parts, grain: 1) { range in for i in range {
                     let i0 = min(m, 32 * (blocks * i / parts)), i1 = min(m, 32 * (blocks * (i + 1) / parts))
-                    if i1 > i0 { packed.product(m: i1 - i0, alpha: alpha, a: a + i0 * lda, lda: lda, beta: beta, c: c + i0 * ldc, ldc: ldc) }
+                    if i1 > i0 { packed.multiply(m: i1 - i0, alpha: alpha, a: a + i0 * lda, lda: lda, beta: beta, c: c + i0 * ldc, ldc: ldc) }
                 } }
             } else {
-                packed.product(m: m, alpha: alpha, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
+                packed.multiply(m: m, alpha: alpha, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
             }
             return
         }
@@ -188,6 +188,11 @@ public final class BF16Operand {
                         c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
         if let counter = FLOPCounter.current { counter.add(2 * m * n * k) }
+        multiply(m: m, alpha: alpha, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// `product` without counting its FLOPs (GEMM.sgemm has counted them).
+    func multiply(m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         // Fails only when its scratch (32 rows of A in BF16) cannot be allocated: the process is out of memory.
         let status = gpd_bf16_gemm_packed(m, n, k, alpha, a, lda, storage, beta, c, ldc)
         precondition(status == 0, "BF16 product \(m)×\(n)×\(k): out of memory for its scratch")
