@@ -208,8 +208,8 @@ public final class StudioApp {
     /// `:student [NAME]` or `c`: the next student candidate (demo students, the teacher's own first;
     /// distillation exports and their stages; then the teacher itself at the student's steps), or the one whose label contains NAME.
     func selectStudent(_ arg: String) {
-        let options = SampleBackend.studentCandidates(runsRoot: state.runsRoot, teacher: state.sample.teacherFolder).map { ($0.label, Optional($0.folder)) }
-            + [(SampleBackend.teacherAsStudent, nil)]
+        let candidates = SampleBackend.studentCandidates(runsRoot: state.runsRoot, teacher: state.sample.teacherFolder)
+        let options = candidates.map { ($0.label, Optional($0.folder)) } + [(SampleBackend.teacherAsStudent, nil)]
         let pick: (String, String?)?
         if arg.isEmpty {
             let i = options.firstIndex { $0.0 == state.sample.studentLabel }.map { ($0 + 1) % options.count } ?? 0
@@ -219,7 +219,8 @@ public final class StudioApp {
         }
         guard let pick else { state.message = ("no student '\(arg)' (have: \(options.map(\.0).joined(separator: ", ")))", true); return }
         state.message = ("loading \(pick.0)…", false)
-        backend.selectStudent(folder: pick.1, label: pick.0)
+        let foreign = state.sample.teacherFolder != nil && candidates.contains { $0.label == pick.0 && !$0.ofTeacher }
+        backend.selectStudent(folder: pick.1, label: pick.0, foreign: foreign)
     }
 
     func resumeRun() {

@@ -25,6 +25,8 @@ public final class SampleBackend: @unchecked Sendable {
     let runsRoot: String
     private var teacher: VideoModel?
     private var student: VideoModel?
+    /// The folder `student` was loaded from (nil: none, or the teacher at the student's steps).
+    private var studentFolder: String?
     /// A diffusers Wan2.1 folder as the teacher (`gpd studio --teacher DIR`, `:teacher DIR`), sampled at
     /// `wanClip` size; the student is then the same folder at the student's steps.
     private var wan: WanFolder?
@@ -55,14 +57,14 @@ public final class SampleBackend: @unchecked Sendable {
             teacher = runs.first { $0.kind == .teacher && FileManager.default.fileExists(atPath: runsRoot + "/" + $0.name + "/export/model.json") }
                 .map { runsRoot + "/" + $0.name + "/export" }
         }
-        return (teacher, studentCandidates(runsRoot: runsRoot, teacher: teacher).first?.folder)
+        return (teacher, studentCandidates(runsRoot: runsRoot, teacher: teacher).first { $0.ofTeacher }?.folder)
     }
 
     /// Students to compare with the teacher: the bundled students — those distilled from `teacher`
     /// (their model.json's `base` is its folder) first, GPD before PD — then every distillation run's
-    /// final export and its per-stage exports, newest run first.
-    public static func studentCandidates(runsRoot: String, teacher: String? = nil) -> [(label: String, folder: String)] {
-        var out: [(String, String)] = []
+    /// final export and its per-stage exports, the runs distilled from `teacher` (their config's
+    /// `teacher` resolves to its folder) first, newest first. `ofTeacher`: distilled from `teacher`.
+    public static func studentCandidates(runsRoot: String, teacher: String? = nil) -> [(label: String, folder: String, ofTeacher: Bool)] {
         let fm = FileManager.default
         let demoRoot = ModelRef.demoRoot() ?? "samples/demo"
         let teacherPath = teacher.map(canonical)
@@ -71,16 +73,29 @@ public final class SampleBackend: @unchecked Sendable {
             let ofTeacher = teacherPath != nil && config.base.map { canonical(demoRoot + "/" + name + "/" + $0) } == teacherPath
             return ((ofTeacher ? 0 : 1, config.kind == "gpd" ? 0 : 1, name), name)
         }.sorted { $0.key < $1.key }
-        out += demos.map { ("demo:" + $0.name, demoRoot + "/" + $0.name) }
+        var out = demos.map { (label: "demo:" + $0.name, folder: demoRoot + "/" + $0.name, ofTeacher: $0.key.0 == 0) }
         if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
+            var own: [(label: String, folder: String, ofTeacher: Bool)] = [], others = own
             for r in runs.sorted(by: { $0.updated > $1.updated }) where r.kind == .distill {
                 let dir = runsRoot + "/" + r.name
-                if fm.fileExists(atPath: dir + "/export/model.json") { out.append((r.name, dir + "/export")) }
+                let ofTeacher = teacherPath != nil && distilledFrom(run: dir, runsRoot: runsRoot) == teacherPath
+                var found: [(label: String, folder: String, ofTeacher: Bool)] = []
+                if fm.fileExists(atPath: dir + "/export/model.json") { found.append((r.name, dir + "/export", ofTeacher)) }
                 let stages = ((try? fm.contentsOfDirectory(atPath: dir + "/stages")) ?? []).filter { fm.fileExists(atPath: dir + "/stages/" + $0 + "/model.json") }
-                for k in stages.sorted(by: { (Int($0.dropFirst()) ?? 0) > (Int($1.dropFirst()) ?? 0) }) { out.append(("\(r.name)/\(k)", dir + "/stages/" + k)) }
+                for k in stages.sorted(by: { (Int($0.dropFirst()) ?? 0) > (Int($1.dropFirst()) ?? 0) }) { found.append(("\(r.name)/\(k)", dir + "/stages/" + k, ofTeacher)) }
+                if ofTeacher { own += found } else { others += found }
             }
+            out += own + others
         }
         return out
+    }
+
+    /// The canonical folder of the teacher a distillation run (its folder) was configured with; nil when
+    /// its config is unreadable or the teacher no longer resolves.
+    static func distilledFrom(run dir: String, runsRoot: String) -> String? {
+        guard let table = try? ConfigFile.read(dir + "/config.toml"), let ref = table["teacher"] as? String,
+              let folder = try? ModelRef.resolve(ref, runsRoot: runsRoot) else { return nil }
+        return canonical(folder)
     }
 
     /// A path with `.`, `..` and symbolic links resolved, for comparing folders named two ways.
@@ -89,7 +104,7 @@ public final class SampleBackend: @unchecked Sendable {
     }
 
     /// A project teacher (demo:NAME, a run's export or a model folder) in place of the current teacher
-    /// (or Wan2.1 folder); the student stays.
+    /// (or Wan2.1 folder); the student stays if it was distilled from this teacher, else its own first student (or the teacher at the student's steps) replaces it.
     public func loadTeacher(ref: String) {
         queue.async { [self] in
             do {
@@ -100,9 +115,22 @@ public final class SampleBackend: @unchecked Sendable {
                     mailbox.post { s in s.message = ("\(ref) is a \(kind) model, not a teacher (students: c or :student NAME)", true) }
                     return
                 }
-                if wan != nil { student = nil }
+                if wan != nil { student = nil; studentFolder = nil }
                 wan = nil; wanCache = nil; teacher = model
                 let settings = model.config.sampling
+                // A student distilled from another teacher would be compared with a teacher it never
+                // learnt from (another world when their VAEs differ): the new teacher's own first
+                // student replaces it, else the teacher itself at the student's steps.
+                let candidates = Self.studentCandidates(runsRoot: runsRoot, teacher: folder)
+                let keeps = studentFolder.map { f in candidates.contains { $0.ofTeacher && $0.folder == f } } ?? false
+                var switched: (label: String, preset: [Float])?
+                if !keeps {
+                    let own = candidates.first { $0.ofTeacher }
+                    student = try own.map { try VideoModel.load(folder: $0.folder) }
+                    studentFolder = own?.folder
+                    switched = (own?.label ?? Self.teacherAsStudent,
+                                student?.config.sampling.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: settings.shift))
+                }
                 mailbox.post { s in
                     s.sample.teacherIsWan = false
                     s.sample.teacherLabel = ref
@@ -111,6 +139,14 @@ public final class SampleBackend: @unchecked Sendable {
                     s.sample.teacherReload = true
                     s.sample.studentReload = true
                     s.message = ("teacher: \(ref)", false)
+                    if let switched {
+                        s.sample.studentLabel = switched.label
+                        s.sample.preset = switched.preset
+                        s.sample.sigmas = switched.preset
+                        s.sample.point = 1
+                        s.message = ("teacher: \(ref); student: " + (switched.label == Self.teacherAsStudent
+                            ? "no student distilled from it here, so the teacher at the student's steps" : switched.label), false)
+                    }
                 }
             } catch {
                 mailbox.post { s in s.message = ("teacher \(ref): \(error)", true) }
@@ -136,7 +172,7 @@ public final class SampleBackend: @unchecked Sendable {
             do {
                 let folder = try WanFolder(path: path)
                 wan = folder; wanCache = WanPromptCache(folder: folder, maxLength: WanTextEncoder.defaultMaxLength)
-                teacher = nil; student = nil
+                teacher = nil; student = nil; studentFolder = nil
                 let settings = folder.defaults, name = (path as NSString).lastPathComponent
                 let c = Self.wanClip
                 mailbox.post { s in
@@ -175,7 +211,7 @@ public final class SampleBackend: @unchecked Sendable {
             let found = Self.discover(runsRoot: runsRoot)
             var note: String?
             if let t = found.teacher { do { teacher = try VideoModel.load(folder: t) } catch { note = "teacher: \(error)" } }
-            if let s = found.student { do { student = try VideoModel.load(folder: s) } catch { note = "student: \(error)" } }
+            if let s = found.student { do { student = try VideoModel.load(folder: s); studentFolder = s } catch { note = "student: \(error)" } }
             let tLabel = found.teacher.map { ($0 as NSString).lastPathComponent == "export" ? (($0 as NSString).deletingLastPathComponent as NSString).lastPathComponent : "demo:" + ($0 as NSString).lastPathComponent }
             let sLabel = found.student.flatMap { f in Self.studentCandidates(runsRoot: runsRoot).first { $0.folder == f }?.label }
             let studentSampling = student?.config.sampling
@@ -196,8 +232,9 @@ public final class SampleBackend: @unchecked Sendable {
     public static let teacherAsStudent = "teacher at the student's steps"
 
     /// Switches the student (a candidate's folder; nil: the teacher itself at the student's steps), resets
-    /// the schedule to its own grid and asks for a new student clip.
-    public func selectStudent(folder: String?, label: String) {
+    /// the schedule to its own grid and asks for a new student clip. `foreign`: distilled from another
+    /// teacher than the current one, which the message says.
+    public func selectStudent(folder: String?, label: String, foreign: Bool = false) {
         queue.async { [self] in
             guard wan == nil else {
                 mailbox.post { s in s.message = ("with a Wan2.1 teacher the student is the same folder at the student's steps (s/S, schedule keys)", true) }
@@ -205,7 +242,7 @@ public final class SampleBackend: @unchecked Sendable {
             }
             do {
                 let m = try folder.map { try VideoModel.load(folder: $0) }
-                student = m
+                student = m; studentFolder = folder
                 let preset = m?.config.sampling.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: 3)
                 mailbox.post { s in
                     s.sample.studentLabel = label
@@ -213,7 +250,8 @@ public final class SampleBackend: @unchecked Sendable {
                     s.sample.sigmas = preset
                     s.sample.point = 1
                     s.sample.studentReload = true
-                    s.message = ("student: \(label) (\(preset.count - 1) step\(preset.count == 2 ? "" : "s"))", false)
+                    s.message = ("student: \(label) (\(preset.count - 1) step\(preset.count == 2 ? "" : "s"))"
+                                 + (foreign ? " — distilled from another teacher, so not this teacher's clip to match" : ""), foreign)
                 }
             } catch {
                 mailbox.post { s in s.message = ("student \(label): \(error)", true) }

@@ -3,6 +3,7 @@
 // called (samples/demo/teacher-2x is one). The studio opens on teacher-struct and its GPD-6.
 @testable import Studio
 import ModelFolders
+import Runs
 import XCTest
 
 final class BackendTests: XCTestCase {
@@ -25,5 +26,55 @@ final class BackendTests: XCTestCase {
         let found = SampleBackend.discover(runsRoot: noRuns)
         XCTAssertEqual(found.teacher.map { ($0 as NSString).lastPathComponent }, "teacher-struct")
         XCTAssertEqual(found.student.map { ($0 as NSString).lastPathComponent }, "gpd6-struct")
+    }
+}
+
+/// A student belongs with the teacher it was distilled from: distillation runs are matched by their
+/// config's `teacher`, and loading another teacher replaces a student that is not its own.
+final class StudentPairingTests: XCTestCase {
+    var root = ""
+
+    override func setUpWithError() throws {
+        root = NSTemporaryDirectory() + "gpd-pairing-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let store = try RunStore(root: root)
+        let student = try String(contentsOfFile: try ModelRef.resolve("demo:gpd6-struct", runsRoot: root) + "/model.json", encoding: .utf8)
+        for (name, teacher) in [("of-2x", "demo:teacher-2x"), ("of-struct", "demo:teacher-struct")] {
+            try store.register(name: name, kind: .distill)
+            try FileManager.default.createDirectory(atPath: root + "/\(name)/export", withIntermediateDirectories: true)
+            try "kind = \"distill\"\nteacher = \"\(teacher)\"\n".write(toFile: root + "/\(name)/config.toml", atomically: true, encoding: .utf8)
+            try student.write(toFile: root + "/\(name)/export/model.json", atomically: true, encoding: .utf8)
+        }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
+
+    func testRunsAreMatchedToTheTeacherTheirConfigNames() throws {
+        let t2x = try ModelRef.resolve("demo:teacher-2x", runsRoot: root)
+        let for2x = SampleBackend.studentCandidates(runsRoot: root, teacher: t2x)
+        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["of-2x"], "only the run distilled from teacher-2x is its own: \(for2x)")
+        let struct_ = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
+        let forStruct = SampleBackend.studentCandidates(runsRoot: root, teacher: struct_)
+        XCTAssertEqual(forStruct.filter(\.ofTeacher).map(\.label), ["demo:gpd6-struct", "demo:pd6-struct", "of-struct"])
+        let runs = forStruct.map(\.label).filter { !$0.hasPrefix("demo:") }
+        XCTAssertEqual(runs, ["of-struct", "of-2x"], "the teacher's own runs before the others")
+    }
+
+    func testLoadingATeacherReplacesAStudentOfAnotherTeacher() throws {
+        try FileManager.default.removeItem(atPath: root + "/of-2x")   // teacher-2x without a student of its own
+        let mailbox = Mailbox(), backend = SampleBackend(mailbox: mailbox, runsRoot: root)
+        var state = StudioState()
+        func settle() { backend.queue.sync {}; for u in mailbox.drain() { u(&state) } }
+        backend.load(); settle()
+        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-struct", "the studio opens on teacher-struct's GPD-6")
+        backend.loadTeacher(ref: "demo:teacher-2x"); settle()
+        XCTAssertEqual(state.sample.teacherLabel, "demo:teacher-2x")
+        XCTAssertEqual(state.sample.studentLabel, SampleBackend.teacherAsStudent, "no student of teacher-2x: the teacher at the student's steps")
+        XCTAssertEqual(state.sample.sigmas.count, 7, "the 6-step grid")
+        backend.loadTeacher(ref: "demo:teacher-struct"); settle()
+        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-struct", "back on teacher-struct: its own GPD-6 again")
+        // A student of the teacher being loaded stays.
+        backend.selectStudent(folder: try ModelRef.resolve("demo:pd6-struct", runsRoot: root), label: "demo:pd6-struct"); settle()
+        backend.loadTeacher(ref: "demo:teacher-struct"); settle()
+        XCTAssertEqual(state.sample.studentLabel, "demo:pd6-struct")
     }
 }
