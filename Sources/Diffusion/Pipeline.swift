@@ -61,8 +61,9 @@ public struct WanPipeline {
     /// teacher-2x clips came out below 45 dB PSNR from their F32 clips (34.2 at worst: an edge moved
     /// by a pixel) and one teacher-struct clip at 15.5 dB (an object fewer); with the steps from σ 0.9
     /// up in F32 — 13 of 48 UniPC steps at shift 3, 2 of GPD-6's 6 — and the prompt encoded in F32
-    /// (VideoModel.sample), the worst clip is 54.0 dB for teacher-2x and 45.4 for teacher-struct; the
-    /// first 6 steps alone left one at 41.6 (docs/benchmarks.md, "BF16 products on AMX").
+    /// (VideoModel.sample), the worst clip is 54.0 dB for teacher-2x and 45.4 for teacher-struct (55.9
+    /// and 53.6 with the later exponential); the first 6 steps alone left one at 41.6
+    /// (docs/benchmarks.md, "BF16 products on AMX").
     public static let exactFrom: Float = 0.9
 
     /// Denoises `latents` (the initial noise) and optionally decodes. context/negative: [B, L, text_dim]

@@ -2,6 +2,7 @@
 // inputs rounded to BF16 here, independently of the kernel: what is left is F32 summation order, so
 // the tolerance is F32's, far below BF16's rounding (a wrong tile layout or edge is off by O(1)).
 // On machines without AMX tiles the BF16 scope must change nothing.
+import CKernels
 import _TestSupport
 import Tensors
 import XCTest
@@ -27,15 +28,16 @@ final class BF16Tests: XCTestCase {
     }
 
     /// GEMM.sgemm inside withArithmetic(.bf16): every transpose of B, α 1 and 0.7, β 0, 1 and 0.5,
-    /// whole 32 × 32 blocks (stored straight into C) and ragged edges, leading dimensions wider than
-    /// the matrices, and a product large enough to be split over the cores.
+    /// whole 32 × 32 blocks (stored straight into C) and ragged edges (50 × 80: a block of 18 rows, a
+    /// block whose second column of tiles lies wholly past C), leading dimensions wider than the
+    /// matrices, and a product large enough to be split over the cores.
     func testTileProductMatchesNaiveOnRoundedInputs() throws {
         try requireTiles()
         let (workers, threads) = (Parallel.workers, GEMM.threads)
         Parallel.workers = 3; GEMM.setThreads(3)
         defer { Parallel.workers = workers; GEMM.setThreads(threads) }
         var seed: UInt64 = 900
-        let small = [(1, 1, 1), (37, 45, 70), (64, 64, 32), (64, 96, 128), (33, 17, 95)].map { ($0, [Float(1), 0.7], [Float(0), 1, 0.5]) }
+        let small = [(1, 1, 1), (37, 45, 70), (64, 64, 32), (64, 96, 128), (33, 17, 95), (50, 80, 40)].map { ($0, [Float(1), 0.7], [Float(0), 1, 0.5]) }
         let split = ((1000, 130, 200), [Float(1)], [Float(1)])   // 26 M multiply-adds: rows over the cores
         for ((m, n, k), alphas, betas) in small + [split] {
             for tb in [false, true] { for alpha in alphas { for beta in betas {
@@ -106,5 +108,37 @@ final class BF16Tests: XCTestCase {
             GEMM.sgemm(transA: false, transB: true, m: 37, n: 45, k: 70, a: a, lda: 70, b: b, ldb: 70, c: &asked, ldc: 45)
         }
         XCTAssertEqual(f32, asked)
+    }
+
+    /// The BF16 path's 16-lane exponential (softmax rows) and GELU against Double, over the whole range:
+    /// tails shorter than 16 lanes, results down to F32's smallest normals, and the ends (0, +∞, GELU's
+    /// −0 and identity far out).
+    func testWideExponentialAndGELUMatchDouble() throws {
+        try requireTiles()
+        for n in [1, 15, 16, 17, 576, 583] {
+            let raw = (0..<n).map { i in Float(-190 + 190 * Double((i * 37) % n) / Double(max(n - 1, 1))) }
+            var row = raw
+            let scale: Float = 0.5
+            let sum = gpd_exp_row_shifted(&row, n, scale)
+            let mx = Double(raw.max()!)
+            var want = 0.0
+            for i in 0..<n {
+                let e = Foundation.exp(Double(scale) * (Double(raw[i]) - mx))
+                want += e
+                if e > 1.2e-38 { XCTAssertEqual(Double(row[i]), e, accuracy: 4e-7 * e, "exp of \(raw[i]) shifted by \(mx), n \(n)") }
+                else { XCTAssertLessThan(Double(row[i]), 1.2e-38) }
+            }
+            XCTAssertEqual(Double(sum), want, accuracy: 1e-6 * want, "row sum, n \(n)")
+        }
+        let x: [Float] = (0..<203).map { Float($0 - 101) * 0.05 } + [-1000, -60, -9, 9, 60, 1000, 0, -0.0001]
+        var y = [Float](repeating: .nan, count: x.count)
+        gpd_gelu16(x, &y, x.count)
+        for (v, g) in zip(x, y) {
+            let d = Double(v), u = 0.7978845608028654 * (d + 0.044715 * d * d * d)
+            let want = d / (1 + Foundation.exp(-2 * u))
+            XCTAssertEqual(Double(g), want, accuracy: 1e-6 * max(1, abs(want)), "GELU(\(v))")
+        }
+        XCTAssertEqual(y[x.firstIndex(of: 1000)!], 1000)
+        XCTAssertEqual(y[x.firstIndex(of: -1000)!], 0)
     }
 }

@@ -32,9 +32,11 @@ public enum GEMM {
         /// F32 inputs and sums (OpenBLAS): every product by default, and always in training.
         case f32
         /// Inputs rounded to BF16 (8 significant bits), sums in F32, on the AMX tile units where the
-        /// CPU has them (`bf16Available`; elsewhere the products stay F32). For sampling: a clip's
-        /// frames differ from the F32 clip's by less than the eye sees (docs/benchmarks.md, "BF16
-        /// products on AMX"). Products whose A is transposed (only gradients have one) stay F32.
+        /// CPU has them (`bf16Available`; elsewhere the products stay F32). For sampling, with the
+        /// pipeline's precision rule (the steps from σ ≥ `WanPipeline.exactFrom` and the prompt's
+        /// encoding stay F32), a clip's frames differ from the F32 clip's by less than the eye sees
+        /// (docs/benchmarks.md, "BF16 products on AMX"); without it they need not. Products whose A
+        /// is transposed (only gradients have one) stay F32.
         case bf16
     }
 

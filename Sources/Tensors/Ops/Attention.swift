@@ -98,8 +98,11 @@ extension Tensor {
     static func attentionBlocked(q: Tensor, k: Tensor, v: Tensor, scale sc: Float) -> Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
-        let rowsPerBlock = max(1, min(lq, max(16, attentionBlockFloats / max(lk, 1))))
         let tiles = GEMM.tilesActive && sc > 0   // the BF16 path scales in the exponential, after the row maximum
+        // The tile product takes rows 32 at a time: a block of whole 32s leaves no part-filled tiles
+        // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and a 11-row tail).
+        let fitting = max(16, attentionBlockFloats / max(lk, 1))
+        let rowsPerBlock = max(1, min(lq, tiles ? max(32, fitting / 32 * 32) : fitting))
         var out = Kernels.unfilled(q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         out.withUnsafeMutableBufferPointer { po in
