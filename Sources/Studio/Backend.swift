@@ -104,7 +104,8 @@ public final class SampleBackend: @unchecked Sendable {
     }
 
     /// A project teacher (demo:NAME, a run's export or a model folder) in place of the current teacher
-    /// (or Wan2.1 folder); the student stays if it was distilled from this teacher, else its own first student (or the teacher at the student's steps) replaces it.
+    /// (or Wan2.1 folder). The student stays if it was distilled from this teacher; else the teacher's
+    /// own first student, or the teacher itself at the student's steps, replaces it.
     public func loadTeacher(ref: String) {
         queue.async { [self] in
             do {
@@ -115,22 +116,22 @@ public final class SampleBackend: @unchecked Sendable {
                     mailbox.post { s in s.message = ("\(ref) is a \(kind) model, not a teacher (students: c or :student NAME)", true) }
                     return
                 }
-                if wan != nil { student = nil; studentFolder = nil }
-                wan = nil; wanCache = nil; teacher = model
                 let settings = model.config.sampling
                 // A student distilled from another teacher would be compared with a teacher it never
                 // learnt from (another world when their VAEs differ): the new teacher's own first
-                // student replaces it, else the teacher itself at the student's steps.
+                // student replaces it, else the teacher itself at the student's steps. Loaded before
+                // anything changes, so that a student that fails to load leaves both as they were.
                 let candidates = Self.studentCandidates(runsRoot: runsRoot, teacher: folder)
-                let keeps = studentFolder.map { f in candidates.contains { $0.ofTeacher && $0.folder == f } } ?? false
-                var switched: (label: String, preset: [Float])?
+                let keeps = wan == nil && studentFolder.map { f in candidates.contains { $0.ofTeacher && $0.folder == f } } ?? false
+                var switched: (label: String, preset: [Float], model: VideoModel?, folder: String?)?
                 if !keeps {
                     let own = candidates.first { $0.ofTeacher }
-                    student = try own.map { try VideoModel.load(folder: $0.folder) }
-                    studentFolder = own?.folder
-                    switched = (own?.label ?? Self.teacherAsStudent,
-                                student?.config.sampling.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: settings.shift))
+                    let m = try own.map { try VideoModel.load(folder: $0.folder) }
+                    switched = (own?.label ?? Self.teacherAsStudent, m?.config.sampling.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: settings.shift),
+                                m, own?.folder)
                 }
+                wan = nil; wanCache = nil; teacher = model
+                if let switched { student = switched.model; studentFolder = switched.folder }
                 mailbox.post { s in
                     s.sample.teacherIsWan = false
                     s.sample.teacherLabel = ref
