@@ -100,7 +100,7 @@ extension Tensor {
         let lk = k.shape[1], ld = h * d
         let tiles = GEMM.tilesActive && sc > 0   // the BF16 path scales in the exponential, after the row maximum
         // The tile product takes rows 32 at a time: a block of whole 32s leaves no part-filled tiles
-        // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and a 11-row tail).
+        // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and an 11-row tail).
         let fitting = max(16, attentionBlockFloats / max(lk, 1))
         let rowsPerBlock = max(1, min(lq, tiles ? max(32, fitting / 32 * 32) : fitting))
         var out = Kernels.unfilled(q.count)
