@@ -20,6 +20,10 @@ public final class Mailbox: @unchecked Sendable {
 }
 
 public final class SampleBackend: @unchecked Sendable {
+    /// A student the Sample screen offers: its label, its folder and whether it was distilled from the
+    /// current teacher.
+    public typealias StudentCandidate = (label: String, folder: String, ofTeacher: Bool)
+
     let queue = DispatchQueue(label: "gpd.studio.sample")
     let mailbox: Mailbox
     let runsRoot: String
@@ -49,37 +53,39 @@ public final class SampleBackend: @unchecked Sendable {
     /// PD-6 students are bundled beside it), then the older demo teacher.
     static let demoTeachers = ["teacher-struct", "teacher"]
 
-    /// The first bundled teacher of `demoTeachers`, else the newest finished teacher run; the first
-    /// student candidate for it.
-    static func discover(runsRoot: String) -> (teacher: String?, student: String?) {
+    /// The first bundled teacher of `demoTeachers`, else the newest finished teacher run; its first own
+    /// student candidate (nil when none was distilled from it: the teacher at the student's steps).
+    static func discover(runsRoot: String) -> (teacher: String?, student: StudentCandidate?) {
         var teacher = demoTeachers.lazy.compactMap { try? ModelRef.resolve("demo:" + $0, runsRoot: runsRoot) }.first
         if teacher == nil, let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
             teacher = runs.first { $0.kind == .teacher && FileManager.default.fileExists(atPath: runsRoot + "/" + $0.name + "/export/model.json") }
                 .map { runsRoot + "/" + $0.name + "/export" }
         }
-        return (teacher, studentCandidates(runsRoot: runsRoot, teacher: teacher).first { $0.ofTeacher }?.folder)
+        return (teacher, studentCandidates(runsRoot: runsRoot, teacher: teacher).first { $0.ofTeacher })
     }
 
     /// Students to compare with the teacher: the bundled students — those distilled from `teacher`
     /// (their model.json's `base` is its folder) first, GPD before PD — then every distillation run's
     /// final export and its per-stage exports, the runs distilled from `teacher` (their config's
     /// `teacher` resolves to its folder) first, newest first. `ofTeacher`: distilled from `teacher`.
-    public static func studentCandidates(runsRoot: String, teacher: String? = nil) -> [(label: String, folder: String, ofTeacher: Bool)] {
+    public static func studentCandidates(runsRoot: String, teacher: String? = nil) -> [StudentCandidate] {
         let fm = FileManager.default
         let demoRoot = ModelRef.demoRoot() ?? "samples/demo"
         let teacherPath = teacher.map(canonical)
-        let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).compactMap { name -> (key: (Int, Int, String), name: String)? in
+        let demos = ((try? fm.contentsOfDirectory(atPath: demoRoot)) ?? []).compactMap { name -> (gpd: Bool, candidate: StudentCandidate)? in
             guard let config = studentConfig(folder: demoRoot + "/" + name) else { return nil }
             let ofTeacher = teacherPath != nil && config.base.map { canonical(demoRoot + "/" + name + "/" + $0) } == teacherPath
-            return ((ofTeacher ? 0 : 1, config.kind == "gpd" ? 0 : 1, name), name)
-        }.sorted { $0.key < $1.key }
-        var out = demos.map { (label: "demo:" + $0.name, folder: demoRoot + "/" + $0.name, ofTeacher: $0.key.0 == 0) }
+            return (config.kind == "gpd", ("demo:" + name, demoRoot + "/" + name, ofTeacher))
+        }.sorted { a, b in
+            (a.candidate.ofTeacher ? 0 : 1, a.gpd ? 0 : 1, a.candidate.label) < (b.candidate.ofTeacher ? 0 : 1, b.gpd ? 0 : 1, b.candidate.label)
+        }
+        var out = demos.map(\.candidate)
         if let store = try? RunStore(root: runsRoot), let runs = try? store.runs() {
-            var own: [(label: String, folder: String, ofTeacher: Bool)] = [], others = own
+            var own: [StudentCandidate] = [], others = own
             for r in runs.sorted(by: { $0.updated > $1.updated }) where r.kind == .distill {
                 let dir = runsRoot + "/" + r.name
                 let ofTeacher = teacherPath != nil && distilledFrom(run: dir, runsRoot: runsRoot) == teacherPath
-                var found: [(label: String, folder: String, ofTeacher: Bool)] = []
+                var found: [StudentCandidate] = []
                 if fm.fileExists(atPath: dir + "/export/model.json") { found.append((r.name, dir + "/export", ofTeacher)) }
                 let stages = ((try? fm.contentsOfDirectory(atPath: dir + "/stages")) ?? []).filter { fm.fileExists(atPath: dir + "/stages/" + $0 + "/model.json") }
                 for k in stages.sorted(by: { (Int($0.dropFirst()) ?? 0) > (Int($1.dropFirst()) ?? 0) }) { found.append(("\(r.name)/\(k)", dir + "/stages/" + k, ofTeacher)) }
@@ -212,9 +218,9 @@ public final class SampleBackend: @unchecked Sendable {
             let found = Self.discover(runsRoot: runsRoot)
             var note: String?
             if let t = found.teacher { do { teacher = try VideoModel.load(folder: t) } catch { note = "teacher: \(error)" } }
-            if let s = found.student { do { student = try VideoModel.load(folder: s); studentFolder = s } catch { note = "student: \(error)" } }
+            if let s = found.student?.folder { do { student = try VideoModel.load(folder: s); studentFolder = s } catch { note = "student: \(error)" } }
             let tLabel = found.teacher.map { ($0 as NSString).lastPathComponent == "export" ? (($0 as NSString).deletingLastPathComponent as NSString).lastPathComponent : "demo:" + ($0 as NSString).lastPathComponent }
-            let sLabel = found.student.flatMap { f in Self.studentCandidates(runsRoot: runsRoot).first { $0.folder == f }?.label }
+            let sLabel = found.student?.label
             let studentSampling = student?.config.sampling
             let teacherSampling = teacher?.config.sampling
             mailbox.post { s in

@@ -25,7 +25,8 @@ final class BackendTests: XCTestCase {
         }
         let found = SampleBackend.discover(runsRoot: noRuns)
         XCTAssertEqual(found.teacher.map { ($0 as NSString).lastPathComponent }, "teacher-struct")
-        XCTAssertEqual(found.student.map { ($0 as NSString).lastPathComponent }, "gpd6-struct")
+        XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-struct")
+        XCTAssertEqual(found.student?.label, "demo:gpd6-struct")
     }
 }
 
