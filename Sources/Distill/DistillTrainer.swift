@@ -116,15 +116,16 @@ public final class DistillTrainer {
 
     // MARK: velocity fields
 
-    /// A frozen model as a velocity field for fixed per-sample contexts; guidance > 1 adds the
-    /// unconditional pass: v_u + w(v_c − v_u).
+    /// A model as a velocity field for fixed per-sample contexts, without gradients, its products in
+    /// `distill.inference_arithmetic`; guidance > 1 adds the unconditional pass: v_u + w(v_c − v_u).
     func field(_ model: WanTransformer, context: Tensor, unconditional: Tensor?, guidance: Float) -> VelocityField {
-        { x, sigmas in
-            try GradMode.withDisabled {
+        let arithmetic = config.distill.inferenceArithmetic.gemm
+        return { x, sigmas in
+            try GradMode.withDisabled { try GEMM.withArithmetic(arithmetic) {
                 let t = sigmas.map { $0 * 1000 }
                 guard guidance > 1, let unconditional else { return try model(x, timesteps: t, context: context) }
                 return try guidedVelocity(model, x, timesteps: t, context: context, unconditional: unconditional, scale: guidance)
-            }
+            } }
         }
     }
 

@@ -3,6 +3,7 @@ import Diffusion
 import Foundation
 import Models
 import Runs
+import Tensors
 
 public struct DataSection: ConfigSection, Equatable {
     /// Frames per clip (4k + 1).
@@ -303,6 +304,11 @@ public enum StateInputs: String, ConfigChoice { case student, teacher, data }
 /// GPD's online target (previous student, then the guided teacher) or the guided teacher's own
 /// trajectory as a precomputed dataset would give it (an ablation).
 public enum DistillTargets: String, ConfigChoice { case online, offline }
+/// The products' arithmetic of distillation's inference (`GEMM.Arithmetic`): F32, or BF16 on AMX tiles.
+public enum InferenceArithmetic: String, ConfigChoice {
+    case f32, bf16
+    public var gemm: GEMM.Arithmetic { self == .bf16 ? .bf16 : .f32 }
+}
 
 public struct DistillSection: ConfigSection, Equatable {
     public var method = DistillMethod.gpd
@@ -323,6 +329,12 @@ public struct DistillSection: ConfigSection, Equatable {
     /// folder) instead of the teacher; its horizon is read from its sampling grid and the first stage's
     /// target starts with its jump. Empty: the teacher (horizon 1).
     public var initStudent = ""
+    /// The products' arithmetic of every forward pass that takes no gradient: the rollouts that give
+    /// the training states and the targets' jumps (the guided teacher, the previous-stage student).
+    /// "bf16" runs them as BF16 tile products where the CPU has AMX (F32 elsewhere); the student's
+    /// training step, the prompts' encoding and the stage evaluations stay F32 (docs/benchmarks.md,
+    /// "BF16 in distillation").
+    public var inferenceArithmetic = InferenceArithmetic.f32
     /// Weight of the frequency-domain loss (0: off; a mean on the velocity MSE's scale) and how many
     /// final stages use it; the Butterworth order and cut-offs in normalised frequency (Nyquist = 1).
     public var frequencyWeight = 1.0
@@ -337,12 +349,14 @@ public struct DistillSection: ConfigSection, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, teacherSteps = "teacher_steps", shift, stages, stepsPerStage = "steps_per_stage"
-        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, targets, initStudent = "init_student", frequencyWeight = "frequency_weight"
+        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, targets, initStudent = "init_student"
+        case inferenceArithmetic = "inference_arithmetic", frequencyWeight = "frequency_weight"
         case frequencyStages = "frequency_stages", butterworthOrder = "butterworth_order", spatialCutoff = "spatial_cutoff"
         case temporalCutoff = "temporal_cutoff", prompts, evalPrompts = "eval_prompts"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
-    public static let choices = ["method": DistillMethod.names, "inputs": StateInputs.names, "targets": DistillTargets.names]
+    public static let choices = ["method": DistillMethod.names, "inputs": StateInputs.names, "targets": DistillTargets.names,
+                                 "inference_arithmetic": InferenceArithmetic.names]
     public init() {}
 
     public func validate(path: String, prefix: String) throws {

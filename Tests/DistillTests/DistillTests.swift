@@ -181,6 +181,8 @@ final class DistillTests: XCTestCase {
         XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.method'") && "\(e)".contains("one of \"gpd\", \"pd\", got \"gdp\""), "\(e)") }
         try "kind = \"distill\"\n[distill]\ntargets = \"offline\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.targets'") && "\(e)".contains("inputs = \"teacher\""), "\(e)") }
+        try "kind = \"distill\"\n[distill]\ninference_arithmetic = \"fp16\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DistillConfig.load(path)) { e in XCTAssertTrue("\(e)".contains("'distill.inference_arithmetic'") && "\(e)".contains("one of \"f32\", \"bf16\", got \"fp16\""), "\(e)") }
         // Overrides (gpd distill --set): TOML values, bare words as strings, unknown keys refused by name.
         try "kind = \"distill\"\n[distill]\nstages = [2, 4]\n".write(toFile: path, atomically: true, encoding: .utf8)
         let o = try DistillConfig.load(path, overrides: ["distill.frequency_weight=0", "distill.inputs=teacher", "distill.targets = \"offline\"", "train.betas=[0.8, 0.9]"])
@@ -236,5 +238,34 @@ final class DistillTests: XCTestCase {
         }
         try trainer.run(resume: false)
         XCTAssertEqual(try RunStore(root: root).metrics("offline", key: "loss").count, 2)
+    }
+
+    /// inference_arithmetic = "bf16": the velocities of the rollouts and targets (here the guided
+    /// teacher's and the student's) come from BF16 tile products — close to F32's, not equal — and the
+    /// student's training step stays F32. Without tiles they are F32 and equal.
+    func testInferenceRunsInItsArithmetic() throws {
+        var c = config(stages: [2, 4], steps: 1)
+        c.distill.inferenceArithmetic = .bf16
+        let path = root + "/bf16.toml"
+        try c.toml().write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try DistillConfig.load(path).distill.inferenceArithmetic, .bf16, "the setting does not survive config.toml")
+        let trainer = try DistillTrainer(config: c, session: try session("bf16", c, resume: false), runsRoot: root)
+        let (ctx, _) = try trainer.teacher.embed(["a red circle"])
+        let (un, _) = try trainer.teacher.embed([""])
+        var rng = RNG(seed: 5)
+        let x = rng.normal(shape: trainer.teacher.latentShape)
+        for (model, guidance, name) in [(trainer.teacher.transformer, Float(3), "guided teacher"), (trainer.student, 1, "student")] {
+            let exact = try GradMode.withDisabled {
+                guidance > 1 ? try guidedVelocity(model, x, timesteps: [600], context: ctx, unconditional: un, scale: guidance)
+                             : try model(x, timesteps: [600], context: ctx)
+            }
+            let v = try trainer.field(model, context: ctx, unconditional: un, guidance: guidance)(x, [0.6])
+            let worst = zip(v.data, exact.data).map { abs($0 - $1) }.max()!, scale = exact.data.map(abs).max()!
+            XCTAssertLessThan(worst, 0.02 * scale, "\(name): BF16 velocity far from F32's")
+            XCTAssertEqual(v.data != exact.data, GEMM.bf16Available, "\(name): BF16 tiles \(GEMM.bf16Available ? "available but unused" : "absent, yet not F32")")
+        }
+        XCTAssertEqual(GEMM.arithmetic, .f32, "the arithmetic leaked out of the field")
+        try trainer.run(resume: false)
+        XCTAssertEqual(try RunStore(root: root).run("bf16")?.status, .finished)
     }
 }
