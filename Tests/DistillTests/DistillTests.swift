@@ -242,7 +242,8 @@ final class DistillTests: XCTestCase {
 
     /// inference_arithmetic = "bf16": the velocities of the rollouts and targets (here the guided
     /// teacher's and the student's) come from BF16 tile products — close to F32's, not equal — and the
-    /// student's training step stays F32. Without tiles they are F32 and equal.
+    /// arithmetic does not leak out of the fields into the training step. Without tiles they are F32
+    /// and equal.
     func testInferenceRunsInItsArithmetic() throws {
         var c = config(stages: [2, 4], steps: 1)
         c.distill.inferenceArithmetic = .bf16
