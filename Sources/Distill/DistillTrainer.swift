@@ -119,7 +119,7 @@ public final class DistillTrainer {
     /// A model as a velocity field for fixed per-sample contexts, without gradients, its products in
     /// `distill.inference_arithmetic`; guidance > 1 adds the unconditional pass: v_u + w(v_c − v_u).
     func field(_ model: WanTransformer, context: Tensor, unconditional: Tensor?, guidance: Float) -> VelocityField {
-        let arithmetic = config.distill.inferenceArithmetic.gemm
+        let arithmetic = config.distill.inferenceArithmetic
         return { x, sigmas in
             try GradMode.withDisabled { try GEMM.withArithmetic(arithmetic) {
                 let t = sigmas.map { $0 * 1000 }

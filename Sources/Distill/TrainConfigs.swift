@@ -304,11 +304,8 @@ public enum StateInputs: String, ConfigChoice { case student, teacher, data }
 /// GPD's online target (previous student, then the guided teacher) or the guided teacher's own
 /// trajectory as a precomputed dataset would give it (an ablation).
 public enum DistillTargets: String, ConfigChoice { case online, offline }
-/// The products' arithmetic of distillation's inference (`GEMM.Arithmetic`): F32, or BF16 on AMX tiles.
-public enum InferenceArithmetic: String, ConfigChoice {
-    case f32, bf16
-    public var gemm: GEMM.Arithmetic { self == .bf16 ? .bf16 : .f32 }
-}
+/// The products' arithmetic as a config value ("f32" or "bf16": `distill.inference_arithmetic`).
+extension GEMM.Arithmetic: ConfigChoice {}
 
 public struct DistillSection: ConfigSection, Equatable {
     public var method = DistillMethod.gpd
@@ -334,7 +331,7 @@ public struct DistillSection: ConfigSection, Equatable {
     /// "bf16" runs them as BF16 tile products where the CPU has AMX (F32 elsewhere); the student's
     /// training step, the prompts' encoding and the stage evaluations stay F32 (docs/benchmarks.md,
     /// "BF16 in distillation").
-    public var inferenceArithmetic = InferenceArithmetic.f32
+    public var inferenceArithmetic = GEMM.Arithmetic.f32
     /// Weight of the frequency-domain loss (0: off; a mean on the velocity MSE's scale) and how many
     /// final stages use it; the Butterworth order and cut-offs in normalised frequency (Nyquist = 1).
     public var frequencyWeight = 1.0
@@ -356,7 +353,7 @@ public struct DistillSection: ConfigSection, Equatable {
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public static let choices = ["method": DistillMethod.names, "inputs": StateInputs.names, "targets": DistillTargets.names,
-                                 "inference_arithmetic": InferenceArithmetic.names]
+                                 "inference_arithmetic": GEMM.Arithmetic.names]
     public init() {}
 
     public func validate(path: String, prefix: String) throws {
