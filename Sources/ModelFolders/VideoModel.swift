@@ -109,7 +109,9 @@ public final class VideoModel {
     }
 
     /// Writes a model folder. `storage` .f16 halves the weights file; `shareWith` (a model folder)
-    /// omits every tensor that folder holds with the same values and refers to it as `base`;
+    /// omits every tensor that folder holds with the same values, or with the values this export
+    /// would store (an F16 student shares an F16 teacher's text encoder though its own copy is the F32
+    /// original), and refers to it as `base`;
     /// `vaeFolder` (a VAE folder holding this model's VAE, or by default the shared model's VAE when
     /// identical) is referred to instead of copied. Returns the names of the omitted tensors.
     @discardableResult
@@ -128,7 +130,8 @@ public final class VideoModel {
         }
         if let share = shareWith {
             let (baseTensors, baseConfig, _) = try Self.readTensors(folder: share)
-            for (name, t) in tensors where baseTensors[name]?.shape == t.shape && baseTensors[name]?.data == t.data {
+            for (name, t) in tensors {
+                guard let b = baseTensors[name], b.shape == t.shape, b.data == t.data || b.data == storage.stored(t.data) else { continue }
                 tensors[name] = nil
                 omitted.append(name)
             }

@@ -105,6 +105,29 @@ final class DistillTests: XCTestCase {
         }
     }
 
+    /// A student distilled from a teacher's F32 run shares the teacher's F16 folder's text encoder
+    /// when it is stored in F16 too (what it would store equals what the teacher stores), and not
+    /// when it is stored in F32 (sharing would lose its values' low bits).
+    func testF16ExportSharesAnF16TeachersTextEncoder() throws {
+        let teacher = try VideoModel.load(folder: root + "/teacher")
+        try teacher.export(to: root + "/teacher16", storage: .f16)
+        var rng = RNG(seed: 9)
+        let student = VideoModel(config: teacher.config, textEncoder: teacher.textEncoder,
+                                 transformer: try WanTransformer(teacher.transformer.config, rng: &rng), vae: teacher.vae)
+        let text = teacher.parameters().keys.filter { $0.hasPrefix("text_encoder.") }.sorted()
+        XCTAssertTrue(text.contains { n in teacher.parameters()[n]!.data.contains { Float(Float16($0)) != $0 } },
+                      "the fixture's text encoder has values F16 rounds")
+        let omitted = try student.export(to: root + "/s16", storage: .f16, shareWith: root + "/teacher16")
+        XCTAssertTrue(text.allSatisfy(omitted.contains), "the F16 student refers to the F16 teacher's text encoder: \(omitted)")
+        let back = try VideoModel.load(folder: root + "/s16").parameters()
+        for (k, v) in student.parameters() { XCTAssertEqual(back[k]?.data, v.data.map { Float(Float16($0)) }, k) }
+        // In F32 only tensors F16 holds exactly (the fresh norms' ones and zeros) may be shared.
+        let shared32 = try student.export(to: root + "/s32", storage: .f32, shareWith: root + "/teacher16")
+        XCTAssertTrue(text.contains { !shared32.contains($0) }, "an F32 student keeps its own text encoder: \(shared32)")
+        let back32 = try VideoModel.load(folder: root + "/s32").parameters()
+        for (k, v) in student.parameters() { XCTAssertEqual(back32[k]?.data, v.data, k) }
+    }
+
     func testLiveStageControl() throws {
         let c = config(stages: [2, 4, 8], steps: 2)
         let s = try session("live", c, resume: false)

@@ -241,6 +241,11 @@ public enum Safetensors {
     public enum Storage: String, Sendable, CaseIterable {
         case f32 = "F32", f16 = "F16"
         var bytes: Int { self == .f32 ? 4 : 2 }
+
+        /// The values as a file in this storage reads them back.
+        public func stored(_ values: [Float]) -> [Float] {
+            self == .f32 ? values : values.map { Float(Float16($0)) }
+        }
     }
 
     /// The bytes of a safetensors file holding `tensors` as `storage`, names sorted, header padded to 8 bytes.
