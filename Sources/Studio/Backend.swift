@@ -49,9 +49,10 @@ public final class SampleBackend: @unchecked Sendable {
         self.runsRoot = runsRoot
     }
 
-    /// The bundled teachers the studio opens on, in order of preference: teacher-struct (its GPD-6 and
-    /// PD-6 students are bundled beside it), then the older demo teacher.
-    static let demoTeachers = ["teacher-struct", "teacher"]
+    /// The bundled teachers the studio opens on, in order of preference: teacher-2x-11k (576 tokens
+    /// on the 2× VAE: the teacher that draws its prompts best; its GPD-6 is bundled beside it), then
+    /// teacher-struct and the first demo teacher (80 tokens each; GPD-6 and PD-6 beside each).
+    static let demoTeachers = ["teacher-2x-11k", "teacher-struct", "teacher"]
 
     /// The first bundled teacher of `demoTeachers`, else the newest finished teacher run; its first own
     /// student candidate (nil when none was distilled from it: the teacher at the student's steps).

@@ -1,6 +1,6 @@
 // What the Sample screen offers as students: the bundled students, those distilled from the current
 // teacher first (GPD before PD), and distillation exports — never a teacher, whatever its folder is
-// called (samples/demo/teacher-2x is one). The studio opens on teacher-struct and its GPD-6.
+// called (samples/demo/teacher-2x is one). The studio opens on teacher-2x-11k and its GPD-6.
 @testable import Studio
 import ModelFolders
 import Runs
@@ -11,22 +11,25 @@ final class BackendTests: XCTestCase {
 
     func testStudentCandidatesAreTheBundledStudentsNotTeachers() throws {
         let labels = SampleBackend.studentCandidates(runsRoot: noRuns).map(\.label)
-        for s in ["demo:gpd6", "demo:pd6", "demo:gpd6-struct", "demo:pd6-struct"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
+        for s in ["demo:gpd6", "demo:pd6", "demo:gpd6-struct", "demo:pd6-struct", "demo:gpd6-2x"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
         XCTAssertFalse(labels.contains { $0.hasPrefix("demo:teacher") }, "teachers are not students: \(labels)")
         for c in SampleBackend.studentCandidates(runsRoot: noRuns) { XCTAssertTrue(SampleBackend.isStudent(folder: c.folder), c.folder) }
     }
 
     func testTheTeachersOwnStudentsComeFirst() throws {
-        for (teacher, first) in [("teacher-struct", ["demo:gpd6-struct", "demo:pd6-struct"]), ("teacher", ["demo:gpd6", "demo:pd6"])] {
+        for (teacher, first) in [("teacher-2x-11k", ["demo:gpd6-2x"]), ("teacher-struct", ["demo:gpd6-struct", "demo:pd6-struct"]),
+                                 ("teacher", ["demo:gpd6", "demo:pd6"])] {
             // The folder named another way (a trailing "/." and a "..") is still the same teacher.
             let folder = try ModelRef.resolve("demo:" + teacher, runsRoot: noRuns)
-            let labels = SampleBackend.studentCandidates(runsRoot: noRuns, teacher: folder + "/../" + teacher + "/.").map(\.label)
-            XCTAssertEqual(Array(labels.prefix(2)), first, "teacher \(teacher): \(labels)")
+            let candidates = SampleBackend.studentCandidates(runsRoot: noRuns, teacher: folder + "/../" + teacher + "/.")
+            let labels = candidates.map(\.label)
+            XCTAssertEqual(Array(labels.prefix(first.count)), first, "teacher \(teacher): \(labels)")
+            XCTAssertEqual(candidates.filter(\.ofTeacher).map(\.label), first, "teacher \(teacher)'s own students")
         }
         let found = SampleBackend.discover(runsRoot: noRuns)
-        XCTAssertEqual(found.teacher.map { ($0 as NSString).lastPathComponent }, "teacher-struct")
-        XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-struct")
-        XCTAssertEqual(found.student?.label, "demo:gpd6-struct")
+        XCTAssertEqual(found.teacher.map { ($0 as NSString).lastPathComponent }, "teacher-2x-11k")
+        XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-2x")
+        XCTAssertEqual(found.student?.label, "demo:gpd6-2x")
     }
 }
 
@@ -66,7 +69,7 @@ final class StudentPairingTests: XCTestCase {
         var state = StudioState()
         func settle() { backend.queue.sync {}; for u in mailbox.drain() { u(&state) } }
         backend.load(); settle()
-        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-struct", "the studio opens on teacher-struct's GPD-6")
+        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-2x", "the studio opens on teacher-2x-11k's GPD-6")
         backend.loadTeacher(ref: "demo:teacher-2x"); settle()
         XCTAssertEqual(state.sample.teacherLabel, "demo:teacher-2x")
         XCTAssertEqual(state.sample.studentLabel, SampleBackend.teacherAsStudent, "no student of teacher-2x: the teacher at the student's steps")
