@@ -50,8 +50,8 @@ public final class SampleBackend: @unchecked Sendable {
     }
 
     /// The bundled teachers the studio opens on, in order of preference: teacher-2x-11k (576 tokens
-    /// on the 2× VAE: the teacher that draws its prompts best; its GPD-6 is bundled beside it), then
-    /// teacher-struct and the first demo teacher (80 tokens each; GPD-6 and PD-6 beside each).
+    /// on the 2× VAE: the teacher that draws its prompts best), then teacher-struct and the first demo
+    /// teacher (80 tokens each); each has its GPD-6 and PD-6 students bundled beside it.
     static let demoTeachers = ["teacher-2x-11k", "teacher-struct", "teacher"]
 
     /// The first bundled teacher of `demoTeachers`, else the newest finished teacher run; its first own
