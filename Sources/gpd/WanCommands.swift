@@ -84,7 +84,8 @@ struct ModelCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a project model (text encoder + transformer + VAE) to a folder, optionally in F16 and sharing parts with another model.",
             discussion: """
             --share-with MODEL omits every tensor MODEL's folder holds with the same values, or with the \
-            values --storage would store (a student's text encoder is its teacher's), and refers to MODEL instead; its VAE is referred to when identical. \
+            values --storage would store (a student's text encoder is its teacher's), and refers to MODEL \
+            instead; its VAE is referred to when identical. \
             --vae-folder refers to a VAE folder instead of copying it (it must hold the same weights). \
             Paths are stored relative, so the folders move together.
             """)

@@ -121,7 +121,7 @@ final class DistillTests: XCTestCase {
         XCTAssertTrue(text.allSatisfy(omitted.contains), "the F16 student refers to the F16 teacher's text encoder: \(omitted)")
         let back = try VideoModel.load(folder: root + "/s16").parameters()
         for (k, v) in student.parameters() { XCTAssertEqual(back[k]?.data, v.data.map { Float(Float16($0)) }, k) }
-        // In F32 only tensors F16 holds exactly (the fresh norms' ones and zeros) may be shared.
+        // Stored in F32, only tensors the F16 teacher holds exactly (the fresh norms' ones and zeros) are shared.
         let shared32 = try student.export(to: root + "/s32", storage: .f32, shareWith: root + "/teacher16")
         XCTAssertTrue(text.contains { !shared32.contains($0) }, "an F32 student keeps its own text encoder: \(shared32)")
         let back32 = try VideoModel.load(folder: root + "/s32").parameters()
