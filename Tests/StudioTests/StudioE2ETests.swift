@@ -88,7 +88,7 @@ final class StudioE2ETests: XCTestCase {
         let root = NSTemporaryDirectory() + "gpd-sync-runs-\(getpid())", raw = NSTemporaryDirectory() + "gpd-sync-\(getpid()).raw"
         defer { try? FileManager.default.removeItem(atPath: root); try? FileManager.default.removeItem(atPath: raw) }
         let cwd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
-        // The 80-token teacher: its frames arrive in seconds even in a debug or sanitized build.
+        // The 80-token teacher: its frames arrive within half a minute even in a debug or sanitized build.
         let command = "cd \(cwd); stty cols 120 rows 40; exec timeout -s KILL 150 env TERM=xterm-256color \(binary) studio --runs \(root) --graphics sixel --screen sample --teacher demo:teacher-struct"
         let child = try Child.spawn(["script", "-q", "-c", command, raw])
         defer { child.signal(SIGTERM); _ = child.wait(seconds: 10) }
