@@ -194,7 +194,7 @@ public final class DistillTrainer {
 
     /// Records which teacher the run distils (the folder its reference resolved to and a digest of
     /// the transformer's weights) as a `teacher` event, and refuses to resume against other weights:
-    /// `demo:teacher` or a run name can come to mean a different teacher between a stop and a resume.
+    /// `demo:teacher-struct` or a run name can come to mean a different teacher between a stop and a resume.
     func checkTeacher(resume: Bool) throws {
         let params = teacher.transformer.namedParameters()
         let digest = VideoModel.digest(params.map(\.0).sorted(), Dictionary(uniqueKeysWithValues: params))

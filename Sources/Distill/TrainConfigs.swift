@@ -386,8 +386,8 @@ public struct DistillSection: ConfigSection, Equatable {
 }
 
 public struct DistillConfig: Equatable {
-    /// The teacher model: demo:teacher, a run name or a model folder.
-    public var teacher = "demo:teacher"
+    /// The teacher model: demo:NAME, a run name or a model folder; by default the bundled 80-token teacher.
+    public var teacher = "demo:teacher-struct"
     public var data = DataSection()
     public var distill = DistillSection()
     public var train = TrainSection()

@@ -50,9 +50,9 @@ public final class SampleBackend: @unchecked Sendable {
     }
 
     /// The bundled teachers the studio opens on, in order of preference: teacher-2x-11k (576 tokens
-    /// on the 2× VAE: the teacher that draws its prompts best), then teacher-struct and the first demo
-    /// teacher (80 tokens each); each has its GPD-6 and PD-6 students bundled beside it.
-    static let demoTeachers = ["teacher-2x-11k", "teacher-struct", "teacher"]
+    /// on the 2× VAE: the teacher that draws its prompts best), then teacher-struct (80 tokens); each
+    /// has its GPD-6 and PD-6 students bundled beside it.
+    static let demoTeachers = ["teacher-2x-11k", "teacher-struct"]
 
     /// The first bundled teacher of `demoTeachers`, else the newest finished teacher run; its first own
     /// student candidate (nil when none was distilled from it: the teacher at the student's steps).
@@ -162,7 +162,7 @@ public final class SampleBackend: @unchecked Sendable {
         }
     }
 
-    /// A model folder whose model.json says it is not a teacher (demo/teacher-2x is a teacher too).
+    /// A model folder whose model.json says it is not a teacher (whatever the folder is called).
     static func isStudent(folder: String) -> Bool { studentConfig(folder: folder) != nil }
 
     /// The description of a student's folder; nil for a teacher or a folder without a readable model.json.

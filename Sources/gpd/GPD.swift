@@ -83,7 +83,7 @@ struct Studio: ParsableCommand {
     @Flag(help: "Print the keybinding table (Markdown) and exit.") var keys = false
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
     @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?
-    @Option(help: "The teacher on the Sample screen: a project model (demo:teacher-2x, a run, a model folder) or a diffusers Wan2.1 folder (9 frames at 128×128).") var teacher: String?
+    @Option(help: "The teacher on the Sample screen: a project model (demo:teacher-struct, a run, a model folder) or a diffusers Wan2.1 folder (9 frames at 128×128).") var teacher: String?
     @Option(help: "The Sample screen's products: bf16 (BF16 inputs, F32 sums, on AMX tiles; F32 where the CPU has none) or f32 (as `gpd sample` and `gpd eval` compute by default).")
     var arithmetic: GEMM.Arithmetic = .bf16
 

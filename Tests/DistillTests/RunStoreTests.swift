@@ -76,7 +76,15 @@ final class RunStoreTests: XCTestCase {
         var distill = DistillConfig()
         distill.teacher = "demo:bogus"
         XCTAssertThrowsError(try Preflight.check(distill, path: "d.toml", runsRoot: root)) { XCTAssertTrue("\($0)".contains("'teacher'"), "\($0)") }
-        XCTAssertNoThrow(try Preflight.check(DistillConfig(), path: "d.toml", runsRoot: root), "demo:teacher is bundled")
+        XCTAssertNoThrow(try Preflight.check(DistillConfig(), path: "d.toml", runsRoot: root), "the default teacher is bundled")
+        // A demo model no longer bundled says how to get its exact files back, its teacher's with a student's.
+        distill.teacher = "demo:gpd6"
+        XCTAssertThrowsError(try Preflight.check(distill, path: "d.toml", runsRoot: root)) { e in
+            for needle in ["'teacher'", "demo:gpd6 is no longer bundled", "samples/configs/gpd-demo.toml",
+                           "git checkout \(ModelRef.retiredAt) -- samples/demo/teacher samples/demo/gpd6 samples/demo/pd6"] {
+                XCTAssertTrue("\(e)".contains(needle), "\(needle) in \(e)")
+            }
+        }
         XCTAssertNil(try RunStore(root: root).runs().first, "no run was made")
     }
 

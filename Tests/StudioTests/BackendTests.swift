@@ -1,6 +1,6 @@
 // What the Sample screen offers as students: the bundled students, those distilled from the current
 // teacher first (GPD before PD), and distillation exports — never a teacher, whatever its folder is
-// called (samples/demo/teacher-2x is one). The studio opens on teacher-2x-11k and its GPD-6.
+// called. The studio opens on teacher-2x-11k and its GPD-6.
 @testable import Studio
 import ModelFolders
 import Runs
@@ -11,14 +11,13 @@ final class BackendTests: XCTestCase {
 
     func testStudentCandidatesAreTheBundledStudentsNotTeachers() throws {
         let labels = SampleBackend.studentCandidates(runsRoot: noRuns).map(\.label)
-        for s in ["demo:gpd6", "demo:pd6", "demo:gpd6-struct", "demo:pd6-struct", "demo:gpd6-2x", "demo:pd6-2x"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
+        for s in ["demo:gpd6-struct", "demo:pd6-struct", "demo:gpd6-2x", "demo:pd6-2x"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
         XCTAssertFalse(labels.contains { $0.hasPrefix("demo:teacher") }, "teachers are not students: \(labels)")
         for c in SampleBackend.studentCandidates(runsRoot: noRuns) { XCTAssertTrue(SampleBackend.isStudent(folder: c.folder), c.folder) }
     }
 
     func testTheTeachersOwnStudentsComeFirst() throws {
-        for (teacher, first) in [("teacher-2x-11k", ["demo:gpd6-2x", "demo:pd6-2x"]), ("teacher-struct", ["demo:gpd6-struct", "demo:pd6-struct"]),
-                                 ("teacher", ["demo:gpd6", "demo:pd6"])] {
+        for (teacher, first) in [("teacher-2x-11k", ["demo:gpd6-2x", "demo:pd6-2x"]), ("teacher-struct", ["demo:gpd6-struct", "demo:pd6-struct"])] {
             // The folder named another way (a trailing "/." and a "..") is still the same teacher.
             let folder = try ModelRef.resolve("demo:" + teacher, runsRoot: noRuns)
             let candidates = SampleBackend.studentCandidates(runsRoot: noRuns, teacher: folder + "/../" + teacher + "/.")
@@ -42,20 +41,28 @@ final class StudentPairingTests: XCTestCase {
         root = NSTemporaryDirectory() + "gpd-pairing-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let store = try RunStore(root: root)
         let student = try String(contentsOfFile: try ModelRef.resolve("demo:gpd6-struct", runsRoot: root) + "/model.json", encoding: .utf8)
-        for (name, teacher) in [("of-2x", "demo:teacher-2x"), ("of-struct", "demo:teacher-struct")] {
+        for (name, teacher) in [("of-2x", "demo:teacher-2x-11k"), ("of-struct", "demo:teacher-struct")] {
             try store.register(name: name, kind: .distill)
             try FileManager.default.createDirectory(atPath: root + "/\(name)/export", withIntermediateDirectories: true)
             try "kind = \"distill\"\nteacher = \"\(teacher)\"\n".write(toFile: root + "/\(name)/config.toml", atomically: true, encoding: .utf8)
             try student.write(toFile: root + "/\(name)/export/model.json", atomically: true, encoding: .utf8)
         }
+        // A teacher run with no student of its own: teacher-struct's weights under another folder.
+        let source = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
+        try store.register(name: "alone", kind: .teacher)
+        try FileManager.default.createDirectory(atPath: root + "/alone/export", withIntermediateDirectories: true)
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/model.json"))) as! [String: Any]
+        json["vae_folder"] = source + "/" + (json["vae_folder"] as! String)   // absolute: the folder moved
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: root + "/alone/export/model.json"))
+        try FileManager.default.createSymbolicLink(atPath: root + "/alone/export/model.safetensors", withDestinationPath: source + "/model.safetensors")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
 
     func testRunsAreMatchedToTheTeacherTheirConfigNames() throws {
-        let t2x = try ModelRef.resolve("demo:teacher-2x", runsRoot: root)
+        let t2x = try ModelRef.resolve("demo:teacher-2x-11k", runsRoot: root)
         let for2x = SampleBackend.studentCandidates(runsRoot: root, teacher: t2x)
-        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["of-2x"], "only the run distilled from teacher-2x is its own: \(for2x)")
+        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-2x", "demo:pd6-2x", "of-2x"], "of the runs, only the one distilled from teacher-2x-11k is its own: \(for2x)")
         let struct_ = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
         let forStruct = SampleBackend.studentCandidates(runsRoot: root, teacher: struct_)
         XCTAssertEqual(forStruct.filter(\.ofTeacher).map(\.label), ["demo:gpd6-struct", "demo:pd6-struct", "of-struct"])
@@ -64,15 +71,14 @@ final class StudentPairingTests: XCTestCase {
     }
 
     func testLoadingATeacherReplacesAStudentOfAnotherTeacher() throws {
-        try FileManager.default.removeItem(atPath: root + "/of-2x")   // teacher-2x without a student of its own
         let mailbox = Mailbox(), backend = SampleBackend(mailbox: mailbox, runsRoot: root)
         var state = StudioState()
         func settle() { backend.queue.sync {}; for u in mailbox.drain() { u(&state) } }
         backend.load(); settle()
         XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-2x", "the studio opens on teacher-2x-11k's GPD-6")
-        backend.loadTeacher(ref: "demo:teacher-2x"); settle()
-        XCTAssertEqual(state.sample.teacherLabel, "demo:teacher-2x")
-        XCTAssertEqual(state.sample.studentLabel, SampleBackend.teacherAsStudent, "no student of teacher-2x: the teacher at the student's steps")
+        backend.loadTeacher(ref: "alone"); settle()
+        XCTAssertEqual(state.sample.teacherLabel, "alone")
+        XCTAssertEqual(state.sample.studentLabel, SampleBackend.teacherAsStudent, "no student of this teacher: the teacher at the student's steps")
         XCTAssertEqual(state.sample.sigmas.count, 7, "the 6-step grid")
         backend.loadTeacher(ref: "demo:teacher-struct"); settle()
         XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-struct", "back on teacher-struct: its own GPD-6 again")

@@ -45,7 +45,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(ok("student"), .student(""))
         XCTAssertEqual(ok("student gpd"), .student("gpd"))
         XCTAssertEqual(ok("teacher ~/wan"), .teacher("~/wan"))
-        XCTAssertEqual(ok("teacher demo:teacher-2x"), .teacher("demo:teacher-2x"))
+        XCTAssertEqual(ok("teacher demo:teacher-struct"), .teacher("demo:teacher-struct"))
         XCTAssertEqual(ok("delete alpha"), .delete(run: "alpha"))
         for line in ["run", "sample", "new", "new a b c", "stages", "stages 4,,6", "stages 4,x", "steps-per-stage 0",
                      "steps-per-stage many", "teacher", "delete"] {

@@ -31,7 +31,7 @@ final class StudioRenderTests: XCTestCase {
         d.config = "kind = 'teacher'\n\n[train]\nbatch = 32\nlr = 0.0004\n"
         s.run.detail = d
         var st = SampleState()
-        st.teacherLabel = "demo:teacher"; st.studentLabel = "demo:gpd6"
+        st.teacherLabel = "demo:teacher-struct"; st.studentLabel = "demo:gpd6-struct"
         st.sigmas = TeacherGridPreset.sigmas(steps: 6, shift: 3); st.preset = st.sigmas
         st.point = 2
         let (f, h, w) = (3, 8, 8)
@@ -92,7 +92,7 @@ final class StudioRenderTests: XCTestCase {
         s.screen = .sample
         let sample = Renderer.render(s, theme: theme, rows: 24, cols: 80)
         let text = sample.lines.joined(separator: "\n")
-        for needle in ["unknown: zebra", "PSNR 28.40 dB", "demo:gpd6", "1.000"] { XCTAssertTrue(text.contains(needle), needle) }
+        for needle in ["unknown: zebra", "PSNR 28.40 dB", "demo:gpd6-struct", "1.000"] { XCTAssertTrue(text.contains(needle), needle) }
         XCTAssertEqual(sample.images.count, 1, "teacher and student share one image")
         XCTAssertEqual(sample.images[0].width, 8 + 8 + 1, "side by side with a gutter")
         XCTAssertLessThan(sample.images[0].row + sample.images[0].rows, 23, "images stay off the last row")
