@@ -28,7 +28,8 @@ public struct EvalReport: Codable {
     public var denoiseSecondsPerClip: Double?
     public var decodeSecondsPerClip: Double?
     public var perSeed: [SeedRow]?
-    /// With --reference: PSNR, SSIM and spectrum distances to the reference clips, averaged.
+    /// With --reference: PSNR, SSIM and spectrum distances to the reference clips, averaged (each
+    /// clip's own PSNR is in its row of `prompts`).
     public var fidelity: [String: Double]?
     /// With --spectra: the latent power spectra of the model's clips and of the real clips of the same
     /// prompts and seeds through the model's VAE, averaged over clips.
@@ -47,9 +48,11 @@ public struct EvalReport: Codable {
         public var quality: Double
         public var semantic: Double
         public var dimensions: [String: Double]
+        /// With --reference: this clip's PSNR to its reference clip (dB; 100 for identical clips).
+        public var psnr: Double?
         enum CodingKeys: String, CodingKey {
             case prompt, split, total, qualityFactor = "quality_factor", promptFollowing = "prompt_following"
-            case vbenchTotal = "vbench_total", quality, semantic, dimensions
+            case vbenchTotal = "vbench_total", quality, semantic, dimensions, psnr
         }
     }
 

@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seeds per prompt for --model: A-B or a list (default 0-4).") var seeds: String = "0-4"
     @OptionGroup(title: "Sampling with --model (defaults: the model's own)") var sampling: SamplingOverrides
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
-    @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances).")
+    @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances, averaged; each clip's PSNR in its row of the JSON prompts, worst and median in the summary).")
     var reference: String?
     @Flag(help: "With --model: also report the latent power spectra (spatial and temporal) of its clips and of the real clips of the same prompts and seeds through its VAE, with the share of power from half the highest frequency up (JSON latent_spectra).")
     var spectra = false
@@ -93,6 +93,7 @@ struct EvalCommand: ParsableCommand {
         let world = World.current, mine = world.share(of: jobs.count)
         guard jobs.count >= world.size else { throw ValidationError("\(jobs.count) clips for \(world.size) processes: use fewer processes") }
         var fidelity: [String: Double] = [:]
+        var clipPSNR: [Double] = []   // per clip, in the order of `jobs`
         let progress = Progress("sampling \(jobs.count) clips" + (world.size > 1 ? " on \(world.size) processes" : ""),
                                 total: mine.count, enabled: !json && world.isRoot)
         var scores: [ClipScore] = [], frames: [Tensor] = [], captions: [String] = []
@@ -121,7 +122,9 @@ struct EvalCommand: ParsableCommand {
                     let j = start + i
                     let ref = references.slice(axis: 0, j, j + 1).reshape(Array(references.shape.dropFirst()))
                     guard ref.shape == clip.shape else { throw ValidationError("\(reference!): clips are \(ref.shape), the model makes \(clip.shape)") }
-                    for (k, v) in Metrics.fidelity(student: clip, teacher: ref) { fidelity[k, default: 0] += v / Double(jobs.count) }
+                    let f = Metrics.fidelity(student: clip, teacher: ref)
+                    for (k, v) in f { fidelity[k, default: 0] += v / Double(jobs.count) }
+                    clipPSNR.append(f["psnr"]!)
                 }
                 if saveClips != nil { frames.append(clip.reshape([1] + clip.shape)); captions.append(job.0) }
                 if spectra {
@@ -134,12 +137,13 @@ struct EvalCommand: ParsableCommand {
             progress.update(start + batch.count - mine.lowerBound)
         }
         if world.size > 1 {
-            struct Share: Codable { var scores: [ClipScore], fidelity: [String: Double], seconds: [Double], nfe: Int, spectra: [String: [[Double]]] }
-            let parts = try world.gather(Share(scores: scores, fidelity: fidelity, seconds: [sampleSeconds, denoiseSeconds, decodeSeconds], nfe: nfe,
-                                               spectra: spectrumSums))
+            struct Share: Codable { var scores: [ClipScore], fidelity: [String: Double], psnr: [Double], seconds: [Double], nfe: Int, spectra: [String: [[Double]]] }
+            let parts = try world.gather(Share(scores: scores, fidelity: fidelity, psnr: clipPSNR, seconds: [sampleSeconds, denoiseSeconds, decodeSeconds],
+                                               nfe: nfe, spectra: spectrumSums))
             let clipParts = saveClips == nil ? nil : world.gather(frames.isEmpty ? [] : Tensor.concat(frames, axis: 0).data)
             guard let parts else { return }   // rank 0 reports
             scores = parts.flatMap(\.scores)
+            clipPSNR = parts.flatMap(\.psnr)
             fidelity = parts.reduce(into: [:]) { acc, p in for (k, v) in p.fidelity { acc[k, default: 0] += v } }
             (sampleSeconds, denoiseSeconds, decodeSeconds) = (parts.map { $0.seconds[0] }.reduce(0, +), parts.map { $0.seconds[1] }.reduce(0, +),
                                                               parts.map { $0.seconds[2] }.reduce(0, +))
@@ -164,7 +168,10 @@ struct EvalCommand: ParsableCommand {
         report.sampleSecondsPerClip = sampleSeconds / Double(jobs.count)
         report.denoiseSecondsPerClip = denoiseSeconds / Double(jobs.count)
         report.decodeSecondsPerClip = decodeSeconds / Double(jobs.count)
-        if references != nil { report.fidelity = fidelity }
+        if references != nil {
+            report.fidelity = fidelity
+            for (i, p) in clipPSNR.enumerated() { report.prompts?[i].psnr = p }
+        }
         if spectra {
             report.latentSpectra = spectrumSums.mapValues { sums in
                 EvalReport.LatentSpectrum(spatial: sums[0].map { $0 / Double(jobs.count) }, temporal: sums[1].map { $0 / Double(jobs.count) })
@@ -270,6 +277,11 @@ struct EvalCommand: ParsableCommand {
         }
         if let f = r.fidelity {
             print("  to the reference: " + f.keys.sorted().map { $0 + String(format: " %.4f", f[$0]!) }.joined(separator: "   "))
+            let clips = (r.prompts ?? []).compactMap(\.psnr).sorted()
+            if let worst = clips.first {
+                let median = clips.count % 2 == 1 ? clips[clips.count / 2] : (clips[clips.count / 2 - 1] + clips[clips.count / 2]) / 2
+                print(String(format: "  PSNR per clip: worst %.2f dB, median %.2f dB", worst, median))
+            }
         }
         for d in Dimension.allCases { if let v = r.dimensions[d.rawValue] { print("  " + d.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " %.4f", v)) } }
     }

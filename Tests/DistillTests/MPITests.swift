@@ -152,17 +152,32 @@ final class MPITests: XCTestCase {
 
     func testShardedEvaluationReportsTheSingleProcessTotals() throws {
         let prompts = try write(Array(try EvalSuite.prompts().prefix(5)).joined(separator: "\n") + "\n", "prompts.txt")
-        var totals: [Double] = []
+        func eval(_ n: Int, _ flags: String, _ out: String) throws -> [String: Any] {
+            let p = try Child.spawn(["/bin/sh", "-c", "/usr/bin/mpirun --allow-run-as-root --oversubscribe -np \(n) -x GPD_THREADS=1 '\(binary!)' eval --model '\(root!)/teacher' --prompts '\(prompts)' --seeds 0-1 \(flags) --json > '\(root!)/\(out)'"])
+            XCTAssertEqual(p.wait(seconds: 240), 0, out)
+            return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/" + out))) as! [String: Any]
+        }
+        // The reference: the same prompts and seeds at 2 steps; the runs below sample at 3.
+        _ = try eval(1, "--steps 2 --save-clips '\(root!)/ref.safetensors'", "ref.json")
+        var totals: [Double] = [], clipPSNR: [[Double]] = []
         for n in [1, 2, 3] {
-            let out = root + "/eval\(n).json"
-            let p = try Child.spawn(["/bin/sh", "-c", "/usr/bin/mpirun --allow-run-as-root --oversubscribe -np \(n) -x GPD_THREADS=1 '\(binary!)' eval --model '\(root!)/teacher' --prompts '\(prompts)' --seeds 0-1 --steps 2 --json > '\(out)'"])
-            XCTAssertEqual(p.wait(seconds: 240), 0)
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
-            XCTAssertEqual((json["prompts"] as? [Any])?.count, 10, "one score per clip")
+            let json = try eval(n, "--steps 3 --reference '\(root!)/ref.safetensors'" + (n == 1 ? " --save-clips '\(root!)/mine.safetensors'" : ""), "eval\(n).json")
+            let rows = try XCTUnwrap(json["prompts"] as? [[String: Any]])
+            XCTAssertEqual(rows.count, 10, "one score per clip")
             totals.append(json["total"] as! Double)
+            clipPSNR.append(rows.compactMap { $0["psnr"] as? Double })
+            XCTAssertEqual(clipPSNR.last!.count, 10, "each clip's PSNR to its reference")
+            let mean = try XCTUnwrap((json["fidelity"] as? [String: Double])?["psnr"])
+            XCTAssertEqual(clipPSNR.last!.reduce(0, +) / 10, mean, accuracy: 1e-9, "the mean is over the clips' PSNRs")
         }
         XCTAssertEqual(totals[1], totals[0], accuracy: 1e-6)
         XCTAssertEqual(totals[2], totals[0], accuracy: 1e-6)
+        // Each row's PSNR is its own clip's, in clip order, at every world size.
+        let ref = try XCTUnwrap(Safetensors.read(root + "/ref.safetensors").tensors["frames"]), mine = try XCTUnwrap(Safetensors.read(root + "/mine.safetensors").tensors["frames"])
+        let clip = { (t: Tensor, i: Int) in t.slice(axis: 0, i, i + 1).reshape(Array(t.shape.dropFirst())) }
+        let expected = (0..<10).map { Metrics.psnr(clip(mine, $0), clip(ref, $0)) }
+        XCTAssertGreaterThan(Set(expected.map { Int($0 * 100) }).count, 1, "the clips differ from their references by different amounts")
+        for (n, got) in zip([1, 2, 3], clipPSNR) { assertClose(got.map(Float.init), expected.map(Float.init), atol: 1e-4, rtol: 0, "\(n) processes") }
     }
 
     /// The pid of rank `rank` of a running job whose command line contains `marker`.
