@@ -326,7 +326,7 @@ public final class SampleBackend: @unchecked Sendable {
                 let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: model === teacher ? model.config.sampling.guidance : 1, sigmas: sigmas)
                 let (r, _) = try model.sample(prompts: [prompt], seeds: [seed], settings: settings)
                 guard isLatestStudent(generation) else { return }
-                try postStudent(r, seconds: Date().timeIntervalSince(t0), prompt: prompt, seed: seed, model: model)
+                try postStudent(r, seconds: Date().timeIntervalSince(t0), prompt: prompt, seed: seed, model: model, generation: generation)
             } catch {
                 mailbox.post { s in s.sample.studentBusy = false; s.message = ("student: \(error)", true) }
             }
@@ -340,30 +340,42 @@ public final class SampleBackend: @unchecked Sendable {
             lock.lock(); let guidance = wanGuidance; lock.unlock()
             let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: guidance, sigmas: sigmas)
             let r = try sampleWan(wan, prompt: prompt, seed: seed, settings: settings, stillWanted: { self.isLatestStudent(generation) })
-            try postStudent(r, seconds: Date().timeIntervalSince(t0), prompt: prompt, seed: seed, model: nil)
+            try postStudent(r, seconds: Date().timeIntervalSince(t0), prompt: prompt, seed: seed, model: nil, generation: generation)
         } catch is CancellationError {
         } catch {
             mailbox.post { s in s.sample.studentBusy = false; s.message = ("student: \(error)", true) }
         }
     }
 
-    /// Hands a student clip to the UI with its fidelity to the teacher clip and the latent spectra.
-    func postStudent(_ r: SampleResult, seconds: Double, prompt: String, seed: UInt64, model: VideoModel?) throws {
+    /// Hands a student clip to the UI with its fidelity to the teacher clip, then its latent spectra: the
+    /// frames do not wait for the spectra, and a clip superseded by a newer request gets none.
+    func postStudent(_ r: SampleResult, seconds: Double, prompt: String, seed: UInt64, model: VideoModel?, generation: Int) throws {
         let frames = try r.clip(0)
         lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()
         var psnr: Double?, ssim: Double?
         if let tf, tf.shape == frames.shape { psnr = Metrics.psnr(frames, tf); ssim = Metrics.ssim(frames, tf) }
-        let spectra = spectraSnapshot(teacher: tl, student: r.latents, prompt: prompt, seed: seed, model: model)
         mailbox.post { s in
             s.sample.studentBusy = false
             s.sample.studentFrames = frames.data
             if s.sample.clipShape.isEmpty { s.sample.clipShape = frames.shape }
             s.sample.studentSeconds = seconds
             s.sample.psnr = psnr; s.sample.ssim = ssim
-            s.sample.spectra = spectra
             s.sample.imageVersion &+= 1
         }
+        guard isLatestStudent(generation) else { return }
+        let spectra = spectraSnapshot(teacher: tl, student: r.latents, prompt: prompt, seed: seed, model: model)
+        mailbox.post { s in s.sample.spectra = spectra }
     }
+
+    /// The prompt's ground-truth clip through the VAE of the model the last spectra were computed for,
+    /// with the prompt, seed and model it belongs to: every schedule edit re-samples the same prompt and
+    /// seed, and this encode is most of a snapshot's cost. Used on the backend's queue only.
+    private struct DataLatent {
+        var prompt: String, seed: UInt64
+        weak var model: VideoModel?   // nil once that model is gone: never matches a later one
+        var z: Tensor?
+    }
+    private var dataLatent: DataLatent?
 
     /// The guidance the Wan student uses: the teacher's, set with each teacher request.
     private var wanGuidance: Float = 5
@@ -375,10 +387,12 @@ public final class SampleBackend: @unchecked Sendable {
         var latents: [String: Tensor] = ["student": student]
         if let teacher { latents["teacher"] = teacher }
         if let model, let scene = PromptGrammar.parse(prompt).scene {
-            let clip = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: model.config.frames, size: model.config.size))
-            if let z = try? GradMode.withDisabled({ try model.vae.normalize(try model.vae.encode(clip.pixels.reshape([1] + clip.pixels.shape))) }) {
-                latents["data"] = z
+            if let d = dataLatent, d.prompt == prompt, d.seed == seed, d.model === model {} else {
+                let clip = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: model.config.frames, size: model.config.size))
+                let z = try? GradMode.withDisabled { try model.vae.normalize(try model.vae.encode(clip.pixels.reshape([1] + clip.pixels.shape))) }
+                dataLatent = DataLatent(prompt: prompt, seed: seed, model: model, z: z)
             }
+            if let z = dataLatent?.z { latents["data"] = z }
         }
         for (name, z) in latents {
             let (c, f, h, w) = (z.shape[1], z.shape[2], z.shape[3], z.shape[4])

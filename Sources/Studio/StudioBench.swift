@@ -1,6 +1,7 @@
 // The studio's latency budget (issue targets, absolute because they are what a person feels): a
-// screen rendered from state, the sixel of a side-by-side frame, and the demo student's 6-step clip
-// that a schedule edit re-renders (random weights of the demo shape, sampled and decoded at batch 1).
+// screen rendered from state, the sixel of a side-by-side frame, a 6-step clip of random weights at
+// the 80-token demo shape (sampled and decoded at batch 1), and the bundled teacher's and student's
+// clips as the Sample screen gets them (the demo-model issue's interactivity targets).
 import Bench
 import Diffusion
 import Data
@@ -55,8 +56,66 @@ public enum StudioBench {
         let pipe = WanPipeline(transformer: dit, vae: vae)
         let z = rng.normal(shape: [1, 8, 5, 8, 8]), ctx = rng.normal(shape: [1, 16, 128])
         let settings = SamplingSettings(solver: .euler, steps: 6, shift: 3, guidance: 1)
-        row("demo student clip after a schedule edit: 6 steps + decode", target: 150) {
+        row("random 80-token student: 6 steps + decode", target: 150) {
             _ = try? pipe.sample(latents: z, context: ctx, negative: nil, settings: settings) { _, _ in }
         }
+        try bundledPair(into: &report, group: group)
     }
+
+    /// The interactivity targets of the demo-model issue, on the pair the studio opens on (the first of
+    /// `SampleBackend.demoTeachers` that is bundled, and its first student) and through the studio's own
+    /// backend and arithmetic: from the request for the default prompt's clip to its frames in the state
+    /// (text encoding, sampling, decode; for the student also PSNR and SSIM to the teacher's clip). The
+    /// student's latent spectra follow its frames, untimed. Skipped when no bundled teacher is found
+    /// (outside the repository).
+    static func bundledPair(into report: inout BenchReport, group: String) throws {
+        let mailbox = Mailbox()
+        let backend = SampleBackend(mailbox: mailbox, runsRoot: NSTemporaryDirectory() + "gpd-bench-no-runs-\(getpid())")
+        let arithmetic: GEMM.Arithmetic = GEMM.bf16Available ? .bf16 : .f32   // the studio's default
+        backend.arithmetic = arithmetic
+        var state = StudioState()
+        func wait(until done: (StudioState) -> Bool) {
+            while true {
+                for update in mailbox.drain() { update(&state) }
+                if done(state) { return }
+                usleep(100)
+            }
+        }
+        backend.load()
+        wait { $0.sample.teacherLabel != "no teacher" }
+        guard state.sample.teacherFolder != nil else { return }
+        if let (message, isError) = state.message, isError { throw StudioBenchError(text: "the studio's bundled models: " + message) }
+        let prompt = state.sample.prompt, seed = state.sample.seed
+        // Each request is timed to its frames; the work the backend does after them (the student's
+        // spectra) ends before the next request, as it does between a person's edits.
+        func clip(_ who: String, target ms: Double, request: () -> Void, busy: WritableKeyPath<SampleState, Bool>, spectra: Bool) throws {
+            var seconds: [Double] = []
+            for _ in 0..<6 {   // the first is a warm-up
+                state.sample[keyPath: busy] = true
+                state.sample.spectra = nil
+                state.message = nil
+                let t0 = Timing.now()
+                request()
+                wait { !$0.sample[keyPath: busy] }
+                seconds.append(Timing.now() - t0)
+                if let (message, isError) = state.message, isError { throw StudioBenchError(text: message) }
+                if spectra { wait { $0.sample.spectra != nil } }
+            }
+            let t = seconds.dropFirst().sorted()[2]
+            report.add(group, "\(who), \(arithmetic)", value: t * 1e3, unit: "ms", baseline: ms, baselineName: "target",
+                       target: 1, seconds: t)
+        }
+        let teacher = state.sample.teacherSettings
+        func name(_ label: String) -> String { label.hasPrefix("demo:") ? String(label.dropFirst(5)) : label }
+        try clip("\(name(state.sample.teacherLabel)) to frames, \(teacher.steps) steps\(teacher.guidance != 1 ? " ×2" : "")", target: 1000,
+                 request: { backend.sampleTeacher(prompt: prompt, seed: seed, settings: teacher) }, busy: \.teacherBusy, spectra: false)
+        let sigmas = state.sample.sigmas
+        try clip("\(name(state.sample.studentLabel)) to frames, \(sigmas.count - 1) steps", target: 150,
+                 request: { backend.sampleStudent(prompt: prompt, seed: seed, sigmas: sigmas) }, busy: \.studentBusy, spectra: true)
+    }
+}
+
+struct StudioBenchError: Error, CustomStringConvertible {
+    var text: String
+    var description: String { text }
 }

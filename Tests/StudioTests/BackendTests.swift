@@ -30,10 +30,41 @@ final class BackendTests: XCTestCase {
         XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-2x")
         XCTAssertEqual(found.student?.label, "demo:gpd6-2x")
     }
+
+    /// A student clip reaches the screen before its latent spectra are computed (two updates, the frames
+    /// first), and the spectra's data latent — the prompt's real clip through the VAE, the same for
+    /// every schedule edit — is reused only for the same prompt, seed and model: the data spectrum after
+    /// a change of seed is the one a fresh backend computes, and asking again gives it unchanged.
+    func testStudentFramesComeBeforeTheirSpectraAndTheDataLatentFollowsTheSeed() throws {
+        let prompt = "a white triangle moving down on a red background"
+        func backend() -> (SampleBackend, Mailbox, [Float]) {
+            let mailbox = Mailbox(), backend = SampleBackend(mailbox: mailbox, runsRoot: noRuns)
+            var state = StudioState()
+            backend.loadTeacher(ref: "demo:teacher-struct"); backend.queue.sync {}
+            for u in mailbox.drain() { u(&state) }
+            XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-struct")
+            return (backend, mailbox, state.sample.sigmas)
+        }
+        func dataSpectrum(_ b: (SampleBackend, Mailbox, [Float]), seed: UInt64) throws -> [Double] {
+            b.0.sampleStudent(prompt: prompt, seed: seed, sigmas: b.2); b.0.queue.sync {}
+            let updates = b.1.drain()
+            XCTAssertEqual(updates.count, 2, "the frames, then the spectra")
+            var state = StudioState()
+            updates[0](&state)
+            XCTAssertNotNil(state.sample.studentFrames, "the first update carries the frames")
+            XCTAssertTrue(state.sample.spectra == nil, "… without waiting for the spectra")
+            updates.dropFirst().forEach { $0(&state) }
+            return try XCTUnwrap(state.sample.spectra?.spatial["data"], "the data spectrum")
+        }
+        let used = backend()
+        let seed0 = try dataSpectrum(used, seed: 0)
+        let seed1 = try dataSpectrum(used, seed: 1), again = try dataSpectrum(used, seed: 1)
+        XCTAssertNotEqual(seed0, seed1, "another seed is another real clip")
+        XCTAssertEqual(seed1, try dataSpectrum(backend(), seed: 1), "after a change of seed: a fresh backend's data spectrum")
+        XCTAssertEqual(again, seed1, "the same prompt and seed again: the same data spectrum")
+    }
 }
 
-/// A student belongs with the teacher it was distilled from: distillation runs are matched by their
-/// config's `teacher`, and loading another teacher replaces a student that is not its own.
 final class StudentPairingTests: XCTestCase {
     var root = ""
 
