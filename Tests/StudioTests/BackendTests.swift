@@ -50,7 +50,7 @@ final class BackendTests: XCTestCase {
             let updates = b.1.drain()
             XCTAssertEqual(updates.count, 2, "the frames, then the spectra")
             var state = StudioState()
-            updates[0](&state)
+            try XCTUnwrap(updates.first, "no update for the student clip")(&state)
             XCTAssertNotNil(state.sample.studentFrames, "the first update carries the frames")
             XCTAssertTrue(state.sample.spectra == nil, "… without waiting for the spectra")
             updates.dropFirst().forEach { $0(&state) }
@@ -65,6 +65,8 @@ final class BackendTests: XCTestCase {
     }
 }
 
+/// A student belongs with the teacher it was distilled from: distillation runs are matched by their
+/// config's `teacher`, and loading another teacher replaces a student that is not its own.
 final class StudentPairingTests: XCTestCase {
     var root = ""
 
