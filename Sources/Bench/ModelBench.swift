@@ -1,5 +1,5 @@
-// Model benchmarks: the Wan transformer's forward per denoising step at the demo size and a 1.3B
-// block at a realistic token count, a demo-teacher training step, the demo VAE decode, each in achieved GFLOP/s (GEMM FLOPs counted
+// Model benchmarks: the Wan transformer's forward per denoising step at the demo size (80 and 576
+// tokens) and a 1.3B block at a realistic token count, a demo-teacher training step, the demo and 2× VAE decodes, each in achieved GFLOP/s (GEMM FLOPs counted
 // by FLOPCounter) against the 1024² sgemm rate measured alternately in the same run; sampling steps
 // with BF16 tile products against F32; and the peak RSS of a 1.3B-config forward on a small latent
 // (target: within 8 GB).
@@ -38,12 +38,16 @@ public enum ModelBench {
         if on("transformer") {
             var rng = RNG(seed: 1)
             let model = try WanTransformer(demoTransformer, rng: &rng)
-            for batch in [1, 2] {
-                let x = rng.normal(shape: [batch, 8, 5, 8, 8]), ctx = rng.normal(shape: [batch, 16, 128])
-                let ts = [Float](repeating: 500, count: batch)
-                let forward = { _ = try! GradMode.withDisabled { try model(x, timesteps: ts, context: ctx) } }
-                let (_, flops) = FLOPCounter.counting(forward)
-                row("Wan transformer forward (one denoising step)", "demo d128 L6, 80 tokens, batch \(batch)", flops: flops, forward)
+            // 80 tokens: the demo VAE's 8×5×8×8 latents; 576: the 2× VAE's 8×9×16×16, on which the
+            // bundled teacher-2x-11k and its students sample (batch 2: a guided step, batch 1: a student's).
+            for (latent, tokens) in [([8, 5, 8, 8], 80), ([8, 9, 16, 16], 576)] {
+                for batch in [1, 2] {
+                    let x = rng.normal(shape: [batch] + latent), ctx = rng.normal(shape: [batch, 16, 128])
+                    let ts = [Float](repeating: 500, count: batch)
+                    let forward = { _ = try! GradMode.withDisabled { try model(x, timesteps: ts, context: ctx) } }
+                    let (_, flops) = FLOPCounter.counting(forward)
+                    row("Wan transformer forward (one denoising step)", "demo d128 L6, \(tokens) tokens, batch \(batch)", flops: flops, forward)
+                }
             }
             // One 1.3B block (dim 1536, 12 heads, FFN 8960) on 1560 tokens (one 480×832 latent frame) and 512 text tokens.
             let big = WanTransformerConfig.wan1_3B
@@ -117,6 +121,14 @@ public enum ModelBench {
             let decode = { _ = try! GradMode.withDisabled { try vae.decode(z) } }
             let (_, flops) = FLOPCounter.counting(decode)
             row("Wan VAE decode", "demo bd16 z8, 8×5×8×8 → 17×32×32", flops: flops, decode)
+            // The 2× VAE the bundled pair decodes with (one downsampling stage: dim_mult [1, 2], temporal [T]).
+            var c2 = demoVAE
+            (c2.dimMult, c2.temperalDownsample) = ([1, 2], [true])
+            let vae2 = try WanVAE(c2, rng: &rng)
+            let z2 = rng.normal(shape: [1, 8, 9, 16, 16])
+            let decode2 = { _ = try! GradMode.withDisabled { try vae2.decode(z2) } }
+            let (_, flops2) = FLOPCounter.counting(decode2)
+            row("Wan VAE decode", "2× VAE bd16 z8, 8×9×16×16 → 17×32×32", flops: flops2, decode2)
         }
         if on("bf16") {
             // Sampling with BF16 tile products (GEMM.Arithmetic.bf16) against F32, alternating in this
