@@ -1,8 +1,8 @@
 // Model benchmarks: the Wan transformer's forward per denoising step at the demo size (80 and 576
-// tokens) and a 1.3B block at a realistic token count, a demo-teacher training step, the demo and 2× VAE decodes, each in achieved GFLOP/s (GEMM FLOPs counted
-// by FLOPCounter) against the 1024² sgemm rate measured alternately in the same run; sampling steps
-// with BF16 tile products against F32; and the peak RSS of a 1.3B-config forward on a small latent
-// (target: within 8 GB).
+// tokens) and a 1.3B block at a realistic token count, a demo-teacher training step, the demo and 2×
+// VAE decodes, each in achieved GFLOP/s (GEMM FLOPs counted by FLOPCounter) against the 1024² sgemm
+// rate measured alternately in the same run; sampling steps with BF16 tile products against F32; and
+// the peak RSS of a 1.3B-config forward on a small latent (target: within 8 GB).
 import Diffusion
 import Foundation
 import Models
@@ -116,19 +116,18 @@ public enum ModelBench {
         }
         if on("vae") {
             var rng = RNG(seed: 2)
-            let vae = try WanVAE(demoVAE, rng: &rng)
-            let z = rng.normal(shape: [1, 8, 5, 8, 8])
-            let decode = { _ = try! GradMode.withDisabled { try vae.decode(z) } }
-            let (_, flops) = FLOPCounter.counting(decode)
-            row("Wan VAE decode", "demo bd16 z8, 8×5×8×8 → 17×32×32", flops: flops, decode)
-            // The 2× VAE the bundled pair decodes with (one downsampling stage: dim_mult [1, 2], temporal [T]).
-            var c2 = demoVAE
-            (c2.dimMult, c2.temperalDownsample) = ([1, 2], [true])
-            let vae2 = try WanVAE(c2, rng: &rng)
-            let z2 = rng.normal(shape: [1, 8, 9, 16, 16])
-            let decode2 = { _ = try! GradMode.withDisabled { try vae2.decode(z2) } }
-            let (_, flops2) = FLOPCounter.counting(decode2)
-            row("Wan VAE decode", "2× VAE bd16 z8, 8×9×16×16 → 17×32×32", flops: flops2, decode2)
+            // The demo VAE, and the 2× VAE the bundled pair decodes with (one downsampling stage:
+            // dim_mult [1, 2], temporal [T]; samples/demo/vae-2x's layout).
+            var twice = demoVAE
+            (twice.dimMult, twice.temperalDownsample) = ([1, 2], [true])
+            for (config, latent, name) in [(demoVAE, [1, 8, 5, 8, 8], "demo bd16 z8, 8×5×8×8 → 17×32×32"),
+                                           (twice, [1, 8, 9, 16, 16], "2× VAE bd16 z8, 8×9×16×16 → 17×32×32")] {
+                let vae = try WanVAE(config, rng: &rng)
+                let z = rng.normal(shape: latent)
+                let decode = { _ = try! GradMode.withDisabled { try vae.decode(z) } }
+                let (_, flops) = FLOPCounter.counting(decode)
+                row("Wan VAE decode", name, flops: flops, decode)
+            }
         }
         if on("bf16") {
             // Sampling with BF16 tile products (GEMM.Arithmetic.bf16) against F32, alternating in this
