@@ -44,6 +44,16 @@ public final class SampleBackend: @unchecked Sendable {
     /// The products' arithmetic for every clip this backend samples; set before the first request.
     public var arithmetic: GEMM.Arithmetic = .f32
 
+    /// Where a student clip's time went on the backend's queue (seconds): the model's sampling call
+    /// (text encoding, denoising, decode; the first two split by the pipeline's own clock) and the
+    /// fidelity to the teacher's clip, all before its frames are posted. For `gpd bench`.
+    public struct StudentTimings {
+        public var sample = 0.0, denoise = 0.0, decode = 0.0, fidelity = 0.0
+    }
+    private var studentTimings: StudentTimings?
+    /// The last student clip's timings (nil before the first).
+    public var lastStudentTimings: StudentTimings? { lock.lock(); defer { lock.unlock() }; return studentTimings }
+
     public init(mailbox: Mailbox, runsRoot: String) {
         self.mailbox = mailbox
         self.runsRoot = runsRoot
@@ -350,10 +360,13 @@ public final class SampleBackend: @unchecked Sendable {
     /// Hands a student clip to the UI with its fidelity to the teacher clip, then its latent spectra: the
     /// frames do not wait for the spectra, and a clip superseded by a newer request gets none.
     func postStudent(_ r: SampleResult, seconds: Double, prompt: String, seed: UInt64, model: VideoModel?, generation: Int) throws {
+        let t0 = Date()
         let frames = try r.clip(0)
         lock.lock(); let tf = teacherFrames, tl = teacherLatents; lock.unlock()
         var psnr: Double?, ssim: Double?
         if let tf, tf.shape == frames.shape { psnr = Metrics.psnr(frames, tf); ssim = Metrics.ssim(frames, tf) }
+        let timings = StudentTimings(sample: seconds, denoise: r.denoiseSeconds, decode: r.decodeSeconds, fidelity: Date().timeIntervalSince(t0))
+        lock.lock(); studentTimings = timings; lock.unlock()
         mailbox.post { s in
             s.sample.studentBusy = false
             s.sample.studentFrames = frames.data
