@@ -21,6 +21,7 @@
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 #define TILE_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16,amx-tile,amx-bf16")))
+#define WIDE_TARGET __attribute__((target("avx512f,avx512bw")))
 
 static int available;
 static pthread_once_t detection = PTHREAD_ONCE_INIT;
@@ -46,6 +47,24 @@ static void detect(void) {
 int gpd_amx_bf16_available(void) {
     pthread_once(&detection, detect);
     return available;
+}
+
+static int wide;
+static pthread_once_t wideDetection = PTHREAD_ONCE_INIT;
+
+static void detectWide(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return;                 // OSXSAVE
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    if (!(((b >> 16) & 1) && ((b >> 30) & 1))) return;                                // AVX-512 F and BW
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    wide = (lo & 0xE6) == 0xE6;                             // SSE, AVX, opmask, upper ZMM state
+}
+
+int gpd_avx512_available(void) {
+    pthread_once(&wideDetection, detectWide);
+    return wide;
 }
 
 static long roundUp(long x, long to) { return (x + to - 1) / to * to; }
@@ -200,7 +219,7 @@ TILE_TARGET int gpd_bf16_gemm_packed(long m, long n, long k, float alpha, const 
 /// e^r by a degree-7 polynomial; within 1.2e-7 relative on [-87, 88]), with 2^n applied by VSCALEFPS,
 /// which also gives 0 far below and +inf far above without the bit arithmetic and blends a plain
 /// AVX-512 version needs (a third fewer instructions; 0.36 against 0.51 ns per value in a softmax row).
-TILE_TARGET static inline __m512 exp16(__m512 x) {
+WIDE_TARGET static inline __m512 exp16(__m512 x) {
     __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.442695041f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), xc));
@@ -213,7 +232,7 @@ TILE_TARGET static inline __m512 exp16(__m512 x) {
     return _mm512_scalef_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f))), n);
 }
 
-TILE_TARGET float gpd_exp_row_shifted(float *row, long n, float scale) {
+WIDE_TARGET float gpd_exp_row_shifted(float *row, long n, float scale) {
     // Whole vectors unmasked; the tail (if any) masked.
     long whole = n & ~15L;
     __m512 mx = _mm512_set1_ps(-__builtin_inff());
@@ -235,7 +254,7 @@ TILE_TARGET float gpd_exp_row_shifted(float *row, long n, float scale) {
     return _mm512_reduce_add_ps(sum);
 }
 
-TILE_TARGET void gpd_gelu16(const float *x, float *y, long n) {
+WIDE_TARGET void gpd_gelu16(const float *x, float *y, long n) {
     // v / (1 + e^(−2u)), u = √(2/π)(v + 0.044715 v³): Kernels.gelu's formula, 16 lanes at a time.
     const __m512 c = _mm512_set1_ps(0.7978845608028654f), cubic = _mm512_set1_ps(0.044715f), one = _mm512_set1_ps(1.0f);
     for (long i = 0; i < n; i += 16) {
@@ -250,6 +269,7 @@ TILE_TARGET void gpd_gelu16(const float *x, float *y, long n) {
 #else
 
 int gpd_amx_bf16_available(void) { return 0; }
+int gpd_avx512_available(void) { return 0; }
 void gpd_gelu16(const float *x, float *y, long n) { (void)x; (void)y; (void)n; }
 float gpd_exp_row_shifted(float *row, long n, float scale) { (void)row; (void)n; (void)scale; return 0; }
 long gpd_bf16_packed_count(long n, long k) { (void)n; (void)k; return 0; }

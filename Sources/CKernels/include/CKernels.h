@@ -1,6 +1,8 @@
 // The one matrix product the engine computes itself instead of through OpenBLAS: BF16 inputs, F32
 // sums, on the AMX tile units of Intel Xeons from the 4th generation on (Swift has no intrinsics for
 // them). Used for inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
+// Beside it, two AVX-512 loops (an exponential row and GELU) that the Haswell-targeted Swift build
+// cannot emit.
 // Docs: docs/benchmarks.md, "BF16 products on AMX".
 #ifndef GPD_CKERNELS_H
 #define GPD_CKERNELS_H
@@ -27,14 +29,18 @@ void gpd_bf16_pack(int transB, long n, long k, const float *b, long ldb, uint16_
 int gpd_bf16_gemm_packed(long m, long n, long k, float alpha, const float *a, long lda,
                          const uint16_t *packed, float beta, float *c, long ldc);
 
+/// 1 when this CPU has AVX-512 F and BW and the OS saves the ZMM and opmask state; 0 otherwise.
+int gpd_avx512_available(void);
+
 /// In place: row[i] ← e^(scale · (row[i] − max(row))), scale > 0, 16 lanes at a time (the
-/// exponential of Kernels.fastExp in Tensors); returns the sum. Attention's softmax on the BF16 path,
-/// its scores' scale applied here so that their product is stored straight from the tiles. Call only
-/// when gpd_amx_bf16_available() returned 1 (it implies AVX-512).
+/// exponential of Kernels.fastExp in Tensors); returns the sum. Attention's softmax without a graph
+/// (inference): on the BF16 path its scores' scale is applied here, so that their product is stored
+/// straight from the tiles; on the F32 path the scores come scaled and scale is 1. Call only when
+/// gpd_avx512_available() returned 1 (gpd_amx_bf16_available() implies it).
 float gpd_exp_row_shifted(float *row, long n, float scale);
 
 /// y = GELU(x) (tanh approximation, Kernels.gelu's formula in Tensors), 16 lanes at a time: the BF16
-/// path's FFN activation. Call only when gpd_amx_bf16_available() returned 1.
+/// path's FFN activation. Call only when gpd_avx512_available() returned 1.
 void gpd_gelu16(const float *x, float *y, long n);
 
 #endif

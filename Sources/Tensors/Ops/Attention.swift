@@ -99,6 +99,7 @@ extension Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
         let tiles = GEMM.tilesActive && sc > 0   // the BF16 path scales in the exponential, after the row maximum
+        let wide = tiles || GEMM.avx512Available
         // The tile product takes rows 32 at a time: a block of whole 32s leaves no part-filled tiles
         // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and an 11-row tail).
         let fitting = max(16, attentionBlockFloats / max(lk, 1))
@@ -124,9 +125,10 @@ extension Tensor {
                             else { GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
                                               c: ps.base, ldc: lk) }
                             // exp(s − max) then (P·V) / Σ: the division touches m × d outputs, not m × L scores.
+                            // The exponentials 16 lanes wide where the CPU has AVX-512 (AMX implies it); the F32
+                            // path's scores come scaled, the BF16 path's are scaled here.
                             for i in 0..<m {
-                                // The BF16 path's exponentials 16 lanes wide (AVX-512, which AMX implies); the F32 path's stay as they were.
-                                let sum = tiles ? gpd_exp_row_shifted(ps.base + i * lk, lk, sc) : Softmax.expRow(ps.base + i * lk, lk)
+                                let sum = wide ? gpd_exp_row_shifted(ps.base + i * lk, lk, tiles ? sc : 1) : Softmax.expRow(ps.base + i * lk, lk)
                                 pn[i] = sum > 0 ? 1 / sum : 0   // no keys: 0
                             }
                             let oh = po.base + (bi * lq + r0) * ld + hi * d
