@@ -23,22 +23,42 @@
 #define TILE_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16,amx-tile,amx-bf16")))
 #define WIDE_TARGET __attribute__((target("avx512f,avx512bw")))
 
+/// XCR0, the state components the OS saves; 0 when the OS does not enable XSAVE (no XGETBV then).
+static unsigned long long savedState(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return 0;                // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+static int wide;
+static pthread_once_t wideDetection = PTHREAD_ONCE_INIT;
+
+static void detectWide(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    if (!(((b >> 16) & 1) && ((b >> 30) & 1))) return;                                // AVX-512 F and BW
+    wide = (savedState() & 0xE6) == 0xE6;                   // SSE, AVX, opmask, upper ZMM state
+}
+
+int gpd_avx512_available(void) {
+    pthread_once(&wideDetection, detectWide);
+    return wide;
+}
+
 static int available;
 static pthread_once_t detection = PTHREAD_ONCE_INIT;
 
 static void detect(void) {
+    if (!gpd_avx512_available()) return;
     unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return;                 // OSXSAVE
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
-    int avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, amxBF16 = (d >> 22) & 1, amxTile = (d >> 24) & 1;
+    int amxBF16 = (d >> 22) & 1, amxTile = (d >> 24) & 1;
     if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return;
     int avx512bf16 = (a >> 5) & 1;
-    if (!(avx512f && avx512bw && amxBF16 && amxTile && avx512bf16)) return;
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    unsigned long long xcr0 = ((unsigned long long)hi << 32) | lo;
-    if ((xcr0 & 0xE6) != 0xE6) return;                      // SSE, AVX, opmask, upper ZMM state
-    if ((xcr0 & (3ull << 17)) != (3ull << 17)) return;      // tile configuration and tile data
+    if (!(amxBF16 && amxTile && avx512bf16)) return;
+    if ((savedState() & (3ull << 17)) != (3ull << 17)) return;   // tile configuration and tile data
     // Linux hands out the 8 KB tile state only to processes that ask (kernel 5.16 on).
     if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) return;
     available = 1;
@@ -47,24 +67,6 @@ static void detect(void) {
 int gpd_amx_bf16_available(void) {
     pthread_once(&detection, detect);
     return available;
-}
-
-static int wide;
-static pthread_once_t wideDetection = PTHREAD_ONCE_INIT;
-
-static void detectWide(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return;                 // OSXSAVE
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
-    if (!(((b >> 16) & 1) && ((b >> 30) & 1))) return;                                // AVX-512 F and BW
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    wide = (lo & 0xE6) == 0xE6;                             // SSE, AVX, opmask, upper ZMM state
-}
-
-int gpd_avx512_available(void) {
-    pthread_once(&wideDetection, detectWide);
-    return wide;
 }
 
 static long roundUp(long x, long to) { return (x + to - 1) / to * to; }
