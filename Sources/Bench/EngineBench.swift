@@ -120,8 +120,10 @@ public enum EngineBench {
         // The kernels alone, in L2 (64 K floats, output preallocated): compute, not memory, bound.
         let small = Array(src[0..<65536])
         var smallOut = [Float](repeating: 0, count: small.count)
-        for (name, kernel) in [("SiLU kernel in cache", Kernels.silu), ("GELU kernel in cache", Kernels.gelu)]
-            as [(String, (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void)] {
+        var kernels: [(String, (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void)] =
+            [("SiLU kernel in cache", Kernels.silu), ("GELU kernel in cache", Kernels.gelu)]
+        if GEMM.avx512Available { kernels.append(("GELU kernel in cache, 16 lanes (gelu())", Tensor.geluWide)) }
+        for (name, kernel) in kernels {
             let t = Timing.measure(repeats: 5) {
                 small.withUnsafeBufferPointer { ps in smallOut.withUnsafeMutableBufferPointer { po in kernel(ps, po) } }
             }

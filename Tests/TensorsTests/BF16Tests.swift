@@ -111,7 +111,7 @@ final class BF16Tests: XCTestCase {
     }
 
     /// The 16-lane exponential (attention's softmax rows without a graph, wherever the CPU has AVX-512)
-    /// and the BF16 path's GELU against Double, over the whole range: tails shorter than 16 lanes,
+    /// and GELU's forward (likewise) against Double, over the whole range: tails shorter than 16 lanes,
     /// results down to F32's smallest normals, and the ends (0, +∞, GELU's −0 and identity far out).
     func testWideExponentialAndGELUMatchDouble() throws {
         try XCTSkipUnless(GEMM.avx512Available, "this CPU has no AVX-512 (the Swift exponential serves it)")

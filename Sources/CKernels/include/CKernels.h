@@ -2,7 +2,7 @@
 // sums, on the AMX tile units of Intel Xeons from the 4th generation on (Swift has no intrinsics for
 // them). Used for inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
 // Beside it, two AVX-512 loops (an exponential row and GELU) that the Haswell-targeted Swift build
-// cannot emit.
+// cannot emit, used wherever the CPU has AVX-512.
 // Docs: docs/benchmarks.md, "BF16 products on AMX".
 #ifndef GPD_CKERNELS_H
 #define GPD_CKERNELS_H
@@ -39,8 +39,8 @@ int gpd_avx512_available(void);
 /// gpd_avx512_available() returned 1 (gpd_amx_bf16_available() implies it).
 float gpd_exp_row_shifted(float *row, long n, float scale);
 
-/// y = GELU(x) (tanh approximation, Kernels.gelu's formula in Tensors), 16 lanes at a time: the BF16
-/// path's FFN activation. Call only when gpd_avx512_available() returned 1.
+/// y = GELU(x) (tanh approximation, Kernels.gelu's formula in Tensors), 16 lanes at a time: the FFN
+/// activation's forward (Tensor.geluWide). Call only when gpd_avx512_available() returned 1.
 void gpd_gelu16(const float *x, float *y, long n);
 
 #endif

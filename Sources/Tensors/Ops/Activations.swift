@@ -35,10 +35,15 @@ extension Tensor {
 
     /// GELU with the tanh approximation (PyTorch `approximate="tanh"`).
     public func gelu() -> Tensor {
-        // The BF16 path's GELU 16 lanes wide (AVX-512, which its AMX implies); the F32 path's stays as it was.
-        let forward: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void = GEMM.tilesActive
-            ? { x, y in if let px = x.baseAddress, let py = y.baseAddress { gpd_gelu16(px, py, x.count) } } : Kernels.gelu
-        return pointwise("gelu", forward, backward: Kernels.geluBackward)
+        // 16 lanes wide where the CPU has AVX-512 (the Swift build's loops are 8 wide); the backward
+        // reads x only, so it is the same either way.
+        return pointwise("gelu", GEMM.avx512Available ? Self.geluWide : Kernels.gelu, backward: Kernels.geluBackward)
+    }
+
+    /// GELU through the C kernels' 16-lane loop, Kernels.gelu's formula; only where GEMM.avx512Available.
+    public static func geluWide(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
+        precondition(GEMM.avx512Available && x.count == y.count, "geluWide: needs AVX-512 and equal lengths")
+        if let px = x.baseAddress, let py = y.baseAddress { gpd_gelu16(px, py, x.count) }
     }
 
     public func tanh() -> Tensor {
