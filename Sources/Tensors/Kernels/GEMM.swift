@@ -52,8 +52,8 @@ public enum GEMM {
     /// Whether this machine runs BF16 products on tiles (AMX-BF16 with the OS's permission).
     public static let bf16Available = gpd_amx_bf16_available() == 1
 
-    /// Whether this machine runs AVX-512 (F and BW): the C kernels' 16-lane exponential then serves
-    /// attention's softmax without a graph, F32 or BF16 (the Swift build targets AVX2).
+    /// Whether this machine runs AVX-512 (F and BW): the C kernels' 16-lane loops then serve
+    /// attention's softmax without a graph and GELU's forward, F32 or BF16 (the Swift build targets AVX2).
     public static let avx512Available = gpd_avx512_available() == 1
 
     /// Whether products here run as BF16 tile products: asked for, and the machine has the tiles.
