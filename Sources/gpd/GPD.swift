@@ -65,6 +65,7 @@ enum Version {
           OpenBLAS  \(GEMM.config) (\(GEMM.threads) threads)
                     core \(EngineRuntime.blasDecision.core): \(EngineRuntime.blasDecision.explanation)
           BF16      \(GEMM.bf16Available ? "AMX tiles: the studio samples with BF16 products (--arithmetic bf16 elsewhere)" : "no AMX tiles on this CPU: every product is F32")
+          AVX-512   \(GEMM.avx512Available ? "softmax exponentials (attention without a graph) and GELU 16 lanes wide" : "none: the engine's own loops are AVX2, 8 lanes wide")
           FFTW      \(FFT.version)
           ncurses   \(NativeLibraries.ncurses)
           sixel     \(NativeLibraries.sixel)
