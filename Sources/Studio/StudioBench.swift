@@ -90,7 +90,8 @@ public enum StudioBench {
         // spectra) ends before the next request, as it does between a person's edits.
         // The student's row notes where the median clip's time went: the backend's own split
         // (SampleBackend.StudentTimings) and, as "rest", what lies outside it (queue hand-off, the mailbox).
-        func clip(_ who: String, target ms: Double, request: () -> Void, busy: WritableKeyPath<SampleState, Bool>, spectra: Bool) throws {
+        func clip(_ who: String, target ms: Double, request: () -> Void, busy: WritableKeyPath<SampleState, Bool>, spectra: Bool,
+                  split: () -> SampleBackend.StudentTimings? = { nil }) throws {
             var runs: [(seconds: Double, split: SampleBackend.StudentTimings?)] = []
             for _ in 0..<6 {   // the first is a warm-up
                 state.sample[keyPath: busy] = true
@@ -99,7 +100,7 @@ public enum StudioBench {
                 let t0 = Timing.now()
                 request()
                 wait { !$0.sample[keyPath: busy] }
-                runs.append((Timing.now() - t0, spectra ? backend.lastStudentTimings : nil))
+                runs.append((Timing.now() - t0, split()))
                 if let (message, isError) = state.message, isError { throw StudioBenchError(text: message) }
                 if spectra { wait { $0.sample.spectra != nil } }
             }
@@ -117,7 +118,8 @@ public enum StudioBench {
                  request: { backend.sampleTeacher(prompt: prompt, seed: seed, settings: teacher) }, busy: \.teacherBusy, spectra: false)
         let sigmas = state.sample.sigmas
         try clip("\(name(state.sample.studentLabel)) to frames, \(sigmas.count - 1) steps", target: 150,
-                 request: { backend.sampleStudent(prompt: prompt, seed: seed, sigmas: sigmas) }, busy: \.studentBusy, spectra: true)
+                 request: { backend.sampleStudent(prompt: prompt, seed: seed, sigmas: sigmas) }, busy: \.studentBusy, spectra: true,
+                 split: { backend.lastStudentTimings })
     }
 }
 

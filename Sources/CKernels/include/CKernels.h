@@ -3,7 +3,8 @@
 // them). Used for inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
 // Beside it, two AVX-512 loops (an exponential row and GELU) that the Haswell-targeted Swift build
 // cannot emit, used wherever the CPU has AVX-512.
-// Docs: docs/benchmarks.md, "BF16 products on AMX".
+// Docs: docs/benchmarks.md, "BF16 products on AMX" and "Exponentials 16 lanes wide wherever the CPU
+// has AVX-512".
 #ifndef GPD_CKERNELS_H
 #define GPD_CKERNELS_H
 

@@ -99,7 +99,7 @@ extension Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
         let tiles = GEMM.tilesActive && sc > 0   // the BF16 path scales in the exponential, after the row maximum
-        let wide = tiles || GEMM.avx512Available
+        let wide = GEMM.avx512Available   // 16-lane exponentials (AMX tiles imply AVX-512)
         // The tile product takes rows 32 at a time: a block of whole 32s leaves no part-filled tiles
         // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and an 11-row tail).
         let fitting = max(16, attentionBlockFloats / max(lk, 1))
@@ -125,8 +125,7 @@ extension Tensor {
                             else { GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
                                               c: ps.base, ldc: lk) }
                             // exp(s − max) then (P·V) / Σ: the division touches m × d outputs, not m × L scores.
-                            // The exponentials 16 lanes wide where the CPU has AVX-512 (AMX implies it); the F32
-                            // path's scores come scaled, the BF16 path's are scaled here.
+                            // The F32 path's scores come scaled, the BF16 path's are scaled in the exponential.
                             for i in 0..<m {
                                 let sum = wide ? gpd_exp_row_shifted(ps.base + i * lk, lk, tiles ? sc : 1) : Softmax.expRow(ps.base + i * lk, lk)
                                 pn[i] = sum > 0 ? 1 / sum : 0   // no keys: 0
