@@ -1,6 +1,7 @@
 // Text-to-video sampling as diffusers' WanPipeline computes it when given prompt embeddings and
 // initial latents (docs/wan21.md §3): the denoising loop with classifier-free guidance (the
-// unconditional pass is skipped when g ≤ 1), latent de-normalisation, VAE decode, frames in [0, 1].
+// unconditional pass is skipped when g ≤ 1, and at the steps outside a guidance interval when one is
+// set — an extension diffusers does not have), latent de-normalisation, VAE decode, frames in [0, 1].
 import Foundation
 import Models
 import Tensors
@@ -12,9 +13,33 @@ public struct SamplingSettings: Equatable, Codable {
     public var guidance: Float = 5
     /// A custom schedule replaces (solver's table, steps, shift) when set.
     public var sigmas: [Float]? = nil
+    /// The noise levels at which guidance applies, when set: a step that starts at σ within these bounds
+    /// runs the guided pair, any other step the conditional pass alone (one evaluation). nil: every step.
+    public var guidanceInterval: ClosedRange<Float>? = nil
 
-    public init(solver: Solver = .unipc, steps: Int = 50, shift: Double = 5, guidance: Float = 5, sigmas: [Float]? = nil) {
+    enum CodingKeys: String, CodingKey { case solver, steps, shift, guidance, sigmas, guidanceInterval = "guidance_interval" }
+
+    public init(solver: Solver = .unipc, steps: Int = 50, shift: Double = 5, guidance: Float = 5, sigmas: [Float]? = nil,
+                guidanceInterval: ClosedRange<Float>? = nil) {
         self.solver = solver; self.steps = steps; self.shift = shift; self.guidance = guidance; self.sigmas = sigmas
+        self.guidanceInterval = guidanceInterval
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        (solver, steps, shift, guidance) = (try c.decode(Solver.self, forKey: .solver), try c.decode(Int.self, forKey: .steps),
+                                            try c.decode(Double.self, forKey: .shift), try c.decode(Float.self, forKey: .guidance))
+        sigmas = try c.decodeIfPresent([Float].self, forKey: .sigmas)
+        guidanceInterval = try c.decodeIfPresent(ClosedRange<Float>.self, forKey: .guidanceInterval)
+        if let i = guidanceInterval, !(i.lowerBound >= 0 && i.upperBound <= 1) {
+            throw DecodingError.dataCorruptedError(forKey: .guidanceInterval, in: c,
+                                                   debugDescription: "must be two noise levels [low, high] within [0, 1], got [\(i.lowerBound), \(i.upperBound)]")
+        }
+    }
+
+    /// Whether a step starting at noise level σ runs with guidance.
+    public func guides(atSigma sigma: Float) -> Bool {
+        guidance > 1 && (guidanceInterval?.contains(sigma) ?? true)
     }
 
     public func schedule() throws -> FlowSchedule {
@@ -88,7 +113,7 @@ public struct WanPipeline {
                 let ts = Date()
                 let t = [Float](repeating: sampler.timestep, count: batch)
                 let v = try GEMM.withArithmetic(sampler.sigma >= Self.exactFrom ? .f32 : arithmetic) { () throws -> Tensor in
-                    if useCFG, let negative {
+                    if settings.guides(atSigma: sampler.sigma), let negative {
                         nfe += 2
                         return try guidedVelocity(transformer, sampler.x, timesteps: t, context: context, unconditional: negative, scale: settings.guidance)
                     }

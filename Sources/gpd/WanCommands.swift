@@ -18,6 +18,9 @@ struct SamplingOverrides: ParsableArguments {
     @Option(help: "Flow shift.") var shift: Double?
     @Option(help: "Classifier-free guidance scale (≤ 1: one pass per step).") var guidance: Float?
     @Option(help: "A custom sigma list, e.g. 1,0.8,0.5,0 (replaces steps and shift).") var sigmas: String?
+    @Option(help: ArgumentHelp("Guidance only at the steps that start at a noise level in LOW,HIGH (e.g. 0.3,1; 0,1: every step); the others take one conditional pass.",
+                               valueName: "low,high"))
+    var guidanceInterval: String?
     @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles; F32 where the CPU has none).")
     var arithmetic: GEMM.Arithmetic = .f32
 
@@ -31,7 +34,16 @@ struct SamplingOverrides: ParsableArguments {
         if let shift { s.shift = shift; s.sigmas = nil }
         if let guidance { s.guidance = guidance }
         if let sigmas { s.sigmas = try FlowSchedule.parse(sigmas) }
+        if let guidanceInterval { s.guidanceInterval = try Self.parseInterval(guidanceInterval) }
         return s
+    }
+
+    static func parseInterval(_ text: String) throws -> ClosedRange<Float> {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo >= 0, hi <= 1, lo <= hi else {
+            throw ValidationError("--guidance-interval must be two noise levels LOW,HIGH with 0 ≤ LOW ≤ HIGH ≤ 1, got '\(text)'")
+        }
+        return lo...hi
     }
 }
 

@@ -1,6 +1,6 @@
 // The whole WanPipeline against diffusers fed embeddings and latents: Euler N=2 s=7 and UniPC N=4
 // s=3, guidance 6 and 1, latents and decoded frames; CFG at g = 1 equals the conditional-only run, and
-// the guided pair as one batch equals two calls.
+// the guided pair as one batch equals two calls; the guidance interval guides only its own steps.
 import _TestSupport
 import Diffusion
 import Foundation
@@ -38,6 +38,60 @@ final class PipelineTests: XCTestCase {
         XCTAssertThrowsError(try pipe.sample(latents: latents, context: embeds, negative: nil,
                                              settings: SamplingSettings(solver: .unipc, steps: 2, shift: 3, guidance: 5))) { e in
             XCTAssertTrue("\(e)".contains("negative"))
+        }
+    }
+}
+
+/// The guidance interval (an extension diffusers does not have): a step guides when the noise level it
+/// starts at lies within the interval, and otherwise takes the conditional pass alone.
+final class GuidanceIntervalTests: XCTestCase {
+    func testOnlyTheStepsInsideTheIntervalAreGuided() throws {
+        let folder = Bundle.module.url(forResource: "pipeline", withExtension: nil, subdirectory: "Fixtures")!.path
+        let pipe = WanPipeline(transformer: try WanTransformer.load(folder: folder + "/transformer"), vae: nil)
+        let io = try loadFixture("pipeline_io.safetensors", bundle: .module)
+        let latents = try io.tensor("latents"), embeds = try io.tensor("prompt_embeds"), negative = try io.tensor("negative_prompt_embeds")
+        func run(_ sigmas: [Float], _ g: Float, _ interval: ClosedRange<Float>?) throws -> SampleResult {
+            try pipe.sample(latents: latents, context: embeds, negative: negative,
+                            settings: SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: g, sigmas: sigmas,
+                                                       guidanceInterval: interval), decode: false)
+        }
+        let sigmas: [Float] = [1, 0.8, 0.5, 0.2, 0]
+        // [0, 1] holds every step: the same run as no interval.
+        let all = try run(sigmas, 6, nil), whole = try run(sigmas, 6, 0...1)
+        XCTAssertEqual(whole.latents.data, all.latents.data)
+        XCTAssertEqual(whole.nfe, 8)
+        // An interval holding no step's noise level: guidance 1 throughout.
+        let none = try run(sigmas, 6, 0.9...0.95), plain = try run(sigmas, 1, nil)
+        XCTAssertEqual(none.latents.data, plain.latents.data)
+        XCTAssertEqual(none.nfe, 4)
+        XCTAssertNotEqual(none.latents.data, all.latents.data)
+        // Guided at σ 1 and 0.8 only, bounds included (0.8 is inside [0.8, 1]): the sampler stepped by hand
+        // (without a graph, as the pipeline) with the guided velocity twice, then the conditional one.
+        let split = try run(sigmas, 6, 0.8...1)
+        var sampler = FlowSampler(x: latents, schedule: try .custom(sigmas), solver: .euler)
+        try GradMode.withDisabled {
+            for i in 0..<4 {
+                let t = [Float](repeating: sampler.timestep, count: latents.shape[0])
+                sampler.advance(velocity: i < 2 ? try guidedVelocity(pipe.transformer, sampler.x, timesteps: t, context: embeds, unconditional: negative, scale: 6)
+                                                : try pipe.transformer(sampler.x, timesteps: t, context: embeds))
+            }
+        }
+        XCTAssertEqual(split.nfe, 2 * 2 + 2)
+        XCTAssertEqual(split.latents.data, sampler.x.data)
+    }
+
+    func testModelFilesAndTheCommandLineRefuseAnIntervalOutsideTheNoiseLevels() throws {
+        let ok = #"{"solver":"unipc","steps":48,"shift":3,"guidance":5,"guidance_interval":[0.25,1]}"#
+        let s = try JSONDecoder().decode(SamplingSettings.self, from: Data(ok.utf8))
+        XCTAssertEqual(s.guidanceInterval, 0.25...1)
+        XCTAssertEqual(try JSONDecoder().decode(SamplingSettings.self, from: JSONEncoder().encode(s)), s)
+        let old = #"{"solver":"unipc","steps":48,"shift":3,"guidance":5}"#
+        XCTAssertNil(try JSONDecoder().decode(SamplingSettings.self, from: Data(old.utf8)).guidanceInterval)
+        for bad in ["[0.5,1.5]", "[-0.1,1]", "[0.8,0.2]", "[0.5]"] {
+            let text = #"{"solver":"unipc","steps":48,"shift":3,"guidance":5,"guidance_interval":"# + bad + "}"
+            XCTAssertThrowsError(try JSONDecoder().decode(SamplingSettings.self, from: Data(text.utf8)), bad) { e in
+                XCTAssertTrue("\(e)".contains("guidance_interval"), "\(bad): \(e)")
+            }
         }
     }
 }
