@@ -23,6 +23,13 @@ public struct EvalReport: Codable {
     public var model: String?
     public var seeds: [UInt64]?
     public var steps: Int?
+    /// The sampling the clips were made with: solver, shift or a custom sigma list, guidance and its
+    /// interval (absent: every step).
+    public var solver: String?
+    public var shift: Double?
+    public var sigmas: [Double]?
+    public var guidance: Double?
+    public var guidanceInterval: [Double]?
     public var nfe: Int?
     public var sampleSecondsPerClip: Double?
     public var denoiseSecondsPerClip: Double?
@@ -89,7 +96,8 @@ public struct EvalReport: Codable {
 
     enum CodingKeys: String, CodingKey {
         case total, qualityFactor = "quality_factor", promptFollowing = "prompt_following", vbenchTotal = "vbench_total"
-        case quality, semantic, seen, heldOut = "held_out", dimensions, prompts, model, seeds, steps, nfe
+        case quality, semantic, seen, heldOut = "held_out", dimensions, prompts, model, seeds, steps, nfe, solver, shift, sigmas, guidance
+        case guidanceInterval = "guidance_interval"
         case sampleSecondsPerClip = "sample_seconds_per_clip", denoiseSecondsPerClip = "denoise_seconds_per_clip"
         case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, latentSpectra = "latent_spectra", vae, psnr
     }

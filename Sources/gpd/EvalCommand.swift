@@ -164,6 +164,9 @@ struct EvalCommand: ParsableCommand {
         report.model = ref
         report.seeds = seedList
         report.steps = try base.schedule().steps
+        (report.solver, report.guidance) = (base.solver.rawValue, Double(base.guidance))
+        (report.shift, report.sigmas) = (base.sigmas == nil ? base.shift : nil, base.sigmas?.map(Double.init))
+        report.guidanceInterval = base.guidanceInterval.map { [Double($0.lowerBound), Double($0.upperBound)] }
         report.nfe = nfe
         report.sampleSecondsPerClip = sampleSeconds / Double(jobs.count)
         report.denoiseSecondsPerClip = denoiseSeconds / Double(jobs.count)

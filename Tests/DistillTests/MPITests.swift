@@ -172,6 +172,19 @@ final class MPITests: XCTestCase {
         }
         XCTAssertEqual(totals[1], totals[0], accuracy: 1e-6)
         XCTAssertEqual(totals[2], totals[0], accuracy: 1e-6)
+        // The report names the sampling; a guidance interval holding only the first step's noise level
+        // (σ ≈ 1, then 0.86 and 0.6 at shift 3) guides one step of three.
+        let full = try eval(2, "--steps 3", "full.json"), interval = try eval(2, "--steps 3 --guidance-interval 0.9,1", "interval.json")
+        XCTAssertEqual(full["steps"] as? Int, 3)
+        XCTAssertEqual(full["nfe"] as? Int, 6)
+        XCTAssertEqual(full["guidance"] as? Double, 3)
+        XCTAssertEqual(full["solver"] as? String, "unipc")
+        XCTAssertNil(full["guidance_interval"])
+        XCTAssertEqual(interval["nfe"] as? Int, 4)
+        let bounds = try XCTUnwrap(interval["guidance_interval"] as? [Double])
+        XCTAssertEqual(bounds.count, 2)
+        XCTAssertEqual(bounds.first ?? 0, 0.9, accuracy: 1e-6)
+        XCTAssertEqual(bounds.last ?? 0, 1)
         // Each row's PSNR is its own clip's, in clip order, at every world size.
         let ref = try XCTUnwrap(Safetensors.read(root + "/ref.safetensors").tensors["frames"]), mine = try XCTUnwrap(Safetensors.read(root + "/mine.safetensors").tensors["frames"])
         let clip = { (t: Tensor, i: Int) in t.slice(axis: 0, i, i + 1).reshape(Array(t.shape.dropFirst())) }
