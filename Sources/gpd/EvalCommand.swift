@@ -164,9 +164,10 @@ struct EvalCommand: ParsableCommand {
         report.model = ref
         report.seeds = seedList
         report.steps = try base.schedule().steps
-        (report.solver, report.guidance) = (base.solver.rawValue, Double(base.guidance))
-        (report.shift, report.sigmas) = (base.sigmas == nil ? base.shift : nil, base.sigmas?.map(Double.init))
-        report.guidanceInterval = base.guidanceInterval.map { [Double($0.lowerBound), Double($0.upperBound)] }
+        let decimal = { (x: Float) in Double("\(x)") ?? Double(x) }   // 0.3, not 0.30000001192092896
+        (report.solver, report.guidance) = (base.solver.rawValue, decimal(base.guidance))
+        (report.shift, report.sigmas) = (base.sigmas == nil ? base.shift : nil, base.sigmas?.map(decimal))
+        report.guidanceInterval = base.guidanceInterval.map { [decimal($0.lowerBound), decimal($0.upperBound)] }
         report.nfe = nfe
         report.sampleSecondsPerClip = sampleSeconds / Double(jobs.count)
         report.denoiseSecondsPerClip = denoiseSeconds / Double(jobs.count)
