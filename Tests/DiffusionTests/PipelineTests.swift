@@ -80,7 +80,7 @@ final class GuidanceIntervalTests: XCTestCase {
         XCTAssertEqual(split.latents.data, sampler.x.data)
     }
 
-    func testModelFilesAndTheCommandLineRefuseAnIntervalOutsideTheNoiseLevels() throws {
+    func testModelFilesRefuseAnIntervalOutsideTheNoiseLevels() throws {
         let ok = #"{"solver":"unipc","steps":48,"shift":3,"guidance":5,"guidance_interval":[0.25,1]}"#
         let s = try JSONDecoder().decode(SamplingSettings.self, from: Data(ok.utf8))
         XCTAssertEqual(s.guidanceInterval, 0.25...1)

@@ -182,6 +182,9 @@ final class MPITests: XCTestCase {
         XCTAssertNil(full["guidance_interval"])
         XCTAssertEqual(interval["nfe"] as? Int, 4)
         XCTAssertEqual(interval["guidance_interval"] as? [Double], [0.9, 1], "as given, not widened from Float")
+        let refused = try Child.spawn(["/bin/sh", "-c", "'\(binary!)' eval --model '\(root!)/teacher' --prompts '\(prompts)' --seeds 0 --guidance-interval 0.8,0.2 2> '\(root!)/refused.txt'"])
+        XCTAssertNotEqual(refused.wait(seconds: 60), 0, "a reversed interval is refused")
+        XCTAssertTrue(try String(contentsOfFile: root + "/refused.txt", encoding: .utf8).contains("--guidance-interval must be"))
         // Each row's PSNR is its own clip's, in clip order, at every world size.
         let ref = try XCTUnwrap(Safetensors.read(root + "/ref.safetensors").tensors["frames"]), mine = try XCTUnwrap(Safetensors.read(root + "/mine.safetensors").tensors["frames"])
         let clip = { (t: Tensor, i: Int) in t.slice(axis: 0, i, i + 1).reshape(Array(t.shape.dropFirst())) }
