@@ -130,19 +130,19 @@ public enum ModelBench {
             }
         }
         if on("bf16") {
-            // Sampling with BF16 tile products (GEMM.Arithmetic.bf16) against F32, alternating in this
+            // Sampling with BF16 products (GEMM.Arithmetic.bf16: AMX tiles or AVX512-BF16 vectors) against F32, alternating in this
             // run: a guided denoising step (batch 2) of the demo transformer on the 80 tokens of the demo
             // VAE's latents and on the 576 of the 2× VAE's (teacher-2x), and one 1.3B block.
-            let group = "BF16 products on AMX tiles (against F32 in the same run)"
+            let group = "BF16 products on \(GEMM.bf16Units ?? "AMX tiles or AVX512-BF16 vectors") (against F32 in the same run)"
             if !GEMM.bf16Available {
-                report.add(group, "not measured", value: 0, unit: "", note: "this CPU has no AMX BF16 tiles, or Linux did not grant them")
+                report.add(group, "not measured", value: 0, unit: "", note: "this CPU has neither AMX BF16 tiles (granted by Linux) nor AVX512-BF16")
             } else {
                 var rng = RNG(seed: 6)
                 let model = try WanTransformer(demoTransformer, rng: &rng)
                 func compare(_ name: String, _ forward: @escaping () -> Void) {
                     let (_, flops) = FLOPCounter.counting(forward)
-                    let tiles = { GEMM.withArithmetic(.bf16, forward) }
-                    let (t, tf) = Timing.compare(repeats: 5, tiles, forward)
+                    let bf16 = { GEMM.withArithmetic(.bf16, forward) }
+                    let (t, tf) = Timing.compare(repeats: 5, bf16, forward)
                     report.add(group, name, value: Double(flops) / t / 1e9, unit: "GFLOP/s", baseline: Double(flops) / tf / 1e9,
                                baselineName: "F32", note: String(format: "%.2f ms against %.2f ms", t * 1e3, tf * 1e3), seconds: t)
                 }

@@ -124,7 +124,7 @@ public struct SampleState {
     public var clipShape: [Int] = []
     public var teacherSeconds: Double?
     public var studentSeconds: Double?
-    /// Whether the clips are sampled with BF16 tile products (`gpd studio --arithmetic`).
+    /// Whether the clips are sampled with BF16 products (`gpd studio --arithmetic`).
     public var bf16 = false
     public var psnr: Double?
     public var ssim: Double?

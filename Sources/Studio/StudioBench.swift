@@ -71,7 +71,7 @@ public enum StudioBench {
     static func bundledPair(into report: inout BenchReport, group: String) throws {
         let mailbox = Mailbox()
         let backend = SampleBackend(mailbox: mailbox, runsRoot: NSTemporaryDirectory() + "gpd-bench-no-runs-\(getpid())")
-        let arithmetic: GEMM.Arithmetic = GEMM.bf16Available ? .bf16 : .f32   // the studio's default
+        let arithmetic = GEMM.studioDefault
         backend.arithmetic = arithmetic
         var state = StudioState()
         func wait(until done: (StudioState) -> Bool) {

@@ -58,13 +58,21 @@ struct GPD: ParsableCommand {
 enum Version {
     static let project = "0.1.0"
 
+    static var bf16Line: String {
+        switch GEMM.bf16Units {
+        case nil: return "neither AMX tiles nor AVX512-BF16 on this CPU: every product is F32"
+        case let units? where GEMM.studioDefault == .bf16: return "\(units): the studio samples with BF16 products (--arithmetic bf16 elsewhere)"
+        case let units?: return "\(units): BF16 products where asked (--arithmetic bf16, inference_arithmetic); the studio stays F32 by default"
+        }
+    }
+
     /// The project version and the native libraries this binary linked.
     static var full: String {
         """
         gpd \(project)
           OpenBLAS  \(GEMM.config) (\(GEMM.threads) threads)
                     core \(EngineRuntime.blasDecision.core): \(EngineRuntime.blasDecision.explanation)
-          BF16      \(GEMM.bf16Available ? "AMX tiles: the studio samples with BF16 products (--arithmetic bf16 elsewhere)" : "no AMX tiles on this CPU: every product is F32")
+          BF16      \(bf16Line)
           AVX-512   \(GEMM.avx512Available ? "softmax exponentials (attention without a graph) and GELU 16 lanes wide" : "none: the engine's own loops are AVX2, 8 lanes wide")
           FFTW      \(FFT.version)
           ncurses   \(NativeLibraries.ncurses)
@@ -85,8 +93,8 @@ struct Studio: ParsableCommand {
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
     @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?
     @Option(help: "The teacher on the Sample screen: a project model (demo:teacher-struct, a run, a model folder) or a diffusers Wan2.1 folder (9 frames at 128×128).") var teacher: String?
-    @Option(help: "The Sample screen's products: bf16 (BF16 inputs, F32 sums, on AMX tiles; F32 where the CPU has none) or f32 (as `gpd sample` and `gpd eval` compute by default).")
-    var arithmetic: GEMM.Arithmetic = .bf16
+    @Option(help: "The Sample screen's products: bf16 (BF16 inputs, F32 sums, on AMX tiles or AVX512-BF16; F32 where the CPU has neither) or f32 (as `gpd sample` and `gpd eval` compute by default). Default: bf16 where the CPU has AMX tiles, else f32.")
+    var arithmetic: GEMM.Arithmetic?
 
     func run() throws {
         if keys {
@@ -124,7 +132,7 @@ struct Studio: ParsableCommand {
             app.state.screen = id
         }
         if let prompt { app.state.sample.prompt = prompt }
-        app.arithmetic = arithmetic
+        app.arithmetic = arithmetic ?? GEMM.studioDefault
         if let runName { app.state.screen = .run; app.state.run.detail = RunDetail(name: runName) }
         try app.run(graphics: graphics)
         // Quit at once: a background sample may be inside a GEMM, and OpenBLAS's exit handler would

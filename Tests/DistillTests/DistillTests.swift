@@ -265,9 +265,9 @@ final class DistillTests: XCTestCase {
     }
 
     /// inference_arithmetic = "bf16": the velocities of the rollouts and targets (here the guided
-    /// teacher's and the student's) come from BF16 tile products — close to F32's, not equal — and the
-    /// arithmetic does not leak out of the fields into the training step. Without tiles they are F32
-    /// and equal.
+    /// teacher's and the student's) come from BF16 products (AMX tiles or AVX512-BF16) — close to F32's,
+    /// not equal — and the arithmetic does not leak out of the fields into the training step. Without
+    /// either they are F32 and equal.
     func testInferenceRunsInItsArithmetic() throws {
         var c = config(stages: [2, 4], steps: 1)
         c.distill.inferenceArithmetic = .bf16
@@ -287,7 +287,7 @@ final class DistillTests: XCTestCase {
             let v = try trainer.field(model, context: ctx, unconditional: un, guidance: guidance)(x, [0.6])
             let worst = zip(v.data, exact.data).map { abs($0 - $1) }.max()!, scale = exact.data.map(abs).max()!
             XCTAssertLessThan(worst, 0.02 * scale, "\(name): BF16 velocity far from F32's")
-            XCTAssertEqual(v.data != exact.data, GEMM.bf16Available, "\(name): BF16 tiles \(GEMM.bf16Available ? "available but unused" : "absent, yet not F32")")
+            XCTAssertEqual(v.data != exact.data, GEMM.bf16Available, "\(name): BF16 units \(GEMM.bf16Available ? "available but unused" : "absent, yet not F32")")
         }
         XCTAssertEqual(GEMM.arithmetic, .f32, "the arithmetic leaked out of the field")
         try trainer.run(resume: false)

@@ -1,7 +1,7 @@
-// The BF16 tile product (GEMM.Arithmetic.bf16, Sources/CKernels) against the triple-loop twin run on
-// inputs rounded to BF16 here, independently of the kernel: what is left is F32 summation order, so
-// the tolerance is F32's, far below BF16's rounding (a wrong tile layout or edge is off by O(1)).
-// On machines without AMX tiles the BF16 scope must change nothing.
+// The BF16 products (GEMM.Arithmetic.bf16, Sources/CKernels: AMX tiles, or AVX512-BF16 vectors)
+// against the triple-loop twin run on inputs rounded to BF16 here, independently of the kernels: what
+// is left is F32 summation order, so the tolerance is F32's, far below BF16's rounding (a wrong
+// layout or edge is off by O(1)). On machines with neither the BF16 scope must change nothing.
 import CKernels
 import _TestSupport
 import Tensors
@@ -15,9 +15,11 @@ final class BF16Tests: XCTestCase {
         return Float(bitPattern: rounded & 0xffff_0000)
     }
 
-    func requireTiles() throws {
-        try XCTSkipUnless(GEMM.bf16Available, "this machine has no AMX BF16 tiles (the F32 fallback is tested below)")
+    func requireBF16() throws {
+        try XCTSkipUnless(GEMM.bf16Available, "this machine has neither AMX BF16 tiles nor AVX512-BF16 (the F32 fallback is tested below)")
     }
+
+    static let cases = [(1, 1, 1), (37, 45, 70), (64, 64, 32), (64, 96, 128), (33, 17, 95), (50, 80, 40), (13, 33, 64), (97, 300, 96)]
 
     func testRoundingHelperIsBF16() {
         XCTAssertEqual(Self.bf16(1), 1)
@@ -27,17 +29,18 @@ final class BF16Tests: XCTestCase {
         XCTAssertEqual(Self.bf16(1 + 1 / 512), 1, "below half an ulp rounds down")
     }
 
-    /// GEMM.sgemm inside withArithmetic(.bf16): every transpose of B, α 1 and 0.7, β 0, 1 and 0.5,
-    /// whole 32 × 32 blocks (stored straight into C) and ragged edges (50 × 80: a block of 18 rows, a
-    /// block whose second column of tiles lies wholly past C), leading dimensions wider than the
-    /// matrices, and a product large enough to be split over the cores.
-    func testTileProductMatchesNaiveOnRoundedInputs() throws {
-        try requireTiles()
+    /// GEMM.sgemm inside withArithmetic(.bf16), on this machine's units: every transpose of B, α 1 and
+    /// 0.7, β 0, 1 and 0.5, whole 32 × 32 blocks (stored straight into C by the tiles) and ragged edges
+    /// (50 × 80: a block of 18 rows, a block whose second column of tiles lies wholly past C; 13 and 97
+    /// rows: the vectors' 12-row blocks and 48-row chunks with a remainder), leading dimensions wider
+    /// than the matrices, and a product large enough to be split over the cores.
+    func testBF16ProductMatchesNaiveOnRoundedInputs() throws {
+        try requireBF16()
         let (workers, threads) = (Parallel.workers, GEMM.threads)
         Parallel.workers = 3; GEMM.setThreads(3)
         defer { Parallel.workers = workers; GEMM.setThreads(threads) }
         var seed: UInt64 = 900
-        let small = [(1, 1, 1), (37, 45, 70), (64, 64, 32), (64, 96, 128), (33, 17, 95), (50, 80, 40)].map { ($0, [Float(1), 0.7], [Float(0), 1, 0.5]) }
+        let small = Self.cases.map { ($0, [Float(1), 0.7], [Float(0), 1, 0.5]) }
         let split = ((1000, 130, 200), [Float(1)], [Float(1)])   // 26 M multiply-adds: rows over the cores
         for ((m, n, k), alphas, betas) in small + [split] {
             for tb in [false, true] { for alpha in alphas { for beta in betas {
@@ -58,11 +61,32 @@ final class BF16Tests: XCTestCase {
         }
     }
 
+    /// The vector kernel called directly, so that a machine with tiles (where GEMM uses those) tests it
+    /// too: the same cases as above against the twin, B packed by the same packing.
+    func testVectorProductMatchesNaiveOnRoundedInputs() throws {
+        try XCTSkipUnless(gpd_avx512_bf16_available() == 1, "this CPU has no AVX512-BF16")
+        var seed: UInt64 = 1900
+        for (m, n, k) in Self.cases { for tb in [false, true] { for (alpha, beta) in [(Float(1), Float(0)), (1, 1), (0.7, 0.5)] {
+            seed += 1
+            let (lda, ldb, ldc) = (k + 3, (tb ? k : n) + 5, n + 2)
+            let a = randomTensor([m * lda], seed: seed).data
+            let b = randomTensor([(tb ? n : k) * ldb], seed: seed + 100).data
+            var got = randomTensor([m * ldc], seed: seed + 200).data
+            var want = got
+            var packed = [UInt16](repeating: 0, count: gpd_bf16_packed_count(n, k))
+            gpd_bf16_pack(tb ? 1 : 0, n, k, b, ldb, &packed)
+            XCTAssertEqual(gpd_bf16_gemm_packed_vectors(m, n, k, alpha, a, lda, packed, beta, &got, ldc), 0)
+            GEMM.naive(transA: false, transB: tb, m: m, n: n, k: k, alpha: alpha, a: a.map(Self.bf16), lda: lda,
+                       b: b.map(Self.bf16), ldb: ldb, beta: beta, c: &want, ldc: ldc)
+            assertClose(got, want, atol: 2e-5, rtol: 2e-5, "vectors \(m)×\(n)×\(k) tB=\(tb) α=\(alpha) β=\(beta)")
+        } } }
+    }
+
     /// A linear layer with its bias (β = 1, whole blocks) and attention's blocked inference path, whose
     /// heads run on the engine's worker threads: both must compute in BF16 inside the scope (the
     /// workers carry it) and in F32 outside.
     func testScopeReachesLinearAndAttentionHeads() throws {
-        try requireTiles()
+        try requireBF16()
         let x = randomTensor([2, 32, 64], seed: 31), w = randomTensor([96, 64], seed: 32), bias = randomTensor([96], seed: 33)
         let y = GEMM.withArithmetic(.bf16) { x.linear(w, bias) }
         var want = [Float](repeating: 0, count: 64 * 96)
@@ -98,9 +122,9 @@ final class BF16Tests: XCTestCase {
         }
     }
 
-    /// Where the CPU has no tiles, the BF16 scope is the F32 computation, bit for bit.
-    func testWithoutTilesTheScopeChangesNothing() throws {
-        try XCTSkipIf(GEMM.bf16Available, "this machine has AMX BF16 tiles (the tile product is tested above)")
+    /// Where the CPU has neither, the BF16 scope is the F32 computation, bit for bit.
+    func testWithoutBF16UnitsTheScopeChangesNothing() throws {
+        try XCTSkipIf(GEMM.bf16Available, "this machine has \(GEMM.bf16Units ?? "BF16 units") (the BF16 product is tested above)")
         let a = randomTensor([37 * 70], seed: 7).data, b = randomTensor([45 * 70], seed: 8).data
         var f32 = [Float](repeating: 0, count: 37 * 45), asked = f32
         GEMM.sgemm(transA: false, transB: true, m: 37, n: 45, k: 70, a: a, lda: 70, b: b, ldb: 70, c: &f32, ldc: 45)

@@ -1,6 +1,7 @@
 // The one matrix product the engine computes itself instead of through OpenBLAS: BF16 inputs, F32
-// sums, on the AMX tile units of Intel Xeons from the 4th generation on (Swift has no intrinsics for
-// them). Used for inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
+// sums, on the AMX tile units of Intel Xeons from the 4th generation on, or else on AVX512-BF16
+// vectors (AMD Zen 4 and later, Intel Cooper Lake); Swift has no intrinsics for either. Used for
+// inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
 // Beside it, two AVX-512 loops (an exponential row and GELU) that the Haswell-targeted Swift build
 // cannot emit, used wherever the CPU has AVX-512.
 // Docs: docs/benchmarks.md, "BF16 products on AMX" and "Exponentials 16 lanes wide wherever the CPU
@@ -15,6 +16,13 @@
 /// per-process permission to use it (requested once, here). 0 otherwise.
 int gpd_amx_bf16_available(void);
 
+/// 1 when this CPU has AVX-512 F, BW and VL and AVX512-BF16 (VDPBF16PS) and the OS saves the ZMM
+/// state; 0 otherwise. Independent of the tiles: a CPU with AMX has these too.
+int gpd_avx512_bf16_available(void);
+
+/// 1 when either of the two is: gpd_bf16_gemm_packed may be called.
+int gpd_bf16_available(void);
+
 /// Elements (uint16) a packed right operand of op(B) [K, N] takes.
 long gpd_bf16_packed_count(long n, long k);
 
@@ -25,10 +33,16 @@ void gpd_bf16_pack(int transB, long n, long k, const float *b, long ldb, uint16_
 
 /// C[M,N] = alpha · A[M,K] · op(B) + beta · C, row-major, A rounded to BF16 as it is read and the
 /// products summed in F32; `packed` is op(B) from gpd_bf16_pack with the same n and k. beta == 0
-/// ignores C's old contents. Call only when gpd_amx_bf16_available() returned 1. Returns 0, or -1
-/// when its scratch memory could not be allocated (C is then untouched).
+/// ignores C's old contents. On the tiles where gpd_amx_bf16_available() returns 1, else on vectors.
+/// Call only when gpd_bf16_available() returned 1. Returns 0, or -1 when its scratch memory could not
+/// be allocated (C is then untouched).
 int gpd_bf16_gemm_packed(long m, long n, long k, float alpha, const float *a, long lda,
                          const uint16_t *packed, float beta, float *c, long ldc);
+
+/// gpd_bf16_gemm_packed on AVX512-BF16 vectors whatever the CPU's tiles (so that a machine with
+/// tiles tests both kernels). Call only when gpd_avx512_bf16_available() returned 1.
+int gpd_bf16_gemm_packed_vectors(long m, long n, long k, float alpha, const float *a, long lda,
+                                 const uint16_t *packed, float beta, float *c, long ldc);
 
 /// 1 when this CPU has AVX-512 F and BW and the OS saves the ZMM and opmask state; 0 otherwise.
 int gpd_avx512_available(void);
@@ -37,7 +51,7 @@ int gpd_avx512_available(void);
 /// exponential of Kernels.fastExp in Tensors); returns the sum. Attention's softmax without a graph
 /// (inference): on the BF16 path its scores' scale is applied here, so that their product is stored
 /// straight from the tiles; on the F32 path the scores come scaled and scale is 1. Call only when
-/// gpd_avx512_available() returned 1 (gpd_amx_bf16_available() implies it).
+/// gpd_avx512_available() returned 1 (gpd_bf16_available() implies it).
 float gpd_exp_row_shifted(float *row, long n, float scale);
 
 /// y = GELU(x) (tanh approximation, Kernels.gelu's formula in Tensors), 16 lanes at a time: the FFN

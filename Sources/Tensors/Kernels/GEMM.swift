@@ -1,5 +1,5 @@
 // Matrix products: cblas_sgemm (OpenBLAS) and its naive twin, and inside `withArithmetic(.bf16)` the
-// BF16 tile product on AMX (Sources/CKernels). Row-major throughout.
+// BF16 product on AMX tiles or AVX512-BF16 vectors (Sources/CKernels). Row-major throughout.
 // C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, op = transpose when the flag is set.
 import CBLAS
 import CKernels
@@ -31,8 +31,9 @@ public enum GEMM {
     public enum Arithmetic: String, Sendable, CaseIterable {
         /// F32 inputs and sums (OpenBLAS): every product by default, and always in training.
         case f32
-        /// Inputs rounded to BF16 (8 significant bits), sums in F32, on the AMX tile units where the
-        /// CPU has them (`bf16Available`; elsewhere the products stay F32). For sampling, with the
+        /// Inputs rounded to BF16 (8 significant bits), sums in F32, on the AMX tile units or the
+        /// AVX512-BF16 vector instructions where the CPU has them (`bf16Available`, `bf16Units`;
+        /// elsewhere the products stay F32). For sampling, with the
         /// pipeline's precision rule (the steps from σ ≥ `WanPipeline.exactFrom` and the prompt's
         /// encoding stay F32), a clip's frames differ from the F32 clip's by less than the eye sees
         /// (docs/benchmarks.md, "BF16 products on AMX"); without it they need not. Products whose A
@@ -49,15 +50,26 @@ public enum GEMM {
         try $arithmetic.withValue(arithmetic, operation: body)
     }
 
-    /// Whether this machine runs BF16 products on tiles (AMX-BF16 with the OS's permission).
-    public static let bf16Available = gpd_amx_bf16_available() == 1
+    /// Whether this machine runs BF16 products: on AMX tiles (with the OS's permission) or on
+    /// AVX512-BF16 vectors.
+    public static let bf16Available = gpd_bf16_available() == 1
+
+    /// What runs them, for reports: "AMX tiles", "AVX512-BF16 vectors", or nil.
+    public static let bf16Units: String? = gpd_amx_bf16_available() == 1 ? "AMX tiles"
+        : gpd_avx512_bf16_available() == 1 ? "AVX512-BF16 vectors" : nil
+
+    /// The studio's arithmetic when none is asked for: BF16 on AMX tiles, where a whole teacher-2x
+    /// clip is about 1.6× faster; F32 elsewhere, vectors included — there a clip gained 1.2–1.4×,
+    /// under the 1.5× that sampling in BF16 by default was to be worth (docs/benchmarks.md, "BF16
+    /// products on AVX512-BF16 vectors").
+    public static let studioDefault: Arithmetic = gpd_amx_bf16_available() == 1 ? .bf16 : .f32
 
     /// Whether this machine runs AVX-512 (F and BW): the C kernels' 16-lane loops then serve
     /// attention's softmax without a graph and GELU's forward, F32 or BF16 (the Swift build targets AVX2).
     public static let avx512Available = gpd_avx512_available() == 1
 
-    /// Whether products here run as BF16 tile products: asked for, and the machine has the tiles.
-    @inline(__always) static var tilesActive: Bool { arithmetic == .bf16 && bf16Available }
+    /// Whether products here run in BF16: asked for, and the machine has the units.
+    @inline(__always) static var bf16Active: Bool { arithmetic == .bf16 && bf16Available }
 
     /// Row-major sgemm on raw pointers with explicit leading dimensions (lets callers address
     /// one head of a [L, H·d] matrix without copying).
@@ -72,7 +84,7 @@ public enum GEMM {
             return
         }
         let parts = min(Parallel.workers, threads)
-        if !transA && tilesActive {
+        if !transA && bf16Active {
             let packed = BF16Operand(transB: transB, n: n, k: k, b: b, ldb: ldb)
             if parts > 1 && m * n * k >= singleThreadWork && m >= parts * 32 {
                 // Rows over the cores in whole 32-row blocks, the packed B shared.
@@ -171,7 +183,7 @@ public enum GEMM {
     public static var coreName: String { String(cString: gpd_openblas_corename()) }
 }
 
-/// op(B) [K, N] rounded to BF16 and packed for the tile product (`GEMM.Arithmetic.bf16`): packed once,
+/// op(B) [K, N] rounded to BF16 and packed for the BF16 product (`GEMM.Arithmetic.bf16`): packed once,
 /// it serves any number of products with it (attention packs each head's K and V once for all its
 /// blocks of query rows).
 public final class BF16Operand {
@@ -181,7 +193,7 @@ public final class BF16Operand {
     /// op(B) = Bᵀ with B stored [N, K] (row stride ldb) when transB, else B stored [K, N]. Only where
     /// `GEMM.bf16Available`.
     public init(transB: Bool, n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int) {
-        precondition(GEMM.bf16Available, "BF16Operand: this machine has no AMX BF16 tiles")
+        precondition(GEMM.bf16Available, "BF16Operand: this machine has neither AMX BF16 tiles nor AVX512-BF16")
         self.n = n; self.k = k
         storage = .allocate(capacity: max(1, gpd_bf16_packed_count(n, k)))
         gpd_bf16_pack(transB ? 1 : 0, n, k, b, ldb, storage)
@@ -199,7 +211,7 @@ public final class BF16Operand {
 
     /// `product` without counting its FLOPs (GEMM.sgemm has counted them).
     func multiply(m: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        // Fails only when its scratch (32 rows of A in BF16) cannot be allocated: the process is out of memory.
+        // Fails only when its scratch (32 or 48 rows of A in BF16) cannot be allocated: the process is out of memory.
         let status = gpd_bf16_gemm_packed(m, n, k, alpha, a, lda, storage, beta, c, ldc)
         precondition(status == 0, "BF16 product \(m)×\(n)×\(k): out of memory for its scratch")
     }

@@ -98,12 +98,13 @@ extension Tensor {
     static func attentionBlocked(q: Tensor, k: Tensor, v: Tensor, scale sc: Float) -> Tensor {
         let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let lk = k.shape[1], ld = h * d
-        let tiles = GEMM.tilesActive && sc > 0   // the BF16 path scales in the exponential, after the row maximum
-        let wide = GEMM.avx512Available   // 16-lane exponentials (AMX tiles imply AVX-512)
+        let bf16 = GEMM.bf16Active && sc > 0   // the BF16 path scales in the exponential, after the row maximum
+        let wide = GEMM.avx512Available   // 16-lane exponentials (the BF16 units imply AVX-512)
         // The tile product takes rows 32 at a time: a block of whole 32s leaves no part-filled tiles
-        // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and an 11-row tail).
+        // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and an 11-row tail; the
+        // vector product's 48-row chunks divide 96 too).
         let fitting = max(16, attentionBlockFloats / max(lk, 1))
-        let rowsPerBlock = max(1, min(lq, tiles ? max(32, fitting / 32 * 32) : fitting))
+        let rowsPerBlock = max(1, min(lq, bf16 ? max(32, fitting / 32 * 32) : fitting))
         var out = Kernels.unfilled(q.count)
         q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
         out.withUnsafeMutableBufferPointer { po in
@@ -114,20 +115,20 @@ extension Tensor {
                         let (bi, hi) = (bh / h, bh % h)
                         let kh = pk.base + bi * lk * ld + hi * d
                         let vh = pv.base + bi * lk * ld + hi * d
-                        // BF16 tile products: this head's K and V packed once for all its blocks.
-                        let packedK = tiles ? BF16Operand(transB: true, n: lk, k: d, b: kh, ldb: ld) : nil
-                        let packedV = tiles ? BF16Operand(transB: false, n: d, k: lk, b: vh, ldb: ld) : nil
+                        // BF16 products: this head's K and V packed once for all its blocks.
+                        let packedK = bf16 ? BF16Operand(transB: true, n: lk, k: d, b: kh, ldb: ld) : nil
+                        let packedV = bf16 ? BF16Operand(transB: false, n: d, k: lk, b: vh, ldb: ld) : nil
                         for r0 in stride(from: 0, to: lq, by: rowsPerBlock) {
                             let m = min(rowsPerBlock, lq - r0)
                             let qh = pq.base + (bi * lq + r0) * ld + hi * d
-                            // BF16: raw scores Q·Kᵀ (α = 1 stores them straight from the tiles), scaled in the exponential.
+                            // BF16: raw scores Q·Kᵀ (α = 1: stored as summed), scaled in the exponential.
                             if let packedK { packedK.product(m: m, a: qh, lda: ld, c: ps.base, ldc: lk) }
                             else { GEMM.sgemm(transA: false, transB: true, m: m, n: lk, k: d, alpha: sc, a: qh, lda: ld, b: kh, ldb: ld,
                                               c: ps.base, ldc: lk) }
                             // exp(s − max) then (P·V) / Σ: the division touches m × d outputs, not m × L scores.
                             // The F32 path's scores come scaled, the BF16 path's are scaled in the exponential.
                             for i in 0..<m {
-                                let sum = wide ? gpd_exp_row_shifted(ps.base + i * lk, lk, tiles ? sc : 1) : Softmax.expRow(ps.base + i * lk, lk)
+                                let sum = wide ? gpd_exp_row_shifted(ps.base + i * lk, lk, bf16 ? sc : 1) : Softmax.expRow(ps.base + i * lk, lk)
                                 pn[i] = sum > 0 ? 1 / sum : 0   // no keys: 0
                             }
                             let oh = po.base + (bi * lq + r0) * ld + hi * d
