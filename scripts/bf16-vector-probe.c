@@ -23,28 +23,16 @@ void openblas_set_num_threads(int);
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 
-// 12 independent chains of `n` instructions each: enough to cover the latency, no loads.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static float dotChains(long n) {
+// 12 independent chains of `n` instructions each (enough to cover the latency, no loads): VDPBF16PS
+// on pairs of 1.0 when `bf16`, else F32 FMAs. The empty asm keeps the compiler from folding the chains.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static float chains(long n, int bf16) {
     __m512 acc[12];
     for (int r = 0; r < 12; r++) acc[r] = _mm512_setzero_ps();
-    __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = x;   // pairs of 1.0
+    __m512 x = (__m512)_mm512_set1_epi32(0x3f803f80), y = x;   // as F32 about 1.0; as BF16 pairs of 1.0
     for (long i = 0; i < n; i++) {
 #pragma clang loop unroll(full)
-        for (int r = 0; r < 12; r++) acc[r] = _mm512_dpbf16_ps(acc[r], x, y);
-        __asm__ volatile("" : "+v"(x));
-    }
-    float s = 0;
-    for (int r = 0; r < 12; r++) s += _mm512_reduce_add_ps(acc[r]);
-    return s;
-}
-
-__attribute__((target("avx512f"))) static float fmaChains(long n) {
-    __m512 acc[12];
-    for (int r = 0; r < 12; r++) acc[r] = _mm512_setzero_ps();
-    __m512 x = _mm512_set1_ps(1), y = x;
-    for (long i = 0; i < n; i++) {
-#pragma clang loop unroll(full)
-        for (int r = 0; r < 12; r++) acc[r] = _mm512_fmadd_ps(acc[r], x, y);
+        for (int r = 0; r < 12; r++)
+            acc[r] = bf16 ? _mm512_dpbf16_ps(acc[r], (__m512bh)x, (__m512bh)y) : _mm512_fmadd_ps(acc[r], x, y);
         __asm__ volatile("" : "+v"(x));
     }
     float s = 0;
@@ -61,10 +49,10 @@ int main(int argc, char **argv) {
 
     long chain = 50000000;
     double t = now();
-    volatile float sink = dotChains(chain);
+    volatile float sink = chains(chain, 1);
     double dot = now() - t;
     t = now();
-    sink += fmaChains(chain);
+    sink += chains(chain, 0);
     double fma = now() - t;
     (void)sink;
     printf("peak, one core: VDPBF16PS %.1f GFLOP/s (%.2f G/s), FMA %.1f GFLOP/s (%.2f G/s)\n",
