@@ -14,9 +14,10 @@
 // pair of K each) is exactly one operand, and the other is a pair of one row of A broadcast to every
 // lane. The kernel keeps an 8 × 32 block of C in 16 registers, and per pair of K loads two registers
 // of B and broadcasts 8 pairs of A: 16 products for 10 loads, 26 of the 32 registers. (12 rows would
-// fill 38: the compiler hoists the broadcasts and spills sums every step, at 40 % of the rate.) Same
-// packed B, same converted A. On a Zen 4 core it runs at about 200 GFLOP/s, 0.9 of the instruction's
-// peak and twice OpenBLAS's F32 rate (docs/benchmarks.md, "BF16 products on AVX512-BF16 vectors").
+// need 38: the compiler hoists the broadcasts and spills sums every step, at a third to a half of the
+// rate.) Same packed B, same converted A. On a Zen 4 core it runs at 190–220 GFLOP/s, 0.82–0.94 of the
+// instruction's peak and twice OpenBLAS's F32 rate (docs/benchmarks.md, "BF16 products on AVX512-BF16
+// vectors").
 #include "CKernels.h"
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -260,7 +261,8 @@ VECTOR_TARGET static inline void vectorBlock(const uint16_t *a, long depth, cons
     __m512 acc[2 * VECTOR_ROWS];
 #pragma clang loop unroll(full)
     for (int r = 0; r < 2 * VECTOR_ROWS; r++) acc[r] = _mm512_setzero_ps();
-    const int32_t *pairs = (const int32_t *)a;
+    typedef int32_t __attribute__((may_alias)) Pair;   // two BF16 values of A, read as one lane
+    const Pair *pairs = (const Pair *)a;
     long stride = depth / 2;
     for (long q = 0; q < depth / 2; q++) {
         __m512bh v0 = (__m512bh)_mm512_loadu_si512((const void *)(b0 + 32 * q));

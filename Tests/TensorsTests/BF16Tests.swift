@@ -32,7 +32,7 @@ final class BF16Tests: XCTestCase {
     /// GEMM.sgemm inside withArithmetic(.bf16), on this machine's units: every transpose of B, α 1 and
     /// 0.7, β 0, 1 and 0.5, whole 32 × 32 blocks (stored straight into C by the tiles) and ragged edges
     /// (50 × 80: a block of 18 rows, a block whose second column of tiles lies wholly past C; 13 and 97
-    /// rows: the vectors' 12-row blocks and 48-row chunks with a remainder), leading dimensions wider
+    /// rows: the vectors' 8-row blocks and 48-row chunks with a remainder), leading dimensions wider
     /// than the matrices, and a product large enough to be split over the cores.
     func testBF16ProductMatchesNaiveOnRoundedInputs() throws {
         try requireBF16()

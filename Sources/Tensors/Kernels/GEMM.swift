@@ -59,7 +59,7 @@ public enum GEMM {
         : gpd_avx512_bf16_available() == 1 ? "AVX512-BF16 vectors" : nil
 
     /// The studio's arithmetic when none is asked for: BF16 on AMX tiles, where a whole teacher-2x
-    /// clip is about 1.6× faster; F32 elsewhere, vectors included — there a clip gained 1.2–1.4×,
+    /// clip is about 1.6× faster; F32 elsewhere, vectors included — there a clip gained 1.1–1.45×,
     /// under the 1.5× that sampling in BF16 by default was to be worth (docs/benchmarks.md, "BF16
     /// products on AVX512-BF16 vectors").
     public static let studioDefault: Arithmetic = gpd_amx_bf16_available() == 1 ? .bf16 : .f32
