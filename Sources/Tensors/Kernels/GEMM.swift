@@ -54,15 +54,17 @@ public enum GEMM {
     /// AVX512-BF16 vectors.
     public static let bf16Available = gpd_bf16_available() == 1
 
+    /// Whether they run on AMX tiles (else, where available, on vectors).
+    static let bf16Tiles = gpd_amx_bf16_available() == 1
+
     /// What runs them, for reports: "AMX tiles", "AVX512-BF16 vectors", or nil.
-    public static let bf16Units: String? = gpd_amx_bf16_available() == 1 ? "AMX tiles"
-        : gpd_avx512_bf16_available() == 1 ? "AVX512-BF16 vectors" : nil
+    public static let bf16Units: String? = bf16Tiles ? "AMX tiles" : bf16Available ? "AVX512-BF16 vectors" : nil
 
     /// The studio's arithmetic when none is asked for: BF16 on AMX tiles, where a whole teacher-2x
     /// clip is about 1.6× faster; F32 elsewhere, vectors included — there a clip gained 1.1–1.45×,
     /// under the 1.5× that sampling in BF16 by default was to be worth (docs/benchmarks.md, "BF16
     /// products on AVX512-BF16 vectors").
-    public static let studioDefault: Arithmetic = gpd_amx_bf16_available() == 1 ? .bf16 : .f32
+    public static let studioDefault: Arithmetic = bf16Tiles ? .bf16 : .f32
 
     /// Whether this machine runs AVX-512 (F and BW): the C kernels' 16-lane loops then serve
     /// attention's softmax without a graph and GELU's forward, F32 or BF16 (the Swift build targets AVX2).
