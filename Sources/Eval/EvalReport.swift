@@ -15,6 +15,9 @@ public struct EvalReport: Codable {
     /// The same over the seen and the held-out prompts (nil when a split has no clip).
     public var seen: SplitScore?
     public var heldOut: SplitScore?
+    /// The same over the one-object and the two-object prompts.
+    public var oneObject: SplitScore?
+    public var twoObjects: SplitScore?
     public var dimensions: [String: Double]
     /// One row per clip (left out of calibration rows).
     public var prompts: [PromptRow]?
@@ -85,18 +88,21 @@ public struct EvalReport: Codable {
         public var semantic: Double
         public var seen: Double?
         public var heldOut: Double?
+        public var oneObject: Double?
+        public var twoObjects: Double?
         enum CodingKeys: String, CodingKey {
             case seed, total, vbenchTotal = "vbench_total", quality, semantic, seen, heldOut = "held_out"
+            case oneObject = "one_object", twoObjects = "two_objects"
         }
         public init(seed: UInt64, _ s: BenchScore) {
             (self.seed, total, vbenchTotal, quality, semantic) = (seed, s.total, s.vbenchTotal, s.quality, s.semantic)
-            (seen, heldOut) = (s.seen?.total, s.heldOut?.total)
+            (seen, heldOut, oneObject, twoObjects) = (s.seen?.total, s.heldOut?.total, s.oneObject?.total, s.twoObjects?.total)
         }
     }
 
     enum CodingKeys: String, CodingKey {
         case total, qualityFactor = "quality_factor", promptFollowing = "prompt_following", vbenchTotal = "vbench_total"
-        case quality, semantic, seen, heldOut = "held_out", dimensions, prompts, model, seeds, steps, nfe, solver, shift, sigmas, guidance
+        case quality, semantic, seen, heldOut = "held_out", oneObject = "one_object", twoObjects = "two_objects", dimensions, prompts, model, seeds, steps, nfe, solver, shift, sigmas, guidance
         case guidanceInterval = "guidance_interval"
         case sampleSecondsPerClip = "sample_seconds_per_clip", denoiseSecondsPerClip = "denoise_seconds_per_clip"
         case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, latentSpectra = "latent_spectra", vae, psnr
@@ -107,6 +113,7 @@ public struct EvalReport: Codable {
         let s = MiniVBench.aggregate(scores)
         (total, qualityFactor, promptFollowing) = (s.total, s.qualityFactor, s.promptFollowing)
         (vbenchTotal, quality, semantic, seen, heldOut) = (s.vbenchTotal, s.quality, s.semantic, s.seen, s.heldOut)
+        (oneObject, twoObjects) = (s.oneObject, s.twoObjects)
         dimensions = Dictionary(uniqueKeysWithValues: s.dimensions.map { ($0.key.rawValue, $0.value) })
         guard rows else { return }
         prompts = scores.map { c in

@@ -51,6 +51,8 @@ public struct ClipScore: Codable, Equatable {
     }
     /// The headline for this clip.
     public var total: Double { qualityFactor * promptFollowing }
+    /// How many objects the prompt names (nil when it does not parse).
+    public var objects: Int? { PromptGrammar.parse(prompt).scene?.objects.count }
 }
 
 /// The headline and its factors over a set of clips.
@@ -80,6 +82,10 @@ public struct BenchScore {
     /// The same over the clips of seen prompts and of held-out ones (nil when a split has no clip).
     public var seen: SplitScore?
     public var heldOut: SplitScore?
+    /// The same over the clips of one-object prompts and of two-object ones (nil when there are none):
+    /// the two kinds ask different things (a layout, two shapes and colours bound to their words).
+    public var oneObject: SplitScore?
+    public var twoObjects: SplitScore?
 }
 
 public enum MiniVBench {
@@ -179,11 +185,11 @@ public enum MiniVBench {
 
     /// Scores over clips: the headline (mean of per-clip quality factor × prompt-following), and VBench's
     /// aggregation — each dimension averaged where it applies; quality weights dynamic degree by 1/2;
-    /// vbenchTotal = (4·quality + semantic)/5 — over all clips and per split.
+    /// vbenchTotal = (4·quality + semantic)/5 — over all clips, per split and by the prompts' object count.
     public static func aggregate(_ clips: [ClipScore]) -> BenchScore {
         let (quality, semantic, dims) = vbench(clips)
-        func split(_ s: Split) -> SplitScore? {
-            let mine = clips.filter { $0.split == s }
+        func subset(_ keep: (ClipScore) -> Bool) -> SplitScore? {
+            let mine = clips.filter(keep)
             guard !mine.isEmpty else { return nil }
             let (q, sem, _) = vbench(mine)
             return SplitScore(clips: mine.count, total: mean(mine.map(\.total)), qualityFactor: mean(mine.map(\.qualityFactor)),
@@ -192,7 +198,8 @@ public enum MiniVBench {
         return BenchScore(total: mean(clips.map(\.total)), qualityFactor: mean(clips.map(\.qualityFactor)),
                           promptFollowing: mean(clips.map(\.promptFollowing)), vbenchTotal: (4 * quality + semantic) / 5,
                           quality: quality, semantic: semantic, dimensions: dims, clips: clips,
-                          seen: split(.seen), heldOut: split(.heldOut))
+                          seen: subset { $0.split == .seen }, heldOut: subset { $0.split == .heldOut },
+                          oneObject: subset { $0.objects == 1 }, twoObjects: subset { $0.objects == 2 })
     }
 
     static func vbench(_ clips: [ClipScore]) -> (quality: Double, semantic: Double, dimensions: [Dimension: Double]) {

@@ -30,7 +30,7 @@ struct EvalCommand: ParsableCommand {
     var wordUse = false
     @Flag(help: "Calibrate the metric instead: real ShapesWorld clips of the prompts and seeds, and each corruption of them (frozen, reversed, wrong colour, shape, count, background, blurred, two at once), with each corruption's margin below the real clips.")
     var calibrate = false
-    @Flag(help: "Print one JSON object: total, vbench_total, seen, held_out, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (fidelity with --reference, latent_spectra with --spectra).") var json = false
+    @Flag(help: "Print one JSON object: total, vbench_total, seen, held_out, one_object, two_objects, quality, semantic, dimensions, prompts; with --model also per_seed, timings, nfe (fidelity with --reference, latent_spectra with --spectra).") var json = false
     @OptionGroup var runs: RunsOption
 
     func validate() throws {
@@ -270,8 +270,8 @@ struct EvalCommand: ParsableCommand {
         if json { print(try r.json()); return }
         print(String(format: "%d clips   total %.4f   (quality factor %.4f × prompt-following %.4f)", r.prompts?.count ?? 0, r.total,
                      r.qualityFactor, r.promptFollowing) + (r.psnr.map { String(format: "   PSNR %.2f dB", $0) } ?? ""))
-        for (name, x) in [("held-out", r.heldOut), ("seen", r.seen)] {
-            if let x { print(String(format: "  %@ %3d clips   total %.4f   VBench-weighted %.4f", name.padding(toLength: 9, withPad: " ", startingAt: 0), x.clips, x.total, x.vbenchTotal)) }
+        for (name, x) in [("held-out", r.heldOut), ("seen", r.seen), ("one object", r.oneObject), ("two objects", r.twoObjects)] {
+            if let x { print(String(format: "  %@ %3d clips   total %.4f   VBench-weighted %.4f", name.padding(toLength: 11, withPad: " ", startingAt: 0), x.clips, x.total, x.vbenchTotal)) }
         }
         print(String(format: "  VBench-weighted %.4f   quality %.4f   semantic %.4f", r.vbenchTotal, r.quality, r.semantic))
         if let l = r.latentSpectra {

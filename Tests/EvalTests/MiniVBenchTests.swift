@@ -138,6 +138,31 @@ final class MiniVBenchTests: XCTestCase {
         for d in [Dimension.color, .shape, .backgroundColor] { XCTAssertGreaterThanOrEqual(shuffled.dimensions[d]!, 0.9, describe(shuffled)) }
     }
 
+    func testScoresByObjectCountSplitTheClipsByTheirScenes() throws {
+        // Two-object clips lose their second object's colour: only that subset's score falls.
+        let scores = try Self.clips.map { c -> ClipScore in
+            var x = c.frames
+            if c.scene.objects.count == 2, let to = ShapeColor.objectColors.first(where: { $0 != c.scene.background && !c.scene.objects.map(\.color).contains($0) }) {
+                x = Corrupt.recolor(x, from: c.scene.objects[1].color, to: to, background: c.scene.background)
+            }
+            return try MiniVBench.score(x, prompt: c.caption)
+        }
+        let all = MiniVBench.aggregate(scores)
+        let counts = Self.clips.map(\.scene.objects.count)
+        let one = try XCTUnwrap(all.oneObject), two = try XCTUnwrap(all.twoObjects)
+        XCTAssertEqual(one.clips, counts.filter { $0 == 1 }.count)
+        XCTAssertEqual(two.clips, counts.filter { $0 == 2 }.count)
+        XCTAssertGreaterThan(two.clips, 5, "the sample holds enough two-object clips to mean something")
+        for (subset, n) in [(one, 1), (two, 2)] {
+            let mine = zip(scores, counts).filter { $0.1 == n }.map(\.0)
+            XCTAssertEqual(subset.total, mine.map(\.total).reduce(0, +) / Double(mine.count), accuracy: 1e-12)
+            XCTAssertEqual(subset.promptFollowing, mine.map(\.promptFollowing).reduce(0, +) / Double(mine.count), accuracy: 1e-12)
+        }
+        XCTAssertGreaterThanOrEqual(one.total, 0.95, "one-object clips are untouched")
+        XCTAssertLessThan(two.total, one.total - 0.15, "a wrong second colour costs the two-object clips")
+        XCTAssertNil(MiniVBench.aggregate(scores.filter { $0.objects == 1 }).twoObjects)
+    }
+
     func testBadClipsAreRefused() {
         XCTAssertThrowsError(try MiniVBench.score(Tensor(zeros: [17, 32, 32, 4]), prompt: "a red circle moving left on a blue background"))
         var nan = Self.clips[0].frames.data; nan[5] = .nan
