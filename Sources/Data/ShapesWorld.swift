@@ -170,3 +170,34 @@ public enum ShapesWorld {
         }
     }
 }
+
+extension ShapesWorld {
+    /// Where a pair comes closest, per pixel of every frame ([F, H, W], row-major): exp(−(d₁ + d₂)²/(2σ²)),
+    /// d₁ and d₂ the pixel centre's distances (pixels, 0 on an edge) to the two shapes, on the pixels
+    /// neither shape covers fully; 0 on the pixels a shape covers and on every pixel of a one-object
+    /// clip. Along the shortest path between the two shapes d₁ + d₂ is the gap (2–3.2 px at 32 px, see
+    /// `render`), so the band that keeps the objects apart gets exp(−gap²/(2σ²)) and the map falls off
+    /// around the pair. The teacher's flow loss can weigh this band more (`flow.gap_weight`,
+    /// docs/two-objects.md) — the weight map of U-Net's touching-cell segmentation, on ShapesWorld's exact
+    /// shapes.
+    public static func gapMap(_ truth: [ObjectTruth], config: WorldConfig, sigma: Float) -> [Float] {
+        let (f, n) = (config.frames, config.size)
+        var map = [Float](repeating: 0, count: f * n * n)
+        guard truth.count == 2, sigma > 0 else { return map }
+        let k = -1 / (2 * sigma * sigma)
+        for t in 0..<f {
+            for y in 0..<n {
+                for x in 0..<n {
+                    let d = truth.map { o in
+                        signedDistance(o.shape, Float(x) + 0.5 - o.centers[t][0], Float(y) + 0.5 - o.centers[t][1], o.radius)
+                    }
+                    // A pixel whose centre lies half a pixel inside a shape is covered fully (`draw`).
+                    guard d[0] > -0.5, d[1] > -0.5 else { continue }
+                    let s = max(d[0], 0) + max(d[1], 0)
+                    map[(t * n + y) * n + x] = Foundation.exp(k * s * s)
+                }
+            }
+        }
+        return map
+    }
+}

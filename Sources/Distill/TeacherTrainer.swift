@@ -26,6 +26,9 @@ public final class TeacherTrainer {
     let structure: StructureHead?
     var latents: Tensor!            // [N, z, F', H', W'], normalised
     var captions: [String] = []
+    /// Per clip and latent position ([N, F'·H'·W']), 1 + `flow.gap_weight` × the clip's gap map there;
+    /// nil when the weight is 0 (the flow loss is the plain mean square).
+    var gapWeights: [Float]?
     var structureLabels: [CaptionStructure?] = []
 
     public init(config: TeacherTrainConfig, session: TrainSession) throws {
@@ -86,7 +89,10 @@ public final class TeacherTrainer {
     /// Encodes the dataset once (cached in the run folder; a resumed run reads the cache). Under mpirun
     /// rank 0 encodes and the other ranks read its cache.
     func prepareData() throws {
-        defer { if structure != nil { structureLabels = captions.map { PromptGrammar.parse($0).scene.map(CaptionStructure.init) } } }
+        defer {
+            if structure != nil { structureLabels = captions.map { PromptGrammar.parse($0).scene.map(CaptionStructure.init) } }
+            if config.flow.gapWeight > 0, latents != nil { gapWeights = latentGapWeights() }
+        }
         guard session.world.size > 1 else { return try encodeOrReadData() }
         var ok = true
         if session.writer { do { try encodeOrReadData() } catch is StopRequested { ok = false } }
@@ -104,13 +110,12 @@ public final class TeacherTrainer {
             return
         }
         guard !readOnly else { throw TrainError("\(path): rank 0's encoded dataset is not readable here (the ranks must share the run folder)") }
-        let world = WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate)
         var parts: [Tensor] = []
         let n = config.flow.datasetClips
         let t0 = Date()
         try GradMode.withDisabled {
             for start in stride(from: 0, to: n, by: 16) {
-                let clips = (start..<min(n, start + 16)).map { ShapesWorld.sample(seed: config.data.seed &* 7_919 &+ UInt64($0), config: world) }
+                let clips = (start..<min(n, start + 16)).map { ShapesWorld.sample(seed: clipSeed($0), config: worldConfig) }
                 captions += clips.map(\.caption)
                 let x = Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)
                 parts.append(try model.vae.normalize(try model.vae.encode(x)))
@@ -120,6 +125,45 @@ public final class TeacherTrainer {
         }
         latents = Tensor.concat(parts, axis: 0)
         try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: path)
+    }
+
+    /// The seed of dataset clip `i`.
+    func clipSeed(_ i: Int) -> UInt64 { config.data.seed &* 7_919 &+ UInt64(i) }
+
+    var worldConfig: WorldConfig { WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate) }
+
+    /// `gapWeights` for the encoded dataset: each clip rendered again from its seed (its pixels are not
+    /// kept), its gap map taken to the latent grid.
+    func latentGapWeights() -> [Float] {
+        let (f, h, w) = (latents.shape[2], latents.shape[3], latents.shape[4])
+        let g = Float(config.flow.gapWeight)
+        var out = [Float]()
+        out.reserveCapacity(latents.shape[0] * f * h * w)
+        for i in 0..<latents.shape[0] {
+            let clip = ShapesWorld.sample(seed: clipSeed(i), config: worldConfig)
+            let map = ShapesWorld.gapMap(clip.truth, config: worldConfig, sigma: Float(config.flow.gapSigma))
+            out += Self.maxPool(map, frames: worldConfig.frames, size: worldConfig.size, latent: (f, h, w)).map { 1 + g * $0 }
+        }
+        return out
+    }
+
+    /// A pixel map [F, H, W] on the latent grid [F', H', W']: each latent position takes the largest value
+    /// of the pixels it encodes. Wan's causal VAE encodes frame 0 alone into latent frame 0 and frames
+    /// (k−1)·r+1 … k·r into latent frame k (r = (F−1)/(F'−1)); spatially, blocks of H/H' × W/W' pixels.
+    static func maxPool(_ map: [Float], frames: Int, size n: Int, latent: (f: Int, h: Int, w: Int)) -> [Float] {
+        let r = latent.f > 1 ? (frames - 1) / (latent.f - 1) : 1
+        let (bh, bw) = (n / latent.h, n / latent.w)
+        var out = [Float](repeating: 0, count: latent.f * latent.h * latent.w)
+        for t in 0..<frames {
+            let k = t == 0 ? 0 : (t - 1) / r + 1
+            for y in 0..<n {
+                for x in 0..<n {
+                    let o = (k * latent.h + y / bh) * latent.w + x / bw
+                    out[o] = max(out[o], map[(t * n + y) * n + x])
+                }
+            }
+        }
+        return out
     }
 
     /// Dataset indices of step `s`: a per-epoch permutation, a function of (seed, epoch).
@@ -162,7 +206,7 @@ public final class TeacherTrainer {
             let eps = rng.normal(idx.count * per)
             let sigmas = rng.normal(idx.count).map { u -> Float in 1 / (1 + Foundation.exp(-(Float(config.flow.logitMean) + Float(config.flow.logitStd) * u))) }
             let drop = rng.uniform(idx.count).map { Double($0) < config.flow.promptDropout }
-            var xs = [Float](), target = [Float]()
+            var xs = [Float](), target = [Float](), weights = [Float]()
             xs.reserveCapacity(mine.count * per); target.reserveCapacity(mine.count * per)
             for b in mine {
                 let s = sigmas[b], x0 = idx[b] * per
@@ -170,16 +214,25 @@ public final class TeacherTrainer {
                     let (x, e) = (latents.data[x0 + j], eps[b * per + j])
                     xs.append((1 - s) * x + s * e); target.append(e - x)
                 }
+                if let gapWeights {
+                    // The same weight for every latent channel of a position.
+                    let plane = per / latents.shape[1], g0 = idx[b] * plane
+                    for j in 0..<per { weights.append(gapWeights[g0 + j % plane]) }
+                }
             }
             let prompts = mine.map { drop[$0] ? "" : captions[idx[$0]] }
             let shape = [mine.count] + Array(latents.shape.dropFirst())
             let (ctx, toks) = try model.embed(prompts)
             let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
-            let flow = Tensor.mse(pred, Tensor(shape: shape, data: target))
+            let targetTensor = Tensor(shape: shape, data: target)
+            let flow = gapWeights == nil ? Tensor.mse(pred, targetTensor) : Tensor.mse(pred, targetTensor, weights: weights)
             let term = structure.map { structureTerm($0, context: ctx, tokens: toks, rows: Array(mine), indices: idx, dropped: drop) }
             let loss = term?.loss.map { flow + Float(config.text.structureWeight) * $0 } ?? flow
+            // With the gap weight, the plain mean square is logged too: it compares with runs without it.
+            let plain = gapWeights == nil ? nil : GradMode.withDisabled { Tensor.mse(pred, targetTensor).item }
             var outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
+            if let plain { outcome.metrics["flow_mse"] = Double(session.world.mean(plain)) }
             if let term {
                 outcome.loss = session.world.mean(flow.item)
                 outcome.metrics["structure_loss"] = Double(session.world.mean(term.value))

@@ -230,13 +230,24 @@ public struct FlowSection: ConfigSection, Equatable {
     public var promptDropout = 0.1
     /// Clips pre-encoded once with the frozen VAE and cycled through.
     public var datasetClips = 8192
-    enum CodingKeys: String, CodingKey, CaseIterable { case logitMean = "logit_mean", logitStd = "logit_std", promptDropout = "prompt_dropout", datasetClips = "dataset_clips" }
+    /// Extra weight of the flow loss on the latent positions between a two-object clip's objects: each
+    /// position's squared error is weighed 1 + gap_weight × the clip's gap map there
+    /// (`ShapesWorld.gapMap`, the largest value over the pixels the position encodes); 0 trains without it.
+    public var gapWeight = 0.0
+    /// The gap map's width σ (pixels).
+    public var gapSigma = 3.0
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case logitMean = "logit_mean", logitStd = "logit_std", promptDropout = "prompt_dropout", datasetClips = "dataset_clips"
+        case gapWeight = "gap_weight", gapSigma = "gap_sigma"
+    }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
         try ConfigFile.require(logitStd > 0, path, "\(prefix).logit_std", "must be positive")
         try ConfigFile.require((0..<1).contains(promptDropout), path, "\(prefix).prompt_dropout", "must be in [0, 1)")
         try ConfigFile.require(datasetClips >= 16, path, "\(prefix).dataset_clips", "must be at least 16")
+        try ConfigFile.require(gapWeight >= 0, path, "\(prefix).gap_weight", "must be 0 or more")
+        try ConfigFile.require(gapSigma > 0, path, "\(prefix).gap_sigma", "must be positive")
     }
 }
 

@@ -42,6 +42,47 @@ final class ShapesWorldTests: XCTestCase {
         }
     }
 
+    /// The gap map: 0 for one object and on covered pixels, in (0, 1] elsewhere, the same whichever object
+    /// comes first, at least exp(−(gap + 1.5)²/(2σ²)) halfway between the facing edges (the pixel centre
+    /// lies within 0.71 px of that point, moving each distance by at most that), and under 0.01 where
+    /// both objects are farther than 3σ.
+    func testGapMapMarksTheBandBetweenAPair() {
+        let config = WorldConfig(), sigma: Float = 3, n = config.size
+        var pairs = 0
+        for seed in 0..<80 as Range<UInt64> {
+            let clip = ShapesWorld.sample(seed: seed, config: config)
+            let map = ShapesWorld.gapMap(clip.truth, config: config, sigma: sigma)
+            XCTAssertEqual(map.count, config.frames * n * n)
+            guard clip.truth.count == 2, let rel = clip.scene.relation else {
+                XCTAssertTrue(map.allSatisfy { $0 == 0 }, "seed \(seed): one object has no gap"); continue
+            }
+            pairs += 1
+            XCTAssertEqual(map, ShapesWorld.gapMap(clip.truth.reversed(), config: config, sigma: sigma), "seed \(seed)")
+            let (a, b) = (clip.truth[0], clip.truth[1])
+            for t in [0, config.frames - 1] {
+                for y in 0..<n {
+                    for x in 0..<n {
+                        let v = map[(t * n + y) * n + x]
+                        XCTAssertTrue(v >= 0 && v <= 1)
+                        let d = [a, b].map { ShapesWorld.signedDistance($0.shape, Float(x) + 0.5 - $0.centers[t][0], Float(y) + 0.5 - $0.centers[t][1], $0.radius) }
+                        if d.contains(where: { $0 <= -0.5 }) { XCTAssertEqual(v, 0, "seed \(seed): a covered pixel") }
+                        if d.allSatisfy({ $0 > 3 * sigma }) { XCTAssertLessThan(v, 0.01, "seed \(seed): far from both") }
+                    }
+                }
+                // Halfway between the facing edges along the relation's axis (object 0 lies at −offset).
+                let (ox, oy) = rel.offset
+                let (ca, cb) = (a.centers[t], b.centers[t])
+                let dist = ((cb[0] - ca[0]) * (cb[0] - ca[0]) + (cb[1] - ca[1]) * (cb[1] - ca[1])).squareRoot()
+                let (ea, eb) = (a.shape.extent(towards: (ox, oy), a.radius), b.shape.extent(towards: (-ox, -oy), b.radius))
+                let gap = dist - ea - eb, along = ea + gap / 2
+                let (mx, my) = (ca[0] + ox * along, ca[1] + oy * along)
+                let v = map[(t * n + Int(my)) * n + Int(mx)]
+                XCTAssertGreaterThanOrEqual(v, Foundation.exp(-(gap + 1.5) * (gap + 1.5) / (2 * sigma * sigma)), "seed \(seed) frame \(t): gap \(gap)")
+            }
+        }
+        XCTAssertGreaterThan(pairs, 10)
+    }
+
     func testGrammar() {
         let scene = PromptGrammar.parse("a red circle moving right on a blue background").scene
         XCTAssertEqual(scene, Scene(objects: [SceneObject(.red, .circle)], motion: .right, background: .blue))

@@ -98,6 +98,24 @@ final class MPITests: XCTestCase {
         assertSameCurve(try structure("s1"), try structure("s2"), "structure loss, 2 ranks")
     }
 
+    /// With the gap weight every rank weighs its own rows' positions, and the ranks still train as one
+    /// process: the same weighted loss and plain mean square.
+    func testTeacherWithTheGapWeightStepsEqualOneProcess() throws {
+        let text = TinyModels.teacherConfig(vae: root + "/teacher/vae", steps: 12, batch: 6, checkpointEvery: 6, datasetClips: 18)
+            .replacingOccurrences(of: "[flow]\n", with: "[flow]\ngap_weight = 4.0\n")
+        let config = try write(text, "teacher-gap.toml")
+        for n in [1, 2] {
+            XCTAssertEqual(try mpirun(n, ["train", "teacher", "--config", config, "--run", "g\(n)", "--runs", root], log: "g\(n).log"), 0,
+                           (try? String(contentsOfFile: root + "/g\(n).log", encoding: .utf8)) ?? "")
+        }
+        assertSameCurve(try losses("g1"), try losses("g2"), "weighted flow loss, 2 ranks")
+        func plain(_ run: String) throws -> [Int: Double] {
+            Dictionary(uniqueKeysWithValues: try RunStore(root: root).metrics(run, key: "flow_mse").map { ($0.step, $0.value) })
+        }
+        XCTAssertEqual(try plain("g1").count, 12)
+        assertSameCurve(try plain("g1"), try plain("g2"), "plain mean square, 2 ranks")
+    }
+
     func testKilledRankCrashesTheRunWhichResumesOnAnotherWorldSizeAndMatches() throws {
         let config = try write("""
         kind = "distill"

@@ -4,6 +4,7 @@
 // checkpoint (skipped for an older one), two trainers on one run, a NaN, config errors naming keys, and
 // run archives (export → import into another store keeps the whole history; the demo's archive imports).
 import _TestSupport
+import Data
 @testable import Distill
 @testable import ModelFolders
 import Foundation
@@ -118,6 +119,30 @@ final class RunStoreTests: XCTestCase {
         try teacherStopAndResume(structureWeight: nil)
     }
 
+    /// With the gap weight (`flow.gap_weight`) the run resumes exactly too; each clip's weights are 1 plus
+    /// the weight times its gap map on the latent grid — all 1 for a one-object clip — and the weighted
+    /// loss is logged with the plain mean square beside it, never below it.
+    func testTeacherWithTheGapWeightResumesExactlyAndLogsThePlainLoss() throws {
+        let full = try teacherStopAndResume(structureWeight: nil, gapWeight: 4)
+        let weights = try XCTUnwrap(full.gapWeights)
+        let plane = full.latents.count / (full.latents.shape[0] * full.latents.shape[1])
+        XCTAssertEqual(weights.count, full.latents.shape[0] * plane)
+        var pairs = 0
+        for (i, caption) in full.captions.enumerated() {
+            let w = weights[(i * plane)..<((i + 1) * plane)]
+            XCTAssertTrue(w.allSatisfy { $0 >= 1 && $0 <= 5 }, caption)
+            if PromptGrammar.parse(caption).scene?.objects.count == 2 { pairs += 1; XCTAssertGreaterThan(w.max()!, 2, caption) }
+            else { XCTAssertTrue(w.allSatisfy { $0 == 1 }, caption) }
+        }
+        XCTAssertGreaterThan(pairs, 0, "the tiny dataset has a two-object clip")
+        let store = try RunStore(root: root)
+        let plain = try store.metrics("full", key: "flow_mse").map(\.value), loss = try losses("full")
+        XCTAssertEqual(plain.count, 6)
+        XCTAssertEqual(loss.count, 6)
+        for (l, p) in zip(loss, plain) { XCTAssertGreaterThanOrEqual(l, p * (1 - 1e-6)) }
+        XCTAssertTrue(zip(loss, plain).contains { $0 > $1 * 1.001 }, "a batch with a pair weighs its gap more")
+    }
+
     /// With the caption-structure task the head resumes too (its weights and moments are in the
     /// checkpoint), its loss is logged apart from the flow loss, and the exported model is without it.
     func testTeacherWithTheStructureTaskResumesExactlyAndExportsWithoutItsHead() throws {
@@ -131,11 +156,12 @@ final class RunStoreTests: XCTestCase {
     }
 
     @discardableResult
-    func teacherStopAndResume(structureWeight: Double?) throws -> TeacherTrainer {
+    func teacherStopAndResume(structureWeight: Double?, gapWeight: Double? = nil) throws -> TeacherTrainer {
         try TinyModels.teacher(at: root + "/tiny")
         let path = root + "/teacher.toml"
         var text = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 6, batch: 3, checkpointEvery: 1)
         if let w = structureWeight { text = text.replacingOccurrences(of: "[text]\n", with: "[text]\nstructure_weight = \(w)\n") }
+        if let w = gapWeight { text = text.replacingOccurrences(of: "[flow]\n", with: "[flow]\ngap_weight = \(w)\n") }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let cfg = try TeacherTrainConfig.load(path)
         XCTAssertEqual(cfg.text.structureWeight, structureWeight ?? 0)

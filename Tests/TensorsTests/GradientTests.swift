@@ -131,6 +131,13 @@ final class GradientTests: XCTestCase {
         gradCheck([x], "upsample") { $0[0].upsampleNearest((2, 2, 2)) }
         let y = randomTensor([2, 3, 4, 5, 5], seed: 31)
         gradCheck([x, y], "mse") { Tensor.mse($0[0], $0[1]) }
+        let weights = randomTensor([2, 3, 4, 5, 5], seed: 32, lo: 0, hi: 4).data
+        gradCheck([x, y], "weighted mse") { Tensor.mse($0[0], $0[1], weights: weights) }
+        // Weights of 1 are the plain mean square; the weighted one is the weighted mean of the squares.
+        XCTAssertEqual(Tensor.mse(x, y, weights: [Float](repeating: 1, count: x.count)).item, Tensor.mse(x, y).item, accuracy: 1e-6)
+        let p = Tensor(shape: [3], data: [1, 2, 3]), q = Tensor(shape: [3], data: [0, 0, 1])
+        let expected: Float = (2 * 1 + 0 * 4 + 0.5 * 4) / 3
+        XCTAssertEqual(Tensor.mse(p, q, weights: [2, 0, 0.5]).item, expected, accuracy: 1e-6)
     }
 
     /// The fused DiT arithmetic against its composition from broadcasting ops (values) and finite
