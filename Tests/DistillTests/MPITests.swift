@@ -79,41 +79,39 @@ final class MPITests: XCTestCase {
         XCTAssertNil(try RunStore(root: root).run("t4"), "no run is created")
     }
 
+    /// Trains the tiny teacher with `changes` made to its config as 1 and as 2 ranks, and asserts that
+    /// the flow loss and every metric in `metrics` (logged at all 16 steps) are the same.
+    func assertTwoRanksTrainAsOne(_ name: String, _ changes: [(String, String)], metrics: [String],
+                                  file: StaticString = #filePath, line: UInt = #line) throws {
+        let text = changes.reduce(TinyModels.teacherConfig(vae: root + "/teacher/vae", steps: 16, batch: 6, checkpointEvery: 8, datasetClips: 18)) {
+            $0.replacingOccurrences(of: $1.0, with: $1.1)
+        }
+        let config = try write(text, "teacher-\(name).toml")
+        for n in [1, 2] {
+            XCTAssertEqual(try mpirun(n, ["train", "teacher", "--config", config, "--run", "\(name)\(n)", "--runs", root], log: "\(name)\(n).log"), 0,
+                           (try? String(contentsOfFile: root + "/\(name)\(n).log", encoding: .utf8)) ?? "", file: file, line: line)
+        }
+        assertSameCurve(try losses("\(name)1"), try losses("\(name)2"), "flow loss, 2 ranks", file: file, line: line)
+        for key in metrics {
+            func curve(_ run: String) throws -> [Int: Double] {
+                Dictionary(uniqueKeysWithValues: try RunStore(root: root).metrics(run, key: key).map { ($0.step, $0.value) })
+            }
+            XCTAssertEqual(try curve("\(name)1").count, 16, key, file: file, line: line)
+            assertSameCurve(try curve("\(name)1"), try curve("\(name)2"), "\(key), 2 ranks", file: file, line: line)
+        }
+    }
+
     /// With the caption-structure task the ranks hold different numbers of captions (empty prompts are
     /// dropped from it), and still train as one process: the same flow and structure losses.
     func testTeacherWithTheStructureTaskStepsEqualOneProcess() throws {
-        let text = TinyModels.teacherConfig(vae: root + "/teacher/vae", steps: 16, batch: 6, checkpointEvery: 8, datasetClips: 18)
-            .replacingOccurrences(of: "[text]\n", with: "[text]\nstructure_weight = 2.0\n")
-            .replacingOccurrences(of: "[flow]\n", with: "[flow]\nprompt_dropout = 0.3\n")
-        let config = try write(text, "teacher-structure.toml")
-        for n in [1, 2] {
-            XCTAssertEqual(try mpirun(n, ["train", "teacher", "--config", config, "--run", "s\(n)", "--runs", root], log: "s\(n).log"), 0,
-                           (try? String(contentsOfFile: root + "/s\(n).log", encoding: .utf8)) ?? "")
-        }
-        assertSameCurve(try losses("s1"), try losses("s2"), "flow loss, 2 ranks")
-        func structure(_ run: String) throws -> [Int: Double] {
-            Dictionary(uniqueKeysWithValues: try RunStore(root: root).metrics(run, key: "structure_loss").map { ($0.step, $0.value) })
-        }
-        XCTAssertEqual(try structure("s1").count, 16)
-        assertSameCurve(try structure("s1"), try structure("s2"), "structure loss, 2 ranks")
+        try assertTwoRanksTrainAsOne("s", [("[text]\n", "[text]\nstructure_weight = 2.0\n"), ("[flow]\n", "[flow]\nprompt_dropout = 0.3\n")],
+                                     metrics: ["structure_loss"])
     }
 
     /// With the gap weight every rank weighs its own rows' positions, and the ranks still train as one
     /// process: the same weighted loss and plain mean square.
     func testTeacherWithTheGapWeightStepsEqualOneProcess() throws {
-        let text = TinyModels.teacherConfig(vae: root + "/teacher/vae", steps: 12, batch: 6, checkpointEvery: 6, datasetClips: 18)
-            .replacingOccurrences(of: "[flow]\n", with: "[flow]\ngap_weight = 4.0\n")
-        let config = try write(text, "teacher-gap.toml")
-        for n in [1, 2] {
-            XCTAssertEqual(try mpirun(n, ["train", "teacher", "--config", config, "--run", "g\(n)", "--runs", root], log: "g\(n).log"), 0,
-                           (try? String(contentsOfFile: root + "/g\(n).log", encoding: .utf8)) ?? "")
-        }
-        assertSameCurve(try losses("g1"), try losses("g2"), "weighted flow loss, 2 ranks")
-        func plain(_ run: String) throws -> [Int: Double] {
-            Dictionary(uniqueKeysWithValues: try RunStore(root: root).metrics(run, key: "flow_mse").map { ($0.step, $0.value) })
-        }
-        XCTAssertEqual(try plain("g1").count, 12)
-        assertSameCurve(try plain("g1"), try plain("g2"), "plain mean square, 2 ranks")
+        try assertTwoRanksTrainAsOne("g", [("[flow]\n", "[flow]\ngap_weight = 4.0\n")], metrics: ["flow_mse"])
     }
 
     func testKilledRankCrashesTheRunWhichResumesOnAnotherWorldSizeAndMatches() throws {

@@ -259,38 +259,22 @@ extension Tensor {
         return out
     }
 
+    /// mean((a − b)²) → shape []
+    public static func mse(_ a: Tensor, _ b: Tensor) -> Tensor { meanSquare(a, b, weights: nil) }
+
     /// mean(w·(a − b)²) → shape [], `weights` one per element of `a` (a's layout); the mean is over the
     /// elements, so weights of 1 give `mse(a, b)`.
-    public static func mse(_ a: Tensor, _ b: Tensor, weights w: [Float]) -> Tensor {
-        precondition(a.shape == b.shape, "mse: shapes \(a.shape) and \(b.shape) differ")
-        precondition(w.count == a.count, "mse: \(w.count) weights for \(a.count) elements")
-        var s = 0.0
-        let n = a.count
-        a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
-            for i in 0..<n { let d = Double(pa[i] - pb[i]); s += Double(w[i]) * d * d }
-        } }
-        let out = Tensor(shape: [], data: [Float(s / Double(Swift.max(n, 1)))])
-        if needsGrad(a, b) {
-            let (ad, bd, ra, rb) = (a.data, b.data, a.requiresGrad, b.requiresGrad)
-            out.record("mse", [a, b]) { g in
-                let k = 2 * g[0] / Float(Swift.max(n, 1))
-                var d = [Float](repeating: 0, count: n)
-                for i in 0..<n { d[i] = k * w[i] * (ad[i] - bd[i]) }
-                var neg: [Float]? = nil
-                if rb { var t = d; Kernels.scaleInPlace(&t, -1); neg = t }
-                return [ra ? d : nil, neg]
-            }
-        }
-        return out
+    public static func mse(_ a: Tensor, _ b: Tensor, weights: [Float]) -> Tensor {
+        precondition(weights.count == a.count, "mse: \(weights.count) weights for \(a.count) elements")
+        return meanSquare(a, b, weights: weights)
     }
 
-    /// mean((a − b)²) → shape []
-    public static func mse(_ a: Tensor, _ b: Tensor) -> Tensor {
+    static func meanSquare(_ a: Tensor, _ b: Tensor, weights w: [Float]?) -> Tensor {
         precondition(a.shape == b.shape, "mse: shapes \(a.shape) and \(b.shape) differ")
         var s = 0.0
         let n = a.count
         a.data.withUnsafeBufferPointer { pa in b.data.withUnsafeBufferPointer { pb in
-            for i in 0..<n { let d = Double(pa[i] - pb[i]); s += d * d }
+            for i in 0..<n { let d = Double(pa[i] - pb[i]); s += Double(w?[i] ?? 1) * d * d }
         } }
         let out = Tensor(shape: [], data: [Float(s / Double(Swift.max(n, 1)))])
         if needsGrad(a, b) {
@@ -298,7 +282,7 @@ extension Tensor {
             out.record("mse", [a, b]) { g in
                 let k = 2 * g[0] / Float(Swift.max(n, 1))
                 var d = [Float](repeating: 0, count: n)
-                for i in 0..<n { d[i] = k * (ad[i] - bd[i]) }
+                for i in 0..<n { d[i] = k * (w?[i] ?? 1) * (ad[i] - bd[i]) }
                 var neg: [Float]? = nil
                 if rb { var t = d; Kernels.scaleInPlace(&t, -1); neg = t }
                 return [ra ? d : nil, neg]
