@@ -1,8 +1,9 @@
 // Trains the ShapesWorld teacher (docs/design.md §2.3): a Wan transformer and the text encoder jointly, by flow
 // matching on latents of a frozen VAE: x_σ = (1−σ)x₀ + σε, target v = ε − x₀, σ logit-normal, t = 1000σ,
 // 10 % empty prompts for classifier-free guidance, AdamW with warm-up + cosine, clipping and an EMA of
-// the weights (the EMA is what is evaluated and exported). Clips are encoded once into a cached set;
-// step s reads a permutation slot and noise that are functions of (seed, s), so resume is exact.
+// the weights (the EMA is what is evaluated and exported); optionally the squared error weighs the latent
+// positions between a pair's objects more (`flow.gap_weight`, docs/two-objects.md). Clips are encoded once
+// into a cached set; step s reads a permutation slot and noise that are functions of (seed, s), so resume is exact.
 import Cluster
 import Data
 import ModelFolders
