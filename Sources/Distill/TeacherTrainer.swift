@@ -209,6 +209,7 @@ public final class TeacherTrainer {
             let drop = rng.uniform(idx.count).map { Double($0) < config.flow.promptDropout }
             var xs = [Float](), target = [Float](), weights = [Float]()
             xs.reserveCapacity(mine.count * per); target.reserveCapacity(mine.count * per)
+            if gapWeights != nil { weights.reserveCapacity(mine.count * per) }
             for b in mine {
                 let s = sigmas[b], x0 = idx[b] * per
                 for j in 0..<per {

@@ -42,7 +42,7 @@ final class ShapesWorldTests: XCTestCase {
         }
     }
 
-    /// The gap map: 0 for one object and on covered pixels, in (0, 1] elsewhere, the same whichever object
+    /// The gap map: 0 for one object and on covered pixels, in [0, 1] everywhere, the same whichever object
     /// comes first, at least exp(−(gap + 1.5)²/(2σ²)) halfway between the facing edges (the pixel centre
     /// lies within 0.71 px of that point, moving each distance by at most that), and under 0.01 where
     /// both objects are farther than 3σ.
