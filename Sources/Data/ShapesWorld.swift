@@ -11,14 +11,29 @@ public struct WorldConfig: Codable, Equatable {
     public var size: Int = 32
     /// Probability of a two-object clip.
     public var twoObjectRate: Double = 0.4
+    /// Relative weights of circle, square and triangle (`ShapeKind.allCases` order) when a scene
+    /// draws an object's shape. nil or equal weights: every shape alike, by the original stream (so
+    /// runs from before the weights existed draw the same clips).
+    public var shapeWeights: [Double]?
 
-    public init(frames: Int = 17, size: Int = 32, twoObjectRate: Double = 0.4) {
-        self.frames = frames; self.size = size; self.twoObjectRate = twoObjectRate
+    public init(frames: Int = 17, size: Int = 32, twoObjectRate: Double = 0.4, shapeWeights: [Double]? = nil) {
+        self.frames = frames; self.size = size; self.twoObjectRate = twoObjectRate; self.shapeWeights = shapeWeights
     }
 
     public func validate() throws {
         guard frames >= 1, frames <= 1025, (frames - 1) % 4 == 0 else { throw DataError.invalid("frames must be 4k+1 from 1 to 1025 (1, 5, 9, 17, …), got \(frames)") }
         guard size >= 16, size <= 256 else { throw DataError.invalid("size must be 16…256 pixels, got \(size)") }
+        if let w = shapeWeights, let problem = Self.weightsProblem(w) { throw DataError.invalid("shape weights \(w): \(problem)") }
+    }
+
+    /// Why `w` cannot weigh the shapes, or nil.
+    public static func weightsProblem(_ w: [Double]) -> String? {
+        if w.count != ShapeKind.allCases.count {
+            return "need \(ShapeKind.allCases.count), one per shape (\(ShapeKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+        }
+        if !w.allSatisfy({ $0.isFinite && $0 >= 0 }) { return "each must be finite and ≥ 0" }
+        if !w.contains(where: { $0 > 0 }) { return "at least one must be > 0" }
+        return nil
     }
 }
 
@@ -66,13 +81,27 @@ public enum ShapesWorld {
         let two = Double(rng.uniform(1)[0]) < config.twoObjectRate
         let background = ShapeColor.allCases[rng.int(below: ShapeColor.allCases.count)]
         let choices = ShapeColor.objectColors.filter { $0 != background }
-        var objects = [SceneObject(choices[rng.int(below: choices.count)], ShapeKind.allCases[rng.int(below: 3)])]
+        var objects = [SceneObject(choices[rng.int(below: choices.count)], drawShape(&rng, config: config))]
         var relation: Relation?
         if two {
-            objects.append(SceneObject(choices[rng.int(below: choices.count)], ShapeKind.allCases[rng.int(below: 3)]))
+            objects.append(SceneObject(choices[rng.int(below: choices.count)], drawShape(&rng, config: config)))
             relation = Relation.allCases[rng.int(below: Relation.allCases.count)]
         }
         return Scene(objects: objects, relation: relation, motion: Motion.allCases[rng.int(below: Motion.allCases.count)], background: background)
+    }
+
+    /// An object's shape: uniform by one integer draw (the original stream) unless `shapeWeights`
+    /// weighs the shapes unequally, then by one uniform draw against their cumulative shares.
+    static func drawShape(_ rng: inout RNG, config: WorldConfig) -> ShapeKind {
+        let all = ShapeKind.allCases
+        guard let w = config.shapeWeights, Set(w).count > 1 else { return all[rng.int(below: all.count)] }
+        let u = Double(rng.uniform(1)[0]) * w.reduce(0, +)
+        var below = 0.0
+        for (shape, weight) in zip(all, w) where weight > 0 {
+            below += weight
+            if u < below { return shape }
+        }
+        return all[w.lastIndex(where: { $0 > 0 })!]   // u within rounding of the total
     }
 
     /// Renders `scene` with sizes, positions and speed drawn from `seed`.

@@ -139,9 +139,10 @@ public final class DistillTrainer {
 
     // MARK: training
 
-    /// Prompts of step s: grammar captions from the data seed (prompts alone; no videos).
+    /// Prompts of step s: grammar captions from the data seed and `[data]`'s world (its two-object
+    /// rate and shape weights; prompts alone, no videos).
     func prompts(step: Int) -> [String] {
-        (0..<config.distill.prompts).map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0)).caption }
+        (0..<config.distill.prompts).map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0), config: config.data.world).caption }
     }
 
     /// Training states at the student's grid points, their grid indices and per-state contexts; with
@@ -171,8 +172,7 @@ public final class DistillTrainer {
                 if offline && (i + stride) % k == 0 { ends.append(x) }
             }
         case .data:   // forward-noised data: clips encoded by the teacher's VAE
-            let world = WorldConfig(frames: config.data.frames, size: config.data.size)
-            let clips = rows.map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0), config: world) }
+            let clips = rows.map { ShapesWorld.sample(seed: config.data.seed &* 104_729 &+ UInt64(step * 64 + $0), config: config.data.world) }
             let x0 = try GradMode.withDisabled {
                 try teacher.vae.normalize(try teacher.vae.encode(Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)))
             }

@@ -131,7 +131,7 @@ public final class TeacherTrainer {
     /// The seed of dataset clip `i`.
     func clipSeed(_ i: Int) -> UInt64 { config.data.seed &* 7_919 &+ UInt64(i) }
 
-    var worldConfig: WorldConfig { WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate) }
+    var worldConfig: WorldConfig { config.data.world }
 
     /// `gapWeights` for the encoded dataset: each clip rendered again from its seed (its pixels are not
     /// kept), its gap map taken to the latent grid.

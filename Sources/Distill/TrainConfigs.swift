@@ -1,4 +1,5 @@
 // Config sections for the trainers (TOML tables; keys are snake_case; every field has a default).
+import Data
 import Diffusion
 import Foundation
 import Models
@@ -14,13 +15,24 @@ public struct DataSection: ConfigSection, Equatable {
     public var seed: UInt64 = 1
     /// Share of two-object clips.
     public var twoObjectRate = 0.4
-    enum CodingKeys: String, CodingKey, CaseIterable { case frames, size, seed, twoObjectRate = "two_object_rate" }
+    /// Relative weights of circle, square and triangle in the drawn scenes (equal: the original stream).
+    public var shapeWeights = [1.0, 1.0, 1.0]
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case frames, size, seed, twoObjectRate = "two_object_rate", shapeWeights = "shape_weights"
+    }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
         try ConfigFile.require(frames >= 1 && frames <= 1025 && (frames - 1) % 4 == 0, path, "\(prefix).frames", "must be 4k+1 from 1 to 1025 (e.g. 17), got \(frames)")
         try ConfigFile.require(size >= 16 && size <= 256 && size % 8 == 0, path, "\(prefix).size", "must be a multiple of 8 in 16…256, got \(size)")
         try ConfigFile.require((0...1).contains(twoObjectRate), path, "\(prefix).two_object_rate", "must be in [0, 1]")
+        let problem = WorldConfig.weightsProblem(shapeWeights)
+        try ConfigFile.require(problem == nil, path, "\(prefix).shape_weights", "\(problem ?? ""), got \(shapeWeights)")
+    }
+
+    /// The world the trainers draw clips from.
+    public var world: WorldConfig {
+        WorldConfig(frames: frames, size: size, twoObjectRate: twoObjectRate, shapeWeights: shapeWeights)
     }
 }
 

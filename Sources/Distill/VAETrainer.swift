@@ -28,7 +28,7 @@ public final class VAETrainer {
         trained = config.model.freezeEncoder ? vae.decoder.parameters() + vae.postQuantConv.parameters() : vae.parameters()
         optimizer = AdamW(trained, lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
                           weightDecay: Float(config.train.weightDecay))
-        world = WorldConfig(frames: config.data.frames, size: config.data.size, twoObjectRate: config.data.twoObjectRate)
+        world = config.data.world
     }
 
     /// Copies every weight of the VAE folder whose name and shape match. With `freezeEncoder` the

@@ -42,6 +42,35 @@ final class ShapesWorldTests: XCTestCase {
         }
     }
 
+    /// Shape weights: equal ones draw the original stream clip for clip; unequal ones give each
+    /// shape its share of draws (20000 draws: within 4 standard deviations of the binomial); a zero
+    /// weight never draws its shape, held-out scenes are still never drawn; bad weights are refused.
+    func testShapeWeights() throws {
+        for seed in 0..<100 as Range<UInt64> {
+            let a = ShapesWorld.sample(seed: seed), b = ShapesWorld.sample(seed: seed, config: WorldConfig(shapeWeights: [2, 2, 2]))
+            XCTAssertEqual(a.caption, b.caption, "seed \(seed)")
+            XCTAssertEqual(a.frames.data, b.frames.data, "seed \(seed)")
+        }
+        let weights = [1.0, 2.0, 1.0], n = 20_000
+        var rng = RNG(seed: 7)
+        var counts = [ShapeKind: Int]()
+        for _ in 0..<n { counts[ShapesWorld.drawShape(&rng, config: WorldConfig(shapeWeights: weights)), default: 0] += 1 }
+        for (shape, w) in zip(ShapeKind.allCases, weights) {
+            let p = w / weights.reduce(0, +), share = Double(counts[shape, default: 0]) / Double(n)
+            XCTAssertEqual(share, p, accuracy: 4 * (p * (1 - p) / Double(n)).squareRoot(), "\(shape)")
+        }
+        let squares = WorldConfig(twoObjectRate: 0.5, shapeWeights: [0, 1, 0])
+        for seed in 0..<200 as Range<UInt64> {
+            let clip = ShapesWorld.sample(seed: seed, config: squares)
+            XCTAssertTrue(clip.scene.objects.allSatisfy { $0.shape == .square }, "seed \(seed): \(clip.caption)")
+            XCTAssertFalse(HeldOut.contains(clip.scene), "seed \(seed): \(clip.caption)")
+        }
+        for (bad, words) in [([1.0, 2.0], "one per shape"), ([1, -1, 1], "≥ 0"), ([0, 0, 0], "> 0"), ([1, .nan, 1], "finite")] {
+            XCTAssertThrowsError(try WorldConfig(shapeWeights: bad).validate()) { e in XCTAssertTrue("\(e)".contains(words), "\(e)") }
+        }
+        XCTAssertNoThrow(try squares.validate())
+    }
+
     /// The gap map: 0 for one object and on covered pixels, in [0, 1] everywhere, the same whichever object
     /// comes first, at least exp(−(gap + 1.5)²/(2σ²)) halfway between the facing edges (the pixel centre
     /// lies within 0.71 px of that point, moving each distance by at most that), and under 0.01 where

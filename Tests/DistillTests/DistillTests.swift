@@ -190,6 +190,28 @@ final class DistillTests: XCTestCase {
         }
     }
 
+    /// The prompts follow `[data]`: with only squares weighted every prompt names a square, and the
+    /// default weights give the same prompts as weights that are equal but not 1.
+    func testPromptsFollowTheDataSection() throws {
+        var c = config(stages: [2, 4], steps: 1)
+        c.distill.prompts = 8
+        let plain = try DistillTrainer(config: c, session: try session("plain", c, resume: false), runsRoot: root)
+        var equal = c
+        equal.data.shapeWeights = [3, 3, 3]
+        let same = try DistillTrainer(config: equal, session: try session("equal", equal, resume: false), runsRoot: root)
+        var squares = c
+        squares.data.shapeWeights = [0, 1, 0]
+        let sq = try DistillTrainer(config: squares, session: try session("squares", squares, resume: false), runsRoot: root)
+        func shapes(_ prompt: String) throws -> [ShapeKind] { try XCTUnwrap(PromptGrammar.parse(prompt).scene, prompt).objects.map(\.shape) }
+        var seen = Set<ShapeKind>()
+        for step in 0..<10 {
+            XCTAssertEqual(plain.prompts(step: step), same.prompts(step: step))
+            for p in sq.prompts(step: step) { XCTAssertTrue(try shapes(p).allSatisfy { $0 == .square }, p) }
+            for p in plain.prompts(step: step) { seen.formUnion(try shapes(p)) }
+        }
+        XCTAssertEqual(seen, Set(ShapeKind.allCases))
+    }
+
     func testBadInputsAreRefused() throws {
         var c = config(stages: [2, 4], steps: 1)
         c.teacher = root + "/missing"
@@ -212,6 +234,10 @@ final class DistillTests: XCTestCase {
         let o = try DistillConfig.load(path, overrides: ["distill.frequency_weight=0", "distill.inputs=teacher", "distill.targets = \"offline\"", "train.betas=[0.8, 0.9]"])
         XCTAssertEqual(o.distill.frequencyWeight, 0); XCTAssertEqual(o.distill.inputs, .teacher); XCTAssertEqual(o.distill.targets, .offline)
         XCTAssertEqual(o.train.betas, [0.8, 0.9]); XCTAssertEqual(o.distill.stages, [2, 4])
+        XCTAssertEqual(try DistillConfig.load(path, overrides: ["data.shape_weights=[1, 2, 1]"]).data.world.shapeWeights, [1, 2, 1])
+        XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["data.shape_weights=[1, 2]"])) { e in
+            XCTAssertTrue("\(e)".contains("'data.shape_weights'") && "\(e)".contains("one per shape (circle, square, triangle)"), "\(e)")
+        }
         XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["distill.frequency_wieght=0"])) { e in XCTAssertTrue("\(e)".contains("'distill.frequency_wieght': unknown key"), "\(e)") }
         XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["distill.stages"])) { e in XCTAssertTrue("\(e)".contains("section.key=value"), "\(e)") }
         XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["teacher.x=1"])) { e in XCTAssertTrue("\(e)".contains("'teacher'"), "\(e)") }
