@@ -58,7 +58,7 @@ public enum RunArchive {
     }
 
     /// The archived runs in `dir` (NAME/run.json), or `names` checked against them.
-    static func archivedRuns(in dir: String, names: [String]) throws -> [String] {
+    public static func archivedRuns(in dir: String, names: [String]) throws -> [String] {
         let fm = FileManager.default
         guard fm.fileExists(atPath: dir) else { throw ConfigError(dir, "(archive)", "no such folder") }
         let found = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { fm.fileExists(atPath: dir + "/" + $0 + "/run.json") }.sorted()

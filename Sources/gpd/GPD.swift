@@ -142,12 +142,17 @@ struct Studio: ParsableCommand {
     }
 
     /// On the default runs root with no runs yet (a fresh checkout), brings in the demo's archived
-    /// runs (samples/demo/runs), so the studio opens on the runs that made the demo models. An
-    /// explicit --runs or $GPD_RUNS, or a store with any run, is left as it is.
+    /// runs (samples/demo/runs), so the studio opens on the runs that made the demo models; a store
+    /// that has runs but not all of the demo's is left as it is, with a line saying how to add them.
+    /// An explicit --runs or $GPD_RUNS is left alone.
     func importDemoRunsIntoAnEmptyStore() -> String? {
         guard runs.runs == nil, ProcessInfo.processInfo.environment["GPD_RUNS"] == nil,
               let demo = ModelRef.demoRoot().map({ $0 + "/runs" }), FileManager.default.fileExists(atPath: demo),
-              let store = try? RunStore(root: runs.root), (try? store.runs().isEmpty) == true else { return nil }
+              let store = try? RunStore(root: runs.root), let have = try? Set(store.runs().map(\.name)) else { return nil }
+        guard have.isEmpty else {
+            let missing = ((try? RunArchive.archivedRuns(in: demo, names: [])) ?? []).filter { !have.contains($0) }
+            return missing.isEmpty ? nil : "\(missing.count) of the demo's runs are not in \(runs.root)/: gpd runs import \(demo)"
+        }
         do {
             let names = try RunArchive.importRuns(from: demo, into: store).imported
             return "imported the demo's runs (\(names.joined(separator: ", "))) from \(demo) into \(runs.root)/"
