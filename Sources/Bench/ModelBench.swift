@@ -135,7 +135,7 @@ public enum ModelBench {
             // VAE's latents and on the 576 of the 2× VAE's (teacher-2x), and one 1.3B block.
             let group = "BF16 products on \(GEMM.bf16Units ?? "AMX tiles or AVX512-BF16 vectors") (against F32 in the same run)"
             if !GEMM.bf16Available {
-                report.add(group, "not measured", value: 0, unit: "", note: "this CPU has neither AMX BF16 tiles (granted by Linux) nor AVX512-BF16")
+                report.add(group, "not measured", value: 0, unit: "", note: GEMM.bf16Unused ?? "this CPU has neither AMX BF16 tiles (granted by Linux) nor AVX512-BF16")
             } else {
                 var rng = RNG(seed: 6)
                 let model = try WanTransformer(demoTransformer, rng: &rng)

@@ -1,5 +1,6 @@
 // BF16 matrix products (declarations and contract: include/CKernels.h), on AMX tiles where the CPU
-// has them and on AVX512-BF16 vectors elsewhere (AMD Zen 4 and later, Intel Cooper Lake).
+// has them and on AVX512-BF16 vectors elsewhere (AMD Zen 4 and later, Intel Cooper Lake; the engine
+// calls the vectors on AMD CPUs only: gpd_cpu_is_amd in include/CKernels.h).
 //
 // Tiles. A tile register holds 16 rows of 64 bytes. TDPBF16PS multiplies a 16 × 32 BF16 tile of A by a
 // 32 × 16 BF16 tile of B — B stored as 16 rows of 16 pairs (B[2r][j], B[2r+1][j]) — and adds the
@@ -98,6 +99,12 @@ int gpd_avx512_bf16_available(void) {
 }
 
 int gpd_bf16_available(void) { return gpd_amx_bf16_available() || gpd_avx512_bf16_available(); }
+
+int gpd_cpu_is_amd(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    return b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;   // "Auth" "enti" "cAMD"
+}
 
 static long roundUp(long x, long to) { return (x + to - 1) / to * to; }
 
@@ -373,6 +380,7 @@ WIDE_TARGET void gpd_gelu16(const float *x, float *y, long n) {
 int gpd_amx_bf16_available(void) { return 0; }
 int gpd_avx512_bf16_available(void) { return 0; }
 int gpd_bf16_available(void) { return 0; }
+int gpd_cpu_is_amd(void) { return 0; }
 int gpd_avx512_available(void) { return 0; }
 void gpd_gelu16(const float *x, float *y, long n) { (void)x; (void)y; (void)n; }
 float gpd_exp_row_shifted(float *row, long n, float scale) { (void)row; (void)n; (void)scale; return 0; }

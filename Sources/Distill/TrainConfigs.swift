@@ -351,7 +351,7 @@ public struct DistillSection: ConfigSection, Equatable {
     public var initStudent = ""
     /// The products' arithmetic of every forward pass that takes no gradient: the rollouts that give
     /// the training states and the targets' jumps (the guided teacher, the previous-stage student).
-    /// "bf16" runs them as BF16 products where the CPU has AMX or AVX512-BF16 (F32 elsewhere); the student's
+    /// "bf16" runs them as BF16 products where `GEMM.bf16Available` (AMX, or AVX512-BF16 on AMD; F32 elsewhere); the student's
     /// training step, the prompts' encoding and the stage evaluations stay F32 (docs/benchmarks.md,
     /// "BF16 in distillation").
     public var inferenceArithmetic = GEMM.Arithmetic.f32

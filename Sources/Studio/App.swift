@@ -21,7 +21,7 @@ public final class StudioApp {
     /// The teacher to open instead of the default one: a project model (demo:NAME, a run, a model
     /// folder) or a diffusers Wan2.1 folder.
     public var teacher: String?
-    /// The Sample screen's products (F32 where the CPU has neither AMX tiles nor AVX512-BF16).
+    /// The Sample screen's products (F32 where the CPU runs no BF16 products: `GEMM.bf16Available`).
     public var arithmetic: GEMM.Arithmetic {
         get { backend.arithmetic }
         set {

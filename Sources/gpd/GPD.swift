@@ -60,7 +60,7 @@ enum Version {
 
     static var bf16Line: String {
         switch GEMM.bf16Units {
-        case nil: return "neither AMX tiles nor AVX512-BF16 on this CPU: every product is F32"
+        case nil: return GEMM.bf16Unused ?? "neither AMX tiles nor AVX512-BF16 on this CPU: every product is F32"
         case let units? where GEMM.studioDefault == .bf16: return "\(units): the studio samples with BF16 products (--arithmetic bf16 elsewhere)"
         case let units?: return "\(units): BF16 products where asked (--arithmetic bf16, inference_arithmetic); the studio stays F32 by default"
         }
@@ -93,7 +93,7 @@ struct Studio: ParsableCommand {
     @Option(help: "Start the Sample screen with this prompt.") var prompt: String?
     @Option(name: .customLong("run"), help: "Open the Run screen on this run.") var runName: String?
     @Option(help: "The teacher on the Sample screen: a project model (demo:teacher-struct, a run, a model folder) or a diffusers Wan2.1 folder (9 frames at 128×128).") var teacher: String?
-    @Option(help: "The Sample screen's products: bf16 (BF16 inputs, F32 sums, on AMX tiles or AVX512-BF16; F32 where the CPU has neither) or f32 (as `gpd sample` and `gpd eval` compute by default). Default: bf16 where the CPU has AMX tiles, else f32.")
+    @Option(help: "The Sample screen's products: bf16 (BF16 inputs, F32 sums, on AMX tiles, or AVX512-BF16 on AMD CPUs; F32 elsewhere) or f32 (as `gpd sample` and `gpd eval` compute by default). Default: bf16 where the CPU has AMX tiles, else f32.")
     var arithmetic: GEMM.Arithmetic?
 
     func run() throws {

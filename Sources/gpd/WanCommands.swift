@@ -21,7 +21,7 @@ struct SamplingOverrides: ParsableArguments {
     @Option(help: ArgumentHelp("Guidance only at the steps that start at a noise level in LOW,HIGH (e.g. 0.3,1; 0,1: every step); the others take one conditional pass.",
                                valueName: "low,high"))
     var guidanceInterval: String?
-    @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles or AVX512-BF16; F32 where the CPU has neither).")
+    @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles, or AVX512-BF16 on AMD CPUs; F32 elsewhere).")
     var arithmetic: GEMM.Arithmetic = .f32
 
     func apply(to base: SamplingSettings) throws -> SamplingSettings {
@@ -137,7 +137,7 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Output safetensors.") var out: String?
         @Option(name: .customLong("repeat"), help: "Time N forward passes after one warm-up.") var repeats: Int = 0
         @Flag(help: "With --repeat: print {\"seconds_per_forward\": median, \"peak_rss_mib\": this process's peak RSS}.") var json = false
-        @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles or AVX512-BF16; F32 where the CPU has neither).")
+        @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles, or AVX512-BF16 on AMD CPUs; F32 elsewhere).")
         var arithmetic: GEMM.Arithmetic = .f32
 
         func validate() throws {

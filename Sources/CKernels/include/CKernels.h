@@ -23,6 +23,11 @@ int gpd_avx512_bf16_available(void);
 /// 1 when either of the two is: gpd_bf16_gemm_packed may be called.
 int gpd_bf16_available(void);
 
+/// 1 when cpuid's vendor string is "AuthenticAMD". The engine runs BF16 products on AVX512-BF16
+/// vectors only there: on AMD Zen 4 they ran at twice OpenBLAS's F32 rate, on an Intel Xeon without
+/// AMX at half of it (docs/benchmarks.md, "BF16 products on AVX512-BF16 vectors").
+int gpd_cpu_is_amd(void);
+
 /// Elements (uint16) a packed right operand of op(B) [K, N] takes.
 long gpd_bf16_packed_count(long n, long k);
 

@@ -50,15 +50,25 @@ public enum GEMM {
         try $arithmetic.withValue(arithmetic, operation: body)
     }
 
-    /// Whether this machine runs BF16 products: on AMX tiles (with the OS's permission) or on
-    /// AVX512-BF16 vectors.
-    public static let bf16Available = gpd_bf16_available() == 1
+    /// Whether this machine runs BF16 products: on AMX tiles (with the OS's permission), or on
+    /// AVX512-BF16 vectors where they beat F32 — on AMD CPUs: twice OpenBLAS's F32 rate on Zen 4, but
+    /// half of it on an Intel Xeon without AMX (docs/benchmarks.md, "BF16 products on AVX512-BF16
+    /// vectors"), where `.bf16` then runs F32 products, faster and exact.
+    public static let bf16Available = bf16Tiles || (bf16Vectors && gpd_cpu_is_amd() == 1)
 
     /// Whether they run on AMX tiles (else, where available, on vectors).
     static let bf16Tiles = gpd_amx_bf16_available() == 1
 
+    /// Whether the CPU has AVX512-BF16 (used or not: `bf16Available`).
+    static let bf16Vectors = gpd_avx512_bf16_available() == 1
+
     /// What runs them, for reports: "AMX tiles", "AVX512-BF16 vectors", or nil.
     public static let bf16Units: String? = bf16Tiles ? "AMX tiles" : bf16Available ? "AVX512-BF16 vectors" : nil
+
+    /// Why a CPU with AVX512-BF16 runs no BF16 products, for reports; nil when it runs them or lacks the vectors.
+    public static let bf16Unused: String? = bf16Vectors && !bf16Available
+        ? "AVX512-BF16 vectors, unused: on Intel cores they ran at half of F32 sgemm's rate, so BF16 products run as F32 here"
+        : nil
 
     /// The studio's arithmetic when none is asked for: BF16 on AMX tiles, where a whole teacher-2x
     /// clip is about 1.6× faster; F32 elsewhere, vectors included — there a clip gained 1.1–1.45×,
