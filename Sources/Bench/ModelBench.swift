@@ -39,7 +39,7 @@ public enum ModelBench {
             var rng = RNG(seed: 1)
             let model = try WanTransformer(demoTransformer, rng: &rng)
             // 80 tokens: the demo VAE's 8×5×8×8 latents; 576: the 2× VAE's 8×9×16×16, on which the
-            // bundled teacher-2x-11k and its students sample (batch 2: a guided step, batch 1: a student's).
+            // bundled teacher-2x-gap4 and its students sample (batch 2: a guided step, batch 1: a student's).
             for (latent, tokens) in [([8, 5, 8, 8], 80), ([8, 9, 16, 16], 576)] {
                 for batch in [1, 2] {
                     let x = rng.normal(shape: [batch] + latent), ctx = rng.normal(shape: [batch, 16, 128])

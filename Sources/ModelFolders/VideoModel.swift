@@ -4,7 +4,7 @@
 // diffusers VAE folder). A shared folder (`gpd model export --share-with`) omits what another folder
 // already holds: model.json's `base` names a model folder whose tensors fill in the missing ones
 // (students share their teacher's text encoder), `vae_folder` names the VAE folder; both relative to
-// the model folder. REF strings: `demo:teacher-2x-11k`, `demo:gpd6-struct`, … (a folder of
+// the model folder. REF strings: `demo:teacher-2x-gap4`, `demo:gpd6-struct`, … (a folder of
 // samples/demo), a run name, or a folder.
 import Data
 import Diffusion
@@ -281,31 +281,38 @@ public enum ModelRef {
         return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 
-    /// Demo models taken out of samples/demo to keep the bundle within its size budget, with what
-    /// reproduces them (samples/demo/README.md, "Models no longer bundled"). `git checkout` of the
-    /// last commit that held them restores their exact files.
-    static let retiredDemos = [
-        "teacher": "the first 80-token teacher, recipe samples/configs/teacher-demo.toml",
-        "gpd6": "the first teacher's GPD-6, recipe samples/configs/gpd-demo.toml with teacher = \"demo:teacher\"",
-        "pd6": "the first teacher's PD-6, recipe samples/configs/pd-demo.toml with teacher = \"demo:teacher\"",
-        "teacher-2x": "the 576-token teacher at 6000 steps, recipe samples/configs/teacher-2x-warm.toml; demo:teacher-2x-11k is it trained 5000 steps more",
-    ]
-    static let retiredAt = "dfdecd57b2014687f927df175c21aac7bf6cdaef"
-    /// A retired demo model with the folders it needs: a student's `base` is its teacher's folder.
-    static func retiredGroup(_ name: String) -> [String] { ["teacher", "gpd6", "pd6"].contains(name) ? ["teacher", "gpd6", "pd6"] : [name] }
+    /// A demo model taken out of samples/demo to keep the bundle within its size budget: what it was
+    /// and its recipe, the last commit that held its files, and the folders restored with it (a
+    /// student's `base` is its teacher's folder, so a trio comes back whole).
+    struct RetiredDemo { let what: String, commit: String, group: [String] }
+    /// samples/demo/README.md, "Models no longer bundled". `git checkout COMMIT -- FOLDERS` restores
+    /// their exact files.
+    static let retiredDemos: [String: RetiredDemo] = {
+        let firstTrio = ["teacher", "gpd6", "pd6"], trio11k = ["teacher-2x-11k", "gpd6-2x", "pd6-2x"]
+        let first = "dfdecd57b2014687f927df175c21aac7bf6cdaef", then = "904815f3801873e98d4a4a8650b9a79b0a0a89b1"
+        return [
+            "teacher": RetiredDemo(what: "the first 80-token teacher, recipe samples/configs/teacher-demo.toml", commit: first, group: firstTrio),
+            "gpd6": RetiredDemo(what: "the first teacher's GPD-6, recipe samples/configs/gpd-demo.toml with teacher = \"demo:teacher\"", commit: first, group: firstTrio),
+            "pd6": RetiredDemo(what: "the first teacher's PD-6, recipe samples/configs/pd-demo.toml with teacher = \"demo:teacher\"", commit: first, group: firstTrio),
+            "teacher-2x": RetiredDemo(what: "the 576-token teacher at 6000 steps, recipe samples/configs/teacher-2x-warm.toml; demo:teacher-2x-11k is it trained 5000 steps more", commit: first, group: ["teacher-2x"]),
+            "teacher-2x-11k": RetiredDemo(what: "the 576-token teacher at 11000 steps, the commands in samples/configs/gpd-2x.toml's header; demo:teacher-2x-gap4 is it trained 4000 steps more", commit: then, group: trio11k),
+            "gpd6-2x": RetiredDemo(what: "teacher-2x-11k's GPD-6, recipe samples/configs/gpd-2x.toml with teacher = \"demo:teacher-2x-11k\"", commit: then, group: trio11k),
+            "pd6-2x": RetiredDemo(what: "teacher-2x-11k's PD-6, recipe samples/configs/pd-2x.toml with teacher = \"demo:teacher-2x-11k\"", commit: then, group: trio11k),
+        ]
+    }()
 
     /// Resolves REF to a model folder: demo:NAME, a run (its export), or a folder path.
     public static func resolve(_ ref: String, runsRoot: String) throws -> String {
         if ref.hasPrefix("demo:") {
             let name = String(ref.dropFirst(5))
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-                throw TensorError.file(path: ref, "a demo model name uses letters, digits, '-' and '_' only (demo:teacher-2x-11k, demo:gpd6-2x, …)")
+                throw TensorError.file(path: ref, "a demo model name uses letters, digits, '-' and '_' only (demo:teacher-2x-gap4, demo:gpd6-gap4, …)")
             }
             guard let root = demoRoot() else { throw TensorError.file(path: "samples/demo", "the demo models are not found (run from the repository)") }
             let dir = root + "/" + name
             guard FileManager.default.fileExists(atPath: dir + "/model.json") else {
                 if let retired = retiredDemos[name] {
-                    throw TensorError.file(path: dir, "demo:\(name) is no longer bundled (\(retired)); restore it with `git checkout \(retiredAt) -- \(retiredGroup(name).map { "samples/demo/" + $0 }.joined(separator: " "))`")
+                    throw TensorError.file(path: dir, "demo:\(name) is no longer bundled (\(retired.what)); restore it with `git checkout \(retired.commit) -- \(retired.group.map { "samples/demo/" + $0 }.joined(separator: " "))`")
                 }
                 let known = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { FileManager.default.fileExists(atPath: root + "/" + $0 + "/model.json") }
                 throw TensorError.file(path: dir, "no demo model '\(name)' (available: \(known.isEmpty ? "none yet" : known.sorted().map { "demo:" + $0 }.joined(separator: ", ")))")

@@ -59,10 +59,10 @@ public final class SampleBackend: @unchecked Sendable {
         self.runsRoot = runsRoot
     }
 
-    /// The bundled teachers the studio opens on, in order of preference: teacher-2x-11k (576 tokens
+    /// The bundled teachers the studio opens on, in order of preference: teacher-2x-gap4 (576 tokens
     /// on the 2× VAE: the teacher that draws its prompts best), then teacher-struct (80 tokens); each
     /// has its GPD-6 and PD-6 students bundled beside it.
-    static let demoTeachers = ["teacher-2x-11k", "teacher-struct"]
+    static let demoTeachers = ["teacher-2x-gap4", "teacher-struct"]
 
     /// The first bundled teacher of `demoTeachers`, else the newest finished teacher run; its first own
     /// student candidate (nil when none was distilled from it: the teacher at the student's steps).

@@ -82,7 +82,14 @@ final class RunStoreTests: XCTestCase {
         distill.teacher = "demo:gpd6"
         XCTAssertThrowsError(try Preflight.check(distill, path: "d.toml", runsRoot: root)) { e in
             for needle in ["'teacher'", "demo:gpd6 is no longer bundled", "samples/configs/gpd-demo.toml",
-                           "git checkout \(ModelRef.retiredAt) -- samples/demo/teacher samples/demo/gpd6 samples/demo/pd6"] {
+                           "git checkout dfdecd57b2014687f927df175c21aac7bf6cdaef -- samples/demo/teacher samples/demo/gpd6 samples/demo/pd6"] {
+                XCTAssertTrue("\(e)".contains(needle), "\(needle) in \(e)")
+            }
+        }
+        distill.teacher = "demo:teacher-2x-11k"
+        XCTAssertThrowsError(try Preflight.check(distill, path: "d.toml", runsRoot: root)) { e in
+            for needle in ["demo:teacher-2x-11k is no longer bundled", "samples/configs/gpd-2x.toml",
+                           "git checkout 904815f3801873e98d4a4a8650b9a79b0a0a89b1 -- samples/demo/teacher-2x-11k samples/demo/gpd6-2x samples/demo/pd6-2x"] {
                 XCTAssertTrue("\(e)".contains(needle), "\(needle) in \(e)")
             }
         }

@@ -1,6 +1,6 @@
 // What the Sample screen offers as students: the bundled students, those distilled from the current
 // teacher first (GPD before PD), and distillation exports — never a teacher, whatever its folder is
-// called. The studio opens on teacher-2x-11k and its GPD-6.
+// called. The studio opens on teacher-2x-gap4 and its GPD-6.
 @testable import Studio
 import ModelFolders
 import Runs
@@ -11,13 +11,13 @@ final class BackendTests: XCTestCase {
 
     func testStudentCandidatesAreTheBundledStudentsNotTeachers() throws {
         let labels = SampleBackend.studentCandidates(runsRoot: noRuns).map(\.label)
-        for s in ["demo:gpd6-struct", "demo:pd6-struct", "demo:gpd6-2x", "demo:pd6-2x"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
+        for s in ["demo:gpd6-struct", "demo:pd6-struct", "demo:gpd6-gap4", "demo:pd6-gap4"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
         XCTAssertFalse(labels.contains { $0.hasPrefix("demo:teacher") }, "teachers are not students: \(labels)")
         for c in SampleBackend.studentCandidates(runsRoot: noRuns) { XCTAssertTrue(SampleBackend.isStudent(folder: c.folder), c.folder) }
     }
 
     func testTheTeachersOwnStudentsComeFirst() throws {
-        for (teacher, first) in [("teacher-2x-11k", ["demo:gpd6-2x", "demo:pd6-2x"]), ("teacher-struct", ["demo:gpd6-struct", "demo:pd6-struct"])] {
+        for (teacher, first) in [("teacher-2x-gap4", ["demo:gpd6-gap4", "demo:pd6-gap4"]), ("teacher-struct", ["demo:gpd6-struct", "demo:pd6-struct"])] {
             // The folder named another way (a trailing "/." and a "..") is still the same teacher.
             let folder = try ModelRef.resolve("demo:" + teacher, runsRoot: noRuns)
             let candidates = SampleBackend.studentCandidates(runsRoot: noRuns, teacher: folder + "/../" + teacher + "/.")
@@ -26,9 +26,9 @@ final class BackendTests: XCTestCase {
             XCTAssertEqual(candidates.filter(\.ofTeacher).map(\.label), first, "teacher \(teacher)'s own students")
         }
         let found = SampleBackend.discover(runsRoot: noRuns)
-        XCTAssertEqual(found.teacher.map { ($0 as NSString).lastPathComponent }, "teacher-2x-11k")
-        XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-2x")
-        XCTAssertEqual(found.student?.label, "demo:gpd6-2x")
+        XCTAssertEqual(found.teacher.map { ($0 as NSString).lastPathComponent }, "teacher-2x-gap4")
+        XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-gap4")
+        XCTAssertEqual(found.student?.label, "demo:gpd6-gap4")
     }
 
     /// A student clip reaches the screen before its latent spectra are computed (two updates, the frames
@@ -74,7 +74,7 @@ final class StudentPairingTests: XCTestCase {
         root = NSTemporaryDirectory() + "gpd-pairing-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let store = try RunStore(root: root)
         let student = try String(contentsOfFile: try ModelRef.resolve("demo:gpd6-struct", runsRoot: root) + "/model.json", encoding: .utf8)
-        for (name, teacher) in [("of-2x", "demo:teacher-2x-11k"), ("of-struct", "demo:teacher-struct")] {
+        for (name, teacher) in [("of-2x", "demo:teacher-2x-gap4"), ("of-struct", "demo:teacher-struct")] {
             try store.register(name: name, kind: .distill)
             try FileManager.default.createDirectory(atPath: root + "/\(name)/export", withIntermediateDirectories: true)
             try "kind = \"distill\"\nteacher = \"\(teacher)\"\n".write(toFile: root + "/\(name)/config.toml", atomically: true, encoding: .utf8)
@@ -93,9 +93,9 @@ final class StudentPairingTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
 
     func testRunsAreMatchedToTheTeacherTheirConfigNames() throws {
-        let t2x = try ModelRef.resolve("demo:teacher-2x-11k", runsRoot: root)
+        let t2x = try ModelRef.resolve("demo:teacher-2x-gap4", runsRoot: root)
         let for2x = SampleBackend.studentCandidates(runsRoot: root, teacher: t2x)
-        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-2x", "demo:pd6-2x", "of-2x"], "of the runs, only the one distilled from teacher-2x-11k is its own: \(for2x)")
+        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-gap4", "demo:pd6-gap4", "of-2x"], "of the runs, only the one distilled from teacher-2x-gap4 is its own: \(for2x)")
         let struct_ = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
         let forStruct = SampleBackend.studentCandidates(runsRoot: root, teacher: struct_)
         XCTAssertEqual(forStruct.filter(\.ofTeacher).map(\.label), ["demo:gpd6-struct", "demo:pd6-struct", "of-struct"])
@@ -108,7 +108,7 @@ final class StudentPairingTests: XCTestCase {
         var state = StudioState()
         func settle() { backend.queue.sync {}; for u in mailbox.drain() { u(&state) } }
         backend.load(); settle()
-        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-2x", "the studio opens on teacher-2x-11k's GPD-6")
+        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-gap4", "the studio opens on teacher-2x-gap4's GPD-6")
         backend.loadTeacher(ref: "alone"); settle()
         XCTAssertEqual(state.sample.teacherLabel, "alone")
         XCTAssertEqual(state.sample.studentLabel, SampleBackend.teacherAsStudent, "no student of this teacher: the teacher at the student's steps")

@@ -45,7 +45,7 @@ final class StudioE2ETests: XCTestCase {
         try waitFor("No runs in")
         try keys("3")
         try waitFor("student schedule")
-        try waitFor("■ teacher")   // demo:teacher-2x-11k when the repo has it, else the ground truth
+        try waitFor("■ teacher")   // demo:teacher-2x-gap4 when the repo has it, else the ground truth
         try keys("e")
         try keys("C-u")
         try keys("a green square moving up on a red zebra background", "Enter")
