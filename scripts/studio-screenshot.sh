@@ -2,13 +2,14 @@
 # A real-terminal check of the studio: xterm as a VT340 (sixel) under Xvfb, the studio opened on a
 # screen, a PNG screenshot after it has sampled. Needs: xvfb xterm x11-apps imagemagick.
 #   scripts/studio-screenshot.sh OUT.png [SCREEN] [RUNS_DIR] [PROMPT]     (EXTRA="--run NAME" adds options)
+# GPD_BIN names another binary (e.g. a second release build while a training uses .build/release).
 set -euo pipefail
 out=${1:-docs/studio-sample.png}
 screen=${2:-sample}
 runs=${3:-runs}
 prompt=${4:-a yellow square above a green triangle moving left on a gray background}
 cd "$(dirname "$0")/.."
-bin=.build/release/gpd
+bin=${GPD_BIN:-.build/release/gpd}
 [ -x "$bin" ] || swift build -c release --product gpd
 display=:$((90 + RANDOM % 9))
 Xvfb "$display" -screen 0 1280x860x24 >/dev/null 2>&1 &

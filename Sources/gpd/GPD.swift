@@ -114,6 +114,16 @@ struct Studio: ParsableCommand {
             return
         }
         let welcome = importDemoRunsIntoAnEmptyStore()
+        if let runName {
+            // Refused before the screen opens: the Run screen would show an unknown name as a new run.
+            let store = try RunStore(root: runs.root)
+            if try store.run(runName) == nil {
+                let names = try store.runs().map(\.name)
+                let listed = names.isEmpty ? "none yet; the demo's: gpd runs import samples/demo/runs"
+                    : names.prefix(8).joined(separator: ", ") + (names.count > 8 ? ", … (\(names.count) in all: gpd runs list)" : "")
+                throw ValidationError("--run \(runName): no such run in \(runs.root)/ (runs: \(listed))")
+            }
+        }
         let app = StudioApp(runsRoot: runs.root, themeName: theme)
         if let teacher {
             var isDir: ObjCBool = false

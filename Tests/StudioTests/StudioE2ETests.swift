@@ -32,6 +32,19 @@ final class StudioE2ETests: XCTestCase {
 
     func keys(_ k: String...) throws { _ = try tmux(["send-keys", "-t", session] + k); Thread.sleep(forTimeInterval: 0.3) }
 
+    /// `--run NAME` for a run the store does not hold is refused by name before the terminal is taken
+    /// over (the Run screen used to show it as a new, empty run).
+    func testAnUnknownRunIsRefusedByName() throws {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary (swift build --build-tests)")
+        let root = NSTemporaryDirectory() + "gpd-unknown-run-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (status, output) = try Child.run([binary, "studio", "--runs", root, "--run", "no-such-run", "--graphics", "none"])
+        XCTAssertNotEqual(status, 0, output)
+        XCTAssertTrue(output.contains("--run no-such-run: no such run in \(root)/"), output)
+        XCTAssertTrue(output.contains("gpd runs import samples/demo/runs"), "an empty store names the import: \(output)")
+    }
+
     func testDriveTheStudio() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed")
         let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
