@@ -119,7 +119,8 @@ struct Studio: ParsableCommand {
             let store = try RunStore(root: runs.root)
             if try store.run(runName) == nil {
                 let names = try store.runs().map(\.name)
-                let listed = names.isEmpty ? "none yet; the demo's: gpd runs import samples/demo/runs"
+                let demoRuns = ModelRef.demoRoot().map { $0 + "/runs" } ?? "samples/demo/runs"
+                let listed = names.isEmpty ? "none yet; the demo's: gpd runs import \(demoRuns)"
                     : names.prefix(8).joined(separator: ", ") + (names.count > 8 ? ", … (\(names.count) in all: gpd runs list)" : "")
                 throw ValidationError("--run \(runName): no such run in \(runs.root)/ (runs: \(listed))")
             }
