@@ -114,7 +114,8 @@ enum RunsScreen {
         let visible = st.visible
         let listTop = top + 1, listRows = rows - 3
         if visible.isEmpty {
-            let msg = st.rows.isEmpty ? "No runs in \(s.runsRoot)/ yet. The demo's runs: gpd runs import samples/demo/runs; a new run: n"
+            let msg = !st.loaded ? (st.warning == nil ? "Reading the runs in \(s.runsRoot)/ …" : "The runs in \(s.runsRoot)/ could not be read (below).")
+                : st.rows.isEmpty ? "No runs in \(s.runsRoot)/ yet. The demo's runs: gpd runs import samples/demo/runs; a new run: n"
                                       : "No run matches the filter '\(st.filter)'."
             f.text(msg, row: listTop + 1, col: 2, style: theme.dimmed, width: f.cols - 4)
         }

@@ -58,6 +58,7 @@ public final class RunsRepository: @unchecked Sendable {
         let opened = request.detail.map { read(detailOf: $0, store: store, rows: rows, request: request) }
         mailbox.post { s in
             s.runs.rows = rows
+            s.runs.loaded = true
             s.runs.warning = nil
             s.runs.selected = min(s.runs.selected, max(0, s.runs.visible.count - 1))
             // A detail read for a run the user has since left is dropped.

@@ -7,6 +7,8 @@ import Terminal
 
 public struct RunsState {
     public var rows: [RunSummary] = []
+    /// Whether the store has been read once: until then an empty list is not an empty store.
+    public var loaded = false
     public var selected = 0
     public var filter = ""
     public var filtering = false

@@ -119,8 +119,7 @@ struct Studio: ParsableCommand {
             let store = try RunStore(root: runs.root)
             if try store.run(runName) == nil {
                 let names = try store.runs().map(\.name)
-                let demoRuns = ModelRef.demoRoot().map { $0 + "/runs" } ?? "samples/demo/runs"
-                let listed = names.isEmpty ? "none yet; the demo's: gpd runs import \(demoRuns)"
+                let listed = names.isEmpty ? "none yet; the demo's: gpd runs import \(Self.demoRuns ?? "samples/demo/runs")"
                     : names.prefix(8).joined(separator: ", ") + (names.count > 8 ? ", … (\(names.count) in all: gpd runs list)" : "")
                 throw ValidationError("--run \(runName): no such run in \(runs.root)/ (runs: \(listed))")
             }
@@ -152,13 +151,16 @@ struct Studio: ParsableCommand {
         _exit(0)
     }
 
+    /// The demo's archived runs (samples/demo/runs), the runs that made the bundled models.
+    static var demoRuns: String? { ModelRef.demoRoot().map { $0 + "/runs" } }
+
     /// On the default runs root with no runs yet (a fresh checkout), brings in the demo's archived
     /// runs (samples/demo/runs), so the studio opens on the runs that made the demo models; a store
     /// that has runs but not all of the demo's is left as it is, with a line saying how to add them.
     /// An explicit --runs or $GPD_RUNS is left alone.
     func importDemoRunsIntoAnEmptyStore() -> String? {
         guard runs.runs == nil, ProcessInfo.processInfo.environment["GPD_RUNS"] == nil,
-              let demo = ModelRef.demoRoot().map({ $0 + "/runs" }), FileManager.default.fileExists(atPath: demo),
+              let demo = Self.demoRuns, FileManager.default.fileExists(atPath: demo),
               let store = try? RunStore(root: runs.root), let have = try? Set(store.runs().map(\.name)) else { return nil }
         guard have.isEmpty else {
             let missing = ((try? RunArchive.archivedRuns(in: demo, names: [])) ?? []).filter { !have.contains($0) }

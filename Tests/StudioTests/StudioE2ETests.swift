@@ -45,6 +45,28 @@ final class StudioE2ETests: XCTestCase {
         XCTAssertTrue(output.contains("gpd runs import ") && output.contains("samples/demo/runs"), "an empty store names the import: \(output)")
     }
 
+    /// On a fresh checkout (the default ./runs, no $GPD_RUNS, no store yet) the studio brings in the
+    /// demo's archived runs and says so; the store then lists them to a later `--run` refusal.
+    func testAFreshStoreImportsTheDemoRuns() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed")
+        let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "needs the gpd binary (swift build --build-tests)")
+        let cwd = NSTemporaryDirectory() + "gpd-fresh-\(getpid())"
+        try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "200", "-y", "32", "-c", cwd,
+                      "env -u GPD_RUNS TERM=xterm-256color \(binary) studio --graphics blocks"])
+        defer { _ = try? tmux(["kill-session", "-t", session]); try? FileManager.default.removeItem(atPath: cwd) }
+        try waitFor("imported the demo's runs (")
+        try waitFor("gpd6-gap4")   // the Runs screen lists them once the store has been read
+        try keys("q")
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, (try tmux(["list-sessions"], output: true)).contains(session) { Thread.sleep(forTimeInterval: 0.2) }
+        let (status, output) = try Child.run(["/usr/bin/env", "-u", "GPD_RUNS", "sh", "-c",
+                                              "cd '\(cwd)' && '\(binary)' studio --run no-such-run --graphics none"])
+        XCTAssertNotEqual(status, 0, output)
+        XCTAssertTrue(output.contains("no such run in runs/") && output.contains("gpd6-gap4,"), "the refusal lists the imported runs: \(output)")
+    }
+
     func testDriveTheStudio() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed")
         let binary = Bundle.main.bundleURL.appendingPathComponent("gpd").path

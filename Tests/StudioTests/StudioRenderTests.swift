@@ -116,6 +116,23 @@ final class StudioRenderTests: XCTestCase {
         XCTAssertTrue(small.images.isEmpty)
     }
 
+    /// An empty runs list says why: the store not read yet, unreadable, empty, or the filter.
+    func testAnEmptyRunsListSaysWhy() {
+        var s = StudioState()
+        s.runsRoot = "runs"
+        func text() -> String { Renderer.render(s, theme: Theme(), rows: 24, cols: 120).lines.joined(separator: "\n") }
+        XCTAssertTrue(text().contains("Reading the runs in runs/"), text())
+        XCTAssertFalse(text().contains("No runs in"), "an unread store is not an empty one")
+        s.runs.warning = "cannot open the run store in runs"
+        XCTAssertTrue(text().contains("could not be read") && text().contains("cannot open the run store"), text())
+        s.runs.warning = nil
+        s.runs.loaded = true
+        XCTAssertTrue(text().contains("No runs in runs/ yet"), text())
+        s.runs.rows = sampleState().runs.rows
+        s.runs.filter = "zzz"
+        XCTAssertTrue(text().contains("No run matches the filter 'zzz'"), text())
+    }
+
     /// A distillation's Run screen: the per-stage table (finished stages with their evaluation, the
     /// stage in progress, the planned ones — from the live config.toml) instead of the latest metrics.
     func testDistillationStageTable() {
