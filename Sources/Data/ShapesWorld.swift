@@ -229,4 +229,27 @@ extension ShapesWorld {
         }
         return map
     }
+
+    /// Where the objects' outlines are, per pixel of every frame ([F, H, W], row-major):
+    /// exp(−d²/(2σ²)), d the pixel centre's distance (pixels) to the nearest object's edge, inside or
+    /// outside it — 1 on an outline, falling off to both sides. Every clip has one, one object or two.
+    /// The teacher's flow loss can weigh this band more (`flow.edge_weight`, docs/two-objects.md), so the
+    /// positions that carry a shape's sides and corners count for more than flat background.
+    public static func edgeMap(_ truth: [ObjectTruth], config: WorldConfig, sigma: Float) -> [Float] {
+        let (f, n) = (config.frames, config.size)
+        var map = [Float](repeating: 0, count: f * n * n)
+        guard !truth.isEmpty, sigma > 0 else { return map }
+        let k = -1 / (2 * sigma * sigma)
+        for t in 0..<f {
+            for y in 0..<n {
+                for x in 0..<n {
+                    let d = truth.map { o in
+                        abs(signedDistance(o.shape, Float(x) + 0.5 - o.centers[t][0], Float(y) + 0.5 - o.centers[t][1], o.radius))
+                    }.min()!
+                    map[(t * n + y) * n + x] = Foundation.exp(k * d * d)
+                }
+            }
+        }
+        return map
+    }
 }

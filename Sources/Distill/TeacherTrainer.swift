@@ -2,7 +2,8 @@
 // matching on latents of a frozen VAE: x_σ = (1−σ)x₀ + σε, target v = ε − x₀, σ logit-normal, t = 1000σ,
 // 10 % empty prompts for classifier-free guidance, AdamW with warm-up + cosine, clipping and an EMA of
 // the weights (the EMA is what is evaluated and exported); optionally the squared error weighs the latent
-// positions between a pair's objects more (`flow.gap_weight`, docs/two-objects.md). Clips are encoded once
+// positions between a pair's objects (`flow.gap_weight`) or along the objects' outlines (`flow.edge_weight`)
+// more (docs/two-objects.md). Clips are encoded once
 // into a cached set; step s reads a permutation slot and noise that are functions of (seed, s), so resume is exact.
 import Cluster
 import Data
@@ -27,9 +28,9 @@ public final class TeacherTrainer {
     let structure: StructureHead?
     var latents: Tensor!            // [N, z, F', H', W'], normalised
     var captions: [String] = []
-    /// Per clip and latent position ([N, F'·H'·W']), 1 + `flow.gap_weight` × the clip's gap map there;
-    /// nil when the weight is 0 (the flow loss is the plain mean square).
-    var gapWeights: [Float]?
+    /// Per clip and latent position ([N, F'·H'·W']), 1 + `flow.gap_weight` × the clip's gap map there
+    /// + `flow.edge_weight` × its edge map; nil when both weights are 0 (the flow loss is the plain mean square).
+    var lossWeights: [Float]?
     var structureLabels: [CaptionStructure?] = []
 
     public init(config: TeacherTrainConfig, session: TrainSession) throws {
@@ -92,7 +93,12 @@ public final class TeacherTrainer {
     func prepareData() throws {
         defer {
             if structure != nil { structureLabels = captions.map { PromptGrammar.parse($0).scene.map(CaptionStructure.init) } }
-            if config.flow.gapWeight > 0, latents != nil { gapWeights = latentGapWeights() }
+            if config.flow.gapWeight > 0 || config.flow.edgeWeight > 0, latents != nil {
+                let w = latentLossWeights()
+                lossWeights = w
+                let mean = w.reduce(0, +) / Float(w.count), half = Float(w.filter { $0 >= 1.5 }.count) / Float(w.count)
+                session.reporter?.message(String(format: "flow loss weights: mean %.3f, %.1f %% of latent positions at 1.5 or more", mean, half * 100))
+            }
         }
         guard session.world.size > 1 else { return try encodeOrReadData() }
         var ok = true
@@ -133,17 +139,27 @@ public final class TeacherTrainer {
 
     var worldConfig: WorldConfig { config.data.world }
 
-    /// `gapWeights` for the encoded dataset: each clip rendered again from its seed (its pixels are not
-    /// kept), its gap map taken to the latent grid.
-    func latentGapWeights() -> [Float] {
-        let (f, h, w) = (latents.shape[2], latents.shape[3], latents.shape[4])
-        let g = Float(config.flow.gapWeight)
+    /// `lossWeights` for the encoded dataset: each clip rendered again from its seed (its pixels are not
+    /// kept), its gap and edge maps taken to the latent grid.
+    func latentLossWeights() -> [Float] {
+        let latent = (f: latents.shape[2], h: latents.shape[3], w: latents.shape[4])
+        let (g, e) = (Float(config.flow.gapWeight), Float(config.flow.edgeWeight))
+        let plane = latent.f * latent.h * latent.w
+        func pooled(_ map: [Float]) -> [Float] { Self.maxPool(map, frames: worldConfig.frames, size: worldConfig.size, latent: latent) }
         var out = [Float]()
-        out.reserveCapacity(latents.shape[0] * f * h * w)
+        out.reserveCapacity(latents.shape[0] * plane)
         for i in 0..<latents.shape[0] {
             let clip = ShapesWorld.sample(seed: clipSeed(i), config: worldConfig)
-            let map = ShapesWorld.gapMap(clip.truth, config: worldConfig, sigma: Float(config.flow.gapSigma))
-            out += Self.maxPool(map, frames: worldConfig.frames, size: worldConfig.size, latent: (f, h, w)).map { 1 + g * $0 }
+            var w = [Float](repeating: 1, count: plane)
+            if g > 0 {
+                let gap = pooled(ShapesWorld.gapMap(clip.truth, config: worldConfig, sigma: Float(config.flow.gapSigma)))
+                for j in 0..<plane { w[j] += g * gap[j] }
+            }
+            if e > 0 {
+                let edge = pooled(ShapesWorld.edgeMap(clip.truth, config: worldConfig, sigma: Float(config.flow.edgeSigma)))
+                for j in 0..<plane { w[j] += e * edge[j] }
+            }
+            out += w
         }
         return out
     }
@@ -209,17 +225,17 @@ public final class TeacherTrainer {
             let drop = rng.uniform(idx.count).map { Double($0) < config.flow.promptDropout }
             var xs = [Float](), target = [Float](), weights = [Float]()
             xs.reserveCapacity(mine.count * per); target.reserveCapacity(mine.count * per)
-            if gapWeights != nil { weights.reserveCapacity(mine.count * per) }
+            if lossWeights != nil { weights.reserveCapacity(mine.count * per) }
             for b in mine {
                 let s = sigmas[b], x0 = idx[b] * per
                 for j in 0..<per {
                     let (x, e) = (latents.data[x0 + j], eps[b * per + j])
                     xs.append((1 - s) * x + s * e); target.append(e - x)
                 }
-                if let gapWeights {
+                if let lossWeights {
                     // The same weight for every latent channel of a position.
                     let plane = per / latents.shape[1], g0 = idx[b] * plane
-                    for j in 0..<per { weights.append(gapWeights[g0 + j % plane]) }
+                    for j in 0..<per { weights.append(lossWeights[g0 + j % plane]) }
                 }
             }
             let prompts = mine.map { drop[$0] ? "" : captions[idx[$0]] }
@@ -227,11 +243,11 @@ public final class TeacherTrainer {
             let (ctx, toks) = try model.embed(prompts)
             let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
             let targetTensor = Tensor(shape: shape, data: target)
-            let flow = gapWeights == nil ? Tensor.mse(pred, targetTensor) : Tensor.mse(pred, targetTensor, weights: weights)
+            let flow = lossWeights == nil ? Tensor.mse(pred, targetTensor) : Tensor.mse(pred, targetTensor, weights: weights)
             let term = structure.map { structureTerm($0, context: ctx, tokens: toks, rows: Array(mine), indices: idx, dropped: drop) }
             let loss = term?.loss.map { flow + Float(config.text.structureWeight) * $0 } ?? flow
-            // With the gap weight, the plain mean square is logged too: it compares with runs without it.
-            let plain = gapWeights == nil ? nil : GradMode.withDisabled { Tensor.mse(pred, targetTensor).item }
+            // With a gap or edge weight, the plain mean square is logged too: it compares with runs without it.
+            let plain = lossWeights == nil ? nil : GradMode.withDisabled { Tensor.mse(pred, targetTensor).item }
             var outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
             if let plain { outcome.metrics["flow_mse"] = Double(session.world.mean(plain)) }

@@ -248,9 +248,16 @@ public struct FlowSection: ConfigSection, Equatable {
     public var gapWeight = 0.0
     /// The gap map's width σ (pixels).
     public var gapSigma = 3.0
+    /// Extra weight of the flow loss along every object's outline, in one- and two-object clips alike:
+    /// each position's squared error is weighed 1 + edge_weight × the clip's edge map there
+    /// (`ShapesWorld.edgeMap`, the largest value over the pixels the position encodes), added to the gap
+    /// term when both are set; 0 trains without it.
+    public var edgeWeight = 0.0
+    /// The edge map's width σ (pixels).
+    public var edgeSigma = 1.0
     enum CodingKeys: String, CodingKey, CaseIterable {
         case logitMean = "logit_mean", logitStd = "logit_std", promptDropout = "prompt_dropout", datasetClips = "dataset_clips"
-        case gapWeight = "gap_weight", gapSigma = "gap_sigma"
+        case gapWeight = "gap_weight", gapSigma = "gap_sigma", edgeWeight = "edge_weight", edgeSigma = "edge_sigma"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
@@ -260,6 +267,8 @@ public struct FlowSection: ConfigSection, Equatable {
         try ConfigFile.require(datasetClips >= 16, path, "\(prefix).dataset_clips", "must be at least 16")
         try ConfigFile.require(gapWeight >= 0, path, "\(prefix).gap_weight", "must be 0 or more")
         try ConfigFile.require(gapSigma > 0, path, "\(prefix).gap_sigma", "must be positive")
+        try ConfigFile.require(edgeWeight >= 0, path, "\(prefix).edge_weight", "must be 0 or more")
+        try ConfigFile.require(edgeSigma > 0, path, "\(prefix).edge_sigma", "must be positive")
     }
 }
 

@@ -71,6 +71,48 @@ final class ShapesWorldTests: XCTestCase {
         XCTAssertNoThrow(try squares.validate())
     }
 
+    /// The edge map: every clip has one, one object or two; in [0, 1], the same whichever object comes
+    /// first; each row that crosses an object's edge holds a pixel at least exp(−0.5²/(2σ²)) — the signed
+    /// distance changes sign between two neighbouring centres 1 px apart and moves by at most 1 between
+    /// them, so one of the two lies within 0.5 px of the edge — and a pixel farther than 3σ from every
+    /// edge, inside or out, is under 0.012.
+    func testEdgeMapMarksEveryOutline() {
+        let config = WorldConfig(), sigma: Float = 1, n = config.size
+        let near = Foundation.exp(-0.25 / (2 * sigma * sigma)), far = Foundation.exp(-4.5 as Float)
+        var ones = 0
+        for seed in 0..<60 as Range<UInt64> {
+            let clip = ShapesWorld.sample(seed: seed, config: config)
+            let map = ShapesWorld.edgeMap(clip.truth, config: config, sigma: sigma)
+            XCTAssertEqual(map.count, config.frames * n * n)
+            if clip.truth.count == 1 { ones += 1 }
+            XCTAssertEqual(map, ShapesWorld.edgeMap(clip.truth.reversed(), config: config, sigma: sigma), "seed \(seed)")
+            for t in [0, config.frames / 2, config.frames - 1] {
+                for y in 0..<n {
+                    var best: Float = 0
+                    for x in 0..<n {
+                        let v = map[(t * n + y) * n + x]
+                        XCTAssertTrue(v >= 0 && v <= 1, "seed \(seed)")
+                        let d = clip.truth.map { ShapesWorld.signedDistance($0.shape, Float(x) + 0.5 - $0.centers[t][0], Float(y) + 0.5 - $0.centers[t][1], $0.radius) }
+                        if d.allSatisfy({ abs($0) > 3 * sigma }) { XCTAssertLessThan(v, far * 1.001, "seed \(seed): far from every edge") }
+                        best = max(best, v)
+                    }
+                    // Where an object's signed distance changes sign between neighbouring centres.
+                    let edgeInRow = (0..<(n - 1)).contains { x in
+                        clip.truth.contains { o in
+                            let a = ShapesWorld.signedDistance(o.shape, Float(x) + 0.5 - o.centers[t][0], Float(y) + 0.5 - o.centers[t][1], o.radius)
+                            let b = ShapesWorld.signedDistance(o.shape, Float(x) + 1.5 - o.centers[t][0], Float(y) + 0.5 - o.centers[t][1], o.radius)
+                            return (a < 0) != (b < 0)
+                        }
+                    }
+                    if edgeInRow { XCTAssertGreaterThanOrEqual(best, near * 0.999, "seed \(seed) frame \(t) row \(y)") }
+                }
+            }
+            XCTAssertGreaterThan(map.max()!, near, "seed \(seed): \(clip.caption)")
+        }
+        XCTAssertGreaterThan(ones, 10, "one-object clips have outlines too")
+        XCTAssertTrue(ShapesWorld.edgeMap([], config: config, sigma: sigma).allSatisfy { $0 == 0 })
+    }
+
     /// The gap map: 0 for one object and on covered pixels, in [0, 1] everywhere, the same whichever object
     /// comes first, at least exp(−(gap + 1.5)²/(2σ²)) halfway between the facing edges (the pixel centre
     /// lies within 0.71 px of that point, moving each distance by at most that), and under 0.01 where

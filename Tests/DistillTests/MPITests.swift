@@ -108,10 +108,10 @@ final class MPITests: XCTestCase {
                                      metrics: ["structure_loss"])
     }
 
-    /// With the gap weight every rank weighs its own rows' positions, and the ranks still train as one
-    /// process: the same weighted loss and plain mean square.
-    func testTeacherWithTheGapWeightStepsEqualOneProcess() throws {
-        try assertTwoRanksTrainAsOne("g", [("[flow]\n", "[flow]\ngap_weight = 4.0\n")], metrics: ["flow_mse"])
+    /// With the gap and edge weights every rank weighs its own rows' positions, and the ranks still train
+    /// as one process: the same weighted loss and plain mean square.
+    func testTeacherWithTheGapAndEdgeWeightsStepsEqualOneProcess() throws {
+        try assertTwoRanksTrainAsOne("g", [("[flow]\n", "[flow]\ngap_weight = 4.0\nedge_weight = 2.0\n")], metrics: ["flow_mse"])
     }
 
     func testKilledRankCrashesTheRunWhichResumesOnAnotherWorldSizeAndMatches() throws {

@@ -130,8 +130,8 @@ final class RunStoreTests: XCTestCase {
     /// the weight times its gap map on the latent grid — all 1 for a one-object clip — and the weighted
     /// loss is logged with the plain mean square beside it, never below it.
     func testTeacherWithTheGapWeightResumesExactlyAndLogsThePlainLoss() throws {
-        let full = try teacherStopAndResume(structureWeight: nil, gapWeight: 4)
-        let weights = try XCTUnwrap(full.gapWeights)
+        let full = try teacherStopAndResume(structureWeight: nil, flow: "gap_weight = 4")
+        let weights = try XCTUnwrap(full.lossWeights)
         let plane = full.latents.count / (full.latents.shape[0] * full.latents.shape[1])
         XCTAssertEqual(weights.count, full.latents.shape[0] * plane)
         var pairs = 0
@@ -150,6 +150,26 @@ final class RunStoreTests: XCTestCase {
         XCTAssertTrue(zip(loss, plain).contains { $0 > $1 * 1.001 }, "a batch with a pair weighs its gap more")
     }
 
+    /// With the edge weight (`flow.edge_weight`) every clip, one object or two, weighs its outlines: each
+    /// clip's weights lie in [1, 1 + weight] and reach above 1 + weight/2 somewhere; the run resumes
+    /// exactly and logs the plain mean square beside the weighted loss, always below it.
+    func testTeacherWithTheEdgeWeightWeighsEveryClipAndResumesExactly() throws {
+        let full = try teacherStopAndResume(structureWeight: nil, flow: "edge_weight = 2")
+        let weights = try XCTUnwrap(full.lossWeights)
+        let plane = full.latents.count / (full.latents.shape[0] * full.latents.shape[1])
+        XCTAssertEqual(weights.count, full.latents.shape[0] * plane)
+        for (i, caption) in full.captions.enumerated() {
+            let w = weights[(i * plane)..<((i + 1) * plane)]
+            XCTAssertTrue(w.allSatisfy { $0 >= 1 && $0 <= 3 }, caption)
+            XCTAssertGreaterThan(w.max()!, 2, caption)
+            XCTAssertTrue(w.contains { $0 < 1.5 }, "\(caption): the background away from the outlines")
+        }
+        let store = try RunStore(root: root)
+        let plain = try store.metrics("full", key: "flow_mse").map(\.value), loss = try losses("full")
+        XCTAssertEqual(plain.count, 6)
+        for (l, p) in zip(loss, plain) { XCTAssertGreaterThan(l, p) }
+    }
+
     /// With the caption-structure task the head resumes too (its weights and moments are in the
     /// checkpoint), its loss is logged apart from the flow loss, and the exported model is without it.
     func testTeacherWithTheStructureTaskResumesExactlyAndExportsWithoutItsHead() throws {
@@ -163,12 +183,12 @@ final class RunStoreTests: XCTestCase {
     }
 
     @discardableResult
-    func teacherStopAndResume(structureWeight: Double?, gapWeight: Double? = nil) throws -> TeacherTrainer {
+    func teacherStopAndResume(structureWeight: Double?, flow: String? = nil) throws -> TeacherTrainer {
         try TinyModels.teacher(at: root + "/tiny")
         let path = root + "/teacher.toml"
         var text = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 6, batch: 3, checkpointEvery: 1)
         if let w = structureWeight { text = text.replacingOccurrences(of: "[text]\n", with: "[text]\nstructure_weight = \(w)\n") }
-        if let w = gapWeight { text = text.replacingOccurrences(of: "[flow]\n", with: "[flow]\ngap_weight = \(w)\n") }
+        if let flow { text = text.replacingOccurrences(of: "[flow]\n", with: "[flow]\n\(flow)\n") }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let cfg = try TeacherTrainConfig.load(path)
         XCTAssertEqual(cfg.text.structureWeight, structureWeight ?? 0)
