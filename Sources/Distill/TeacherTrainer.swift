@@ -3,8 +3,8 @@
 // 10 % empty prompts for classifier-free guidance, AdamW with warm-up + cosine, clipping and an EMA of
 // the weights (the EMA is what is evaluated and exported); optionally the squared error weighs the latent
 // positions between a pair's objects (`flow.gap_weight`) or along the objects' outlines (`flow.edge_weight`)
-// more (docs/two-objects.md). Clips are encoded once
-// into a cached set; step s reads a permutation slot and noise that are functions of (seed, s), so resume is exact.
+// more (docs/two-objects.md). Clips are encoded once into a cached set; step s reads a permutation slot and
+// noise that are functions of (seed, s), so resume is exact.
 import Cluster
 import Data
 import ModelFolders
