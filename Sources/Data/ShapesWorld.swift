@@ -210,24 +210,14 @@ extension ShapesWorld {
     /// docs/two-objects.md) — the weight map of U-Net's touching-cell segmentation, on ShapesWorld's exact
     /// shapes.
     public static func gapMap(_ truth: [ObjectTruth], config: WorldConfig, sigma: Float) -> [Float] {
-        let (f, n) = (config.frames, config.size)
-        var map = [Float](repeating: 0, count: f * n * n)
-        guard truth.count == 2, sigma > 0 else { return map }
+        guard truth.count == 2, sigma > 0 else { return [Float](repeating: 0, count: config.frames * config.size * config.size) }
         let k = -1 / (2 * sigma * sigma)
-        for t in 0..<f {
-            for y in 0..<n {
-                for x in 0..<n {
-                    let d = truth.map { o in
-                        signedDistance(o.shape, Float(x) + 0.5 - o.centers[t][0], Float(y) + 0.5 - o.centers[t][1], o.radius)
-                    }
-                    // A pixel whose centre lies half a pixel inside a shape is covered fully (`draw`).
-                    guard d[0] > -0.5, d[1] > -0.5 else { continue }
-                    let s = max(d[0], 0) + max(d[1], 0)
-                    map[(t * n + y) * n + x] = Foundation.exp(k * s * s)
-                }
-            }
+        return distanceMap(truth, config: config) { d in
+            // A pixel whose centre lies half a pixel inside a shape is covered fully (`draw`).
+            guard d[0] > -0.5, d[1] > -0.5 else { return 0 }
+            let s = max(d[0], 0) + max(d[1], 0)
+            return Foundation.exp(k * s * s)
         }
-        return map
     }
 
     /// Where the objects' outlines are, per pixel of every frame ([F, H, W], row-major):
@@ -236,17 +226,27 @@ extension ShapesWorld {
     /// The teacher's flow loss can weigh this band more (`flow.edge_weight`, docs/two-objects.md), so the
     /// positions that carry a shape's sides and corners count for more than flat background.
     public static func edgeMap(_ truth: [ObjectTruth], config: WorldConfig, sigma: Float) -> [Float] {
+        guard sigma > 0 else { return [Float](repeating: 0, count: config.frames * config.size * config.size) }
+        let k = -1 / (2 * sigma * sigma)
+        return distanceMap(truth, config: config) { d in
+            let e = d.map(abs).min()!
+            return Foundation.exp(k * e * e)
+        }
+    }
+
+    /// `value` of the pixel centre's signed distances to every object (in `truth`'s order), per pixel of
+    /// every frame ([F, H, W], row-major); 0 everywhere when `truth` is empty.
+    static func distanceMap(_ truth: [ObjectTruth], config: WorldConfig, _ value: ([Float]) -> Float) -> [Float] {
         let (f, n) = (config.frames, config.size)
         var map = [Float](repeating: 0, count: f * n * n)
-        guard !truth.isEmpty, sigma > 0 else { return map }
-        let k = -1 / (2 * sigma * sigma)
+        guard !truth.isEmpty else { return map }
         for t in 0..<f {
             for y in 0..<n {
                 for x in 0..<n {
                     let d = truth.map { o in
-                        abs(signedDistance(o.shape, Float(x) + 0.5 - o.centers[t][0], Float(y) + 0.5 - o.centers[t][1], o.radius))
-                    }.min()!
-                    map[(t * n + y) * n + x] = Foundation.exp(k * d * d)
+                        signedDistance(o.shape, Float(x) + 0.5 - o.centers[t][0], Float(y) + 0.5 - o.centers[t][1], o.radius)
+                    }
+                    map[(t * n + y) * n + x] = value(d)
                 }
             }
         }

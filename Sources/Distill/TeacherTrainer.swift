@@ -96,7 +96,7 @@ public final class TeacherTrainer {
             if config.flow.gapWeight > 0 || config.flow.edgeWeight > 0, latents != nil {
                 let w = latentLossWeights()
                 lossWeights = w
-                let mean = w.reduce(0, +) / Float(w.count), half = Float(w.filter { $0 >= 1.5 }.count) / Float(w.count)
+                let mean = w.reduce(0, +) / Float(w.count), half = Float(w.reduce(0) { $0 + ($1 >= 1.5 ? 1 : 0) }) / Float(w.count)
                 session.reporter?.message(String(format: "flow loss weights: mean %.3f, %.1f %% of latent positions at 1.5 or more", mean, half * 100))
             }
         }
