@@ -26,16 +26,21 @@ public enum Preflight {
             ("text.dim", "\(t.dim)", "\(c.text.dim)"), ("text.layers", "\(t.layers)", "\(c.text.layers)"),
             ("text.heads", "\(t.heads)", "\(c.text.heads)"), ("text.ffn", "\(t.ffn)", "\(c.text.ffn)"),
             ("text.text_length", "\(t.textLength)", "\(c.text.textLength)"), ("model.heads", "\(m.numAttentionHeads)", "\(c.model.heads)"),
-            ("model.head_dim", "\(m.attentionHeadDim)", "\(c.model.headDim)"), ("model.layers", "\(m.numLayers)", "\(c.model.layers)"),
+            ("model.head_dim", "\(m.attentionHeadDim)", "\(c.model.headDim)"),
+            ("model.layers", "\(m.numLayers)", c.model.initLayers.isEmpty ? "\(c.model.layers)" : "\(m.numLayers)"),
             ("model.ffn", "\(m.ffnDim)", "\(c.model.ffn)"), ("model.patch_size", "\(m.patchSize)", "\(c.model.patchSize)"),
             ("the VAE's z_dim", "\(m.inChannels)", "\(zDim)"), ("a tokenizer vocabulary", "\(t.vocab)", "\(Tokenizer().vocabularySize)"),
         ]
         if let (key, theirs, mine) = pairs.first(where: { $0.1 != $0.2 }) {
             throw ConfigError(path, "model.init_from", "'\(c.model.initFrom)' has \(key) = \(theirs) where this config has \(mine); the architectures must match")
         }
+        if let bad = c.model.initLayers.first(where: { $0 >= m.numLayers }) {
+            throw ConfigError(path, "model.init_layers", "names layer \(bad) where '\(c.model.initFrom)' has \(m.numLayers) (0…\(m.numLayers - 1))")
+        }
         let ours = c.model.config(latentChannels: zDim, textDim: c.text.dim)
         var theirs = m
         (theirs.ropeMaxSeqLen, theirs.eps) = (ours.ropeMaxSeqLen, ours.eps)   // no weight depends on them
+        if !c.model.initLayers.isEmpty { theirs.numLayers = ours.numLayers }   // model.init_layers maps them
         guard theirs == ours else {
             throw ConfigError(path, "model.init_from", "'\(c.model.initFrom)' has a transformer this config cannot build (\(theirs) against \(ours))")
         }

@@ -51,7 +51,7 @@ public final class TeacherTrainer {
         // A run with checkpoints can only be resuming (TrainSession refuses to start over one); its
         // weights come from the checkpoint, so the starting teacher is read only for step 0.
         if !config.model.initFrom.isEmpty, try session.folder.checkpoints().isEmpty {
-            try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root)
+            try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root, layers: config.model.initLayers)
         }
         structure = config.text.structureWeight > 0 ? StructureHead(dim: config.text.dim, rng: &rng) : nil
         params = text.parameters() + dit.parameters() + (structure?.parameters() ?? [])
@@ -62,25 +62,39 @@ public final class TeacherTrainer {
 
     /// Copies a trained teacher's text encoder and transformer (`model.init_from`) into `model`, every
     /// tensor by name; one that is missing or shaped differently is an error naming it. The EMA and
-    /// the optimizer start from the copied weights.
-    static func initialize(_ model: VideoModel, from ref: String, runsRoot: String) throws {
+    /// the optimizer start from the copied weights. `layers` (`model.init_layers`; empty: one to one)
+    /// names the source layer of each of the model's layers, -1 for one that starts as the identity.
+    static func initialize(_ model: VideoModel, from ref: String, runsRoot: String, layers: [Int] = []) throws {
         let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
         let source = try VideoModel.load(folder: folder)
-        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String) throws {
+        /// (source name, or nil for a tensor of a new layer) for each of this model's names.
+        func sourceName(_ name: String) -> String? {
+            let parts = name.split(separator: ".", maxSplits: 2)
+            guard !layers.isEmpty, parts.count == 3, parts[0] == "blocks", let i = Int(parts[1]) else { return name }
+            return layers[i] < 0 ? nil : "blocks.\(layers[i]).\(parts[2])"
+        }
+        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String, mapped: Bool) throws {
             let src = Dictionary(from, uniquingKeysWith: { a, _ in a })
             for (name, p) in into {
-                guard let t = src[name] else { throw ConfigError(folder, "model.init_from", "it has no \(part).\(name)") }
+                guard let from = mapped ? sourceName(name) : name else {
+                    if WanBlock.residualOutputs.contains(where: { name.hasSuffix("." + $0) }) { p.data = [Float](repeating: 0, count: p.count) }
+                    continue
+                }
+                guard let t = src[from] else { throw ConfigError(folder, "model.init_from", "it has no \(part).\(from)") }
                 guard t.shape == p.shape else {
-                    throw ConfigError(folder, "model.init_from", "its \(part).\(name) is \(t.shape) where this config's is \(p.shape); the architectures must match")
+                    throw ConfigError(folder, "model.init_from", "its \(part).\(from) is \(t.shape) where this config's \(part).\(name) is \(p.shape); the architectures must match")
                 }
                 p.data = t.data
             }
-            if let extra = Set(src.keys).subtracting(into.map(\.0)).sorted().first {
+            // Layers init_layers leaves out are dropped by choice; any other unused tensor is a mismatch.
+            let used = Set(into.compactMap { mapped ? sourceName($0.0) : $0.0 })
+            let unused = Set(src.keys).subtracting(used).filter { !(mapped && !layers.isEmpty && $0.hasPrefix("blocks.")) }
+            if let extra = unused.sorted().first {
                 throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; the architectures must match")
             }
         }
-        try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder")
-        try copy(model.transformer.namedParameters(), source.transformer.namedParameters(), "transformer")
+        try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder", mapped: false)
+        try copy(model.transformer.namedParameters(), source.transformer.namedParameters(), "transformer", mapped: true)
     }
 
     var named: [(String, Tensor)] {

@@ -218,7 +218,14 @@ public struct DiTSection: ConfigSection, Equatable {
     /// differ (with as many latent channels): a teacher on a finer latent grid can start from one
     /// trained on a coarser, cheaper one (docs/word-use.md).
     public var initFrom = ""
-    enum CodingKeys: String, CodingKey, CaseIterable { case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size", initFrom = "init_from" }
+    /// Where each of this model's layers comes from when it starts from a teacher with other layers:
+    /// the index of init_from's layer to copy, or -1 for a new layer that starts as the identity (its
+    /// two attention output projections and its FFN's output zeroed, so at step 0 the model computes
+    /// exactly what init_from computes). Empty: init_from has the same layers, copied one to one.
+    public var initLayers: [Int] = []
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size", initFrom = "init_from", initLayers = "init_layers"
+    }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func config(latentChannels: Int, textDim: Int) -> WanTransformerConfig {
@@ -230,6 +237,13 @@ public struct DiTSection: ConfigSection, Equatable {
     public func validate(path: String, prefix: String) throws {
         do { try config(latentChannels: 8, textDim: 8).validate(path: path) } catch let ModelError.config(_, field, m) {
             throw ConfigError(path, "\(prefix).\(field)", m)
+        }
+        guard !initLayers.isEmpty else { return }
+        try ConfigFile.require(!initFrom.isEmpty, path, "\(prefix).init_layers", "needs init_from (the teacher whose layers it names)")
+        try ConfigFile.require(initLayers.count == layers, path, "\(prefix).init_layers",
+                               "names \(initLayers.count) layers where \(prefix).layers is \(layers); it needs one entry per layer")
+        if let bad = initLayers.first(where: { $0 < -1 }) {
+            throw ConfigError(path, "\(prefix).init_layers", "has \(bad): an entry is a layer of init_from (0 or more) or -1 for a new one")
         }
     }
 }

@@ -270,6 +270,78 @@ final class RunStoreTests: XCTestCase {
         }
     }
 
+    /// model.init_layers grows a trained teacher: each layer copies the source layer it names, and a -1
+    /// layer starts as the identity, so the grown model computes exactly what its source computes; its
+    /// new layers then learn. A map that does not fit the config or the source is refused by key.
+    func testTeacherInitLayersGrowsATrainedTeacherThatComputesTheSame() throws {
+        try TinyModels.teacher(at: root + "/tiny")
+        let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
+        func config(_ model: String, _ name: String) throws -> TeacherTrainConfig {
+            let text = base.replacingOccurrences(of: "head_dim = 6\nlayers = 1\n", with: "head_dim = 6\n" + model)
+            try text.write(toFile: root + "/\(name).toml", atomically: true, encoding: .utf8)
+            return try TeacherTrainConfig.load(root + "/\(name).toml")
+        }
+        func trainer(_ cfg: TeacherTrainConfig, _ name: String) throws -> TeacherTrainer {
+            try TeacherTrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false))
+        }
+        try trainer(try config("layers = 1\n", "src"), "src").run(resume: false)
+        let source = try VideoModel.load(folder: root + "/src/export")
+        let grown = try config("layers = 3\ninit_from = \"src\"\ninit_layers = [-1, 0, -1]\n", "grown")
+        XCTAssertEqual(grown.model.initLayers, [-1, 0, -1])
+        XCTAssertEqual(try TeacherTrainConfig.load(root + "/grown.toml"), grown)
+        try grown.toml().write(toFile: root + "/grown-again.toml", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TeacherTrainConfig.load(root + "/grown-again.toml"), grown, "the run's config.toml keeps init_layers")
+        XCTAssertNoThrow(try Preflight.check(grown, path: "grown.toml", runsRoot: root))
+        let started = try trainer(grown, "grown")
+        let drawn = Dictionary(uniqueKeysWithValues: try trainer(try config("layers = 3\n", "cold3"), "cold3").model.transformer.namedParameters().map { ($0.0, $0.1.data) })
+        let dit = started.model.transformer
+        XCTAssertEqual(dit.blocks.count, 3)
+        let src = Dictionary(uniqueKeysWithValues: source.transformer.namedParameters().map { ($0.0, $0.1.data) })
+        for (name, p) in dit.namedParameters() {
+            if name.hasPrefix("blocks.1.") {
+                XCTAssertEqual(p.data, src["blocks.0." + name.dropFirst("blocks.1.".count)], name)
+            } else if name.hasPrefix("blocks.") {   // a new layer: its residual outputs zero, the rest as the run's seed drew them
+                if WanBlock.residualOutputs.contains(where: { name.hasSuffix("." + $0) }) {
+                    XCTAssertTrue(p.data.allSatisfy { $0 == 0 }, name)
+                    XCTAssertTrue(!name.hasSuffix("weight") || drawn[name]!.contains { $0 != 0 }, "\(name) is drawn nonzero without init_layers")
+                } else {
+                    XCTAssertEqual(p.data, drawn[name], name)
+                }
+            } else {
+                XCTAssertEqual(p.data, src[name], name)
+            }
+        }
+        for ((n, a), (_, b)) in zip(started.model.textEncoder.namedParameters(), source.textEncoder.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
+
+        // The same velocity, bit for bit, at two noise levels.
+        var rng = RNG(seed: 9)
+        let c = dit.config.inChannels
+        let x = Tensor(shape: [2, c, 2, 4, 4], data: rng.normal(2 * c * 32))
+        let context = Tensor(shape: [2, 3, dit.config.textDim], data: rng.normal(2 * 3 * dit.config.textDim))
+        XCTAssertEqual(try dit(x, timesteps: [100, 800], context: context).data,
+                       try source.transformer(x, timesteps: [100, 800], context: context).data)
+
+        // Training moves the new layers' outputs off zero.
+        try started.run(resume: false)
+        XCTAssertTrue(dit.namedParameters().contains { $0.0 == "blocks.0.ffn.net.2.weight" && $0.1.data.contains { $0 != 0 } })
+        XCTAssertTrue(dit.namedParameters().contains { $0.0 == "blocks.2.attn1.to_out.0.weight" && $0.1.data.contains { $0 != 0 } })
+
+        XCTAssertThrowsError(try config("layers = 3\ninit_from = \"src\"\ninit_layers = [0, -1]\n", "short")) { e in
+            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("one entry per layer"), "\(e)")
+        }
+        XCTAssertThrowsError(try config("layers = 2\ninit_layers = [0, -1]\n", "nosource")) { e in
+            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("needs init_from"), "\(e)")
+        }
+        XCTAssertThrowsError(try config("layers = 2\ninit_from = \"src\"\ninit_layers = [0, -2]\n", "minus2")) { e in
+            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("-2"), "\(e)")
+        }
+        let beyond = try config("layers = 2\ninit_from = \"src\"\ninit_layers = [0, 1]\n", "beyond")
+        XCTAssertThrowsError(try Preflight.check(beyond, path: "beyond.toml", runsRoot: root)) { e in
+            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("names layer 1 where 'src' has 1"), "\(e)")
+        }
+        XCTAssertThrowsError(try trainer(beyond, "beyond")) { e in XCTAssertTrue("\(e)".contains("blocks.1."), "\(e)") }
+    }
+
     /// text.position_init rescales the text encoder's drawn position embedding and nothing else: every
     /// other initial weight is the default recipe's, so a run that sets it changes one thing.
     func testTextPositionInitRescalesOnlyThePositionEmbedding() throws {

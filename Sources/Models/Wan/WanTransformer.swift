@@ -65,6 +65,11 @@ public final class WanBlock: Module {
 
     public var parameterKeys: [String: String] { ["scaleShiftTable": "scale_shift_table"] }
 
+    /// The tensors (names within a block) of the three projections whose outputs the block adds to its
+    /// input: with all of them zero the block is the identity.
+    public static let residualOutputs = ["attn1.to_out.0.weight", "attn1.to_out.0.bias", "attn2.to_out.0.weight", "attn2.to_out.0.bias",
+                                         "ffn.net.2.weight", "ffn.net.2.bias"]
+
     public init(_ c: WanTransformerConfig, rng: inout RNG) {
         let dim = c.dim
         scaleShiftTable = parameter([1, 6, dim], rng.normal(6 * dim).map { $0 / Float(dim).squareRoot() })
