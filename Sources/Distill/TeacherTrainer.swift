@@ -67,16 +67,16 @@ public final class TeacherTrainer {
     static func initialize(_ model: VideoModel, from ref: String, runsRoot: String, layers: [Int] = []) throws {
         let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
         let source = try VideoModel.load(folder: folder)
-        /// (source name, or nil for a tensor of a new layer) for each of this model's names.
+        /// The source tensor of each of the transformer's names: a block's through `layers`, nil for a new layer's.
         func sourceName(_ name: String) -> String? {
             let parts = name.split(separator: ".", maxSplits: 2)
             guard !layers.isEmpty, parts.count == 3, parts[0] == "blocks", let i = Int(parts[1]) else { return name }
             return layers[i] < 0 ? nil : "blocks.\(layers[i]).\(parts[2])"
         }
-        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String, mapped: Bool) throws {
+        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String, source: (String) -> String? = { $0 }) throws {
             let src = Dictionary(from, uniquingKeysWith: { a, _ in a })
             for (name, p) in into {
-                guard let from = mapped ? sourceName(name) : name else {
+                guard let from = source(name) else {   // a new layer: the identity
                     if WanBlock.residualOutputs.contains(where: { name.hasSuffix("." + $0) }) { p.data = [Float](repeating: 0, count: p.count) }
                     continue
                 }
@@ -86,15 +86,12 @@ public final class TeacherTrainer {
                 }
                 p.data = t.data
             }
-            // Layers init_layers leaves out are dropped by choice; any other unused tensor is a mismatch.
-            let used = Set(into.compactMap { mapped ? sourceName($0.0) : $0.0 })
-            let unused = Set(src.keys).subtracting(used).filter { !(mapped && !layers.isEmpty && $0.hasPrefix("blocks.")) }
-            if let extra = unused.sorted().first {
-                throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; the architectures must match")
+            if let extra = Set(src.keys).subtracting(into.compactMap { source($0.0) }).sorted().first {
+                throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; \(layers.isEmpty ? "the architectures must match" : "model.init_layers must use every layer of init_from")")
             }
         }
-        try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder", mapped: false)
-        try copy(model.transformer.namedParameters(), source.transformer.namedParameters(), "transformer", mapped: true)
+        try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder")
+        try copy(model.transformer.namedParameters(), source.transformer.namedParameters(), "transformer", source: sourceName)
     }
 
     var named: [(String, Tensor)] {

@@ -221,7 +221,8 @@ public struct DiTSection: ConfigSection, Equatable {
     /// Where each of this model's layers comes from when it starts from a teacher with other layers:
     /// the index of init_from's layer to copy, or -1 for a new layer that starts as the identity (its
     /// two attention output projections and its FFN's output zeroed, so at step 0 the model computes
-    /// exactly what init_from computes). Empty: init_from has the same layers, copied one to one.
+    /// exactly what init_from computes); every layer of init_from is used. Empty: init_from has the same
+    /// layers, copied one to one.
     public var initLayers: [Int] = []
     enum CodingKeys: String, CodingKey, CaseIterable {
         case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size", initFrom = "init_from", initLayers = "init_layers"

@@ -272,7 +272,8 @@ final class RunStoreTests: XCTestCase {
 
     /// model.init_layers grows a trained teacher: each layer copies the source layer it names, and a -1
     /// layer starts as the identity, so the grown model computes exactly what its source computes; its
-    /// new layers then learn. A map that does not fit the config or the source is refused by key.
+    /// new layers then learn. A map that does not fit the config or the source, or leaves a source layer
+    /// out, is refused by key.
     func testTeacherInitLayersGrowsATrainedTeacherThatComputesTheSame() throws {
         try TinyModels.teacher(at: root + "/tiny")
         let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
@@ -340,6 +341,10 @@ final class RunStoreTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("names layer 1 where 'src' has 1"), "\(e)")
         }
         XCTAssertThrowsError(try trainer(beyond, "beyond")) { e in XCTAssertTrue("\(e)".contains("blocks.1."), "\(e)") }
+        // A map that leaves one of the source's layers out is refused too: every trained layer is used.
+        XCTAssertThrowsError(try trainer(try config("layers = 1\ninit_from = \"src\"\ninit_layers = [-1]\n", "dropped"), "dropped")) { e in
+            XCTAssertTrue("\(e)".contains("transformer.blocks.0.") && "\(e)".contains("model.init_layers"), "\(e)")
+        }
     }
 
     /// text.position_init rescales the text encoder's drawn position embedding and nothing else: every
