@@ -114,9 +114,12 @@ public final class World: @unchecked Sendable {
 
     /// This rank's part of `count` items split into equal contiguous shares (the first ranks take one
     /// more when it does not divide).
-    public func share(of count: Int) -> Range<Int> {
+    public func share(of count: Int) -> Range<Int> { share(of: count, rank: rank) }
+
+    /// Rank `r`'s share of `count` items (as `share(of:)` on that rank).
+    public func share(of count: Int, rank r: Int) -> Range<Int> {
         let base = count / size, extra = count % size
-        let start = rank * base + Swift.min(rank, extra)
-        return start..<(start + base + (rank < extra ? 1 : 0))
+        let start = r * base + Swift.min(r, extra)
+        return start..<(start + base + (r < extra ? 1 : 0))
     }
 }

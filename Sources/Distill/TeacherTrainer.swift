@@ -99,8 +99,9 @@ public final class TeacherTrainer {
             + (structure?.namedParameters().map { ("structure_head." + $0.0, $0.1) } ?? [])
     }
 
-    /// Encodes the dataset once (cached in the run folder; a resumed run reads the cache). Under mpirun
-    /// rank 0 encodes and the other ranks read its cache.
+    /// Encodes the dataset once, cached in the run folder (a resumed run reads the cache). Under mpirun
+    /// each rank encodes its share of the batches of 16 clips into a part file, rank 0 joins the parts
+    /// into the cache and every rank reads it: the latents one process encodes, batch for batch.
     func prepareData() throws {
         defer {
             if structure != nil { structureLabels = captions.map { PromptGrammar.parse($0).scene.map(CaptionStructure.init) } }
@@ -111,38 +112,96 @@ public final class TeacherTrainer {
                 session.reporter?.message(String(format: "flow loss weights: mean %.3f, %.1f %% of latent positions at 1.5 or more", mean, half * 100))
             }
         }
-        guard session.world.size > 1 else { return try encodeOrReadData() }
-        var ok = true
-        if session.writer { do { try encodeOrReadData() } catch is StopRequested { ok = false } }
-        guard try session.agree(ok) else { throw StopRequested() }
-        if !session.writer {
-            try encodeOrReadData(readOnly: true)
+        let world = session.world, batches = (config.flow.datasetClips + 15) / 16
+        guard world.size > 1 else {
+            if readCache() { return }
+            (latents, captions) = try encode(batches: 0..<batches)
+            try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: cachePath)
+            return
+        }
+        // Rank 0 decides whether the cache is whole, so that every rank takes the same path.
+        if try world.broadcast(session.writer && readCache()) {
+            guard session.writer || readCache() else { throw TrainError("\(cachePath): rank 0's encoded dataset is not readable here (the ranks must share the run folder)") }
+            return
+        }
+        var stopped = false
+        let mine = world.share(of: batches)
+        do {
+            if !mine.isEmpty {
+                let (z, caps) = try encode(batches: mine)
+                try Safetensors.write(["latents": z], metadata: ["captions": caps.joined(separator: "\n")], to: partPath(world.rank))
+            }
+        } catch is StopRequested { stopped = true }
+        // An error on any rank has aborted the job by now; a stop seen on any rank stops every rank, and
+        // the parts already written go (a new start encodes again).
+        guard world.max([stopped ? 1 : 0])[0] == 0 else {
+            if session.writer { removeParts() }
+            throw StopRequested()
+        }
+        var joinError: Error?
+        if session.writer {
+            do {
+                var parts: [Tensor] = [], caps: [String] = []
+                for r in 0..<world.size where !world.share(of: batches, rank: r).isEmpty {
+                    let path = partPath(r), f = try Safetensors.read(path)
+                    guard let z = f.tensors["latents"], let c = f.metadata["captions"]?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+                          c.count == z.shape[0] else { throw TrainError("\(path): rank \(r)'s part of the encoded dataset lacks its latents or captions") }
+                    parts.append(z); caps += c
+                }
+                (latents, captions) = (Tensor.concat(parts, axis: 0), caps)
+                try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: cachePath)
+                removeParts()
+            } catch { joinError = error }
+        }
+        guard try session.agree(joinError == nil) else {
+            throw joinError ?? TrainError("rank 0 could not join the ranks' parts of the encoded dataset in \(session.folder.path)")
+        }
+        if !session.writer, !readCache() {
+            throw TrainError("\(cachePath): rank 0's encoded dataset is not readable here (the ranks must share the run folder)")
         }
     }
 
-    func encodeOrReadData(readOnly: Bool = false) throws {
-        let path = session.folder.path + "/latents.safetensors"
-        if let f = try? Safetensors.read(path), let z = f.tensors["latents"], z.shape[0] == config.flow.datasetClips,
-           let caps = f.metadata["captions"]?.split(separator: "\n").map(String.init), caps.count == z.shape[0] {
-            latents = z; captions = caps
-            return
+    var cachePath: String { session.folder.path + "/latents.safetensors" }
+    func partPath(_ rank: Int) -> String { session.folder.path + "/latents.part-\(rank).safetensors" }
+
+    /// Removes every rank's part file, a crashed start's at another world size included.
+    func removeParts() {
+        let fm = FileManager.default
+        for f in (try? fm.contentsOfDirectory(atPath: session.folder.path)) ?? [] where f.hasPrefix("latents.part-") {
+            try? fm.removeItem(atPath: session.folder.path + "/" + f)
         }
-        guard !readOnly else { throw TrainError("\(path): rank 0's encoded dataset is not readable here (the ranks must share the run folder)") }
-        var parts: [Tensor] = []
-        let n = config.flow.datasetClips
+    }
+
+    /// Reads the cached dataset into `latents` and `captions` if the cache holds `dataset_clips` clips.
+    func readCache() -> Bool {
+        guard let f = try? Safetensors.read(cachePath), let z = f.tensors["latents"], z.shape[0] == config.flow.datasetClips,
+              let caps = f.metadata["captions"]?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), caps.count == z.shape[0]
+        else { return false }
+        (latents, captions) = (z, caps)
+        return true
+    }
+
+    /// The normalized latents and captions of dataset batches `range` (16 clips each, the last one short).
+    func encode(batches range: Range<Int>) throws -> (Tensor, [String]) {
+        let n = config.flow.datasetClips, share = min(n, range.upperBound * 16) - range.lowerBound * 16
+        var parts: [Tensor] = [], caps: [String] = []
         let t0 = Date()
         try GradMode.withDisabled {
-            for start in stride(from: 0, to: n, by: 16) {
+            for b in range {
+                let start = b * 16
                 let clips = (start..<min(n, start + 16)).map { ShapesWorld.sample(seed: clipSeed($0), config: worldConfig) }
-                captions += clips.map(\.caption)
+                caps += clips.map(\.caption)
                 let x = Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)
                 parts.append(try model.vae.normalize(try model.vae.encode(x)))
-                if start % 1024 == 0 { session.reporter?.message("encoding the dataset: \(start)/\(n) clips (\(Int(Date().timeIntervalSince(t0)))s)") }
+                let done = (b - range.lowerBound) * 16
+                if done % 1024 == 0 {
+                    let of = session.world.size > 1 ? "\(done)/\(share) clips of this process's share of \(n)" : "\(done)/\(n) clips"
+                    session.reporter?.message("encoding the dataset: \(of) (\(Int(Date().timeIntervalSince(t0)))s)")
+                }
                 try session.checkStop()
             }
         }
-        latents = Tensor.concat(parts, axis: 0)
-        try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: path)
+        return (Tensor.concat(parts, axis: 0), caps)
     }
 
     /// The seed of dataset clip `i`.

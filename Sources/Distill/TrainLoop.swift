@@ -60,6 +60,9 @@ public final class TrainSession {
     public weak var reporter: TrainReporter?
     public private(set) var paused = false
     public var lrOverride: Float?
+    /// On the other ranks, the run's newest control command when this start began: a `stop` queued after it
+    /// is one rank 0 takes, which `checkStop` acts on here too.
+    private var controlBaseline: Int64 = 0
     /// Trainer-specific commands (e.g. a distillation's remaining stages): returns a description of
     /// what was applied, nil for an unknown command; throws to refuse it with a reason.
     public var customControl: ((_ command: ControlCommand, _ payload: String, _ step: Int) throws -> String?)?
@@ -73,6 +76,7 @@ public final class TrainSession {
             // Other ranks wait for rank 0 to create the run (an error there aborts the job), then read it.
             world.barrier()
             store = try RunStore(root: root)
+            controlBaseline = try store.lastControlID(name)
             return
         }
         store = try RunStore(root: root)
@@ -173,12 +177,17 @@ public final class TrainSession {
 
     /// For long phases between steps (a dataset's encoding): throws `StopRequested` once a stop was asked
     /// for, by signal or by `gpd runs stop`, so it is acted on within a few seconds instead of after the
-    /// phase. Other commands wait for the next step boundary.
+    /// phase. Rank 0 takes the command; the other ranks see it queued. Other commands wait for the next
+    /// step boundary.
     public func checkStop() throws {
         if stop.isSet { throw StopRequested() }
         if writer, try store.takeStop(name) {
             stop.set()
             try store.event(name, step: 0, kind: .control, "stop")
+            throw StopRequested()
+        }
+        if !writer, try store.stopQueued(name, after: controlBaseline) {
+            stop.set()
             throw StopRequested()
         }
     }

@@ -287,6 +287,17 @@ public final class RunStore {
         }
     }
 
+    /// The newest control command's id for `name` (0 when there is none): a baseline for `stopQueued`.
+    public func lastControlID(_ name: String) throws -> Int64 {
+        try db.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM control WHERE run = ?", arguments: [name]) ?? 0 }
+    }
+
+    /// Whether a `stop` for `name` was queued after control command `id`, taken or not: how the ranks
+    /// that do not take commands see one that rank 0 takes.
+    public func stopQueued(_ name: String, after id: Int64) throws -> Bool {
+        try db.read { try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM control WHERE run = ? AND command = 'stop' AND id > ?)", arguments: [name, id]) ?? false }
+    }
+
     public func takeControl(_ name: String) throws -> [ControlRow] {
         try db.write { db in
             let rows = try ControlRow.fetchAll(db, sql: "SELECT id, command, payload, created FROM control WHERE run = ? AND applied IS NULL ORDER BY id",

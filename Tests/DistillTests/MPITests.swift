@@ -68,10 +68,19 @@ final class MPITests: XCTestCase {
         }
         let one = try losses("t1")
         XCTAssertEqual(one.count, 24)
+        // The ranks encode their shares of the dataset's batches of 16 (2 batches here: at 3 ranks one
+        // rank has none) and rank 0 joins them: the cache one process writes, bit for bit, and no parts left.
+        let cache = try Safetensors.read(root + "/t1/latents.safetensors")
         for n in [2, 3] {
             assertSameCurve(one, try losses("t\(n)"), "\(n) ranks")
             XCTAssertEqual(try RunStore(root: root).run("t\(n)")?.worldSize, n)
+            let joined = try Safetensors.read(root + "/t\(n)/latents.safetensors")
+            XCTAssertEqual(joined.tensors["latents"]?.shape, cache.tensors["latents"]?.shape, "\(n) ranks")
+            XCTAssertEqual(joined.tensors["latents"]?.data, cache.tensors["latents"]?.data, "\(n) ranks: the same latents")
+            XCTAssertEqual(joined.metadata["captions"], cache.metadata["captions"], "\(n) ranks: the same captions")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/t\(n)").filter { $0.contains(".part-") }, [])
         }
+        XCTAssertEqual(cache.tensors["latents"]?.shape.first, 18)
         // A batch the ranks cannot share is refused before the run exists.
         XCTAssertNotEqual(try mpirun(4, ["train", "teacher", "--config", config, "--run", "t4", "--runs", root], log: "t4.log"), 0)
         let log = try String(contentsOfFile: root + "/t4.log", encoding: .utf8)
@@ -112,6 +121,26 @@ final class MPITests: XCTestCase {
     /// as one process: the same weighted loss and plain mean square.
     func testTeacherWithTheGapAndEdgeWeightsStepsEqualOneProcess() throws {
         try assertTwoRanksTrainAsOne("g", [("[flow]\n", "[flow]\ngap_weight = 4.0\nedge_weight = 2.0\n")], metrics: ["flow_mse"])
+    }
+
+    /// `gpd runs stop` while two ranks encode their shares of a large dataset: rank 0 takes the command,
+    /// rank 1 sees it queued, and both stop within a batch — the run ends stopped before training, with
+    /// neither the cache nor any rank's part left behind.
+    func testAStopWhileTheRanksEncodeStopsEveryRank() throws {
+        let config = try write(TinyModels.teacherConfig(vae: root + "/teacher/vae", steps: 4, batch: 2, checkpointEvery: 4, datasetClips: 400_000),
+                               "teacher-big.toml")
+        let job = try Child.spawn(["/usr/bin/mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "GPD_THREADS=1", binary,
+                                   "train", "teacher", "--config", config, "--run", "big", "--runs", root], output: root + "/big.log")
+        let deadline = Date().addingTimeInterval(120)
+        func log() -> String { (try? String(contentsOfFile: root + "/big.log", encoding: .utf8)) ?? "" }
+        while Date() < deadline, !log().contains("encoding the dataset") { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertTrue(log().contains("0/200000 clips of this process's share of 400000"), log())
+        let store = try RunStore(root: root)
+        try store.control("big", command: .stop)
+        XCTAssertEqual(job.wait(seconds: 60), 0, "both ranks stop within a minute: " + log())
+        XCTAssertEqual(try store.run("big")?.status, .stopped)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/big").filter { $0.hasPrefix("latents") }, [],
+                       "stopped before the dataset was encoded: no cache, no parts")
     }
 
     func testKilledRankCrashesTheRunWhichResumesOnAnotherWorldSizeAndMatches() throws {

@@ -477,6 +477,28 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(try RunSupervisor.summaries(a.store).first { $0.name == "locked" }?.status, .crashed)
     }
 
+    /// How the ranks that take no commands see a stop: queued after their baseline, taken by rank 0 or not;
+    /// not one queued before it, another command, or another run's.
+    func testAStopQueuedAfterABaselineIsSeenWhetherTakenOrNot() throws {
+        let store = try RunStore(root: root)
+        try store.register(name: "a", kind: .teacher)
+        try store.register(name: "b", kind: .teacher)
+        XCTAssertEqual(try store.lastControlID("a"), 0)
+        try store.control("a", command: .stop)
+        let baseline = try store.lastControlID("a")
+        XCTAssertGreaterThan(baseline, 0)
+        XCTAssertFalse(try store.stopQueued("a", after: baseline), "a stop before the baseline")
+        try store.control("a", command: .pause)
+        try store.control("b", command: .stop)
+        XCTAssertFalse(try store.stopQueued("a", after: baseline), "another command, another run's stop")
+        try store.control("a", command: .stop)
+        XCTAssertTrue(try store.stopQueued("a", after: baseline))
+        XCTAssertTrue(try store.takeStop("a"))
+        XCTAssertTrue(try store.takeStop("a"))
+        XCTAssertFalse(try store.takeStop("a"))
+        XCTAssertTrue(try store.stopQueued("a", after: baseline), "still seen once rank 0 has taken it")
+    }
+
     func testDeleteRemovesTheWholeRunButNotALiveOneOrOneOthersUse() throws {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
         let teacher = try TrainSession(root: root, name: "teacher", kind: .vae, configTOML: try cfg.toml(), resume: false)
