@@ -116,45 +116,36 @@ public final class TeacherTrainer {
         guard world.size > 1 else {
             if readCache() { return }
             (latents, captions) = try encode(batches: 0..<batches)
-            try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: cachePath)
-            return
+            return try Self.writeDataset(latents, captions, to: cachePath)
         }
         // Rank 0 decides whether the cache is whole, so that every rank takes the same path.
-        if try world.broadcast(session.writer && readCache()) {
-            guard session.writer || readCache() else { throw TrainError("\(cachePath): rank 0's encoded dataset is not readable here (the ranks must share the run folder)") }
-            return
-        }
-        var stopped = false
-        let mine = world.share(of: batches)
-        do {
-            if !mine.isEmpty {
-                let (z, caps) = try encode(batches: mine)
-                try Safetensors.write(["latents": z], metadata: ["captions": caps.joined(separator: "\n")], to: partPath(world.rank))
-            }
-        } catch is StopRequested { stopped = true }
-        // An error on any rank has aborted the job by now; a stop seen on any rank stops every rank, and
-        // the parts already written go (a new start encodes again).
-        guard world.max([stopped ? 1 : 0])[0] == 0 else {
-            if session.writer { removeParts() }
-            throw StopRequested()
-        }
-        var joinError: Error?
-        if session.writer {
+        if !(try world.broadcast(session.writer && readCache())) {
+            var stopped = false
             do {
-                var parts: [Tensor] = [], caps: [String] = []
-                for r in 0..<world.size where !world.share(of: batches, rank: r).isEmpty {
-                    let path = partPath(r), f = try Safetensors.read(path)
-                    guard let z = f.tensors["latents"], let c = f.metadata["captions"]?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
-                          c.count == z.shape[0] else { throw TrainError("\(path): rank \(r)'s part of the encoded dataset lacks its latents or captions") }
-                    parts.append(z); caps += c
+                let mine = world.share(of: batches)
+                if !mine.isEmpty {
+                    let (z, caps) = try encode(batches: mine)
+                    try Self.writeDataset(z, caps, to: partPath(world.rank))
                 }
-                (latents, captions) = (Tensor.concat(parts, axis: 0), caps)
-                try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: cachePath)
-                removeParts()
-            } catch { joinError = error }
-        }
-        guard try session.agree(joinError == nil) else {
-            throw joinError ?? TrainError("rank 0 could not join the ranks' parts of the encoded dataset in \(session.folder.path)")
+            } catch is StopRequested { stopped = true }
+            // An error on any rank has aborted the job by now; a stop seen on any rank stops every rank,
+            // and the parts already written go (a new start encodes again).
+            guard world.max([stopped ? 1 : 0])[0] == 0 else {
+                if session.writer { removeParts() }
+                throw StopRequested()
+            }
+            var joinError: Error?
+            if session.writer {
+                do {
+                    let parts = try (0..<world.size).filter { !world.share(of: batches, rank: $0).isEmpty }.map { try Self.readDataset(partPath($0)) }
+                    (latents, captions) = (Tensor.concat(parts.map(\.0), axis: 0), parts.flatMap(\.1))
+                    try Self.writeDataset(latents, captions, to: cachePath)
+                    removeParts()
+                } catch { joinError = error }
+            }
+            guard try session.agree(joinError == nil) else {
+                throw joinError ?? TrainError("rank 0 could not join the ranks' parts of the encoded dataset in \(session.folder.path)")
+            }
         }
         if !session.writer, !readCache() {
             throw TrainError("\(cachePath): rank 0's encoded dataset is not readable here (the ranks must share the run folder)")
@@ -172,11 +163,21 @@ public final class TeacherTrainer {
         }
     }
 
-    /// Reads the cached dataset into `latents` and `captions` if the cache holds `dataset_clips` clips.
+    /// A dataset file (the cache or a rank's part): latents [N, C, F, H, W] and their N captions.
+    static func writeDataset(_ latents: Tensor, _ captions: [String], to path: String) throws {
+        try Safetensors.write(["latents": latents], metadata: ["captions": captions.joined(separator: "\n")], to: path)
+    }
+
+    static func readDataset(_ path: String) throws -> (Tensor, [String]) {
+        let f = try Safetensors.read(path)
+        guard let z = f.tensors["latents"], let caps = f.metadata["captions"]?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+              caps.count == z.shape[0] else { throw TrainError("\(path): not an encoded dataset (latents with one caption each)") }
+        return (z, caps)
+    }
+
+    /// Reads the cache into `latents` and `captions` if it holds `dataset_clips` clips.
     func readCache() -> Bool {
-        guard let f = try? Safetensors.read(cachePath), let z = f.tensors["latents"], z.shape[0] == config.flow.datasetClips,
-              let caps = f.metadata["captions"]?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), caps.count == z.shape[0]
-        else { return false }
+        guard let (z, caps) = try? Self.readDataset(cachePath), z.shape[0] == config.flow.datasetClips else { return false }
         (latents, captions) = (z, caps)
         return true
     }
