@@ -54,6 +54,27 @@ public struct FlowSchedule: Equatable, Codable {
         }
     }
 
+    /// The first step that `strength` runs when sampling starts from a noised clean clip rather than from
+    /// noise, as diffusers' image-to-image pipelines count it: the last ⌊N·strength⌋ of the N steps, so
+    /// strength 1 is every step. Throws when that is no step at all.
+    public func firstStep(strength: Double) throws -> Int {
+        guard strength.isFinite, strength > 0, strength <= 1 else {
+            throw ScheduleError.invalid("strength must be in (0, 1], got \(strength)")
+        }
+        let run = min(Int(Double(steps) * strength), steps)
+        guard run >= 1 else {
+            throw ScheduleError.invalid("strength \(strength) runs none of the \(steps) steps (it needs at least 1/\(steps))")
+        }
+        return steps - run
+    }
+
+    /// The steps from step `k` on (σ_k … 0), with their own timesteps: a multistep solver run on them
+    /// starts afresh, at first order, as diffusers' schedulers do from a begin index.
+    public func suffix(from k: Int) -> FlowSchedule {
+        precondition((0..<steps).contains(k), "FlowSchedule.suffix: step \(k) of \(steps)")
+        return FlowSchedule(sigmas: Array(sigmas[k...]), timesteps: Array(timesteps[k...]))
+    }
+
     /// A custom list: strictly decreasing, first ≤ 1, last = 0, all finite. Timesteps are 1000·σ.
     public static func custom(_ sigmas: [Float]) throws -> FlowSchedule {
         try validate(sigmas)

@@ -91,12 +91,15 @@ public struct WanPipeline {
     /// (docs/benchmarks.md, "BF16 products on AMX").
     public static let exactFrom: Float = 0.9
 
-    /// Denoises `latents` (the initial noise) and optionally decodes. context/negative: [B, L, text_dim]
-    /// zero-padded; negative may be nil only when guidance ≤ 1. `onStep(i, n)` reports progress after
-    /// each step; an error it throws ends the sampling (how a stop request cancels a long evaluation).
-    public func sample(latents: Tensor, context: Tensor, negative: Tensor?, settings: SamplingSettings, decode: Bool = true,
+    /// Denoises `latents` (the initial noise, or with `fromStep` k > 0 a state at the schedule's σ_k)
+    /// and optionally decodes. context/negative: [B, L, text_dim] zero-padded; negative may be nil only
+    /// when guidance ≤ 1. `onStep(i, n)` reports progress after each step; an error it throws ends the
+    /// sampling (how a stop request cancels a long evaluation).
+    public func sample(latents: Tensor, context: Tensor, negative: Tensor?, settings: SamplingSettings, fromStep: Int = 0, decode: Bool = true,
                        onStep: ((Int, Int) throws -> Void)? = nil) throws -> SampleResult {
-        let schedule = try settings.schedule()
+        let full = try settings.schedule()
+        guard (0..<full.steps).contains(fromStep) else { throw ModelError.input("cannot start at step \(fromStep) of \(full.steps)") }
+        let schedule = fromStep == 0 ? full : full.suffix(from: fromStep)
         let useCFG = settings.guidance > 1
         if useCFG && negative == nil { throw ModelError.input("guidance \(settings.guidance) > 1 needs negative prompt embeddings") }
         if let negative, negative.shape != context.shape {

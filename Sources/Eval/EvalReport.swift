@@ -44,6 +44,11 @@ public struct EvalReport: Codable {
     /// With --spectra: the latent power spectra of the model's clips and of the real clips of the same
     /// prompts and seeds through the model's VAE, averaged over clips.
     public var latentSpectra: [String: LatentSpectrum]?
+    /// With --from-real: the strength, and the noise level the clips started from (the real clips of
+    /// their prompts and seeds, noised), and the steps they ran of `steps`.
+    public var fromReal: Double?
+    public var startSigma: Double?
+    public var stepsRun: Int?
     // --vae
     public var vae: String?
     public var psnr: Double?
@@ -106,6 +111,7 @@ public struct EvalReport: Codable {
         case guidanceInterval = "guidance_interval"
         case sampleSecondsPerClip = "sample_seconds_per_clip", denoiseSecondsPerClip = "denoise_seconds_per_clip"
         case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, latentSpectra = "latent_spectra", vae, psnr
+        case fromReal = "from_real", startSigma = "start_sigma", stepsRun = "steps_run"
     }
 
     /// The aggregate of `scores`, with a row per clip when `rows` is set.

@@ -253,11 +253,37 @@ public final class VideoModel {
         try transformer.load(d, path: path)
     }
 
-    /// Text → frames with this model (guidance > 1 uses the empty prompt as the unconditional input).
+    /// The real ShapesWorld clip of a prompt and seed (what `gpd data preview` renders), at this
+    /// model's frames and size, encoded by its VAE: latents in model space [1, z, F', H', W'].
+    public func realLatents(prompt: String, seed: UInt64) throws -> Tensor {
+        let parsed = PromptGrammar.parse(prompt)
+        guard let scene = parsed.scene else { throw ModelError.input("cannot render the prompt \"\(prompt)\": \(parsed.problem ?? "?")") }
+        let real = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: config.frames, size: config.size))
+        return try GradMode.withDisabled { try vae.normalize(try vae.encode(real.pixels.reshape([1] + real.pixels.shape))) }
+    }
+
+    /// Text → frames with this model (guidance > 1 uses the empty prompt as the unconditional input):
+    /// clips of `prompts`, one noise seed each. `start`, when given, holds clean latents in model
+    /// space [B, z, F', H', W'] and a strength in (0, 1]: the clips start from those latents noised
+    /// with each seed's noise to the level where the schedule's last ⌊N·strength⌋ steps begin, and
+    /// run only those steps (image-to-video as diffusers' pipelines do it; strength 1 starts from
+    /// noise alone and equals no start at all).
     public func sample(prompts: [String], seeds: [UInt64], settings: SamplingSettings? = nil,
+                       start: (latents: Tensor, strength: Double)? = nil,
                        onStep: ((Int, Int) throws -> Void)? = nil) throws -> (SampleResult, [Tokenized]) {
         precondition(prompts.count == seeds.count, "sample: one seed per prompt")
         let s = settings ?? config.sampling
+        var fromStep = 0, startSigma: Float = 1
+        if let start {
+            var shape = latentShape
+            shape[0] = prompts.count
+            guard start.latents.shape == shape else {
+                throw ModelError.input("the starting latents are \(start.latents.shape); \(prompts.count) clips of this model need \(shape)")
+            }
+            let schedule = try s.schedule()
+            fromStep = try schedule.firstStep(strength: start.strength)
+            startSigma = schedule.sigmas[fromStep]
+        }
         return try GradMode.withDisabled {
             // The prompt conditions every step: it is encoded in F32 whatever the products' arithmetic
             // (once per clip, a few products; see WanPipeline.exactFrom).
@@ -265,8 +291,12 @@ public final class VideoModel {
                 let (ctx, toks) = try embed(prompts)
                 return (ctx, toks, s.guidance > 1 ? try embed([String](repeating: "", count: prompts.count)).0 : nil)
             }
-            let noise = Tensor.concat(seeds.map { self.noise(seed: $0) }, axis: 0)
-            let r = try WanPipeline(transformer: transformer, vae: vae).sample(latents: noise, context: ctx, negative: negative, settings: s, onStep: onStep)
+            var x = Tensor.concat(seeds.map { self.noise(seed: $0) }, axis: 0)
+            if let start, fromStep > 0 {
+                x = Tensor(shape: x.shape, data: zip(start.latents.data, x.data).map { (1 - startSigma) * $0 + startSigma * $1 })
+            }
+            let r = try WanPipeline(transformer: transformer, vae: vae).sample(latents: x, context: ctx, negative: negative, settings: s,
+                                                                               fromStep: fromStep, onStep: onStep)
             return (r, toks)
         }
     }

@@ -26,6 +26,8 @@ struct EvalCommand: ParsableCommand {
     var reference: String?
     @Flag(help: "With --model: also report the latent power spectra (spatial and temporal) of its clips and of the real clips of the same prompts and seeds through its VAE, with the share of power from half the highest frequency up (JSON latent_spectra).")
     var spectra = false
+    @Option(help: ArgumentHelp("With --model: start each clip from the real ShapesWorld clip of its prompt and seed, encoded by the model's VAE and noised with the seed's noise to where the schedule's last ⌊steps·S⌋ steps begin (0 < S ≤ 1, diffusers' img2img strength): what the model keeps of, or does to, a clip that is right up to that noise level.", valueName: "S"))
+    var fromReal: Double?
     @Flag(help: "With --model: measure instead how much its predictions use each attribute of the prompt (shape, colour, motion, background, layout): real clips of the prompts (seed: the first of --seeds), noised, predicted with the true caption and with one attribute changed (docs/word-use.md).")
     var wordUse = false
     @Flag(help: "Calibrate the metric instead: real ShapesWorld clips of the prompts and seeds, and each corruption of them (frozen, reversed, wrong colour, shape, count, background, blurred, two at once), with each corruption's margin below the real clips.")
@@ -39,6 +41,10 @@ struct EvalCommand: ParsableCommand {
         }
         if spectra && model == nil { throw ValidationError("--spectra goes with --model") }
         if wordUse && model == nil { throw ValidationError("--word-use goes with --model") }
+        if let fromReal {
+            guard model != nil, !wordUse else { throw ValidationError("--from-real goes with --model (and not --word-use)") }
+            guard fromReal.isFinite, fromReal > 0, fromReal <= 1 else { throw ValidationError("--from-real must be in (0, 1], got \(fromReal)") }
+        }
         if wordUse && (spectra || reference != nil || saveClips != nil) { throw ValidationError("--word-use samples no clips: it goes without --spectra, --reference and --save-clips") }
         if let saveClips {
             guard saveClips.hasSuffix(".safetensors") else { throw ValidationError("--save-clips writes .safetensors: \(saveClips)") }
@@ -76,6 +82,8 @@ struct EvalCommand: ParsableCommand {
         let seedList = try EvalSuite.parseSeeds(seeds)
         let base = try sampling.apply(to: m.config.sampling)
         let jobs = texts.flatMap { p in seedList.map { (p, $0) } }
+        let schedule = try base.schedule()
+        let firstStep = try fromReal.map { try schedule.firstStep(strength: $0) } ?? 0
         var references: Tensor?
         if let reference {
             let f = try Safetensors.read(reference)
@@ -108,8 +116,11 @@ struct EvalCommand: ParsableCommand {
         for start in stride(from: mine.lowerBound, to: mine.upperBound, by: 8) {
             let batch = Array(jobs[start..<min(mine.upperBound, start + 8)])
             let t0 = Date()
+            let initial = try fromReal.map { strength in
+                (latents: Tensor.concat(try batch.map { try m.realLatents(prompt: $0.0, seed: $0.1) }, axis: 0), strength: strength)
+            }
             let (r, _) = try GEMM.withArithmetic(sampling.arithmetic) {
-                try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base)
+                try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base, start: initial)
             }
             sampleSeconds += Date().timeIntervalSince(t0)
             (denoiseSeconds, decodeSeconds) = (denoiseSeconds + r.denoiseSeconds, decodeSeconds + r.decodeSeconds)
@@ -129,9 +140,7 @@ struct EvalCommand: ParsableCommand {
                 if saveClips != nil { frames.append(clip.reshape([1] + clip.shape)); captions.append(job.0) }
                 if spectra {
                     addSpectra("model", r.latents.slice(axis: 0, i, i + 1))
-                    guard let scene = PromptGrammar.parse(job.0).scene else { throw ValidationError("cannot read the prompt \"\(job.0)\"") }
-                    let real = ShapesWorld.render(scene, seed: job.1, config: WorldConfig(frames: m.config.frames, size: m.config.size))
-                    addSpectra("data", try GradMode.withDisabled { try m.vae.normalize(try m.vae.encode(real.pixels.reshape([1] + real.pixels.shape))) })
+                    addSpectra("data", try initial.map { $0.latents.slice(axis: 0, i, i + 1) } ?? m.realLatents(prompt: job.0, seed: job.1))
                 }
             }
             progress.update(start + batch.count - mine.lowerBound)
@@ -163,7 +172,10 @@ struct EvalCommand: ParsableCommand {
         var report = EvalReport(scores)
         report.model = ref
         report.seeds = seedList
-        report.steps = try base.schedule().steps
+        report.steps = schedule.steps
+        if let fromReal {
+            (report.fromReal, report.startSigma, report.stepsRun) = (fromReal, Double(schedule.sigmas[firstStep]), schedule.steps - firstStep)
+        }
         let decimal = { (x: Float) in Double("\(x)") ?? Double(x) }   // 0.3, not 0.30000001192092896
         (report.solver, report.guidance) = (base.solver.rawValue, decimal(base.guidance))
         (report.shift, report.sigmas) = (base.sigmas == nil ? base.shift : nil, base.sigmas?.map(decimal))
@@ -270,6 +282,9 @@ struct EvalCommand: ParsableCommand {
         if json { print(try r.json()); return }
         print(String(format: "%d clips   total %.4f   (quality factor %.4f × prompt-following %.4f)", r.prompts?.count ?? 0, r.total,
                      r.qualityFactor, r.promptFollowing) + (r.psnr.map { String(format: "   PSNR %.2f dB", $0) } ?? ""))
+        if let s = r.fromReal, let sigma = r.startSigma, let run = r.stepsRun, let steps = r.steps {
+            print(String(format: "  from the real clips at strength %g: noise level %.4f, the last %d of %d steps", s, sigma, run, steps))
+        }
         for (name, x) in [("held-out", r.heldOut), ("seen", r.seen), ("one object", r.oneObject), ("two objects", r.twoObjects)] {
             if let x { print(String(format: "  %@ %3d clips   total %.4f   VBench-weighted %.4f", name.padding(toLength: 11, withPad: " ", startingAt: 0), x.clips, x.total, x.vbenchTotal)) }
         }

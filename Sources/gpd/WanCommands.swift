@@ -248,6 +248,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Prompt embeddings [B, L, text_dim] (safetensors; tensor 'prompt_embeds' or the only one).") var promptEmbeds: String?
     @Option(help: "Negative prompt embeddings, same shape (needed when guidance > 1).") var negativePromptEmbeds: String?
     @Option(help: "Initial latents [B, z, F', H', W'] (tensor 'latents' or the only one).") var latents: String?
+    @Option(help: ArgumentHelp("With --model: start from the real ShapesWorld clip of the prompt and seed (as `gpd data preview` renders it), encoded by the model's VAE and noised with the seed's noise to where the schedule's last ⌊steps·S⌋ steps begin (0 < S ≤ 1, diffusers' img2img strength).", valueName: "S"))
+    var fromReal: Double?
     @OptionGroup var sampling: SamplingOverrides
     @Option(help: "Output: .gif, .png (frames) or .safetensors (latents, and frames in [0,1]: [F,H,W,3] with --model, [B,F,H,W,3] otherwise).") var out: String
     @Flag(help: "Print timings as one JSON object.") var json = false
@@ -268,6 +270,9 @@ struct SampleCommand: ParsableCommand {
             guard (1...65_536).contains(maxLength) else { throw ValidationError("--max-length \(maxLength) must be 1…65536") }
         } else if model != nil {
             guard prompt != nil else { throw ValidationError("--model needs --prompt") }
+            if let fromReal, !(fromReal.isFinite && fromReal > 0 && fromReal <= 1) {
+                throw ValidationError("--from-real must be in (0, 1], got \(fromReal)")
+            }
             guard transformer == nil, vae == nil, promptEmbeds == nil, latents == nil else {
                 throw ValidationError("use either --model/--prompt or --transformer/--vae/--prompt-embeds/--latents, not both")
             }
@@ -277,6 +282,7 @@ struct SampleCommand: ParsableCommand {
             }
             guard out.hasSuffix(".safetensors") else { throw ValidationError("the embeddings form writes .safetensors") }
         }
+        if fromReal != nil && model == nil { throw ValidationError("--from-real goes with --model") }
         try ClipFiles.checkDestination(out)
     }
 
@@ -331,9 +337,11 @@ struct SampleCommand: ParsableCommand {
         let loadSeconds = Date().timeIntervalSince(t0)
         let s = try sampling.apply(to: m.config.sampling)
         let schedule = try s.schedule()
-        let progress = Progress("sampling", total: schedule.steps, enabled: !json)
+        let start = try fromReal.map { (latents: try m.realLatents(prompt: prompt!, seed: seed), strength: $0) }
+        let steps = schedule.steps - (try fromReal.map { try schedule.firstStep(strength: $0) } ?? 0)
+        let progress = Progress("sampling", total: steps, enabled: !json)
         let t1 = Date()
-        let (r, toks) = try m.sample(prompts: [prompt!], seeds: [seed], settings: s) { i, _ in progress.update(i) }
+        let (r, toks) = try m.sample(prompts: [prompt!], seeds: [seed], settings: s, start: start) { i, _ in progress.update(i) }
         let wall = Date().timeIntervalSince(t1)
         if !toks[0].unknownWords.isEmpty {
             printError("note: unknown words (encoded as <unk>): \(toks[0].unknownWords.joined(separator: ", "))")
@@ -342,8 +350,9 @@ struct SampleCommand: ParsableCommand {
             printError("note: the prompt was cut to \(m.config.textEncoder.textLength) tokens (\(toks[0].truncatedWords) words dropped)")
         }
         let written = try writeClip(r, model: ref)
-        try report(r, steps: schedule.steps, wall: wall, extra: ["load_seconds": loadSeconds, "unknown_words": toks[0].unknownWords, "files": written],
-                   written: written)
+        var extra: [String: Any] = ["load_seconds": loadSeconds, "unknown_words": toks[0].unknownWords, "files": written]
+        if let fromReal { (extra["from_real"], extra["start_sigma"]) = (fromReal, Double(schedule.sigmas[schedule.steps - steps])) }
+        try report(r, steps: steps, wall: wall, extra: extra, written: written)
     }
 
     /// Writes the first clip to --out (safetensors with latents and frames, a GIF, or PNG frames); the files written.
