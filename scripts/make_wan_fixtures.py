@@ -14,7 +14,7 @@ Writes under Tests/ModelsTests/Fixtures and Tests/DiffusionTests/Fixtures:
   vae_tiny/, vae_mini/   diffusers AutoencoderKLWan folders
   vae_{tiny,mini}_io.safetensors    per-F inputs, encoder pieces, latents, decoder pieces, outputs
   schedules.safetensors             UniPC and Euler sigma/timestep tables
-  samplers.safetensors              trajectories with an analytic velocity
+  samplers.safetensors              trajectories with an analytic velocity (also from a begin index)
   pipeline/ + pipeline_io.safetensors   tiny transformer + VAE, embeddings, latents, frames
 """
 import json
@@ -216,6 +216,21 @@ def sampler_fixtures():
             x = sch.step(velocity(x, t), t, x, return_dict=False)[0]
             traj.append(x)
         out[f"{kind}.n{n}.s{int(s)}"] = torch.stack(traj)
+    # From a begin index (what image-to-image pipelines do with `strength`): the same state x0 taken
+    # as the state at step k, then the steps from k on.
+    for kind, n, s, k in [("unipc", 10, 5.0, 4), ("unipc", 48, 3.0, 36), ("euler", 6, 5.0, 2)]:
+        if kind == "unipc":
+            sch = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=s)
+        else:
+            sch = FlowMatchEulerDiscreteScheduler(shift=s)
+        sch.set_timesteps(n)
+        sch.set_begin_index(k)
+        x = x0.clone()
+        traj = [x]
+        for t in sch.timesteps[k:]:
+            x = sch.step(velocity(x, t), t, x, return_dict=False)[0]
+            traj.append(x)
+        out[f"{kind}.n{n}.s{int(s)}.from{k}"] = torch.stack(traj)
     save(out, os.path.join(diffusion_dir, "samplers.safetensors"))
 
 

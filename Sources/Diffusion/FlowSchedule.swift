@@ -69,7 +69,8 @@ public struct FlowSchedule: Equatable, Codable {
     }
 
     /// The steps from step `k` on (σ_k … 0), with their own timesteps: a multistep solver run on them
-    /// starts afresh, at first order, as diffusers' schedulers do from a begin index.
+    /// starts afresh, at first order, as diffusers' schedulers do from a begin index (trajectories equal
+    /// to theirs: SamplerTests.testTheStepsFromABeginIndexMatchDiffusers).
     public func suffix(from k: Int) -> FlowSchedule {
         precondition((0..<steps).contains(k), "FlowSchedule.suffix: step \(k) of \(steps)")
         return FlowSchedule(sigmas: Array(sigmas[k...]), timesteps: Array(timesteps[k...]))

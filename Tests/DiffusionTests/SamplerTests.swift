@@ -1,5 +1,6 @@
 // Sampler trajectories against diffusers' schedulers with an analytic velocity
-// v = tanh(W·x) + 0.001·t·x, for UniPC (N = 1, 2, 4, 10) and Euler; and first-order UniP = Euler.
+// v = tanh(W·x) + 0.001·t·x, for UniPC (N = 1, 2, 4, 10) and Euler, also from a begin index (the
+// schedule's suffix, as image-to-image sampling runs it); and first-order UniP = Euler.
 import _TestSupport
 import Diffusion
 import Tensors
@@ -26,6 +27,29 @@ final class SamplerTests: XCTestCase {
                 assertClose(sampler.x.data, expected, atol: 1e-5, rtol: 1e-5, "\(kind) N=\(n) s=\(s) step \(i)")
             }
             XCTAssertEqual(i, n)
+        }
+    }
+
+    func testTheStepsFromABeginIndexMatchDiffusers() throws {
+        // diffusers: set_timesteps(N), set_begin_index(k), then step through timesteps[k...] from x0;
+        // here: a sampler on the schedule's suffix from k (its first UniPC step at first order, no corrector).
+        let f = try loadFixture("samplers.safetensors", bundle: .module)
+        let w = try f.tensor("W"), x0 = try f.tensor("x0")
+        for (kind, n, s, k) in [("unipc", 10, 5, 4), ("unipc", 48, 3, 36), ("euler", 6, 5, 2)] {
+            let solver = Solver(rawValue: kind)!
+            let full = try FlowSchedule.preset(solver, steps: n, shift: Double(s))
+            var sampler = FlowSampler(x: x0, schedule: full.suffix(from: k), solver: solver)
+            let reference = try f.tensor("\(kind).n\(n).s\(s).from\(k)")
+            let per = x0.count
+            var i = 0
+            while !sampler.isDone {
+                XCTAssertEqual(sampler.timestep, full.timesteps[k + i])
+                sampler.advance(velocity: velocity(sampler.x, sampler.timestep, w))
+                i += 1
+                assertClose(sampler.x.data, Array(reference.data[(i * per)..<((i + 1) * per)]), atol: 1e-5, rtol: 1e-5, "\(kind) N=\(n) s=\(s) from \(k), step \(i)")
+            }
+            XCTAssertEqual(i, n - k)
+            XCTAssertEqual(reference.shape[0], n - k + 1)
         }
     }
 
