@@ -69,11 +69,7 @@ public enum WordUse {
     /// noise drawn from `seed`), in attribute-then-sigma order.
     public static func measure(model m: VideoModel, scenes: [Scene], seed: UInt64 = 0, sigmas: [Float] = [0.3, 0.5, 0.7, 0.9],
                                progress: ((Int, Int) -> Void)? = nil) throws -> [Row] {
-        let world = WorldConfig(frames: m.config.frames, size: m.config.size)
-        func latent(_ s: Scene, _ i: Int) throws -> Tensor {
-            let c = ShapesWorld.render(s, seed: seed &+ UInt64(i), config: world)
-            return try m.vae.normalize(try m.vae.encode(c.pixels.reshape([1] + c.pixels.shape)))
-        }
+        func latent(_ s: Scene, _ i: Int) throws -> Tensor { try m.realLatents(scene: s, seed: seed &+ UInt64(i)) }
         var sums: [Attribute: [(gain: Double, distance: Double, clips: Int)]] = [:]
         for a in Attribute.allCases { sums[a] = Array(repeating: (0, 0, 0), count: sigmas.count) }
         try GradMode.withDisabled {

@@ -258,6 +258,11 @@ public final class VideoModel {
     public func realLatents(prompt: String, seed: UInt64) throws -> Tensor {
         let parsed = PromptGrammar.parse(prompt)
         guard let scene = parsed.scene else { throw ModelError.input("cannot render the prompt \"\(prompt)\": \(parsed.problem ?? "?")") }
+        return try realLatents(scene: scene, seed: seed)
+    }
+
+    /// The same for a scene (rendered with `seed`).
+    public func realLatents(scene: Scene, seed: UInt64) throws -> Tensor {
         let real = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: config.frames, size: config.size))
         return try GradMode.withDisabled { try vae.normalize(try vae.encode(real.pixels.reshape([1] + real.pixels.shape))) }
     }
@@ -293,7 +298,7 @@ public final class VideoModel {
             }
             var x = Tensor.concat(seeds.map { self.noise(seed: $0) }, axis: 0)
             if let start, fromStep > 0 {
-                x = Tensor(shape: x.shape, data: zip(start.latents.data, x.data).map { (1 - startSigma) * $0 + startSigma * $1 })
+                x = start.latents * (1 - startSigma) + x * startSigma
             }
             let r = try WanPipeline(transformer: transformer, vae: vae).sample(latents: x, context: ctx, negative: negative, settings: s,
                                                                                fromStep: fromStep, onStep: onStep)

@@ -403,9 +403,7 @@ public final class SampleBackend: @unchecked Sendable {
         if let teacher { latents["teacher"] = teacher }
         if let model, let scene = PromptGrammar.parse(prompt).scene {
             if let d = dataLatent, d.prompt == prompt, d.seed == seed, d.model === model {} else {
-                let clip = ShapesWorld.render(scene, seed: seed, config: WorldConfig(frames: model.config.frames, size: model.config.size))
-                let z = try? GradMode.withDisabled { try model.vae.normalize(try model.vae.encode(clip.pixels.reshape([1] + clip.pixels.shape))) }
-                dataLatent = DataLatent(prompt: prompt, seed: seed, model: model, z: z)
+                dataLatent = DataLatent(prompt: prompt, seed: seed, model: model, z: try? model.realLatents(scene: scene, seed: seed))
             }
             if let z = dataLatent?.z { latents["data"] = z }
         }

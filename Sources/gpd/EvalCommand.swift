@@ -41,10 +41,8 @@ struct EvalCommand: ParsableCommand {
         }
         if spectra && model == nil { throw ValidationError("--spectra goes with --model") }
         if wordUse && model == nil { throw ValidationError("--word-use goes with --model") }
-        if let fromReal {
-            guard model != nil, !wordUse else { throw ValidationError("--from-real goes with --model (and not --word-use)") }
-            guard fromReal.isFinite, fromReal > 0, fromReal <= 1 else { throw ValidationError("--from-real must be in (0, 1], got \(fromReal)") }
-        }
+        if fromReal != nil && (model == nil || wordUse) { throw ValidationError("--from-real goes with --model (and not --word-use)") }
+        try checkFromReal(fromReal)
         if wordUse && (spectra || reference != nil || saveClips != nil) { throw ValidationError("--word-use samples no clips: it goes without --spectra, --reference and --save-clips") }
         if let saveClips {
             guard saveClips.hasSuffix(".safetensors") else { throw ValidationError("--save-clips writes .safetensors: \(saveClips)") }

@@ -49,6 +49,11 @@ struct SamplingOverrides: ParsableArguments {
 
 extension GEMM.Arithmetic: ExpressibleByArgument {}
 
+/// `--from-real S` (gpd sample, gpd eval): a strength in (0, 1], checked before any model is loaded.
+func checkFromReal(_ s: Double?) throws {
+    if let s, !(s.isFinite && s > 0 && s <= 1) { throw ValidationError("--from-real must be in (0, 1], got \(s)") }
+}
+
 /// Non-empty lines of a prompts file, or the eval suite when no file is given.
 func readPrompts(_ path: String?) throws -> [String] {
     guard let path else { return try EvalSuite.prompts() }
@@ -270,9 +275,7 @@ struct SampleCommand: ParsableCommand {
             guard (1...65_536).contains(maxLength) else { throw ValidationError("--max-length \(maxLength) must be 1…65536") }
         } else if model != nil {
             guard prompt != nil else { throw ValidationError("--model needs --prompt") }
-            if let fromReal, !(fromReal.isFinite && fromReal > 0 && fromReal <= 1) {
-                throw ValidationError("--from-real must be in (0, 1], got \(fromReal)")
-            }
+            try checkFromReal(fromReal)
             guard transformer == nil, vae == nil, promptEmbeds == nil, latents == nil else {
                 throw ValidationError("use either --model/--prompt or --transformer/--vae/--prompt-embeds/--latents, not both")
             }
