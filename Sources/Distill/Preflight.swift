@@ -22,13 +22,15 @@ public enum Preflight {
         try loadable(path, "model.init_from", c.model.initFrom) { source = try VideoModel.load(folder: try ModelRef.resolve(c.model.initFrom, runsRoot: runsRoot)) }
         let zDim = vae.config.zDim
         let (t, m) = (source.textEncoder.config, source.transformer.config)
+        let w = c.model.initWidth, widened = w > 1 ? " (times model.init_width = \(w))" : ""
         let pairs: [(String, String, String)] = [
             ("text.dim", "\(t.dim)", "\(c.text.dim)"), ("text.layers", "\(t.layers)", "\(c.text.layers)"),
             ("text.heads", "\(t.heads)", "\(c.text.heads)"), ("text.ffn", "\(t.ffn)", "\(c.text.ffn)"),
-            ("text.text_length", "\(t.textLength)", "\(c.text.textLength)"), ("model.heads", "\(m.numAttentionHeads)", "\(c.model.heads)"),
+            ("text.text_length", "\(t.textLength)", "\(c.text.textLength)"),
+            ("model.heads" + widened, "\(m.numAttentionHeads * w)", "\(c.model.heads)"),
             ("model.head_dim", "\(m.attentionHeadDim)", "\(c.model.headDim)"),
             ("model.layers", "\(m.numLayers)", c.model.initLayers.isEmpty ? "\(c.model.layers)" : "\(m.numLayers)"),
-            ("model.ffn", "\(m.ffnDim)", "\(c.model.ffn)"), ("model.patch_size", "\(m.patchSize)", "\(c.model.patchSize)"),
+            ("model.ffn" + widened, "\(m.ffnDim * w)", "\(c.model.ffn)"), ("model.patch_size", "\(m.patchSize)", "\(c.model.patchSize)"),
             ("the VAE's z_dim", "\(m.inChannels)", "\(zDim)"), ("a tokenizer vocabulary", "\(t.vocab)", "\(Tokenizer().vocabularySize)"),
         ]
         if let (key, theirs, mine) = pairs.first(where: { $0.1 != $0.2 }) {
@@ -41,6 +43,7 @@ public enum Preflight {
         var theirs = m
         (theirs.ropeMaxSeqLen, theirs.eps) = (ours.ropeMaxSeqLen, ours.eps)   // no weight depends on them
         if !c.model.initLayers.isEmpty { theirs.numLayers = ours.numLayers }   // model.init_layers maps them
+        (theirs.numAttentionHeads, theirs.ffnDim) = (m.numAttentionHeads * w, m.ffnDim * w)   // model.init_width widens them
         guard theirs == ours else {
             throw ConfigError(path, "model.init_from", "'\(c.model.initFrom)' has a transformer this config cannot build (\(theirs) against \(ours))")
         }

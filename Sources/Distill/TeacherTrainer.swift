@@ -51,7 +51,9 @@ public final class TeacherTrainer {
         // A run with checkpoints can only be resuming (TrainSession refuses to start over one); its
         // weights come from the checkpoint, so the starting teacher is read only for step 0.
         if !config.model.initFrom.isEmpty, try session.folder.checkpoints().isEmpty {
-            try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root, layers: config.model.initLayers)
+            var shares = RNG(seed: config.train.seed &+ 0x5769_6474)   // model.init_width's shares: not the weights' stream
+            try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root, layers: config.model.initLayers,
+                                width: config.model.initWidth, rng: &shares)
         }
         structure = config.text.structureWeight > 0 ? StructureHead(dim: config.text.dim, rng: &rng) : nil
         params = text.parameters() + dit.parameters() + (structure?.parameters() ?? [])
@@ -63,8 +65,9 @@ public final class TeacherTrainer {
     /// Copies a trained teacher's text encoder and transformer (`model.init_from`) into `model`, every
     /// tensor by name; one that is missing or shaped differently is an error naming it. The EMA and
     /// the optimizer start from the copied weights. `layers` (`model.init_layers`; empty: one to one)
-    /// names the source layer of each of the model's layers, -1 for one that starts as the identity.
-    static func initialize(_ model: VideoModel, from ref: String, runsRoot: String, layers: [Int] = []) throws {
+    /// names the source layer of each of the model's layers, -1 for one that starts as the identity;
+    /// `width` (`model.init_width`) widens the source's transformer first (WidthGrowth, shares from `rng`).
+    static func initialize(_ model: VideoModel, from ref: String, runsRoot: String, layers: [Int] = [], width: Int = 1, rng: inout RNG) throws {
         let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
         let source = try VideoModel.load(folder: folder)
         /// The source tensor of each of the transformer's names: a block's through `layers`, nil for a new layer's.
@@ -91,7 +94,8 @@ public final class TeacherTrainer {
             }
         }
         try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder")
-        try copy(model.transformer.namedParameters(), source.transformer.namedParameters(), "transformer", source: sourceName)
+        try copy(model.transformer.namedParameters(), WidthGrowth.widen(source.transformer.namedParameters(), factor: width, rng: &rng),
+                 "transformer", source: sourceName)
     }
 
     var named: [(String, Tensor)] {

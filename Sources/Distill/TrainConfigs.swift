@@ -224,8 +224,13 @@ public struct DiTSection: ConfigSection, Equatable {
     /// exactly what init_from computes); every layer of init_from is used. Empty: init_from has the same
     /// layers, copied one to one.
     public var initLayers: [Int] = []
+    /// How many times wider this model is than init_from: heads and ffn are init_width times init_from's,
+    /// head_dim the same. Every channel is copied init_width times, so at step 0 the model computes what
+    /// init_from computes (WidthGrowth). 1: the same width.
+    public var initWidth = 1
     enum CodingKeys: String, CodingKey, CaseIterable {
         case heads, headDim = "head_dim", layers, ffn, patchSize = "patch_size", initFrom = "init_from", initLayers = "init_layers"
+        case initWidth = "init_width"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
@@ -238,6 +243,12 @@ public struct DiTSection: ConfigSection, Equatable {
     public func validate(path: String, prefix: String) throws {
         do { try config(latentChannels: 8, textDim: 8).validate(path: path) } catch let ModelError.config(_, field, m) {
             throw ConfigError(path, "\(prefix).\(field)", m)
+        }
+        try ConfigFile.require((1...4).contains(initWidth), path, "\(prefix).init_width", "must be 1…4, got \(initWidth)")
+        if initWidth > 1 {
+            try ConfigFile.require(!initFrom.isEmpty, path, "\(prefix).init_width", "needs init_from (the teacher to widen)")
+            try ConfigFile.require(heads % initWidth == 0 && ffn % initWidth == 0, path, "\(prefix).init_width",
+                                   "is \(initWidth), which must divide \(prefix).heads (\(heads)) and \(prefix).ffn (\(ffn))")
         }
         guard !initLayers.isEmpty else { return }
         try ConfigFile.require(!initFrom.isEmpty, path, "\(prefix).init_layers", "needs init_from (the teacher whose layers it names)")

@@ -347,6 +347,74 @@ final class RunStoreTests: XCTestCase {
         }
     }
 
+    /// model.init_width widens a trained teacher (heads and FFN) into one that computes the same
+    /// velocity, whose copies of a channel are not equal where they read (so training can part them).
+    func testTeacherInitWidthWidensATrainedTeacherThatComputesTheSame() throws {
+        try TinyModels.teacher(at: root + "/tiny")
+        let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
+        func config(_ model: String, _ name: String) throws -> TeacherTrainConfig {
+            let text = base.replacingOccurrences(of: "heads = 2\nhead_dim = 6\nlayers = 1\nffn = 8\n", with: model)
+            try text.write(toFile: root + "/\(name).toml", atomically: true, encoding: .utf8)
+            return try TeacherTrainConfig.load(root + "/\(name).toml")
+        }
+        func trainer(_ cfg: TeacherTrainConfig, _ name: String) throws -> TeacherTrainer {
+            try TeacherTrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false))
+        }
+        try trainer(try config("heads = 2\nhead_dim = 6\nlayers = 2\nffn = 8\n", "src"), "src").run(resume: false)
+        let source = try VideoModel.load(folder: root + "/src/export")
+        for w in [2, 3] {
+            let cfg = try config("heads = \(2 * w)\nhead_dim = 6\nlayers = 2\nffn = \(8 * w)\ninit_from = \"src\"\ninit_width = \(w)\n", "wide\(w)")
+            XCTAssertEqual(cfg.model.initWidth, w)
+            try cfg.toml().write(toFile: root + "/wide-again.toml", atomically: true, encoding: .utf8)
+            XCTAssertEqual(try TeacherTrainConfig.load(root + "/wide-again.toml"), cfg, "the run's config.toml keeps init_width")
+            XCTAssertNoThrow(try Preflight.check(cfg, path: "wide.toml", runsRoot: root))
+            let started = try trainer(cfg, "wide\(w)")
+            let dit = started.model.transformer
+            XCTAssertEqual(dit.config.numAttentionHeads, 2 * w)
+
+            // The same velocity at two noise levels (to rounding: each weight is split into shares).
+            var rng = RNG(seed: 9)
+            let c = dit.config.inChannels
+            let x = Tensor(shape: [2, c, 2, 4, 4], data: rng.normal(2 * c * 32))
+            let context = Tensor(shape: [2, 3, dit.config.textDim], data: rng.normal(2 * 3 * dit.config.textDim))
+            let wide = try dit(x, timesteps: [100, 800], context: context).data
+            let narrow = try source.transformer(x, timesteps: [100, 800], context: context).data
+            let err = zip(wide, narrow).map { abs($0 - $1) }.max()!, scale = narrow.map(abs).max()!
+            XCTAssertLessThan(err, 1e-5 * max(scale, 1), "width \(w): the widened teacher computes something else")
+            XCTAssertGreaterThan(scale, 0.1)
+
+            // Written axes repeat; read axes hold shares that differ between copies and sum to the source.
+            let src = Dictionary(uniqueKeysWithValues: source.transformer.namedParameters().map { ($0.0, $0.1) })
+            let mine = Dictionary(uniqueKeysWithValues: dit.namedParameters().map { ($0.0, $0.1) })
+            let (q, q0) = (mine["blocks.1.attn1.to_q.weight"]!, src["blocks.1.attn1.to_q.weight"]!)
+            let d = q0.shape[0]
+            XCTAssertEqual(q.shape, [d * w, d * w])
+            var differ = false
+            for r in 0..<(d * w) {
+                for i in 0..<d {
+                    let parts = (0..<w).map { q.data[r * d * w + $0 * d + i] }
+                    XCTAssertEqual(parts.reduce(0, +), q0.data[(r % d) * d + i], accuracy: 1e-6)
+                    if parts[0] != parts[1] { differ = true }
+                }
+            }
+            XCTAssertTrue(differ, "the copies' shares are all equal: training could never part them")
+            XCTAssertEqual(Array(mine["blocks.0.ffn.net.0.proj.bias"]!.data.suffix(8)), src["blocks.0.ffn.net.0.proj.bias"]!.data)
+            XCTAssertEqual(mine["proj_out.bias"]!.data, src["proj_out.bias"]!.data)
+            for ((n, a), (_, b)) in zip(started.model.textEncoder.namedParameters(), source.textEncoder.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
+        }
+
+        XCTAssertThrowsError(try config("heads = 4\nhead_dim = 6\nlayers = 2\nffn = 8\ninit_width = 2\n", "nosource")) { e in
+            XCTAssertTrue("\(e)".contains("model.init_width") && "\(e)".contains("needs init_from"), "\(e)")
+        }
+        XCTAssertThrowsError(try config("heads = 4\nhead_dim = 6\nlayers = 2\nffn = 9\ninit_from = \"src\"\ninit_width = 2\n", "odd")) { e in
+            XCTAssertTrue("\(e)".contains("model.init_width") && "\(e)".contains("must divide"), "\(e)")
+        }
+        let wrong = try config("heads = 6\nhead_dim = 6\nlayers = 2\nffn = 24\ninit_from = \"src\"\ninit_width = 2\n", "wrong")
+        XCTAssertThrowsError(try Preflight.check(wrong, path: "wrong.toml", runsRoot: root)) { e in
+            XCTAssertTrue("\(e)".contains("model.heads (times model.init_width = 2)"), "\(e)")
+        }
+    }
+
     /// text.position_init rescales the text encoder's drawn position embedding and nothing else: every
     /// other initial weight is the default recipe's, so a run that sets it changes one thing.
     func testTextPositionInitRescalesOnlyThePositionEmbedding() throws {
