@@ -274,17 +274,28 @@ final class RunStoreTests: XCTestCase {
     /// layer starts as the identity, so the grown model computes exactly what its source computes; its
     /// new layers then learn. A map that does not fit the config or the source, or leaves a source layer
     /// out, is refused by key.
+    /// The tiny teacher's config with `model` for its [model] lines (heads = 2, head_dim = 6, layers = 1,
+    /// ffn = 8), written as NAME.toml beside the tiny models and loaded.
+    private func tinyTeacherConfig(_ model: String, _ name: String) throws -> TeacherTrainConfig {
+        let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
+        let text = base.replacingOccurrences(of: "heads = 2\nhead_dim = 6\nlayers = 1\nffn = 8\n", with: model)
+        try text.write(toFile: root + "/\(name).toml", atomically: true, encoding: .utf8)
+        return try TeacherTrainConfig.load(root + "/\(name).toml")
+    }
+
+    /// Asserts that `body` throws an error whose message contains every one of `words`.
+    private func assertRefused<T>(_ body: @autoclosure () throws -> T, mentioning words: String..., line: UInt = #line) {
+        XCTAssertThrowsError(try body(), line: line) { e in XCTAssertTrue(words.allSatisfy { "\(e)".contains($0) }, "\(e)", line: line) }
+    }
+
+    private func teacherTrainer(_ cfg: TeacherTrainConfig, _ name: String) throws -> TeacherTrainer {
+        try TeacherTrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false))
+    }
+
     func testTeacherInitLayersGrowsATrainedTeacherThatComputesTheSame() throws {
         try TinyModels.teacher(at: root + "/tiny")
-        let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
-        func config(_ model: String, _ name: String) throws -> TeacherTrainConfig {
-            let text = base.replacingOccurrences(of: "head_dim = 6\nlayers = 1\n", with: "head_dim = 6\n" + model)
-            try text.write(toFile: root + "/\(name).toml", atomically: true, encoding: .utf8)
-            return try TeacherTrainConfig.load(root + "/\(name).toml")
-        }
-        func trainer(_ cfg: TeacherTrainConfig, _ name: String) throws -> TeacherTrainer {
-            try TeacherTrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false))
-        }
+        func config(_ model: String, _ name: String) throws -> TeacherTrainConfig { try tinyTeacherConfig("heads = 2\nhead_dim = 6\nffn = 8\n" + model, name) }
+        let trainer = teacherTrainer
         try trainer(try config("layers = 1\n", "src"), "src").run(resume: false)
         let source = try VideoModel.load(folder: root + "/src/export")
         let grown = try config("layers = 3\ninit_from = \"src\"\ninit_layers = [-1, 0, -1]\n", "grown")
@@ -327,39 +338,21 @@ final class RunStoreTests: XCTestCase {
         XCTAssertTrue(dit.namedParameters().contains { $0.0 == "blocks.0.ffn.net.2.weight" && $0.1.data.contains { $0 != 0 } })
         XCTAssertTrue(dit.namedParameters().contains { $0.0 == "blocks.2.attn1.to_out.0.weight" && $0.1.data.contains { $0 != 0 } })
 
-        XCTAssertThrowsError(try config("layers = 3\ninit_from = \"src\"\ninit_layers = [0, -1]\n", "short")) { e in
-            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("one entry per layer"), "\(e)")
-        }
-        XCTAssertThrowsError(try config("layers = 2\ninit_layers = [0, -1]\n", "nosource")) { e in
-            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("needs init_from"), "\(e)")
-        }
-        XCTAssertThrowsError(try config("layers = 2\ninit_from = \"src\"\ninit_layers = [0, -2]\n", "minus2")) { e in
-            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("-2"), "\(e)")
-        }
+        assertRefused(try config("layers = 3\ninit_from = \"src\"\ninit_layers = [0, -1]\n", "short"), mentioning: "model.init_layers", "one entry per layer")
+        assertRefused(try config("layers = 2\ninit_layers = [0, -1]\n", "nosource"), mentioning: "model.init_layers", "needs init_from")
+        assertRefused(try config("layers = 2\ninit_from = \"src\"\ninit_layers = [0, -2]\n", "minus2"), mentioning: "model.init_layers", "-2")
         let beyond = try config("layers = 2\ninit_from = \"src\"\ninit_layers = [0, 1]\n", "beyond")
-        XCTAssertThrowsError(try Preflight.check(beyond, path: "beyond.toml", runsRoot: root)) { e in
-            XCTAssertTrue("\(e)".contains("model.init_layers") && "\(e)".contains("names layer 1 where 'src' has 1"), "\(e)")
-        }
-        XCTAssertThrowsError(try trainer(beyond, "beyond")) { e in XCTAssertTrue("\(e)".contains("blocks.1."), "\(e)") }
+        assertRefused(try Preflight.check(beyond, path: "beyond.toml", runsRoot: root), mentioning: "model.init_layers", "names layer 1 where 'src' has 1")
+        assertRefused(try trainer(beyond, "beyond"), mentioning: "blocks.1.")
         // A map that leaves one of the source's layers out is refused too: every trained layer is used.
-        XCTAssertThrowsError(try trainer(try config("layers = 1\ninit_from = \"src\"\ninit_layers = [-1]\n", "dropped"), "dropped")) { e in
-            XCTAssertTrue("\(e)".contains("transformer.blocks.0.") && "\(e)".contains("model.init_layers"), "\(e)")
-        }
+        assertRefused(try trainer(try config("layers = 1\ninit_from = \"src\"\ninit_layers = [-1]\n", "dropped"), "dropped"), mentioning: "transformer.blocks.0.", "model.init_layers")
     }
 
     /// model.init_width widens a trained teacher (heads and FFN) into one that computes the same
     /// velocity, whose copies of a channel are not equal where they read (so training can part them).
     func testTeacherInitWidthWidensATrainedTeacherThatComputesTheSame() throws {
         try TinyModels.teacher(at: root + "/tiny")
-        let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
-        func config(_ model: String, _ name: String) throws -> TeacherTrainConfig {
-            let text = base.replacingOccurrences(of: "heads = 2\nhead_dim = 6\nlayers = 1\nffn = 8\n", with: model)
-            try text.write(toFile: root + "/\(name).toml", atomically: true, encoding: .utf8)
-            return try TeacherTrainConfig.load(root + "/\(name).toml")
-        }
-        func trainer(_ cfg: TeacherTrainConfig, _ name: String) throws -> TeacherTrainer {
-            try TeacherTrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false))
-        }
+        let (config, trainer) = (tinyTeacherConfig, teacherTrainer)
         try trainer(try config("heads = 2\nhead_dim = 6\nlayers = 2\nffn = 8\n", "src"), "src").run(resume: false)
         let source = try VideoModel.load(folder: root + "/src/export")
         for w in [2, 3] {
@@ -403,16 +396,10 @@ final class RunStoreTests: XCTestCase {
             for ((n, a), (_, b)) in zip(started.model.textEncoder.namedParameters(), source.textEncoder.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
         }
 
-        XCTAssertThrowsError(try config("heads = 4\nhead_dim = 6\nlayers = 2\nffn = 8\ninit_width = 2\n", "nosource")) { e in
-            XCTAssertTrue("\(e)".contains("model.init_width") && "\(e)".contains("needs init_from"), "\(e)")
-        }
-        XCTAssertThrowsError(try config("heads = 4\nhead_dim = 6\nlayers = 2\nffn = 9\ninit_from = \"src\"\ninit_width = 2\n", "odd")) { e in
-            XCTAssertTrue("\(e)".contains("model.init_width") && "\(e)".contains("must divide"), "\(e)")
-        }
+        assertRefused(try config("heads = 4\nhead_dim = 6\nlayers = 2\nffn = 8\ninit_width = 2\n", "nosource"), mentioning: "model.init_width", "needs init_from")
+        assertRefused(try config("heads = 4\nhead_dim = 6\nlayers = 2\nffn = 9\ninit_from = \"src\"\ninit_width = 2\n", "odd"), mentioning: "model.init_width", "must divide")
         let wrong = try config("heads = 6\nhead_dim = 6\nlayers = 2\nffn = 24\ninit_from = \"src\"\ninit_width = 2\n", "wrong")
-        XCTAssertThrowsError(try Preflight.check(wrong, path: "wrong.toml", runsRoot: root)) { e in
-            XCTAssertTrue("\(e)".contains("model.heads (times model.init_width = 2)"), "\(e)")
-        }
+        assertRefused(try Preflight.check(wrong, path: "wrong.toml", runsRoot: root), mentioning: "model.heads (times model.init_width = 2)")
     }
 
     /// text.position_init rescales the text encoder's drawn position embedding and nothing else: every
