@@ -38,7 +38,8 @@ enum WidthGrowth {
     }
 
     /// For a tensor name: into how many blocks its axis 0 falls when that axis is widened (nil: it is
-    /// not — the output projection writes latent values), and whether its axis 1 is a widened input.
+    /// not — the output projection writes latent values), and whether its axis 1, where it has one (a
+    /// linear's weight), is a widened input.
     /// The time embedding's first layer reads sinusoidal features and the text embedding's reads the
     /// text encoder, neither of which widens; `time_proj` writes the six modulations, one block each.
     static func axes(_ name: String) -> (chunks: Int?, reads: Bool) {
@@ -66,9 +67,9 @@ enum WidthGrowth {
         for r in 0..<rows {
             for i in 0..<columns {
                 let k = (r * columns + i) * factor
-                let shares = (0..<factor).map { 0.5 + u[k + $0] }
-                let sum = shares.reduce(0, +)
-                for j in 0..<factor { y[r * columns * factor + j * columns + i] = x[r * columns + i] * (shares[j] / sum) }
+                var sum: Float = 0
+                for j in 0..<factor { sum += 0.5 + u[k + j] }
+                for j in 0..<factor { y[r * columns * factor + j * columns + i] = x[r * columns + i] * ((0.5 + u[k + j]) / sum) }
             }
         }
         return y
