@@ -1,7 +1,8 @@
 // Text-to-video sampling as diffusers' WanPipeline computes it when given prompt embeddings and
 // initial latents (docs/wan21.md §3): the denoising loop with classifier-free guidance (the
 // unconditional pass is skipped when g ≤ 1, and at the steps outside a guidance interval when one is
-// set — an extension diffusers does not have), latent de-normalisation, VAE decode, frames in [0, 1].
+// set — an extension diffusers does not have; so is autoguidance, guidance away from a weaker model:
+// Autoguide below), latent de-normalisation, VAE decode, frames in [0, 1].
 import Foundation
 import Models
 import Tensors
@@ -96,7 +97,7 @@ public struct WanPipeline {
     /// when guidance ≤ 1. `onStep(i, n)` reports progress after each step; an error it throws ends the
     /// sampling (how a stop request cancels a long evaluation).
     public func sample(latents: Tensor, context: Tensor, negative: Tensor?, settings: SamplingSettings, fromStep: Int = 0, decode: Bool = true,
-                       onStep: ((Int, Int) throws -> Void)? = nil) throws -> SampleResult {
+                       autoguide: Autoguide? = nil, onStep: ((Int, Int) throws -> Void)? = nil) throws -> SampleResult {
         let full = try settings.schedule()
         guard (0..<full.steps).contains(fromStep) else { throw ModelError.input("cannot start at step \(fromStep) of \(full.steps)") }
         let schedule = fromStep == 0 ? full : full.suffix(from: fromStep)
@@ -116,12 +117,23 @@ public struct WanPipeline {
                 let ts = Date()
                 let t = [Float](repeating: sampler.timestep, count: batch)
                 let v = try GEMM.withArithmetic(sampler.sigma >= Self.exactFrom ? .f32 : arithmetic) { () throws -> Tensor in
+                    let vc: Tensor, v: Tensor
                     if settings.guides(atSigma: sampler.sigma), let negative {
                         nfe += 2
-                        return try guidedVelocity(transformer, sampler.x, timesteps: t, context: context, unconditional: negative, scale: settings.guidance)
+                        let both = try transformer(Tensor.concat([sampler.x, sampler.x], axis: 0), timesteps: t + t,
+                                                   context: Tensor.concat([context, negative], axis: 0))
+                        vc = both.slice(axis: 0, 0, batch)
+                        v = guided(conditional: vc, unconditional: both.slice(axis: 0, batch, 2 * batch), scale: settings.guidance)
+                    } else {
+                        nfe += 1
+                        vc = try transformer(sampler.x, timesteps: t, context: context)
+                        v = vc
                     }
+                    guard let autoguide, autoguide.weight != 0 else { return v }
                     nfe += 1
-                    return try transformer(sampler.x, timesteps: t, context: context)
+                    let vw = try autoguide.transformer(sampler.x, timesteps: t, context: autoguide.context)
+                    let a = autoguide.weight
+                    return Tensor(shape: v.shape, data: (0..<v.count).map { v.data[$0] + a * (vc.data[$0] - vw.data[$0]) })
                 }
                 sampler.advance(velocity: v)
                 stepSeconds.append(Date().timeIntervalSince(ts))
@@ -143,6 +155,18 @@ public struct WanPipeline {
     /// Pixels [B, 3, F, H, W] in [−1, 1] → frames [B, F, H, W, 3] in [0, 1] (diffusers' postprocess).
     public static func frames(fromPixels x: Tensor) -> Tensor {
         (x * 0.5 + 0.5).clamp(0, 1).permute(0, 2, 3, 4, 1)
+    }
+}
+
+/// Guidance away from a weaker model of the same latents (autoguidance): the velocity gains
+/// a·(v_c − v_w), v_c the model's conditional prediction and v_w the weaker model's, with its own
+/// prompt embeddings. One more evaluation per step.
+public struct Autoguide {
+    public var transformer: WanTransformer
+    public var context: Tensor
+    public var weight: Float
+    public init(transformer: WanTransformer, context: Tensor, weight: Float) {
+        self.transformer = transformer; self.context = context; self.weight = weight
     }
 }
 

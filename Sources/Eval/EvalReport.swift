@@ -33,6 +33,8 @@ public struct EvalReport: Codable {
     public var sigmas: [Double]?
     public var guidance: Double?
     public var guidanceInterval: [Double]?
+    /// `--autoguide MODEL,A` as given: the weaker model guided away from, and its weight (absent: none).
+    public var autoguide: String?
     public var nfe: Int?
     public var sampleSecondsPerClip: Double?
     public var denoiseSecondsPerClip: Double?
@@ -108,7 +110,7 @@ public struct EvalReport: Codable {
     enum CodingKeys: String, CodingKey {
         case total, qualityFactor = "quality_factor", promptFollowing = "prompt_following", vbenchTotal = "vbench_total"
         case quality, semantic, seen, heldOut = "held_out", oneObject = "one_object", twoObjects = "two_objects", dimensions, prompts, model, seeds, steps, nfe, solver, shift, sigmas, guidance
-        case guidanceInterval = "guidance_interval"
+        case guidanceInterval = "guidance_interval", autoguide
         case sampleSecondsPerClip = "sample_seconds_per_clip", denoiseSecondsPerClip = "denoise_seconds_per_clip"
         case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, latentSpectra = "latent_spectra", vae, psnr
         case fromReal = "from_real", startSigma = "start_sigma", stepsRun = "steps_run"

@@ -272,9 +272,10 @@ public final class VideoModel {
     /// space [B, z, F', H', W'] and a strength in (0, 1]: the clips start from those latents noised
     /// with each seed's noise to the level where the schedule's last ⌊N·strength⌋ steps begin, and
     /// run only those steps (image-to-video as diffusers' pipelines do it; strength 1 starts from
-    /// noise alone and equals no start at all).
+    /// noise alone and equals no start at all). `autoguide`, when given, guides away from a weaker model of
+    /// the same latents (its own text encoder reads the prompts): each step gains weight·(v_c − v_weak).
     public func sample(prompts: [String], seeds: [UInt64], settings: SamplingSettings? = nil,
-                       start: (latents: Tensor, strength: Double)? = nil,
+                       start: (latents: Tensor, strength: Double)? = nil, autoguide: (model: VideoModel, weight: Float)? = nil,
                        onStep: ((Int, Int) throws -> Void)? = nil) throws -> (SampleResult, [Tokenized]) {
         precondition(prompts.count == seeds.count, "sample: one seed per prompt")
         let s = settings ?? config.sampling
@@ -296,12 +297,18 @@ public final class VideoModel {
                 let (ctx, toks) = try embed(prompts)
                 return (ctx, toks, s.guidance > 1 ? try embed([String](repeating: "", count: prompts.count)).0 : nil)
             }
+            let guide = try autoguide.map { g -> Autoguide in
+                guard g.model.latentShape.dropFirst() == latentShape.dropFirst() else {
+                    throw ModelError.input("the guiding model makes latents \(g.model.latentShape), this one \(latentShape)")
+                }
+                return Autoguide(transformer: g.model.transformer, context: try GEMM.withArithmetic(.f32) { try g.model.embed(prompts).0 }, weight: g.weight)
+            }
             var x = Tensor.concat(seeds.map { self.noise(seed: $0) }, axis: 0)
             if let start, fromStep > 0 {
                 x = start.latents * (1 - startSigma) + x * startSigma
             }
             let r = try WanPipeline(transformer: transformer, vae: vae).sample(latents: x, context: ctx, negative: negative, settings: s,
-                                                                               fromStep: fromStep, onStep: onStep)
+                                                                               fromStep: fromStep, autoguide: guide, onStep: onStep)
             return (r, toks)
         }
     }

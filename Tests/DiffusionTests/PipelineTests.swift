@@ -1,6 +1,7 @@
 // The whole WanPipeline against diffusers fed embeddings and latents: Euler N=2 s=7 and UniPC N=4
 // s=3, guidance 6 and 1, latents and decoded frames; CFG at g = 1 equals the conditional-only run, and
-// the guided pair as one batch equals two calls; the guidance interval guides only its own steps.
+// the guided pair as one batch equals two calls; the guidance interval guides only its own steps;
+// autoguidance adds its weighted difference to a weaker model, and weight 0 changes nothing.
 import _TestSupport
 import Diffusion
 import Foundation
@@ -118,5 +119,42 @@ final class WanFolderTests: XCTestCase {
         XCTAssertThrowsError(try folder.latentShape(frames: 8, height: 16, width: 16)) { XCTAssertTrue("\($0)".contains("4·k + 1")) }
         XCTAssertThrowsError(try folder.latentShape(frames: 9, height: 24, width: 16)) { XCTAssertTrue("\($0)".contains("--height 24")) }
         XCTAssertEqual(try folder.latentShape(frames: 9, height: 16, width: 32), [1, 16, 3, 2, 4])
+    }
+}
+
+/// Autoguidance (guidance away from a weaker model; an extension diffusers does not have): each step's
+/// velocity is the (guided) velocity plus a·(v_c − v_w), with the weaker model's own prompt embeddings.
+final class AutoguideTests: XCTestCase {
+    func testAutoguidanceAddsTheWeightedDifferenceToTheWeakerModel() throws {
+        let folder = Bundle.module.url(forResource: "pipeline", withExtension: nil, subdirectory: "Fixtures")!.path
+        let pipe = WanPipeline(transformer: try WanTransformer.load(folder: folder + "/transformer"), vae: nil)
+        let io = try loadFixture("pipeline_io.safetensors", bundle: .module)
+        let latents = try io.tensor("latents"), embeds = try io.tensor("prompt_embeds"), negative = try io.tensor("negative_prompt_embeds")
+        // A "weaker model": the same network reading the empty prompt's embeddings.
+        let weak = Autoguide(transformer: pipe.transformer, context: negative, weight: 1.5)
+        let sigmas: [Float] = [1, 0.7, 0.3, 0]
+        for g: Float in [4, 1] {
+            let settings = SamplingSettings(solver: .euler, steps: 3, shift: 1, guidance: g, sigmas: sigmas)
+            let r = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings, decode: false, autoguide: weak)
+            XCTAssertEqual(r.nfe, (g > 1 ? 3 : 2) * 3)
+            var sampler = FlowSampler(x: latents, schedule: try .custom(sigmas), solver: .euler)
+            try GradMode.withDisabled {
+                while !sampler.isDone {
+                    let t = [Float](repeating: sampler.timestep, count: latents.shape[0])
+                    let vc = try pipe.transformer(sampler.x, timesteps: t, context: embeds)
+                    let vu = try pipe.transformer(sampler.x, timesteps: t, context: negative)
+                    let v = g > 1 ? guided(conditional: vc, unconditional: vu, scale: g) : vc
+                    // vw = vu here (same network, same context).
+                    sampler.advance(velocity: Tensor(shape: v.shape, data: (0..<v.count).map { v.data[$0] + 1.5 * (vc.data[$0] - vu.data[$0]) }))
+                }
+            }
+            assertClose(r.latents, sampler.x, atol: 1e-5, rtol: 1e-5, "guidance \(g) with autoguidance 1.5")
+            // Weight 0 is no autoguidance: the same latents and evaluations as without it.
+            var off = weak; off.weight = 0
+            let a = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings, decode: false, autoguide: off)
+            let b = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings, decode: false)
+            XCTAssertEqual(a.latents.data, b.latents.data)
+            XCTAssertEqual(a.nfe, b.nfe)
+        }
     }
 }
