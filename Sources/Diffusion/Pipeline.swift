@@ -120,10 +120,7 @@ public struct WanPipeline {
                     let vc: Tensor, v: Tensor
                     if settings.guides(atSigma: sampler.sigma), let negative {
                         nfe += 2
-                        let both = try transformer(Tensor.concat([sampler.x, sampler.x], axis: 0), timesteps: t + t,
-                                                   context: Tensor.concat([context, negative], axis: 0))
-                        vc = both.slice(axis: 0, 0, batch)
-                        v = guided(conditional: vc, unconditional: both.slice(axis: 0, batch, 2 * batch), scale: settings.guidance)
+                        (vc, v) = try guidedPair(transformer, sampler.x, timesteps: t, context: context, unconditional: negative, scale: settings.guidance)
                     } else {
                         nfe += 1
                         vc = try transformer(sampler.x, timesteps: t, context: context)
@@ -131,9 +128,7 @@ public struct WanPipeline {
                     }
                     guard let autoguide, autoguide.weight != 0 else { return v }
                     nfe += 1
-                    let vw = try autoguide.transformer(sampler.x, timesteps: t, context: autoguide.context)
-                    let a = autoguide.weight
-                    return Tensor(shape: v.shape, data: (0..<v.count).map { v.data[$0] + a * (vc.data[$0] - vw.data[$0]) })
+                    return v + (vc - (try autoguide.transformer(sampler.x, timesteps: t, context: autoguide.context))) * autoguide.weight
                 }
                 sampler.advance(velocity: v)
                 stepSeconds.append(Date().timeIntervalSince(ts))
@@ -175,7 +170,14 @@ public struct Autoguide {
 /// the same as in two calls).
 public func guidedVelocity(_ model: WanTransformer, _ x: Tensor, timesteps t: [Float], context: Tensor, unconditional: Tensor,
                            scale g: Float) throws -> Tensor {
+    try guidedPair(model, x, timesteps: t, context: context, unconditional: unconditional, scale: g).guided
+}
+
+/// The same, returning the conditional prediction beside the guided velocity (autoguidance needs both).
+public func guidedPair(_ model: WanTransformer, _ x: Tensor, timesteps t: [Float], context: Tensor, unconditional: Tensor,
+                       scale g: Float) throws -> (conditional: Tensor, guided: Tensor) {
     let b = x.shape[0]
     let both = try model(Tensor.concat([x, x], axis: 0), timesteps: t + t, context: Tensor.concat([context, unconditional], axis: 0))
-    return guided(conditional: both.slice(axis: 0, 0, b), unconditional: both.slice(axis: 0, b, 2 * b), scale: g)
+    let vc = both.slice(axis: 0, 0, b)
+    return (vc, guided(conditional: vc, unconditional: both.slice(axis: 0, b, 2 * b), scale: g))
 }

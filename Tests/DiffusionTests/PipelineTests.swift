@@ -130,8 +130,9 @@ final class AutoguideTests: XCTestCase {
         let pipe = WanPipeline(transformer: try WanTransformer.load(folder: folder + "/transformer"), vae: nil)
         let io = try loadFixture("pipeline_io.safetensors", bundle: .module)
         let latents = try io.tensor("latents"), embeds = try io.tensor("prompt_embeds"), negative = try io.tensor("negative_prompt_embeds")
-        // A "weaker model": the same network reading the empty prompt's embeddings.
-        let weak = Autoguide(transformer: pipe.transformer, context: negative, weight: 1.5)
+        // A "weaker model": the same network reading other embeddings than the prompt's and the empty prompt's.
+        let weakContext = embeds * 0.5
+        let weak = Autoguide(transformer: pipe.transformer, context: weakContext, weight: 1.5)
         let sigmas: [Float] = [1, 0.7, 0.3, 0]
         for g: Float in [4, 1] {
             let settings = SamplingSettings(solver: .euler, steps: 3, shift: 1, guidance: g, sigmas: sigmas)
@@ -143,9 +144,9 @@ final class AutoguideTests: XCTestCase {
                     let t = [Float](repeating: sampler.timestep, count: latents.shape[0])
                     let vc = try pipe.transformer(sampler.x, timesteps: t, context: embeds)
                     let vu = try pipe.transformer(sampler.x, timesteps: t, context: negative)
+                    let vw = try pipe.transformer(sampler.x, timesteps: t, context: weakContext)
                     let v = g > 1 ? guided(conditional: vc, unconditional: vu, scale: g) : vc
-                    // vw = vu here (same network, same context).
-                    sampler.advance(velocity: Tensor(shape: v.shape, data: (0..<v.count).map { v.data[$0] + 1.5 * (vc.data[$0] - vu.data[$0]) }))
+                    sampler.advance(velocity: Tensor(shape: v.shape, data: (0..<v.count).map { v.data[$0] + 1.5 * (vc.data[$0] - vw.data[$0]) }))
                 }
             }
             assertClose(r.latents, sampler.x, atol: 1e-5, rtol: 1e-5, "guidance \(g) with autoguidance 1.5")
