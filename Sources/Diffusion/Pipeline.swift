@@ -17,13 +17,15 @@ public struct SamplingSettings: Equatable, Codable {
     /// The noise levels at which guidance applies, when set: a step that starts at σ within these bounds
     /// runs the guided pair, any other step the conditional pass alone (one evaluation). nil: every step.
     public var guidanceInterval: ClosedRange<Float>? = nil
+    /// Guidance away from a weaker model as well, when set (one more evaluation per step).
+    public var autoguide: AutoguideSettings? = nil
 
-    enum CodingKeys: String, CodingKey { case solver, steps, shift, guidance, sigmas, guidanceInterval = "guidance_interval" }
+    enum CodingKeys: String, CodingKey { case solver, steps, shift, guidance, sigmas, guidanceInterval = "guidance_interval", autoguide }
 
     public init(solver: Solver = .unipc, steps: Int = 50, shift: Double = 5, guidance: Float = 5, sigmas: [Float]? = nil,
-                guidanceInterval: ClosedRange<Float>? = nil) {
+                guidanceInterval: ClosedRange<Float>? = nil, autoguide: AutoguideSettings? = nil) {
         self.solver = solver; self.steps = steps; self.shift = shift; self.guidance = guidance; self.sigmas = sigmas
-        self.guidanceInterval = guidanceInterval
+        self.guidanceInterval = guidanceInterval; self.autoguide = autoguide
     }
 
     public init(from decoder: Decoder) throws {
@@ -36,6 +38,7 @@ public struct SamplingSettings: Equatable, Codable {
             throw DecodingError.dataCorruptedError(forKey: .guidanceInterval, in: c,
                                                    debugDescription: "must be two noise levels [low, high] within [0, 1], got [\(i.lowerBound), \(i.upperBound)]")
         }
+        autoguide = try c.decodeIfPresent(AutoguideSettings.self, forKey: .autoguide)
     }
 
     /// Whether a step starting at noise level σ runs with guidance.
@@ -116,20 +119,11 @@ public struct WanPipeline {
             while !sampler.isDone {
                 let ts = Date()
                 let t = [Float](repeating: sampler.timestep, count: batch)
-                let v = try GEMM.withArithmetic(sampler.sigma >= Self.exactFrom ? .f32 : arithmetic) { () throws -> Tensor in
-                    let vc: Tensor, v: Tensor
-                    if settings.guides(atSigma: sampler.sigma), let negative {
-                        nfe += 2
-                        (vc, v) = try guidedPair(transformer, sampler.x, timesteps: t, context: context, unconditional: negative, scale: settings.guidance)
-                    } else {
-                        nfe += 1
-                        vc = try transformer(sampler.x, timesteps: t, context: context)
-                        v = vc
-                    }
-                    guard let autoguide, autoguide.weight != 0 else { return v }
-                    nfe += 1
-                    return v + (vc - (try autoguide.transformer(sampler.x, timesteps: t, context: autoguide.context))) * autoguide.weight
+                let (v, evaluations) = try GEMM.withArithmetic(sampler.sigma >= Self.exactFrom ? .f32 : arithmetic) {
+                    try stepVelocity(transformer, sampler.x, timesteps: t, context: context,
+                                     unconditional: settings.guides(atSigma: sampler.sigma) ? negative : nil, scale: settings.guidance, autoguide: autoguide)
                 }
+                nfe += evaluations
                 sampler.advance(velocity: v)
                 stepSeconds.append(Date().timeIntervalSince(ts))
                 try onStep?(sampler.step, schedule.steps)
@@ -153,6 +147,45 @@ public struct WanPipeline {
     }
 }
 
+/// Autoguidance as a sampling setting (a model folder's `sampling.autoguide`): the weaker model's
+/// folder, relative to the model folder (absent: the model itself), the blocks of it left out, and
+/// the weight a.
+public struct AutoguideSettings: Equatable, Codable {
+    public var model: String?
+    public var skipBlocks: [Int]
+    public var weight: Float
+
+    enum CodingKeys: String, CodingKey { case model, skipBlocks = "skip_blocks", weight }
+
+    public init(model: String? = nil, skipBlocks: [Int] = [], weight: Float) throws {
+        (self.model, self.skipBlocks, self.weight) = (model, skipBlocks, weight)
+        if let problem { throw ModelError.input("autoguide: \(problem)") }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        skipBlocks = try c.decodeIfPresent([Int].self, forKey: .skipBlocks) ?? []
+        weight = try c.decode(Float.self, forKey: .weight)
+        if let problem { throw DecodingError.dataCorruptedError(forKey: .weight, in: c, debugDescription: problem) }
+    }
+
+    /// What makes these settings unusable, or nil.
+    var problem: String? {
+        if !(weight.isFinite && weight >= 0 && weight <= 100) { return "weight must be a number from 0 to 100, got \(weight)" }
+        if let i = skipBlocks.first(where: { $0 < 0 }) { return "skip_blocks holds \(i); block indices start at 0" }
+        if Set(skipBlocks).count != skipBlocks.count { return "skip_blocks lists a block twice: \(skipBlocks)" }
+        if model == nil && skipBlocks.isEmpty { return "guiding away from the model itself needs skip_blocks (the blocks its weaker version leaves out)" }
+        if let m = model, m.isEmpty { return "model is empty (leave it out to guide away from the model itself)" }
+        return nil
+    }
+
+    /// The form `gpd eval` prints and records: "self skip 3, weight 1", "../teacher-2x-11k, weight 1".
+    public var summary: String {
+        (model ?? "self") + (skipBlocks.isEmpty ? "" : " skip " + skipBlocks.map(String.init).joined(separator: ",")) + ", weight " + String(format: "%g", weight)
+    }
+}
+
 /// Guidance away from a weaker model of the same latents (autoguidance): the velocity gains
 /// a·(v_c − v_w), v_c the model's conditional prediction and v_w the weaker model's, with its own
 /// prompt embeddings. One more evaluation per step.
@@ -160,9 +193,31 @@ public struct Autoguide {
     public var transformer: WanTransformer
     public var context: Tensor
     public var weight: Float
-    public init(transformer: WanTransformer, context: Tensor, weight: Float) {
-        self.transformer = transformer; self.context = context; self.weight = weight
+    /// Blocks of `transformer` left out (a model guided away from a weaker version of itself).
+    public var skipBlocks: Set<Int>
+    public init(transformer: WanTransformer, context: Tensor, weight: Float, skipBlocks: Set<Int> = []) {
+        self.transformer = transformer; self.context = context; self.weight = weight; self.skipBlocks = skipBlocks
     }
+}
+
+/// One step's velocity and the network evaluations it took: the conditional prediction v_c, with
+/// classifier-free guidance when `unconditional` is given and g > 1 (guidedPair), plus autoguidance's
+/// a·(v_c − v_w) when given with a weight ≠ 0. The sampler and distillation's guided teacher both step
+/// with it.
+public func stepVelocity(_ model: WanTransformer, _ x: Tensor, timesteps t: [Float], context: Tensor, unconditional: Tensor?,
+                         scale g: Float, autoguide: Autoguide?) throws -> (velocity: Tensor, evaluations: Int) {
+    let vc: Tensor, v: Tensor
+    var evaluations = 1
+    if g > 1, let unconditional {
+        (vc, v) = try guidedPair(model, x, timesteps: t, context: context, unconditional: unconditional, scale: g)
+        evaluations = 2
+    } else {
+        vc = try model(x, timesteps: t, context: context)
+        v = vc
+    }
+    guard let autoguide, autoguide.weight != 0 else { return (v, evaluations) }
+    let vw = try autoguide.transformer(x, timesteps: t, context: autoguide.context, skipping: autoguide.skipBlocks)
+    return (v + (vc - vw) * autoguide.weight, evaluations + 1)
 }
 
 /// Classifier-free guidance from one model: v_u + g·(v_c − v_u), the conditional and unconditional

@@ -31,12 +31,26 @@ public final class DistillTrainer {
     public let initialHorizon: Int
     var optimizer: AdamW
     var references: [Tensor] = []        // teacher-48 clips of the eval prompts (seed 0)
+    /// The guided teacher's weaker model (`distill.autoguide_weight` > 0): the model, its left-out blocks, the weight.
+    let weaker: (model: VideoModel, skip: Set<Int>, weight: Float)?
 
     public init(config: DistillConfig, session: TrainSession, runsRoot: String) throws {
         self.config = config
         self.session = session
         teacherFolder = try ModelRef.resolve(config.teacher, runsRoot: runsRoot)
         teacher = try VideoModel.load(folder: teacherFolder)
+        if config.distill.autoguideWeight > 0 {
+            guard let a = teacher.config.sampling.autoguide else {
+                throw TrainError("distill.autoguide_weight: the teacher \(config.teacher) (\(teacherFolder)/model.json) names no weaker model (sampling.autoguide)")
+            }
+            let weak = try teacher.weaker(a)
+            if let i = a.skipBlocks.first(where: { !weak.transformer.blocks.indices.contains($0) }) {
+                throw TrainError("distill.autoguide_weight: the teacher's sampling.autoguide skips block \(i); its weaker model has \(weak.transformer.blocks.count)")
+            }
+            weaker = (weak, Set(a.skipBlocks), Float(config.distill.autoguideWeight))
+        } else {
+            weaker = nil
+        }
         var rng = RNG(seed: config.train.seed)
         student = try WanTransformer(teacher.transformer.config, rng: &rng)
         previous = try WanTransformer(teacher.transformer.config, rng: &rng)
@@ -117,16 +131,27 @@ public final class DistillTrainer {
     // MARK: velocity fields
 
     /// A model as a velocity field for fixed per-sample contexts, without gradients, its products in
-    /// `distill.inference_arithmetic`; guidance > 1 adds the unconditional pass: v_u + w(v_c − v_u).
-    func field(_ model: WanTransformer, context: Tensor, unconditional: Tensor?, guidance: Float) -> VelocityField {
+    /// `distill.inference_arithmetic`; guidance > 1 adds the unconditional pass: v_u + w(v_c − v_u);
+    /// `autoguide` (the teacher's, with its weaker model's contexts for the same rows) adds a(v_c − v_w).
+    func field(_ model: WanTransformer, context: Tensor, unconditional: Tensor?, guidance: Float, autoguide: Autoguide? = nil) -> VelocityField {
         let arithmetic = config.distill.inferenceArithmetic
         return { x, sigmas in
             try GradMode.withDisabled { try GEMM.withArithmetic(arithmetic) {
-                let t = sigmas.map { $0 * 1000 }
-                guard guidance > 1, let unconditional else { return try model(x, timesteps: t, context: context) }
-                return try guidedVelocity(model, x, timesteps: t, context: context, unconditional: unconditional, scale: guidance)
+                try stepVelocity(model, x, timesteps: sigmas.map { $0 * 1000 }, context: context, unconditional: unconditional,
+                                 scale: guidance, autoguide: autoguide).velocity
             } }
         }
+    }
+
+    /// The guided teacher as a velocity field for rows of prompts `texts`, each repeated `times`
+    /// (contexts [B·times, L, D]); with `distill.autoguide_weight` > 0 it also guides away from its
+    /// weaker model, whose own text encoder reads the same prompts.
+    func teacherField(texts: [String], times: Int, context: Tensor, unconditional: Tensor, guidance: Float) throws -> VelocityField {
+        guard let weaker else { return field(teacher.transformer, context: context, unconditional: unconditional, guidance: guidance) }
+        let weakContext = weaker.model === teacher ? context
+            : Self.repeatRows(try GradMode.withDisabled { try weaker.model.embed(texts).0 }, times)
+        return field(teacher.transformer, context: context, unconditional: unconditional, guidance: guidance,
+                     autoguide: Autoguide(transformer: weaker.model.transformer, context: weakContext, weight: weaker.weight, skipBlocks: weaker.skip))
     }
 
     /// Rows of `t` [B, …] repeated `times` each (state-major within a prompt).
@@ -162,7 +187,7 @@ public final class DistillTrainer {
         switch config.distill.inputs {
         case .student, .teacher:
             let useTeacher = config.distill.inputs == .teacher
-            let f = useTeacher ? field(teacher.transformer, context: context, unconditional: unconditional, guidance: guidance)
+            let f = useTeacher ? try teacherField(texts: Array(prompts(step: step)[rows]), times: 1, context: context, unconditional: unconditional, guidance: guidance)
                                : field(student, context: context, unconditional: nil, guidance: 1)
             var x = noise
             let stride = useTeacher ? 1 : k
@@ -257,7 +282,7 @@ public final class DistillTrainer {
                 let uncond = Self.repeatRows(uncond1, texts.count)
                 let (xa, a, stateCtx, trajectoryEnd) = try states(step: globalStep, k: k, guidance: w, context: ctx, unconditional: uncond, rows: mine)
                 let stateUncond = Self.repeatRows(uncond1, xa.shape[0])
-                let teacherField = field(teacher.transformer, context: stateCtx, unconditional: stateUncond, guidance: w)
+                let teacherField = try teacherField(texts: texts, times: xa.shape[0] / texts.count, context: stateCtx, unconditional: stateUncond, guidance: w)
                 let target: Tensor
                 if let end = trajectoryEnd {
                     target = Targets.velocity(from: xa, to: end, a: a, span: k, grid: grid)

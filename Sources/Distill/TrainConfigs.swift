@@ -377,6 +377,10 @@ public struct DistillSection: ConfigSection, Equatable {
     public var guidanceStart = 6.0
     public var guidanceEnd = 1.5
     public var inputs = StateInputs.student
+    /// Autoguidance of the guided teacher, in every stage: its velocity also gains this weight ×
+    /// (v_c − v_weak), the weaker model being the one the teacher folder's `sampling.autoguide` names
+    /// (its folder or left-out blocks; this weight replaces that one). 0: classifier-free guidance only.
+    public var autoguideWeight = 0.0
     /// Offline: the guided teacher's own 48-step trajectory supplies both states and targets (needs
     /// inputs = "teacher").
     public var targets = DistillTargets.online
@@ -404,7 +408,7 @@ public struct DistillSection: ConfigSection, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, teacherSteps = "teacher_steps", shift, stages, stepsPerStage = "steps_per_stage"
-        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", inputs, targets, initStudent = "init_student"
+        case guidanceStart = "guidance_start", guidanceEnd = "guidance_end", autoguideWeight = "autoguide_weight", inputs, targets, initStudent = "init_student"
         case inferenceArithmetic = "inference_arithmetic", frequencyWeight = "frequency_weight"
         case frequencyStages = "frequency_stages", butterworthOrder = "butterworth_order", spatialCutoff = "spatial_cutoff"
         case temporalCutoff = "temporal_cutoff", prompts, evalPrompts = "eval_prompts"
@@ -425,6 +429,7 @@ public struct DistillSection: ConfigSection, Equatable {
         }
         try req(stepsPerStage >= 1, "steps_per_stage", "must be at least 1")
         try req(guidanceStart >= 0 && guidanceEnd >= 0, "guidance_start", "guidance must be ≥ 0")
+        try req(autoguideWeight.isFinite && (0...100).contains(autoguideWeight), "autoguide_weight", "must be a number from 0 to 100")
         if targets == .offline {
             try req(method == .gpd, "targets", "offline targets are a GPD ablation (method = \"gpd\")")
             try req(inputs == .teacher, "targets", "offline targets come from the teacher's trajectory: set inputs = \"teacher\"")

@@ -33,7 +33,9 @@ public struct EvalReport: Codable {
     public var sigmas: [Double]?
     public var guidance: Double?
     public var guidanceInterval: [Double]?
-    /// `--autoguide MODEL,A` as given: the weaker model guided away from, and its weight (absent: none).
+    /// The autoguidance sampled with: the weaker model (as `--autoguide` gave it, or as the model folder's
+    /// sampling names it; "self" for the model itself), the blocks it leaves out and the weight
+    /// ("self skip 3, weight 1"; absent: none).
     public var autoguide: String?
     public var nfe: Int?
     public var sampleSecondsPerClip: Double?

@@ -66,6 +66,10 @@ public final class VideoModel {
     public let vae: WanVAE
     /// The `__metadata__` of the weights file it was loaded from (source run, step, …).
     public private(set) var metadata: [String: String] = [:]
+    /// The folder it was loaded from (a relative `sampling.autoguide.model` is resolved against it).
+    public private(set) var folder: String?
+    /// Weaker models loaded for autoguidance, by absolute folder.
+    private var weakerModels: [String: VideoModel] = [:]
 
     public init(config: VideoModelConfig, textEncoder: TextEncoder, transformer: WanTransformer, vae: WanVAE) {
         var config = config
@@ -121,6 +125,9 @@ public final class VideoModel {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var config = self.config
         config.vocabulary = tokenizer.words
+        if let weak = config.sampling.autoguide?.model, let folder {
+            config.sampling.autoguide?.model = Self.relativePath(from: dir, to: Self.join(folder, weak))   // still the same folder
+        }
         var tensors = parameters()
         var omitted: [String] = []
         if let folder = vaeFolder {
@@ -163,7 +170,28 @@ public final class VideoModel {
         let vae = try WanVAE.load(folder: join(dir, config.vaeFolder ?? "vae"))
         let model = VideoModel(config: config, textEncoder: text, transformer: transformer, vae: vae)
         model.metadata = metadata
+        model.folder = normalize(dir)
         return model
+    }
+
+    /// The model that autoguidance `a` guides away from: this one (no `model`), or the folder it names,
+    /// loaded once and checked to make the same latents with the same VAE.
+    public func weaker(_ a: AutoguideSettings) throws -> VideoModel {
+        guard let name = a.model else { return self }
+        guard name.hasPrefix("/") || folder != nil else {
+            throw ModelError.input("autoguide: the weaker model '\(name)' is relative, and this model was not loaded from a folder")
+        }
+        let path = Self.join(folder ?? "/", name)
+        if let m = weakerModels[path] { return m }
+        guard FileManager.default.fileExists(atPath: path + "/model.json") else {
+            throw TensorError.file(path: path, "sampling.autoguide.model: not a model folder (no model.json)")
+        }
+        let m = try VideoModel.load(folder: path)
+        guard m.latentShape == latentShape, try Self.sameVAE(vae, as: m.vae) else {
+            throw TensorError.file(path: path, "sampling.autoguide.model: its latents (\(m.latentShape), its VAE) are not this model's (\(latentShape)); autoguidance needs the same VAE")
+        }
+        weakerModels[path] = m
+        return m
     }
 
     /// A folder's description, all its tensors (the omitted ones filled in from its `base` chain) and
@@ -209,7 +237,12 @@ public final class VideoModel {
 
     static func sameVAE(_ vae: WanVAE, folder: String) throws -> Bool {
         guard FileManager.default.fileExists(atPath: folder + "/config.json") else { return false }
-        let other = try WanVAE.load(folder: folder)
+        return try sameVAE(vae, as: WanVAE.load(folder: folder))
+    }
+
+    /// Whether two VAEs have the same config and weights.
+    static func sameVAE(_ vae: WanVAE, as other: WanVAE) throws -> Bool {
+        if vae === other { return true }
         var a = vae.config, b = other.config
         if a.decoderBaseDim == a.baseDim { a.decoderBaseDim = nil }
         if b.decoderBaseDim == b.baseDim { b.decoderBaseDim = nil }
@@ -272,11 +305,11 @@ public final class VideoModel {
     /// space [B, z, F', H', W'] and a strength in (0, 1]: the clips start from those latents noised
     /// with each seed's noise to the level where the schedule's last ⌊N·strength⌋ steps begin, and
     /// run only those steps (image-to-video as diffusers' pipelines do it; strength 1 starts from
-    /// noise alone and equals no start at all). `autoguide`, when given, guides away from a weaker model of
-    /// the same latents (its own text encoder reads the prompts): each step gains weight·(v_c − v_weak).
+    /// noise alone and equals no start at all). The settings' `autoguide`, when set, guides away from a
+    /// weaker model of the same latents and VAE (its own text encoder reads the prompts; this model
+    /// itself when it names none): each step gains weight·(v_c − v_weak).
     public func sample(prompts: [String], seeds: [UInt64], settings: SamplingSettings? = nil,
-                       start: (latents: Tensor, strength: Double)? = nil, autoguide: (model: VideoModel, weight: Float)? = nil,
-                       onStep: ((Int, Int) throws -> Void)? = nil) throws -> (SampleResult, [Tokenized]) {
+                       start: (latents: Tensor, strength: Double)? = nil, onStep: ((Int, Int) throws -> Void)? = nil) throws -> (SampleResult, [Tokenized]) {
         precondition(prompts.count == seeds.count, "sample: one seed per prompt")
         let s = settings ?? config.sampling
         var fromStep = 0, startSigma: Float = 1
@@ -297,11 +330,13 @@ public final class VideoModel {
                 let (ctx, toks) = try embed(prompts)
                 return (ctx, toks, s.guidance > 1 ? try embed([String](repeating: "", count: prompts.count)).0 : nil)
             }
-            let guide = try autoguide.map { g -> Autoguide in
-                guard g.model.latentShape.dropFirst() == latentShape.dropFirst() else {
-                    throw ModelError.input("the guiding model makes latents \(g.model.latentShape), this one \(latentShape)")
+            let guide = try s.autoguide.map { a -> Autoguide in
+                let weak = try weaker(a)
+                if let i = a.skipBlocks.first(where: { !weak.transformer.blocks.indices.contains($0) }) {
+                    throw ModelError.input("autoguide: the weaker model has blocks 0 to \(weak.transformer.blocks.count - 1); cannot skip block \(i)")
                 }
-                return Autoguide(transformer: g.model.transformer, context: try GEMM.withArithmetic(.f32) { try g.model.embed(prompts).0 }, weight: g.weight)
+                let context = weak === self ? ctx : try GEMM.withArithmetic(.f32) { try weak.embed(prompts).0 }
+                return Autoguide(transformer: weak.transformer, context: context, weight: a.weight, skipBlocks: Set(a.skipBlocks))
             }
             var x = Tensor.concat(seeds.map { self.noise(seed: $0) }, axis: 0)
             if let start, fromStep > 0 {
@@ -330,16 +365,17 @@ public enum ModelRef {
     /// samples/demo/README.md, "Models no longer bundled". `git checkout COMMIT -- FOLDERS` restores
     /// their exact files.
     static let retiredDemos: [String: RetiredDemo] = {
-        let firstTrio = ["teacher", "gpd6", "pd6"], trio11k = ["teacher-2x-11k", "gpd6-2x", "pd6-2x"]
+        let firstTrio = ["teacher", "gpd6", "pd6"], students11k = ["gpd6-2x", "pd6-2x"]
         let first = "dfdecd57b2014687f927df175c21aac7bf6cdaef", then = "904815f3801873e98d4a4a8650b9a79b0a0a89b1"
+        let beforeAutoguide = "d9464fb2767d681c82a4177e51419afe546d1855"
         return [
             "teacher": RetiredDemo(what: "the first 80-token teacher, recipe samples/configs/teacher-demo.toml", commit: first, group: firstTrio),
             "gpd6": RetiredDemo(what: "the first teacher's GPD-6, recipe samples/configs/gpd-demo.toml with teacher = \"demo:teacher\"", commit: first, group: firstTrio),
             "pd6": RetiredDemo(what: "the first teacher's PD-6, recipe samples/configs/pd-demo.toml with teacher = \"demo:teacher\"", commit: first, group: firstTrio),
             "teacher-2x": RetiredDemo(what: "the 576-token teacher at 6000 steps, recipe samples/configs/teacher-2x-warm.toml; demo:teacher-2x-11k is it trained 5000 steps more", commit: first, group: ["teacher-2x"]),
-            "teacher-2x-11k": RetiredDemo(what: "the 576-token teacher at 11000 steps, the commands in samples/configs/gpd-2x.toml's header; demo:teacher-2x-gap4 is it trained 4000 steps more", commit: then, group: trio11k),
-            "gpd6-2x": RetiredDemo(what: "teacher-2x-11k's GPD-6, recipe samples/configs/gpd-2x.toml with teacher = \"demo:teacher-2x-11k\"", commit: then, group: trio11k),
-            "pd6-2x": RetiredDemo(what: "teacher-2x-11k's PD-6, recipe samples/configs/pd-2x.toml with teacher = \"demo:teacher-2x-11k\"", commit: then, group: trio11k),
+            "gpd6-2x": RetiredDemo(what: "teacher-2x-11k's GPD-6, recipe samples/configs/gpd-2x.toml with teacher = \"demo:teacher-2x-11k\"", commit: then, group: students11k),
+            "pd6-2x": RetiredDemo(what: "teacher-2x-11k's PD-6, recipe samples/configs/pd-2x.toml with teacher = \"demo:teacher-2x-11k\"", commit: then, group: students11k),
+            "pd6-struct": RetiredDemo(what: "teacher-struct's PD-6, recipe samples/configs/pd-demo.toml", commit: beforeAutoguide, group: ["pd6-struct"]),
         ]
     }()
 

@@ -35,7 +35,7 @@ enum SampleScreen {
         let tTime = st.teacherBusy ? st.teacherProgress.map { "sampling \($0.done)/\($0.total)…" } ?? "sampling…"
             : st.teacherSeconds.map { String(format: "%.2f s", $0) + products } ?? "–"
         f.text("■ teacher", row: top + 2, col: 1, style: theme.colored(theme.teacher, bold: true))
-        f.text("\(st.teacherLabel) · \(ts.solver.rawValue) \(ts.steps) steps · shift \(String(format: "%g", ts.shift)) · guidance \(String(format: "%g", ts.guidance))\(ts.guidanceInterval.map { String(format: " at σ %g–%g", $0.lowerBound, $0.upperBound) } ?? "") · \(tTime)",
+        f.text("\(st.teacherLabel) · \(ts.solver.rawValue) \(ts.steps) steps · shift \(String(format: "%g", ts.shift)) · guidance \(String(format: "%g", ts.guidance))\(ts.guidanceInterval.map { String(format: " at σ %g–%g", $0.lowerBound, $0.upperBound) } ?? "")\(ts.autoguide.map { " · autoguide " + $0.summary } ?? "") · \(tTime)",
                row: top + 2, col: 11, style: theme.body, width: f.cols - 12)
         let sTime = st.studentBusy ? "sampling…" : st.studentSeconds.map { String(format: "%.3f s", $0) + products } ?? "–"
         // Fidelity belongs to the clip shown; while either clip is being remade it would describe the old pair.

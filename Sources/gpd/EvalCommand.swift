@@ -21,8 +21,6 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Prompts, one per line (clips: in clip order, default their captions; --model: default samples/prompts/eval.txt).") var prompts: String?
     @Option(help: "Seeds per prompt for --model: A-B or a list (default 0-4).") var seeds: String = "0-4"
     @OptionGroup(title: "Sampling with --model (defaults: the model's own)") var sampling: SamplingOverrides
-    @Option(help: ArgumentHelp("With --model: guide away from a weaker model of the same latents (autoguidance): each step's velocity gains A·(v − v_weak), one more evaluation per step.", valueName: "MODEL,A"))
-    var autoguide: String?
     @Option(help: "With --model: also write the sampled clips to this .safetensors (frames [B,F,H,W,3], captions).") var saveClips: String?
     @Option(help: "With --model: clips of the same prompts and seeds (e.g. the teacher's, from --save-clips) to measure fidelity to (PSNR, SSIM, spectrum distances, averaged; each clip's PSNR in its row of the JSON prompts, worst and median in the summary).")
     var reference: String?
@@ -44,7 +42,7 @@ struct EvalCommand: ParsableCommand {
         if spectra && model == nil { throw ValidationError("--spectra goes with --model") }
         if wordUse && model == nil { throw ValidationError("--word-use goes with --model") }
         if fromReal != nil && (model == nil || wordUse) { throw ValidationError("--from-real goes with --model (and not --word-use)") }
-        if autoguide != nil && (model == nil || wordUse) { throw ValidationError("--autoguide goes with --model (and not --word-use)") }
+        if sampling.autoguide != nil && (model == nil || wordUse) { throw ValidationError("--autoguide goes with --model (and not --word-use)") }
         try checkFromReal(fromReal)
         if wordUse && (spectra || reference != nil || saveClips != nil) { throw ValidationError("--word-use samples no clips: it goes without --spectra, --reference and --save-clips") }
         if let saveClips {
@@ -81,13 +79,7 @@ struct EvalCommand: ParsableCommand {
         let texts = try readPrompts(prompts)
         try checkPrompts(texts)
         let seedList = try EvalSuite.parseSeeds(seeds)
-        let base = try sampling.apply(to: m.config.sampling)
-        let guide = try autoguide.map { text -> (model: VideoModel, weight: Float) in
-            guard let comma = text.lastIndex(of: ","), let a = Float(text[text.index(after: comma)...]), a.isFinite, (0...100).contains(a) else {
-                throw ValidationError("--autoguide must be MODEL,A (a model and a weight from 0 to 100), got '\(text)'")
-            }
-            return (try VideoModel.load(folder: try ModelRef.resolve(String(text[..<comma]), runsRoot: runs.root)), a)
-        }
+        let base = try sampling.apply(to: m.config.sampling) { try ModelRef.resolve($0, runsRoot: runs.root) }
         let jobs = texts.flatMap { p in seedList.map { (p, $0) } }
         let schedule = try base.schedule()
         let firstStep = try fromReal.map { try schedule.firstStep(strength: $0) } ?? 0
@@ -127,7 +119,7 @@ struct EvalCommand: ParsableCommand {
                 (latents: Tensor.concat(try batch.map { try m.realLatents(prompt: $0.0, seed: $0.1) }, axis: 0), strength: strength)
             }
             let (r, _) = try GEMM.withArithmetic(sampling.arithmetic) {
-                try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base, start: initial, autoguide: guide)
+                try m.sample(prompts: batch.map(\.0), seeds: batch.map(\.1), settings: base, start: initial)
             }
             sampleSeconds += Date().timeIntervalSince(t0)
             (denoiseSeconds, decodeSeconds) = (denoiseSeconds + r.denoiseSeconds, decodeSeconds + r.decodeSeconds)
@@ -186,7 +178,11 @@ struct EvalCommand: ParsableCommand {
         let decimal = { (x: Float) in Double("\(x)") ?? Double(x) }   // 0.3, not 0.30000001192092896
         (report.solver, report.guidance) = (base.solver.rawValue, decimal(base.guidance))
         (report.shift, report.sigmas) = (base.sigmas == nil ? base.shift : nil, base.sigmas?.map(decimal))
-        report.autoguide = autoguide
+        report.autoguide = base.autoguide.map { a in
+            var shown = a
+            if let given = sampling.autoguideModel { shown.model = given == "self" ? nil : given }   // as given, not the resolved path
+            return shown.summary
+        }
         report.guidanceInterval = base.guidanceInterval.map { [decimal($0.lowerBound), decimal($0.upperBound)] }
         report.nfe = nfe
         report.sampleSecondsPerClip = sampleSeconds / Double(jobs.count)

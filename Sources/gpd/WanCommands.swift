@@ -23,8 +23,14 @@ struct SamplingOverrides: ParsableArguments {
     var guidanceInterval: String?
     @Option(help: "The products' arithmetic: f32, or bf16 (BF16 inputs, F32 sums, on AMX tiles, or AVX512-BF16 on AMD CPUs; F32 elsewhere).")
     var arithmetic: GEMM.Arithmetic = .f32
+    @Option(help: ArgumentHelp("With --model: guide away from a weaker model of the same latents and VAE as well (autoguidance): each step's velocity gains A·(v − v_weak), one more evaluation per step. MODEL: demo:NAME, a run or a folder, or 'self' (the model without the --autoguide-skip blocks); 'none' turns off the model's own.", valueName: "MODEL,A|none"))
+    var autoguide: String?
+    @Option(help: ArgumentHelp("With --autoguide: the weaker model's blocks to leave out (0-based), e.g. 3 or 2,3.", valueName: "LIST"))
+    var autoguideSkip: String?
 
-    func apply(to base: SamplingSettings) throws -> SamplingSettings {
+    /// The settings with these overrides; `resolve` turns --autoguide's MODEL into a model folder
+    /// (nil where sampling takes no autoguidance: --autoguide is then refused).
+    func apply(to base: SamplingSettings, resolve: ((String) throws -> String)? = nil) throws -> SamplingSettings {
         if let guidance, !(guidance.isFinite && guidance >= 0 && guidance <= 100) { throw ValidationError("--guidance must be a number from 0 to 100, got \(guidance)") }
         if let shift, !(shift.isFinite && shift > 0 && shift <= 1000) { throw ValidationError("--shift must be a number in (0, 1000], got \(shift)") }
         if let steps, !(1...1000).contains(steps) { throw ValidationError("--steps must be 1 to 1000, got \(steps)") }
@@ -35,7 +41,40 @@ struct SamplingOverrides: ParsableArguments {
         if let guidance { s.guidance = guidance }
         if let sigmas { s.sigmas = try FlowSchedule.parse(sigmas) }
         if let guidanceInterval { s.guidanceInterval = try Self.parseInterval(guidanceInterval) }
+        if autoguide != nil || autoguideSkip != nil {
+            guard let resolve else { throw ValidationError("--autoguide and --autoguide-skip go with --model") }
+            s.autoguide = try parseAutoguide(resolve: resolve)
+        }
         return s
+    }
+
+    /// --autoguide's MODEL as given ("self" for the model itself), or nil.
+    var autoguideModel: String? { autoguide.flatMap { $0.lastIndex(of: ",").map { String(autoguide![..<$0]) } } }
+
+    func parseAutoguide(resolve: (String) throws -> String) throws -> AutoguideSettings? {
+        guard let autoguide else { throw ValidationError("--autoguide-skip goes with --autoguide MODEL,A") }
+        if autoguide == "none" {
+            guard autoguideSkip == nil else { throw ValidationError("--autoguide none goes without --autoguide-skip") }
+            return nil
+        }
+        guard let comma = autoguide.lastIndex(of: ","), let a = Float(autoguide[autoguide.index(after: comma)...]), a.isFinite, (0...100).contains(a) else {
+            throw ValidationError("--autoguide must be MODEL,A (a model and a weight from 0 to 100) or none, got '\(autoguide)'")
+        }
+        let skip = try autoguideSkip.map { text in
+            try text.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
+                guard let i = Int(part.trimmingCharacters(in: .whitespaces)), i >= 0 else {
+                    throw ValidationError("--autoguide-skip must list block indices from 0, e.g. 3 or 2,3; got '\(text)'")
+                }
+                return i
+            }
+        } ?? []
+        let name = autoguideModel!
+        if name == "self" && skip.isEmpty { throw ValidationError("--autoguide self needs --autoguide-skip LIST: the model without those blocks is the weaker one") }
+        do {
+            return try AutoguideSettings(model: name == "self" ? nil : try resolve(name), skipBlocks: skip, weight: a)
+        } catch let e as ModelError {
+            throw ValidationError("--autoguide \(autoguide)\(autoguideSkip.map { " --autoguide-skip " + $0 } ?? ""): \(e)")
+        }
     }
 
     static func parseInterval(_ text: String) throws -> ClosedRange<Float> {
@@ -338,7 +377,7 @@ struct SampleCommand: ParsableCommand {
         let t0 = Date()
         let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
         let loadSeconds = Date().timeIntervalSince(t0)
-        let s = try sampling.apply(to: m.config.sampling)
+        let s = try sampling.apply(to: m.config.sampling) { try ModelRef.resolve($0, runsRoot: runs.root) }
         let schedule = try s.schedule()
         let start = try fromReal.map { (latents: try m.realLatents(prompt: prompt!, seed: seed), strength: $0) }
         let steps = schedule.steps - (try fromReal.map { try schedule.firstStep(strength: $0) } ?? 0)

@@ -158,4 +158,28 @@ final class AutoguideTests: XCTestCase {
             XCTAssertEqual(a.nfe, b.nfe)
         }
     }
+
+    /// The weaker model as the model itself without a block: its pass leaves the block out.
+    func testAutoguidanceFromTheModelWithoutABlock() throws {
+        let folder = Bundle.module.url(forResource: "pipeline", withExtension: nil, subdirectory: "Fixtures")!.path
+        let pipe = WanPipeline(transformer: try WanTransformer.load(folder: folder + "/transformer"), vae: nil)
+        XCTAssertGreaterThan(pipe.transformer.blocks.count, 1)
+        let io = try loadFixture("pipeline_io.safetensors", bundle: .module)
+        let latents = try io.tensor("latents"), embeds = try io.tensor("prompt_embeds")
+        let sigmas: [Float] = [1, 0.6, 0]
+        let settings = SamplingSettings(solver: .euler, steps: 2, shift: 1, guidance: 1, sigmas: sigmas)
+        let r = try pipe.sample(latents: latents, context: embeds, negative: nil, settings: settings, decode: false,
+                                autoguide: Autoguide(transformer: pipe.transformer, context: embeds, weight: 0.7, skipBlocks: [0]))
+        var sampler = FlowSampler(x: latents, schedule: try .custom(sigmas), solver: .euler)
+        try GradMode.withDisabled {
+            while !sampler.isDone {
+                let t = [Float](repeating: sampler.timestep, count: latents.shape[0])
+                let vc = try pipe.transformer(sampler.x, timesteps: t, context: embeds)
+                let vw = try pipe.transformer(sampler.x, timesteps: t, context: embeds, skipping: [0])
+                sampler.advance(velocity: Tensor(shape: vc.shape, data: (0..<vc.count).map { vc.data[$0] + 0.7 * (vc.data[$0] - vw.data[$0]) }))
+            }
+        }
+        assertClose(r.latents, sampler.x, atol: 1e-5, rtol: 1e-5, "autoguidance 0.7 away from the model without block 0")
+        XCTAssertEqual(r.nfe, 4)
+    }
 }

@@ -86,10 +86,10 @@ final class RunStoreTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains(needle), "\(needle) in \(e)")
             }
         }
-        distill.teacher = "demo:teacher-2x-11k"
+        distill.teacher = "demo:pd6-2x"
         XCTAssertThrowsError(try Preflight.check(distill, path: "d.toml", runsRoot: root)) { e in
-            for needle in ["demo:teacher-2x-11k is no longer bundled", "samples/configs/gpd-2x.toml",
-                           "git checkout 904815f3801873e98d4a4a8650b9a79b0a0a89b1 -- samples/demo/teacher-2x-11k samples/demo/gpd6-2x samples/demo/pd6-2x"] {
+            for needle in ["demo:pd6-2x is no longer bundled", "samples/configs/pd-2x.toml",
+                           "git checkout 904815f3801873e98d4a4a8650b9a79b0a0a89b1 -- samples/demo/gpd6-2x samples/demo/pd6-2x"] {
                 XCTAssertTrue("\(e)".contains(needle), "\(needle) in \(e)")
             }
         }

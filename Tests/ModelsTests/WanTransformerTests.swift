@@ -54,6 +54,25 @@ final class WanTransformerTests: XCTestCase {
         assertClose(full, try t("sample"), atol: 1e-4, rtol: 1e-4, "full forward")
     }
 
+    /// A skipped block passes the residual stream on unchanged: skipping block 0 of two is the
+    /// one-block model holding block 1's weights, and skipping both is the head on the patch tokens.
+    func testSkippedBlocksAreLeftOut() throws {
+        let x = try t("hidden_states"), ctx = try t("encoder_hidden_states"), timesteps = try t("timestep").data
+        var config = model.config
+        config.numLayers = 1
+        var rng = RNG(seed: 9)
+        let shallow = try WanTransformer(config, rng: &rng)
+        var weights = model.stateDict().filter { !$0.key.hasPrefix("blocks.") }
+        for (k, v) in model.stateDict() where k.hasPrefix("blocks.1.") { weights["blocks.0." + k.dropFirst("blocks.1.".count)] = v }
+        try shallow.load(weights, path: "blocks 0 and 1 renamed")
+        assertClose(try model(x, timesteps: timesteps, context: ctx, skipping: [0]), try shallow(x, timesteps: timesteps, context: ctx),
+                    atol: 1e-6, rtol: 1e-6, "block 0 skipped")
+        let grid = try model.grid(of: x)
+        let headOnly = model.head(model.patchify(x, grid: grid), temb: model.conditionEmbedder.time(timesteps).0, grid: grid)
+        assertClose(try model(x, timesteps: timesteps, context: ctx, skipping: [0, 1]), headOnly, atol: 1e-6, rtol: 1e-6, "both skipped")
+        XCTAssertNotEqual(try model(x, timesteps: timesteps, context: ctx, skipping: [1]).data, try model(x, timesteps: timesteps, context: ctx).data)
+    }
+
     func testOriginalNamesLoadIdentically() throws {
         let original = try loadFixture("wan_transformer_original.safetensors", bundle: .module)
         XCTAssertTrue(original.tensors.keys.contains { $0.hasPrefix("model.diffusion_model.") }, "fixture covers the ComfyUI prefix")

@@ -11,13 +11,13 @@ final class BackendTests: XCTestCase {
 
     func testStudentCandidatesAreTheBundledStudentsNotTeachers() throws {
         let labels = SampleBackend.studentCandidates(runsRoot: noRuns).map(\.label)
-        for s in ["demo:gpd6-struct", "demo:pd6-struct", "demo:gpd6-gap4", "demo:pd6-gap4"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
+        for s in ["demo:gpd6-struct", "demo:gpd6-gap4", "demo:pd6-gap4"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
         XCTAssertFalse(labels.contains { $0.hasPrefix("demo:teacher") }, "teachers are not students: \(labels)")
         for c in SampleBackend.studentCandidates(runsRoot: noRuns) { XCTAssertTrue(SampleBackend.isStudent(folder: c.folder), c.folder) }
     }
 
     func testTheTeachersOwnStudentsComeFirst() throws {
-        for (teacher, first) in [("teacher-2x-gap4", ["demo:gpd6-gap4", "demo:pd6-gap4"]), ("teacher-struct", ["demo:gpd6-struct", "demo:pd6-struct"])] {
+        for (teacher, first) in [("teacher-2x-gap4", ["demo:gpd6-gap4", "demo:pd6-gap4"]), ("teacher-struct", ["demo:gpd6-struct"])] {
             // The folder named another way (a trailing "/." and a "..") is still the same teacher.
             let folder = try ModelRef.resolve("demo:" + teacher, runsRoot: noRuns)
             let candidates = SampleBackend.studentCandidates(runsRoot: noRuns, teacher: folder + "/../" + teacher + "/.")
@@ -80,6 +80,12 @@ final class StudentPairingTests: XCTestCase {
             try "kind = \"distill\"\nteacher = \"\(teacher)\"\n".write(toFile: root + "/\(name)/config.toml", atomically: true, encoding: .utf8)
             try student.write(toFile: root + "/\(name)/export/model.json", atomically: true, encoding: .utf8)
         }
+        // of-struct's export loads: gpd6-struct's weights, its base and VAE named by absolute paths.
+        let gpd6 = try ModelRef.resolve("demo:gpd6-struct", runsRoot: root)
+        var studentJSON = try JSONSerialization.jsonObject(with: Data(student.utf8)) as! [String: Any]
+        for key in ["base", "vae_folder"] { studentJSON[key] = gpd6 + "/" + (studentJSON[key] as! String) }
+        try JSONSerialization.data(withJSONObject: studentJSON).write(to: URL(fileURLWithPath: root + "/of-struct/export/model.json"))
+        try FileManager.default.createSymbolicLink(atPath: root + "/of-struct/export/model.safetensors", withDestinationPath: gpd6 + "/model.safetensors")
         // A teacher run with no student of its own: teacher-struct's weights under another folder.
         let source = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
         try store.register(name: "alone", kind: .teacher)
@@ -98,7 +104,7 @@ final class StudentPairingTests: XCTestCase {
         XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-gap4", "demo:pd6-gap4", "of-2x"], "of the runs, only the one distilled from teacher-2x-gap4 is its own: \(for2x)")
         let struct_ = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
         let forStruct = SampleBackend.studentCandidates(runsRoot: root, teacher: struct_)
-        XCTAssertEqual(forStruct.filter(\.ofTeacher).map(\.label), ["demo:gpd6-struct", "demo:pd6-struct", "of-struct"])
+        XCTAssertEqual(forStruct.filter(\.ofTeacher).map(\.label), ["demo:gpd6-struct", "of-struct"])
         let runs = forStruct.map(\.label).filter { !$0.hasPrefix("demo:") }
         XCTAssertEqual(runs, ["of-struct", "of-2x"], "the teacher's own runs before the others")
     }
@@ -116,8 +122,9 @@ final class StudentPairingTests: XCTestCase {
         backend.loadTeacher(ref: "demo:teacher-struct"); settle()
         XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-struct", "back on teacher-struct: its own GPD-6 again")
         // A student of the teacher being loaded stays.
-        backend.selectStudent(folder: try ModelRef.resolve("demo:pd6-struct", runsRoot: root), label: "demo:pd6-struct"); settle()
+        backend.selectStudent(folder: root + "/of-struct/export", label: "of-struct"); settle()
+        XCTAssertEqual(state.sample.studentLabel, "of-struct", "\(String(describing: state.message))")
         backend.loadTeacher(ref: "demo:teacher-struct"); settle()
-        XCTAssertEqual(state.sample.studentLabel, "demo:pd6-struct")
+        XCTAssertEqual(state.sample.studentLabel, "of-struct")
     }
 }

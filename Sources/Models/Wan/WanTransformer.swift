@@ -239,8 +239,10 @@ public final class WanTransformer: Module {
     }
 
     /// The predicted velocity. x: [B, C_in, F, H, W], timesteps: B values (t = 1000·σ),
-    /// context: [B, Ltxt, text_dim] zero-padded to the text length → [B, C_out, F, H, W]
-    public func callAsFunction(_ x: Tensor, timesteps: [Float], context: Tensor) throws -> Tensor {
+    /// context: [B, Ltxt, text_dim] zero-padded to the text length → [B, C_out, F, H, W]. Blocks whose
+    /// indices are in `skipping` are left out (the residual stream passes them unchanged): a weaker
+    /// version of the same model, for autoguidance.
+    public func callAsFunction(_ x: Tensor, timesteps: [Float], context: Tensor, skipping: Set<Int> = []) throws -> Tensor {
         let g = try grid(of: x)
         let b = x.shape[0]
         guard timesteps.count == b else { throw ModelError.input("transformer got \(timesteps.count) timesteps for a batch of \(b)") }
@@ -251,7 +253,7 @@ public final class WanTransformer: Module {
         let (temb, proj) = conditionEmbedder.time(timesteps)
         let ctx = conditionEmbedder.text(context)
         var h = patchify(x, grid: g)
-        for block in blocks { h = block(h, context: ctx, timestepProj: proj, rope: rope) }
+        for (i, block) in blocks.enumerated() where !skipping.contains(i) { h = block(h, context: ctx, timestepProj: proj, rope: rope) }
         return head(h, temb: temb, grid: g)
     }
 }
