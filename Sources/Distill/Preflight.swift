@@ -50,7 +50,14 @@ public enum Preflight {
     }
 
     public static func check(_ c: DistillConfig, path: String, runsRoot: String) throws {
-        try loadable(path, "teacher", c.teacher) { _ = try VideoModel.load(folder: try ModelRef.resolve(c.teacher, runsRoot: runsRoot)) }
+        var teacher: VideoModel?
+        try loadable(path, "teacher", c.teacher) { teacher = try VideoModel.load(folder: try ModelRef.resolve(c.teacher, runsRoot: runsRoot)) }
+        if c.distill.autoguideWeight > 0, let teacher {
+            guard let a = teacher.config.sampling.autoguide else {
+                throw ConfigError(path, "distill.autoguide_weight", "the teacher '\(c.teacher)' names no weaker model in its sampling (model.json's sampling.autoguide)")
+            }
+            try loadable(path, "distill.autoguide_weight", c.teacher) { _ = try teacher.weaker(a) }
+        }
         if !c.distill.initStudent.isEmpty {
             try loadable(path, "distill.init_student", c.distill.initStudent) {
                 _ = try VideoModel.load(folder: try ModelRef.resolve(c.distill.initStudent, runsRoot: runsRoot))

@@ -140,6 +140,13 @@ final class AutoguideFolderTests: XCTestCase {
         XCTAssertThrowsError(try DistillTrainer(config: c, session: session, runsRoot: root + "/runs")) { e in
             XCTAssertTrue("\(e)".contains("distill.autoguide_weight") && "\(e)".contains("names no weaker model"), "\(e)")
         }
+        XCTAssertThrowsError(try Preflight.check(c, path: "d.toml", runsRoot: root + "/runs"), "refused before a run exists") { e in
+            XCTAssertTrue("\(e)".contains("distill.autoguide_weight") && "\(e)".contains("names no weaker model"), "\(e)")
+        }
+        try setAutoguide(strong, ["model": "../gone", "weight": 1])
+        XCTAssertThrowsError(try Preflight.check(c, path: "d.toml", runsRoot: root + "/runs")) { e in
+            XCTAssertTrue("\(e)".contains("distill.autoguide_weight") && "\(e)".contains("gone"), "\(e)")
+        }
         c.distill.autoguideWeight = -1
         XCTAssertThrowsError(try c.distill.validate(path: "d.toml", prefix: "distill")) { e in
             XCTAssertTrue("\(e)".contains("distill.autoguide_weight"), "\(e)")
