@@ -219,19 +219,35 @@ public final class DistillTrainer {
 
     /// Records which teacher the run distils (the folder its reference resolved to and a digest of
     /// the transformer's weights) as a `teacher` event, and refuses to resume against other weights:
-    /// `demo:teacher-struct` or a run name can come to mean a different teacher between a stop and a resume.
+    /// `demo:teacher-struct` or a run name can come to mean a different teacher between a stop and a
+    /// resume. With `distill.autoguide_weight` > 0 its weaker model is recorded and checked the same
+    /// way, in a `teacher` event of its own ("autoguidance: …").
     func checkTeacher(resume: Bool) throws {
-        let params = teacher.transformer.namedParameters()
-        let digest = VideoModel.digest(params.map(\.0).sorted(), Dictionary(uniqueKeysWithValues: params))
-        let recorded = try session.store.events(session.name).last { $0.kind == .teacher }
-        let was = recorded.flatMap { $0.detail.split(separator: " ").last.map(String.init) }
-        if resume, let was, was != digest {
-            throw TrainError("teacher: '\(config.teacher)' (\(teacherFolder)) is not the teacher this run started with (transformer \(digest), recorded \(was)); restore that teacher or start a new run")
+        func digest(_ m: WanTransformer) -> String {
+            let params = m.namedParameters()
+            return VideoModel.digest(params.map(\.0).sorted(), Dictionary(uniqueKeysWithValues: params))
         }
-        if was != digest {
-            try session.event(step: 0, kind: .teacher, "\(config.teacher) → \(teacherFolder), transformer \(digest)")
+        let events = try session.store.events(session.name).filter { $0.kind == .teacher }
+        func check(_ recorded: EventRow?, _ digest: String, what: String, describe: String) throws {
+            let was = recorded.flatMap { $0.detail.split(separator: " ").last.map(String.init) }
+            if resume, let was, was != digest {
+                throw TrainError("\(what) (transformer \(digest), recorded \(was)); restore it or start a new run")
+            }
+            if was != digest { try session.event(step: 0, kind: .teacher, describe) }
+        }
+        let isWeaker = { (e: EventRow) in e.detail.hasPrefix(Self.weakerEvent) }
+        let t = digest(teacher.transformer)
+        try check(events.last { !isWeaker($0) }, t, what: "teacher: '\(config.teacher)' (\(teacherFolder)) is not the teacher this run started with",
+                  describe: "\(config.teacher) → \(teacherFolder), transformer \(t)")
+        if let weaker {
+            let w = digest(weaker.model.transformer), folder = weaker.model.folder ?? teacherFolder
+            try check(events.last(where: isWeaker), w, what: "teacher: the weaker model of its autoguidance (\(folder)) is not the one this run started with",
+                      describe: "\(Self.weakerEvent) \(folder), weight \(weaker.weight), transformer \(w)")
         }
     }
+
+    /// How a `teacher` event that records the autoguidance's weaker model begins.
+    static let weakerEvent = "autoguidance: weaker model"
 
     public func run(resume: Bool) throws {
         let t = config.train

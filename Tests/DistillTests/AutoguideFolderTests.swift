@@ -9,6 +9,7 @@ import Diffusion
 @testable import Distill
 import Foundation
 import ModelFolders
+import Runs
 import Models
 import Tensors
 import XCTest
@@ -151,6 +152,47 @@ final class AutoguideFolderTests: XCTestCase {
         XCTAssertThrowsError(try c.distill.validate(path: "d.toml", prefix: "distill")) { e in
             XCTAssertTrue("\(e)".contains("distill.autoguide_weight"), "\(e)")
         }
+    }
+
+    /// A run distilled with autoguidance records its weaker model and refuses to resume against other
+    /// weights for it; a run without autoguidance records none.
+    func testADistillationResumesOnlyWithTheWeakerModelItStartedWith() throws {
+        let (strong, weak) = (root + "/strong", root + "/weak")
+        try TinyModels.teacher(at: strong, layers: 2)
+        try TinyModels.teacher(at: weak, layers: 1, seed: 5)
+        try setAutoguide(strong, ["model": "../weak", "weight": 1])
+        var c = DistillConfig()
+        c.teacher = strong
+        (c.data.frames, c.data.size) = (5, 16)
+        (c.distill.teacherSteps, c.distill.stages, c.distill.stepsPerStage, c.distill.prompts, c.distill.evalPrompts) = (8, [2, 4], 1, 1, 1)
+        (c.train.logEvery, c.train.checkpointEvery, c.train.warmup) = (1, 1, 1)
+        c.distill.autoguideWeight = 1
+        let runs = root + "/runs"
+        var s = try TrainSession(root: runs, name: "ag", kind: .distill, configTOML: try c.toml(), resume: false)
+        try DistillTrainer(config: c, session: s, runsRoot: runs).run(resume: false)
+        s.folder.unlock()
+        let recorded = try RunStore(root: runs).events("ag").filter { $0.kind == .teacher }.map(\.detail)
+        XCTAssertEqual(recorded.count, 2, "the teacher and its weaker model: \(recorded)")
+        XCTAssertTrue(recorded[1].hasPrefix(DistillTrainer.weakerEvent) && recorded[1].contains("/weak"), recorded[1])
+
+        // The same weaker model resumes (nothing new recorded); changed weights are refused by name.
+        s = try TrainSession(root: runs, name: "ag", kind: .distill, configTOML: try c.toml(), resume: true)
+        try DistillTrainer(config: c, session: s, runsRoot: runs).checkTeacher(resume: true)
+        s.folder.unlock()
+        XCTAssertEqual(try RunStore(root: runs).events("ag").filter { $0.kind == .teacher }.count, 2)
+        let changed = try VideoModel.load(folder: weak)
+        changed.transformer.namedParameters()[0].1.data[0] += 1
+        try changed.save(to: weak)
+        s = try TrainSession(root: runs, name: "ag", kind: .distill, configTOML: try c.toml(), resume: true)
+        XCTAssertThrowsError(try DistillTrainer(config: c, session: s, runsRoot: runs).checkTeacher(resume: true)) { e in
+            XCTAssertTrue("\(e)".contains("weaker model of its autoguidance") && "\(e)".contains("not the one this run started with"), "\(e)")
+        }
+        s.folder.unlock()
+
+        c.distill.autoguideWeight = 0
+        let plain = try TrainSession(root: runs, name: "plain", kind: .distill, configTOML: try c.toml(), resume: false)
+        try DistillTrainer(config: c, session: plain, runsRoot: runs).checkTeacher(resume: false)
+        XCTAssertEqual(try RunStore(root: runs).events("plain").filter { $0.kind == .teacher }.count, 1)
     }
 
     func testUnusableSettingsAreRefusedWhenTheFolderIsRead() throws {
