@@ -34,6 +34,25 @@ final class AutoguideFolderTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: json).write(to: url)
     }
 
+    /// Two tiny teachers of one VAE: `strong` (two blocks) naming `weak` (one block) as its weaker
+    /// model at `weight`.
+    func strongAndWeak(_ strong: String, _ weak: String, weight: Double) throws {
+        try TinyModels.teacher(at: strong, layers: 2)
+        try TinyModels.teacher(at: weak, layers: 1, seed: 5)
+        try setAutoguide(strong, ["model": "../weak", "weight": weight])
+    }
+
+    /// A two-stage distillation of `teacher` small enough for a debug build, with autoguidance at `weight`.
+    func tinyDistill(teacher: String, autoguideWeight: Double) -> DistillConfig {
+        var c = DistillConfig()
+        c.teacher = teacher
+        (c.data.frames, c.data.size) = (5, 16)
+        (c.distill.teacherSteps, c.distill.stages, c.distill.stepsPerStage, c.distill.prompts, c.distill.evalPrompts) = (8, [2, 4], 1, 1, 1)
+        (c.train.logEvery, c.train.checkpointEvery, c.train.warmup) = (1, 1, 1)
+        c.distill.autoguideWeight = autoguideWeight
+        return c
+    }
+
     func testAFolderGuidesAwayFromItselfWithoutTheBlocksItNames() throws {
         let dir = root + "/teacher"
         try TinyModels.teacher(at: dir, layers: 2)
@@ -67,9 +86,7 @@ final class AutoguideFolderTests: XCTestCase {
 
     func testAWeakerFolderIsFoundRelativeToTheModelAndKeptOnExport() throws {
         let (strong, weak) = (root + "/models/strong", root + "/models/weak")
-        try TinyModels.teacher(at: strong, layers: 2)
-        try TinyModels.teacher(at: weak, layers: 1, seed: 5)
-        try setAutoguide(strong, ["model": "../weak", "weight": 2])
+        try strongAndWeak(strong, weak, weight: 2)
         let m = try VideoModel.load(folder: strong)
         let w = try VideoModel.load(folder: weak)
         let prompt = "a green square moving up on a black background"
@@ -105,14 +122,8 @@ final class AutoguideFolderTests: XCTestCase {
 
     func testDistillationsGuidedTeacherGuidesAwayFromTheFoldersWeakerModel() throws {
         let (strong, weak) = (root + "/strong", root + "/weak")
-        try TinyModels.teacher(at: strong, layers: 2)
-        try TinyModels.teacher(at: weak, layers: 1, seed: 5)
-        try setAutoguide(strong, ["model": "../weak", "weight": 7])
-        var c = DistillConfig()
-        c.teacher = strong
-        (c.data.frames, c.data.size) = (5, 16)
-        (c.distill.teacherSteps, c.distill.stages, c.distill.stepsPerStage, c.distill.prompts, c.distill.evalPrompts) = (8, [2, 4], 1, 2, 1)
-        c.distill.autoguideWeight = 0.5
+        try strongAndWeak(strong, weak, weight: 7)
+        var c = tinyDistill(teacher: strong, autoguideWeight: 0.5)
         let session = try TrainSession(root: root + "/runs", name: "ag", kind: .distill, configTOML: try c.toml(), resume: false)
         let trainer = try DistillTrainer(config: c, session: session, runsRoot: root + "/runs")
         let texts = ["a red circle moving left on a blue background", "a white square staying still on a green background"]
@@ -158,15 +169,8 @@ final class AutoguideFolderTests: XCTestCase {
     /// weights for it; a run without autoguidance records none.
     func testADistillationResumesOnlyWithTheWeakerModelItStartedWith() throws {
         let (strong, weak) = (root + "/strong", root + "/weak")
-        try TinyModels.teacher(at: strong, layers: 2)
-        try TinyModels.teacher(at: weak, layers: 1, seed: 5)
-        try setAutoguide(strong, ["model": "../weak", "weight": 1])
-        var c = DistillConfig()
-        c.teacher = strong
-        (c.data.frames, c.data.size) = (5, 16)
-        (c.distill.teacherSteps, c.distill.stages, c.distill.stepsPerStage, c.distill.prompts, c.distill.evalPrompts) = (8, [2, 4], 1, 1, 1)
-        (c.train.logEvery, c.train.checkpointEvery, c.train.warmup) = (1, 1, 1)
-        c.distill.autoguideWeight = 1
+        try strongAndWeak(strong, weak, weight: 1)
+        var c = tinyDistill(teacher: strong, autoguideWeight: 1)
         let runs = root + "/runs"
         var s = try TrainSession(root: runs, name: "ag", kind: .distill, configTOML: try c.toml(), resume: false)
         try DistillTrainer(config: c, session: s, runsRoot: runs).run(resume: false)
