@@ -9,6 +9,9 @@ import XCTest
 final class BackendTests: XCTestCase {
     let noRuns = NSTemporaryDirectory() + "gpd-no-runs-\(getpid())"
 
+    /// Looking for runs creates an empty run store there; nothing is left behind.
+    override func tearDown() { try? FileManager.default.removeItem(atPath: noRuns) }
+
     func testStudentCandidatesAreTheBundledStudentsNotTeachers() throws {
         let labels = SampleBackend.studentCandidates(runsRoot: noRuns).map(\.label)
         for s in ["demo:gpd6-struct", "demo:gpd6-gap4", "demo:pd6-gap4"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }

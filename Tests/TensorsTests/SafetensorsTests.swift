@@ -21,6 +21,7 @@ final class SafetensorsTests: XCTestCase {
         let a = randomTensor([2, 3, 4], seed: 1), b = randomTensor([5], seed: 2), s = Tensor(scalar: 3.5)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpd-st-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("x.safetensors").path
         try Safetensors.write(["a": a, "b.weight": b, "s": s], metadata: ["format": "pt", "note": "ünïcode"], to: path)
         let f = try Safetensors.read(path)
