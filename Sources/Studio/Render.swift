@@ -158,6 +158,9 @@ enum RunScreen {
         let plotRows = max(4, rows / 2 - 1), plotCols = f.cols - 2
         f.text("\(key)\(s.run.smooth ? " (EMA)" : "")\(s.run.logY ? " · log y" : "")   m: next metric (\(keys.count))",
                row: top + 1, col: 1, style: theme.dimmed, width: plotCols)
+        if let pace = d.pace?.summary {   // right-aligned above the plot, while the run runs
+            f.text(pace, row: top + 1, col: max(1, f.cols - 1 - pace.count), style: theme.body, width: f.cols - 2)
+        }
         var series: [Series] = []
         let palette = [theme.student, theme.data, theme.warn, theme.error]
         for (i, m) in d.compared.sorted(by: { $0.key < $1.key }).map(\.value).enumerated() {

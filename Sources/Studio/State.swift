@@ -60,6 +60,14 @@ public struct RunDetail {
     /// Steps where a distillation stage began (vertical markers).
     public var stageMarkers: [Double] { events.filter { $0.kind == .stage }.map { Double($0.step) } }
 
+    /// A running trainer's rate and the time left to the end of its stage or run (RunPace); nil
+    /// when it is not running or has no reading to go by yet.
+    public var pace: RunPace? {
+        guard status == .running else { return nil }
+        return RunPace.of(kind: kind, config: config, step: step, stageStarts: events.filter { $0.kind == .stage }.map(\.step),
+                          secPerStep: (metrics["sec_per_step"] ?? []).map { (Int($0.x), $0.y) })
+    }
+
     /// A distillation's stage list as it stands (config.toml is rewritten on live changes), the index
     /// of the stage in progress (= stages begun − 1), the teacher's steps and the steps per stage.
     public var stagePlan: (horizons: [Int], current: Int, teacherSteps: Int, stepsPerStage: Int) {

@@ -58,15 +58,26 @@ struct RunsCommand: ParsableCommand {
             let events = try store.events(name)
             let checkpoints = try folder.checkpoints()
             let worldSize = try store.run(name)?.worldSize ?? 1
+            let pace = summary.status != .running ? nil
+                : RunPace.of(kind: summary.kind, config: (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? "", step: summary.step,
+                             stageStarts: events.filter { $0.kind == .stage }.map(\.step),
+                             secPerStep: try store.metrics(name).filter { $0.key == "sec_per_step" }.map { ($0.step, $0.value) })
             if json {
+                // null unless running: seconds per step, and the steps and seconds left (in the stage, with its number, for a distillation).
+                let paceJSON: Any = pace.map { p in
+                    ["seconds_per_step": p.secondsPerStep, "steps_left": Double(p.stepsLeft), "seconds_left": p.secondsLeft]
+                        .merging(p.stage.map { ["stage": Double($0), "stages": Double(p.stages ?? $0)] } ?? [:]) { a, _ in a }
+                } ?? NSNull()
                 try printJSON(["name": name, "kind": summary.kind.rawValue, "status": summary.status.rawValue, "step": summary.step, "world_size": worldSize, "metrics": latest,
                                "events": events.map { ["step": $0.step, "kind": $0.kind.rawValue, "detail": $0.detail, "time": $0.time] },
                                "evaluations": evalSteps.map { ["step": Double($0)].merging(evaluations[$0]!) { a, _ in a } },
-                               "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? ""])
+                               "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? "",
+                               "pace": paceJSON])
                 return
             }
             print("\(name): \(summary.kind.rawValue) run, \(summary.status.rawValue) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")"
                   + (worldSize > 1 ? ", \(worldSize) processes (mpirun)" : ""))
+            if let pace { print("  " + pace.summary) }
             let keyWidth = latest.keys.map(\.count).max() ?? 0
             for k in latest.keys.sorted() { print("  " + k.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + String(format: " %.5g", latest[k]!)) }
             if !evalSteps.isEmpty {

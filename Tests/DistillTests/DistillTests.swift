@@ -145,6 +145,12 @@ final class DistillTests: XCTestCase {
         let toml = try String(contentsOfFile: root + "/live/config.toml", encoding: .utf8)
         XCTAssertTrue(toml.contains("stages = [ 2, 8 ]") || toml.contains("stages = [2, 8]"), toml)
         XCTAssertEqual(try s.store.metrics("live", key: "loss").count, 2, "steps per stage = 1 from the first step on: one step in each of the two stages")
+        // What `gpd runs show` and the studio read the pace from: the rewritten config, the stage events
+        // and the step times the trainer logged — at the last step, the second stage of two, ended.
+        let times = try s.store.metrics("live", key: "sec_per_step")
+        let pace = try XCTUnwrap(RunPace.of(kind: .distill, config: toml, step: 2, stageStarts: events.filter { $0.kind == .stage }.map(\.step),
+                                            secPerStep: times.map { ($0.step, $0.value) }))
+        XCTAssertEqual(pace, RunPace(secondsPerStep: try XCTUnwrap(times.last).value, stepsLeft: 0, stage: 2, stages: 2))
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/live/export/model.json"))
         let student = try VideoModel.load(folder: root + "/live/export")
         XCTAssertEqual(student.config.sampling.sigmas, TeacherGrid(steps: 8, shift: 3).student(8), "the student samples on its own grid")

@@ -144,6 +144,7 @@ final class StudioRenderTests: XCTestCase {
         d.metrics["eval/total"] = [(300, 0.5012), (600, 0.4871)]
         d.metrics["eval/psnr"] = [(300, 24.31), (600, 22.85)]
         d.metrics["eval/ssim"] = [(300, 0.912), (600, 0.874)]
+        d.metrics["sec_per_step"] = [(610, 4.4), (620, 4.2), (630, 4.0), (640, 4.1), (650, 4.0)]
         d.events = [0, 300, 600].enumerated().map { EventRow(id: Int64($0.offset), step: $0.element, time: 0, kind: .stage, detail: "stage \($0.offset + 1)/4") }
         d.config = "kind = \"distill\"\n[distill]\nstages = [ 2, 3, 4, 8 ]\nsteps_per_stage = 300\nteacher_steps = 48\n"
         s.run.detail = d
@@ -153,7 +154,7 @@ final class StudioRenderTests: XCTestCase {
         XCTAssertEqual(d.stageRows.map(\.horizon), [2, 3])
         let f = Renderer.render(s, theme: Theme(), rows: 24, cols: 80)
         let text = f.lines.joined(separator: "\n")
-        for needle in ["300 steps each", "2      24  0.5012  24.31 0.912", "3      16  0.4871  22.85 0.874", "4      12  ▶ running", "8       6  planned"] {
+        for needle in ["4.1 s/step · stage 3/4 ends in ~17 min", "300 steps each", "2      24  0.5012  24.31 0.912", "3      16  0.4871  22.85 0.874", "4      12  ▶ running", "8       6  planned"] {
             XCTAssertTrue(text.contains(needle), "'\(needle)' in\n\(text)")
         }
         snapshot("run-distill-80x24", f)
