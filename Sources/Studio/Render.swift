@@ -156,10 +156,11 @@ enum RunScreen {
         f.text("  \(d.kind?.rawValue ?? "") · \(d.status.rawValue) · step \(d.step)" + (d.worldSize > 1 ? " · \(d.worldSize) processes" : ""),
                row: top, col: 1 + d.name.count, style: theme.body)
         let plotRows = max(4, rows / 2 - 1), plotCols = f.cols - 2
-        f.text("\(key)\(s.run.smooth ? " (EMA)" : "")\(s.run.logY ? " · log y" : "")   m: next metric (\(keys.count))",
-               row: top + 1, col: 1, style: theme.dimmed, width: plotCols)
-        if let pace = d.pace?.summary {   // right-aligned above the plot, while the run runs
-            f.text(pace, row: top + 1, col: max(1, f.cols - 1 - pace.count), style: theme.body, width: f.cols - 2)
+        let label = "\(key)\(s.run.smooth ? " (EMA)" : "")\(s.run.logY ? " · log y" : "")   m: next metric (\(keys.count))"
+        f.text(label, row: top + 1, col: 1, style: theme.dimmed, width: plotCols)
+        // While the run runs, its pace right-aligned above the plot, where it fits beside the label.
+        if let pace = d.pace?.summary, f.cols - 1 - pace.count >= label.count + 4 {
+            f.text(pace, row: top + 1, col: f.cols - 1 - pace.count, style: theme.body)
         }
         var series: [Series] = []
         let palette = [theme.student, theme.data, theme.warn, theme.error]

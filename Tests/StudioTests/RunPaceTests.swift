@@ -49,11 +49,16 @@ final class RunPaceTests: XCTestCase {
         (d.kind, d.status, d.step, d.config) = (.distill, .running, 250, distill)
         d.events = [0, 200].enumerated().map { EventRow(id: Int64($0.offset), step: $0.element, time: 0, kind: .stage, detail: "stage \($0.offset + 1)/5") }
         d.metrics["sec_per_step"] = [(190, 16), (210, 9), (220, 9), (230, 9), (250, 9)]
+        d.metrics["loss"] = [(190, 0.5), (250, 0.4)]
         var s = StudioState()
         s.screen = .run
         s.run.detail = d
         func line() -> String { Renderer.render(s, theme: Theme(), rows: 24, cols: 80).lines[2] }
         XCTAssertTrue(line().trimmingCharacters(in: .whitespaces).hasSuffix("9.0 s/step · stage 2/5 ends in ~23 min"), line())
+        XCTAssertTrue(line().hasPrefix(" loss (EMA)   m: next metric (2)"), line())
+        // A longer label (another metric, log y) leaves no room beside it: the label alone.
+        (s.run.metricIndex, s.run.logY) = (1, true)
+        XCTAssertEqual(line().trimmingCharacters(in: .whitespaces), "sec_per_step (EMA) · log y   m: next metric (2)")
         s.run.detail?.status = .stopped
         XCTAssertFalse(line().contains("s/step"), line())
     }
