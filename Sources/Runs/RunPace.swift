@@ -56,8 +56,8 @@ public struct RunPace: Equatable {
         return "\(rate) · \(what) in ~\(Self.duration(secondsLeft))"
     }
 
-    /// A rounded duration: "40 s", "28 min", "1 h 10 min".
-    static func duration(_ s: Double) -> String {
+    /// A rounded duration: "40 s", "28 min", "1 h 10 min" (also the trainers' progress line's ETA).
+    public static func duration(_ s: Double) -> String {
         guard s.isFinite else { return "?" }
         let t = Int(s.rounded())
         if t < 60 { return "\(t) s" }

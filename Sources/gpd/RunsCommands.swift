@@ -50,18 +50,19 @@ struct RunsCommand: ParsableCommand {
             let folder = try RunFolder(root: runs.root, name: name)
             var latest: [String: Double] = [:]
             var evaluations: [Int: [String: Double]] = [:]   // step → eval/* values
+            var stepTimes: [(step: Int, value: Double)] = []
             for m in try store.metrics(name) {
                 latest[m.key] = m.value
                 if m.key.hasPrefix("eval/") { evaluations[m.step, default: [:]][String(m.key.dropFirst(5))] = m.value }
+                if m.key == "sec_per_step" { stepTimes.append((m.step, m.value)) }
             }
             let evalSteps = evaluations.keys.sorted()
             let events = try store.events(name)
             let checkpoints = try folder.checkpoints()
             let worldSize = try store.run(name)?.worldSize ?? 1
+            let config = (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? ""
             let pace = summary.status != .running ? nil
-                : RunPace.of(kind: summary.kind, config: (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? "", step: summary.step,
-                             stageStarts: events.filter { $0.kind == .stage }.map(\.step),
-                             secPerStep: try store.metrics(name).filter { $0.key == "sec_per_step" }.map { ($0.step, $0.value) })
+                : RunPace.of(kind: summary.kind, config: config, step: summary.step, stageStarts: events.filter { $0.kind == .stage }.map(\.step), secPerStep: stepTimes)
             if json {
                 // null unless running: seconds per step, and the steps and seconds left (in the stage, with its number, for a distillation).
                 let paceJSON: Any = pace.map { p in
@@ -71,8 +72,7 @@ struct RunsCommand: ParsableCommand {
                 try printJSON(["name": name, "kind": summary.kind.rawValue, "status": summary.status.rawValue, "step": summary.step, "world_size": worldSize, "metrics": latest,
                                "events": events.map { ["step": $0.step, "kind": $0.kind.rawValue, "detail": $0.detail, "time": $0.time] },
                                "evaluations": evalSteps.map { ["step": Double($0)].merging(evaluations[$0]!) { a, _ in a } },
-                               "checkpoints": checkpoints.map { $0.path }, "config": (try? String(contentsOfFile: folder.configPath, encoding: .utf8)) ?? "",
-                               "pace": paceJSON])
+                               "checkpoints": checkpoints.map { $0.path }, "config": config, "pace": paceJSON])
                 return
             }
             print("\(name): \(summary.kind.rawValue) run, \(summary.status.rawValue) at step \(summary.step)\(summary.pid.map { ", pid \($0)" } ?? "")"

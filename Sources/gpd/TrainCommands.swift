@@ -34,7 +34,7 @@ final class CLIReporter: TrainReporter {
         if tty {
             let eta = Double(total - step) / max(rate, 1e-9)
             FileHandle.standardError.write(String(format: "\r%@ step %d/%d  loss %.4f  %.2f step/s  ETA %@   ", label, step, total, loss, rate,
-                                                  Self.duration(eta)).data(using: .utf8)!)
+                                                  RunPace.duration(eta)).data(using: .utf8)!)
         } else {
             print(String(format: "%@ step %d/%d loss %.5f (%.2f step/s)", label, step, total, loss, rate))
         }
@@ -43,9 +43,6 @@ final class CLIReporter: TrainReporter {
         guard !quiet else { return }
         if isatty(2) != 0 { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         print("\(label): \(text)")
-    }
-    static func duration(_ s: Double) -> String {
-        s >= 3600 ? String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) : String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
     }
 }
 
