@@ -236,11 +236,11 @@ public final class DistillTrainer {
             if was != digest { try session.event(step: 0, kind: .teacher, describe) }
         }
         let isWeaker = { (e: EventRow) in e.detail.hasPrefix(Self.weakerEvent) }
-        let t = digest(teacher.transformer)
-        try check(events.last { !isWeaker($0) }, t, what: "teacher: '\(config.teacher)' (\(teacherFolder)) is not the teacher this run started with",
-                  describe: "\(config.teacher) → \(teacherFolder), transformer \(t)")
+        let t = digest(teacher.transformer), shown = VideoModel.displayPath(teacherFolder)
+        try check(events.last { !isWeaker($0) }, t, what: "teacher: '\(config.teacher)' (\(shown)) is not the teacher this run started with",
+                  describe: "\(config.teacher) → \(shown), transformer \(t)")
         if let weaker {
-            let w = digest(weaker.model.transformer), folder = weaker.model.folder ?? teacherFolder
+            let w = digest(weaker.model.transformer), folder = VideoModel.displayPath(weaker.model.folder ?? teacherFolder)
             try check(events.last(where: isWeaker), w, what: "teacher: the weaker model of its autoguidance (\(folder)) is not the one this run started with",
                       describe: "\(Self.weakerEvent) \(folder), weight \(weaker.weight), transformer \(w)")
         }

@@ -265,6 +265,14 @@ public final class VideoModel {
         return "/" + parts.joined(separator: "/")
     }
 
+    /// `path` as it is shown in a run's history: relative to the current directory when it lies inside
+    /// it (samples/demo/teacher-2x-gap4), so an exported history does not carry the machine's checkout
+    /// path; otherwise as given.
+    public static func displayPath(_ path: String) -> String {
+        let cwd = normalize(FileManager.default.currentDirectoryPath), p = normalize(path)
+        return p.hasPrefix(cwd + "/") ? String(p.dropFirst(cwd.count + 1)) : path
+    }
+
     /// `to` relative to the folder `from` ("../teacher").
     static func relativePath(from: String, to: String) -> String {
         let a = URL(fileURLWithPath: normalize(from)).resolvingSymlinksInPath().pathComponents

@@ -84,6 +84,11 @@ final class DistillTests: XCTestCase {
         XCTAssertEqual(VideoModel.join("teacher", "../vae"), VideoModel.normalize(cwd + "/vae"))
         XCTAssertEqual(VideoModel.relativePath(from: "a/gpd6", to: "a/teacher"), "../teacher")
         XCTAssertEqual(VideoModel.relativePath(from: "./a/./gpd6", to: "a/x/../vae"), "../vae")
+        // A run's history shows folders inside the working directory relative to it, others as given.
+        XCTAssertEqual(VideoModel.displayPath(cwd + "/samples/demo/./teacher"), "samples/demo/teacher")
+        XCTAssertEqual(VideoModel.displayPath("samples/demo/teacher"), "samples/demo/teacher")
+        XCTAssertEqual(VideoModel.displayPath(cwd + "x/teacher"), cwd + "x/teacher", "a sibling whose name starts like the directory is outside it")
+        XCTAssertEqual(VideoModel.displayPath("/elsewhere/teacher"), "/elsewhere/teacher")
         // A VAE folder that holds another VAE is refused; a missing base names the field.
         var vc = teacher.vae.config
         vc.latentsStd = [2, 2]
