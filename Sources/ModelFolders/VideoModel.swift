@@ -164,8 +164,9 @@ public final class VideoModel {
         let (tensors, config, metadata) = try readTensors(folder: dir)
         try config.checkVocabulary(Tokenizer(), path: dir + "/model.json")
         var rng = RNG(seed: 0)
-        let text = try TextEncoder(config.textEncoder, rng: &rng)
-        let transformer = try WanTransformer(config.transformer, rng: &rng)
+        let (text, transformer) = try ParameterInit.forLoading {
+            (try TextEncoder(config.textEncoder, rng: &rng), try WanTransformer(config.transformer, rng: &rng))
+        }
         try split(tensors, into: text, transformer, path: dir + "/model.safetensors")
         let vae = try WanVAE.load(folder: join(dir, config.vaeFolder ?? "vae"))
         let model = VideoModel(config: config, textEncoder: text, transformer: transformer, vae: vae)

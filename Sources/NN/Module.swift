@@ -83,7 +83,23 @@ private func visit(_ child: Any, name: String, into out: inout [(String, Tensor)
     }
 }
 
-/// A trainable tensor: requiresGrad set, named for error messages.
-public func parameter(_ shape: [Int], _ values: [Float]) -> Tensor {
-    Tensor(shape: shape, data: values, requiresGrad: true)
+/// A trainable tensor: requiresGrad set, named for error messages. `values` (its initialiser's draw)
+/// is not evaluated inside `ParameterInit.forLoading`.
+public func parameter(_ shape: [Int], _ values: @autoclosure () -> [Float]) -> Tensor {
+    guard ParameterInit.unfilled else { return Tensor(shape: shape, data: values(), requiresGrad: true) }
+    let n = shape.reduce(1, *)
+    return Tensor(shape: shape, data: [Float](unsafeUninitializedCapacity: n) { _, count in count = n }, requiresGrad: true)
+}
+
+/// Building a module whose every parameter a checkpoint is about to replace (`Module.load`, which
+/// refuses a checkpoint that misses one): inside `forLoading` parameters are allocated but neither
+/// drawn nor written. A large allocation's pages that are never written take no memory, so loading a
+/// model holds its weights once instead of twice (random values, then the file's), and skips the
+/// draws. The values are undefined until the load; a failed load throws and the module is dropped.
+public enum ParameterInit {
+    @TaskLocal public static var unfilled = false
+
+    public static func forLoading<T>(_ build: () throws -> T) rethrows -> T {
+        try $unfilled.withValue(true, operation: build)
+    }
 }

@@ -37,6 +37,23 @@ final class ModuleTests: XCTestCase {
         XCTAssertEqual(m.parameterCount, 20 + 20 + 8 + 8)
     }
 
+    func testAModuleBuiltForLoadingDrawsNothingAndLoadsTheSame() throws {
+        var rng = RNG(seed: 1)
+        let drawn = Stack(rng: &rng)
+        var unused = RNG(seed: 1)
+        let empty = ParameterInit.forLoading { Stack(rng: &unused) }
+        XCTAssertEqual(unused, RNG(seed: 1), "no values drawn for parameters a checkpoint replaces")
+        XCTAssertFalse(ParameterInit.unfilled, "the switch ends with its scope")
+        XCTAssertEqual(empty.namedParameters().map(\.0), drawn.namedParameters().map(\.0))
+        XCTAssertEqual(empty.namedParameters().map(\.1.shape), drawn.namedParameters().map(\.1.shape))
+        XCTAssertTrue(empty.namedParameters().allSatisfy { $0.1.requiresGrad })
+        try empty.load(drawn.stateDict(), path: "ck.safetensors")
+        for ((name, a), (_, b)) in zip(empty.namedParameters(), drawn.namedParameters()) { XCTAssertEqual(a.data, b.data, name) }
+        // Outside the scope the same seed draws the same values as before.
+        var again = RNG(seed: 1)
+        XCTAssertEqual(Stack(rng: &again).stateDict()["blocks.0.to_out.0.weight"]?.data, drawn.stateDict()["blocks.0.to_out.0.weight"]?.data)
+    }
+
     func testStrictLoadingNamesTheProblem() throws {
         var rng = RNG(seed: 1)
         let m = Stack(rng: &rng)

@@ -311,7 +311,7 @@ extension WanVAE {
     public static func load(folder: String) throws -> WanVAE {
         let config = try WanVAEConfig.load(folder + "/config.json")
         var rng = RNG(seed: 0)
-        let model = try WanVAE(config, rng: &rng)
+        let model = try ParameterInit.forLoading { try WanVAE(config, rng: &rng) }
         try model.load(try readDiffusersWeights(folder: folder), path: folder)
         return model
     }

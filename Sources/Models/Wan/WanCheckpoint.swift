@@ -2,6 +2,7 @@
 // original Wan names, mapped by one declarative table (docs/wan21.md §1, verified by a
 // strict load with matching outputs). ComfyUI's `model.diffusion_model.` prefix is stripped.
 import Foundation
+import NN
 import Tensors
 
 public enum WanNames {
@@ -71,7 +72,7 @@ extension WanTransformer {
     public static func load(folder: String) throws -> WanTransformer {
         let config = try WanTransformerConfig.load(folder + "/config.json")
         var rng = RNG(seed: 0)
-        let model = try WanTransformer(config, rng: &rng)
+        let model = try ParameterInit.forLoading { try WanTransformer(config, rng: &rng) }
         try model.load(WanNames.diffusersNames(try readDiffusersWeights(folder: folder)), path: folder)
         return model
     }
