@@ -270,7 +270,7 @@ struct VAECommand: ParsableCommand {
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: """
-        Text to video. With --model REF --prompt "…": a project model (demo:teacher-2x-gap4, demo:gpd6-gap4, a run or a \
+        Text to video. With --model REF --prompt "…": a project model (demo:teacher-2x-gap4, demo:gpd6-gap4-ag, a run or a \
         folder) writes a GIF, PNG frames or safetensors. With --wan DIR --prompt "…": a diffusers Wan2.1 folder \
         (tokenizer, umT5 text encoder, transformer, VAE, scheduler) does the same. With \
         --transformer/--vae/--prompt-embeds/--latents: a diffusers-format Wan2.1 fed prompt embeddings and initial \

@@ -14,13 +14,13 @@ final class BackendTests: XCTestCase {
 
     func testStudentCandidatesAreTheBundledStudentsNotTeachers() throws {
         let labels = SampleBackend.studentCandidates(runsRoot: noRuns).map(\.label)
-        for s in ["demo:gpd6-struct", "demo:gpd6-gap4", "demo:pd6-gap4"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
+        for s in ["demo:gpd6-struct", "demo:gpd6-gap4-ag", "demo:pd6-gap4"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
         XCTAssertFalse(labels.contains { $0.hasPrefix("demo:teacher") }, "teachers are not students: \(labels)")
         for c in SampleBackend.studentCandidates(runsRoot: noRuns) { XCTAssertTrue(SampleBackend.isStudent(folder: c.folder), c.folder) }
     }
 
     func testTheTeachersOwnStudentsComeFirst() throws {
-        for (teacher, first) in [("teacher-2x-gap4", ["demo:gpd6-gap4", "demo:pd6-gap4"]), ("teacher-struct", ["demo:gpd6-struct"])] {
+        for (teacher, first) in [("teacher-2x-gap4", ["demo:gpd6-gap4-ag", "demo:pd6-gap4"]), ("teacher-struct", ["demo:gpd6-struct"])] {
             // The folder named another way (a trailing "/." and a "..") is still the same teacher.
             let folder = try ModelRef.resolve("demo:" + teacher, runsRoot: noRuns)
             let candidates = SampleBackend.studentCandidates(runsRoot: noRuns, teacher: folder + "/../" + teacher + "/.")
@@ -30,8 +30,8 @@ final class BackendTests: XCTestCase {
         }
         let found = SampleBackend.discover(runsRoot: noRuns)
         XCTAssertEqual(found.teacher.map { ($0 as NSString).lastPathComponent }, "teacher-2x-gap4")
-        XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-gap4")
-        XCTAssertEqual(found.student?.label, "demo:gpd6-gap4")
+        XCTAssertEqual(found.student.map { ($0.folder as NSString).lastPathComponent }, "gpd6-gap4-ag")
+        XCTAssertEqual(found.student?.label, "demo:gpd6-gap4-ag")
     }
 
     /// A student clip reaches the screen before its latent spectra are computed (two updates, the frames
@@ -104,7 +104,7 @@ final class StudentPairingTests: XCTestCase {
     func testRunsAreMatchedToTheTeacherTheirConfigNames() throws {
         let t2x = try ModelRef.resolve("demo:teacher-2x-gap4", runsRoot: root)
         let for2x = SampleBackend.studentCandidates(runsRoot: root, teacher: t2x)
-        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-gap4", "demo:pd6-gap4", "of-2x"], "of the runs, only the one distilled from teacher-2x-gap4 is its own: \(for2x)")
+        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-gap4-ag", "demo:pd6-gap4", "of-2x"], "of the runs, only the one distilled from teacher-2x-gap4 is its own: \(for2x)")
         let struct_ = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
         let forStruct = SampleBackend.studentCandidates(runsRoot: root, teacher: struct_)
         XCTAssertEqual(forStruct.filter(\.ofTeacher).map(\.label), ["demo:gpd6-struct", "of-struct"])
@@ -117,7 +117,7 @@ final class StudentPairingTests: XCTestCase {
         var state = StudioState()
         func settle() { backend.queue.sync {}; for u in mailbox.drain() { u(&state) } }
         backend.load(); settle()
-        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-gap4", "the studio opens on teacher-2x-gap4's GPD-6")
+        XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-gap4-ag", "the studio opens on teacher-2x-gap4's GPD-6")
         backend.loadTeacher(ref: "alone"); settle()
         XCTAssertEqual(state.sample.teacherLabel, "alone")
         XCTAssertEqual(state.sample.studentLabel, SampleBackend.teacherAsStudent, "no student of this teacher: the teacher at the student's steps")
