@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Models", "Tensors", "_TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: engineFlags),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "ModelFolders", "Runs", "Data", "Diffusion", "Eval", "Models", "Tensors", "_TestSupport"], swiftSettings: engineFlags),
-        .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "ModelFolders", "_TestSupport"], exclude: ["Snapshots"],
+        .testTarget(name: "StudioTests", dependencies: ["Studio", "Terminal", "Runs", "Diffusion", "ModelFolders", "Bench", "_TestSupport"], exclude: ["Snapshots"],
                     swiftSettings: engineFlags),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CSixel", "Tensors"], swiftSettings: engineFlags),
         .testTarget(name: "DataTests", dependencies: ["Data", "Tensors", "_TestSupport"], swiftSettings: engineFlags),

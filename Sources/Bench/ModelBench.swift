@@ -182,8 +182,13 @@ public enum ModelBench {
 
     /// Peak resident set size of this process (VmHWM), KiB.
     public static func peakRSSKiB() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        peakRSSKiB(status: (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? "")
+    }
+
+    /// VmHWM from the text of /proc/PID/status: "VmHWM:\t   5120 kB", the number right-aligned in 8
+    /// columns after a tab, so from 10⁷ KiB (9.5 GiB) up it follows the tab directly. 0 when absent.
+    static func peakRSSKiB(status: String) -> Int {
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "0") ?? 0
     }
 }
