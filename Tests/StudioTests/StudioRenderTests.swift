@@ -96,6 +96,14 @@ final class StudioRenderTests: XCTestCase {
         XCTAssertEqual(sample.images.count, 1, "teacher and student share one image")
         XCTAssertEqual(sample.images[0].width, 8 + 8 + 1, "side by side with a gutter")
         XCTAssertLessThan(sample.images[0].row + sample.images[0].rows, 23, "images stay off the last row")
+        // With autoguidance the teacher's settings run long: its clip time comes right after its label,
+        // so it stays on screen at 80 columns, and the weaker model is named by its folder.
+        s.sample.teacherSettings.guidance = 2
+        s.sample.teacherSettings.autoguide = try? AutoguideSettings(model: "../teacher-2x-11k", weight: 1)
+        let teacherLine = Renderer.render(s, theme: theme, rows: 24, cols: 80).lines.first { $0.contains("■ teacher") } ?? ""
+        XCTAssertTrue(teacherLine.contains("demo:teacher-struct · 0.71 s · unipc 48 steps"), teacherLine)
+        let wide = Renderer.render(s, theme: theme, rows: 48, cols: 160).lines.first { $0.contains("■ teacher") } ?? ""
+        XCTAssertTrue(wide.contains("guidance 2 · autoguide teacher-2x-11k ×1"), wide)
         s.sample.editing = true; s.sample.draft = "a gre"
         XCTAssertTrue(Renderer.render(s, theme: theme, rows: 24, cols: 80).lines.joined().contains("words: green"), "vocabulary hints while typing")
         s.sample.editing = false
