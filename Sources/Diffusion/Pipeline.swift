@@ -181,8 +181,15 @@ public struct AutoguideSettings: Equatable, Codable {
     }
 
     /// The form `gpd eval` prints and records: "self skip 3, weight 1", "../teacher-2x-11k, weight 1".
-    public var summary: String {
-        (model ?? "self") + (skipBlocks.isEmpty ? "" : " skip " + skipBlocks.map(String.init).joined(separator: ",")) + ", weight " + String(format: "%g", weight)
+    public var summary: String { weaker(model ?? "self") + ", weight " + String(format: "%g", weight) }
+
+    /// The studio's short form, the weaker model by its folder's name: "teacher-2x-11k ×1", "self skip 3 ×1".
+    public var shortSummary: String {
+        weaker(model.map { ($0 as NSString).lastPathComponent } ?? "self") + String(format: " ×%g", weight)
+    }
+
+    private func weaker(_ name: String) -> String {
+        name + (skipBlocks.isEmpty ? "" : " skip " + skipBlocks.map(String.init).joined(separator: ","))
     }
 }
 
