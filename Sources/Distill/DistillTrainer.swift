@@ -51,9 +51,13 @@ public final class DistillTrainer {
         } else {
             weaker = nil
         }
+        // Both start as copies of the teacher (or of distill.init_student) below, every parameter
+        // replaced, so they are allocated without drawing: a 1.3B teacher is not held three times.
         var rng = RNG(seed: config.train.seed)
-        student = try WanTransformer(teacher.transformer.config, rng: &rng)
-        previous = try WanTransformer(teacher.transformer.config, rng: &rng)
+        let architecture = teacher.transformer.config
+        (student, previous) = try ParameterInit.forLoading {
+            (try WanTransformer(architecture, rng: &rng), try WanTransformer(architecture, rng: &rng))
+        }
         let grid = TeacherGrid(steps: config.distill.teacherSteps, shift: config.distill.shift)
         self.grid = grid
         var start = teacher.transformer, horizon = 1

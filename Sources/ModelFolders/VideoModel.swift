@@ -377,6 +377,7 @@ public enum ModelRef {
         let firstTrio = ["teacher", "gpd6", "pd6"], students11k = ["gpd6-2x", "pd6-2x"]
         let first = "dfdecd57b2014687f927df175c21aac7bf6cdaef", then = "904815f3801873e98d4a4a8650b9a79b0a0a89b1"
         let beforeAutoguide = "d9464fb2767d681c82a4177e51419afe546d1855", guidanceOnly = "8bc8aaa4224782d5a7b0f17a66915bbd3b4a590e"
+        let pdGuidanceOnly = "385c3dad20466daa33efbbabeb13d37bcd4f5033"
         return [
             "teacher": RetiredDemo(what: "the first 80-token teacher, recipe samples/configs/teacher-demo.toml", commit: first, group: firstTrio),
             "gpd6": RetiredDemo(what: "the first teacher's GPD-6, recipe samples/configs/gpd-demo.toml with teacher = \"demo:teacher\"", commit: first, group: firstTrio),
@@ -386,6 +387,7 @@ public enum ModelRef {
             "pd6-2x": RetiredDemo(what: "teacher-2x-11k's PD-6, recipe samples/configs/pd-2x.toml with teacher = \"demo:teacher-2x-11k\"", commit: then, group: students11k),
             "pd6-struct": RetiredDemo(what: "teacher-struct's PD-6, recipe samples/configs/pd-demo.toml", commit: beforeAutoguide, group: ["pd6-struct"]),
             "gpd6-gap4": RetiredDemo(what: "teacher-2x-gap4's GPD-6 distilled from guidance alone, recipe samples/configs/gpd-2x.toml; demo:gpd6-gap4-ag is the same recipe from its autoguided sampling", commit: guidanceOnly, group: ["gpd6-gap4"]),
+            "pd6-gap4": RetiredDemo(what: "teacher-2x-gap4's PD-6 distilled from guidance alone, recipe samples/configs/pd-2x.toml; demo:pd6-gap4-ag is the same recipe from its autoguided sampling", commit: pdGuidanceOnly, group: ["pd6-gap4"]),
         ]
     }()
 

@@ -254,6 +254,20 @@ final class DistillTests: XCTestCase {
         XCTAssertThrowsError(try DistillConfig.load(path, overrides: ["teacher.x=1"])) { e in XCTAssertTrue("\(e)".contains("'teacher'"), "\(e)") }
     }
 
+    /// The student and the previous stage's student start as the teacher's transformer, every
+    /// parameter equal: they are allocated without a draw (ParameterInit.forLoading), so a parameter
+    /// the copy missed would hold undefined values.
+    func testStudentAndPreviousStartAsTheTeacher() throws {
+        let c = config(stages: [2], steps: 1)
+        let t = try DistillTrainer(config: c, session: try session("start", c, resume: false), runsRoot: root)
+        let teacher = try VideoModel.load(folder: root + "/teacher").transformer.namedParameters()
+        for model in [t.student, t.previous] {
+            let named = model.namedParameters()
+            XCTAssertEqual(named.map(\.0), teacher.map(\.0))
+            for ((n, p), (_, q)) in zip(teacher, named) { XCTAssertEqual(p.data, q.data, n) }
+        }
+    }
+
     /// A run can start from an earlier run's stage export: its horizon is read from its grid, the
     /// first stage's target starts with its jump, and stages that do not go past it are refused.
     func testStartFromAStageExport() throws {

@@ -14,13 +14,13 @@ final class BackendTests: XCTestCase {
 
     func testStudentCandidatesAreTheBundledStudentsNotTeachers() throws {
         let labels = SampleBackend.studentCandidates(runsRoot: noRuns).map(\.label)
-        for s in ["demo:gpd6-struct", "demo:gpd6-gap4-ag", "demo:pd6-gap4"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
+        for s in ["demo:gpd6-struct", "demo:gpd6-gap4-ag", "demo:pd6-gap4-ag"] { XCTAssertTrue(labels.contains(s), "\(s) in \(labels)") }
         XCTAssertFalse(labels.contains { $0.hasPrefix("demo:teacher") }, "teachers are not students: \(labels)")
         for c in SampleBackend.studentCandidates(runsRoot: noRuns) { XCTAssertTrue(SampleBackend.isStudent(folder: c.folder), c.folder) }
     }
 
     func testTheTeachersOwnStudentsComeFirst() throws {
-        for (teacher, first) in [("teacher-2x-gap4", ["demo:gpd6-gap4-ag", "demo:pd6-gap4"]), ("teacher-struct", ["demo:gpd6-struct"])] {
+        for (teacher, first) in [("teacher-2x-gap4", ["demo:gpd6-gap4-ag", "demo:pd6-gap4-ag"]), ("teacher-struct", ["demo:gpd6-struct"])] {
             // The folder named another way (a trailing "/." and a "..") is still the same teacher.
             let folder = try ModelRef.resolve("demo:" + teacher, runsRoot: noRuns)
             let candidates = SampleBackend.studentCandidates(runsRoot: noRuns, teacher: folder + "/../" + teacher + "/.")
@@ -104,7 +104,7 @@ final class StudentPairingTests: XCTestCase {
     func testRunsAreMatchedToTheTeacherTheirConfigNames() throws {
         let t2x = try ModelRef.resolve("demo:teacher-2x-gap4", runsRoot: root)
         let for2x = SampleBackend.studentCandidates(runsRoot: root, teacher: t2x)
-        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-gap4-ag", "demo:pd6-gap4", "of-2x"], "of the runs, only the one distilled from teacher-2x-gap4 is its own: \(for2x)")
+        XCTAssertEqual(for2x.filter(\.ofTeacher).map(\.label), ["demo:gpd6-gap4-ag", "demo:pd6-gap4-ag", "of-2x"], "of the runs, only the one distilled from teacher-2x-gap4 is its own: \(for2x)")
         let struct_ = try ModelRef.resolve("demo:teacher-struct", runsRoot: root)
         let forStruct = SampleBackend.studentCandidates(runsRoot: root, teacher: struct_)
         XCTAssertEqual(forStruct.filter(\.ofTeacher).map(\.label), ["demo:gpd6-struct", "of-struct"])
