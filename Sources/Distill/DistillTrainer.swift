@@ -52,7 +52,7 @@ public final class DistillTrainer {
             weaker = nil
         }
         // Both start as copies of the teacher (or of distill.init_student) below, every parameter
-        // replaced, so they are allocated without drawing: a 1.3B teacher is not held three times.
+        // replaced, so they are allocated without drawing values that would be thrown away.
         var rng = RNG(seed: config.train.seed)
         let architecture = teacher.transformer.config
         (student, previous) = try ParameterInit.forLoading {
