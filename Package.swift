@@ -45,13 +45,15 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // The BF16 tile product on AMX (the one kernel written in C: Swift has no AMX intrinsics).
         .target(name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"]),
+        // The engine's worker pool: workers that spin between parallel regions (Parallel in Tensors).
+        .target(name: "CThreads", path: "Sources/CThreads"),
         // A C interface to libsentencepiece's C++ processor (the umT5 tokenizer).
         .target(name: "CSentencePiece", path: "Sources/CSentencePiece", linkerSettings: [.linkedLibrary("sentencepiece")]),
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
                        providers: [.apt(["libsixel-dev"])]),
 
         // Engine.
-        .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CKernels", "CRuntime", .product(name: "RealModule", package: "swift-numerics")],
+        .target(name: "Tensors", dependencies: ["CBLAS", "CFFTW", "CKernels", "CRuntime", "CThreads", .product(name: "RealModule", package: "swift-numerics")],
                 exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "NN", dependencies: ["Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),
         .target(name: "Models", dependencies: ["CSentencePiece", "NN", "Tensors"], exclude: ["README.md"], swiftSettings: engineFlags),

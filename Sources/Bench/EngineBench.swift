@@ -25,11 +25,15 @@ public enum EngineBench {
     }
 
     static func gemm(into report: inout BenchReport) {
-        // (rows, in, out): demo DiT at batch 32 × 80 tokens; a 1.3B block's FFN on 1560 tokens; square 1024.
+        // (rows, in, out): demo DiT at batch 32 × 80 tokens; the 576-token models sampling one clip; a
+        // 1.3B block's FFN on 1560 tokens; square 1024.
         let shapes: [(String, Int, Int, Int)] = [
             ("demo qkv 2560×128→128", 2560, 128, 128),
             ("demo ffn 2560×128→512", 2560, 128, 512),
             ("demo ffn 2560×512→128", 2560, 512, 128),
+            ("576 tokens qkv 576×128→128", 576, 128, 128),
+            ("576 tokens ffn 576×128→512", 576, 128, 512),
+            ("576 tokens ffn 576×512→128", 576, 512, 128),
             ("1.3B ffn 1560×1536→8960", 1560, 1536, 8960),
             ("square 1024×1024→1024", 1024, 1024, 1024),
         ]

@@ -67,6 +67,10 @@ public enum ModelBench {
             let attentionFlops = 4 * l * l * d * heads
             row("Attention (1024 tokens, 8 heads × 64)", "blocked, no graph (inference)", flops: attentionFlops) { _ = Tensor.attention(q: q, k: k, v: v) }
             row("Attention (1024 tokens, 8 heads × 64)", "whole probability tensor (training path)", flops: attentionFlops) { _ = Tensor.attention(q: qg, k: k, v: v) }
+            // The 576-token models' self-attention (4 heads × 32), one clip: a student's denoising step has six.
+            let (l2, heads2, d2) = (576, 4, 32)
+            let q2 = rng.normal(shape: [1, l2, heads2, d2]), k2 = rng.normal(shape: [1, l2, heads2, d2]), v2 = rng.normal(shape: [1, l2, heads2, d2])
+            row("Attention (576 tokens, 4 heads × 32)", "blocked, no graph (inference)", flops: 4 * l2 * l2 * d2 * heads2) { _ = Tensor.attention(q: q2, k: k2, v: v2) }
         }
         if on("train") {
             // One demo-teacher training step as `gpd train teacher` runs it: batch 32, forward, MSE,

@@ -104,8 +104,11 @@ final class GEMMTests: XCTestCase {
 
     func testAttentionInferenceAndTrainingPathsMatchNaive() {
         // One block, and several blocks with a ragged last one (2¹⁶ score floats per block: 16 rows at
-        // Lk 4096, 21 at Lk 3000).
-        for (b, lq, lk, h, d) in [(1, 5, 7, 2, 4), (2, 64, 33, 3, 8), (1, 40, 4096, 2, 4), (1, 50, 3000, 1, 3)] {
+        // Lk 4096, 21 at Lk 3000). Head dimensions that are multiples of 32 take the one-kernel path on
+        // AVX-512 (gpd_attention_f32): a ragged last tile of 8 and block of 32 query rows, keys that
+        // fill no whole panel of 32 or a single key, and one to four passes of 32 columns over V.
+        for (b, lq, lk, h, d) in [(1, 5, 7, 2, 4), (2, 64, 33, 3, 8), (1, 40, 4096, 2, 4), (1, 50, 3000, 1, 3),
+                                  (2, 45, 37, 3, 32), (1, 70, 64, 2, 64), (1, 3, 1, 1, 32), (1, 20, 100, 2, 128)] {
             let q = randomTensor([b, lq, h, d], seed: UInt64(lq)), k = randomTensor([b, lk, h, d], seed: UInt64(lk + 1000))
             let v = randomTensor([b, lk, h, d], seed: UInt64(lk + 2000))
             var want = [Float](repeating: 0, count: q.count)

@@ -2,10 +2,10 @@
 // sums, on the AMX tile units of Intel Xeons from the 4th generation on, or else on AVX512-BF16
 // vectors (AMD Zen 4 and later, Intel Cooper Lake); Swift has no intrinsics for either. Used for
 // inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
-// Beside it, two AVX-512 loops (an exponential row and GELU) that the Haswell-targeted Swift build
-// cannot emit, used wherever the CPU has AVX-512.
-// Docs: docs/benchmarks.md, "BF16 products on AMX" and "Exponentials 16 lanes wide wherever the CPU
-// has AVX-512".
+// Beside it, AVX-512 code that the Haswell-targeted Swift build cannot emit, used wherever the CPU
+// has AVX-512: two loops (an exponential row and GELU) and one head's F32 attention without a graph.
+// Docs: docs/benchmarks.md, "BF16 products on AMX", "Exponentials 16 lanes wide wherever the CPU
+// has AVX-512" and "Attention in one kernel".
 #ifndef GPD_CKERNELS_H
 #define GPD_CKERNELS_H
 
@@ -62,5 +62,16 @@ float gpd_exp_row_shifted(float *row, long n, float scale);
 /// y = GELU(x) (tanh approximation, Kernels.gelu's formula in Tensors), 16 lanes at a time: the FFN
 /// activation's forward (Tensor.geluWide). Call only when gpd_avx512_available() returned 1.
 void gpd_gelu16(const float *x, float *y, long n);
+
+/// Floats of scratch gpd_attention_f32 needs for `lk` keys of head dimension `d`.
+long gpd_attention_scratch_floats(long lk, long d);
+
+/// One head's attention, F32: out[i] = Σ_j softmax_j(scale · q_i · k_j) · v_j for the lq rows of q
+/// (row stride ldq), against lk ≥ 1 keys and values (strides ldk, ldv); rows of d values, d a
+/// multiple of 32; scale > 0. out has row stride ldo. `scratch`: gpd_attention_scratch_floats(lk, d)
+/// floats, 64-byte aligned, owned by the calling thread. Call only when gpd_avx512_available()
+/// returned 1 (attention.c says how it works).
+void gpd_attention_f32(long lq, long lk, long d, float scale, const float *q, long ldq, const float *k, long ldk,
+                       const float *v, long ldv, float *out, long ldo, float *scratch);
 
 #endif

@@ -4,6 +4,7 @@
 // 2.3 GB/s instead of 6.3). Keeping freed memory in the heap avoids that; the cost is that RSS stays
 // at its peak, which for a training or sampling process it reaches anyway.
 import CRuntime
+import CThreads
 import Dispatch
 
 public enum EngineRuntime {
@@ -84,8 +85,10 @@ public enum EngineRuntime {
     }
 }
 
-/// Splits 0..<count into contiguous chunks run on the cores (the elementwise kernels' threading;
-/// OpenBLAS is idle meanwhile, so the two never oversubscribe). Small counts run inline.
+/// Splits 0..<count into contiguous chunks run on the cores (the elementwise kernels' threading, the
+/// engine's split of products and attention's heads; OpenBLAS's own threads are idle meanwhile, and
+/// the pool's workers sleep before a product OpenBLAS threads itself), on the engine's worker pool.
+/// Small counts run inline.
 public enum Parallel {
     public static var workers = max(1, System.cores)
 
@@ -98,14 +101,36 @@ public enum Parallel {
         onCores(k) { i in body((count * i / k)..<(count * (i + 1) / k)) }
     }
 
-    /// Runs task(0..<k) on the cores. Task-local values do not follow work onto Dispatch's threads, so
-    /// each task gets this thread's FLOP counter and product arithmetic.
-    private static func onCores(_ k: Int, _ task: (Int) -> Void) {
+    /// Runs task(0..<k) on the cores: on the engine's pool (CThreads), whose workers spin between
+    /// regions, or through Dispatch when the pool cannot take the region (one already in progress on
+    /// another thread, or this is a task of one). Task-local values do not follow work onto other
+    /// threads, so each task gets this thread's FLOP counter and product arithmetic.
+    static func onCores(_ k: Int, _ task: (Int) -> Void) {
         let counter = FLOPCounter.current, arithmetic = GEMM.arithmetic
-        DispatchQueue.concurrentPerform(iterations: k) { i in
-            FLOPCounter.$current.withValue(counter) { GEMM.$arithmetic.withValue(arithmetic) { task(i) } }
+        withoutActuallyEscaping(task) { task in
+            let region = Region { i in FLOPCounter.$current.withValue(counter) { GEMM.$arithmetic.withValue(arithmetic) { task(i) } } }
+            if pool > 0, withExtendedLifetime(region, { gpd_pool_run(k, Region.trampoline, Unmanaged.passUnretained(region).toOpaque()) }) == 0 {
+                return
+            }
+            DispatchQueue.concurrentPerform(iterations: k) { i in region.body(i) }
         }
     }
+
+    /// One parallel region's body, for the pool's C interface.
+    private final class Region {
+        let body: (Int) -> Void
+        init(_ body: @escaping (Int) -> Void) { self.body = body }
+        static let trampoline: gpd_pool_task = { context, index in
+            Unmanaged<Region>.fromOpaque(context!).takeUnretainedValue().body(index)
+        }
+    }
+
+    /// The pool's workers, started on first use: one per core beside the calling thread (`workers`
+    /// as it is then; a region of more indices than threads shares them out).
+    private static let pool = gpd_pool_start(max(0, workers - 1))
+
+    /// Lets the pool's spinning workers sleep before OpenBLAS's own threads take the cores.
+    static func parkWorkers() { gpd_pool_park() }
 
     /// Runs `body(i)` for every index of `sizes`, the indices divided into contiguous groups of about
     /// equal total size, one group per core (a list of arrays of uneven lengths, such as a model's

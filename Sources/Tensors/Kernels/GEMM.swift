@@ -134,6 +134,7 @@ public enum GEMM {
         } else if parts > 1 && m * n * k < singleThreadWork {
             singleThreaded { raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
         } else {
+            if parts > 1 { Parallel.parkWorkers() }
             raw(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
     }

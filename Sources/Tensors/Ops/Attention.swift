@@ -2,7 +2,8 @@
 // Layout [B, L, H, d] (tokens, then heads): Wan's q/k/v projections produce [B, L, H·d] directly,
 // so heads are addressed in place through sgemm's leading dimension, with no transposes.
 // Training keeps the attention probabilities P for the backward (O(L²) per head); inference (no
-// graph) runs blocks of query rows with their scores in cache and keeps nothing.
+// graph) runs blocks of query rows with their scores in cache and keeps nothing — in F32 on AVX-512,
+// each head in one C kernel (Sources/CKernels/attention.c).
 
 import CKernels
 
@@ -100,6 +101,10 @@ extension Tensor {
         let lk = k.shape[1], ld = h * d
         let bf16 = GEMM.bf16Active && sc > 0   // the BF16 path scales in the exponential, after the row maximum
         let wide = GEMM.avx512Available   // 16-lane exponentials (the BF16 units imply AVX-512)
+        // F32 on AVX-512 with whole 32s of head dimension (every Wan model here): one C kernel per head.
+        if !bf16 && wide && d % 32 == 0 && sc > 0 && lk > 0 && lq > 0 {
+            return attentionOneKernel(q: q, k: k, v: v, scale: sc)
+        }
         // The tile product takes rows 32 at a time: a block of whole 32s leaves no part-filled tiles
         // but the last (576 tokens: 6 blocks of 96 rather than 5 of 113 and an 11-row tail; the
         // vector product's 48-row chunks divide 96 too).
@@ -139,6 +144,32 @@ extension Tensor {
                     }
                 } }
             } }
+        } } } }
+        return Tensor(shape: q.shape, data: out)
+    }
+
+    /// `attentionBlocked` in F32 on AVX-512 with a head dimension that is a multiple of 32: each
+    /// (batch, head) pair in one C kernel (`gpd_attention_f32`: scores, softmax and the product with V
+    /// per 8 query rows, no OpenBLAS packing), the pairs over the cores.
+    static func attentionOneKernel(q: Tensor, k: Tensor, v: Tensor, scale sc: Float) -> Tensor {
+        let (b, lq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        let lk = k.shape[1], ld = h * d
+        // Counted as the two products per head it replaces (benchmarks' achieved GFLOP/s).
+        FLOPCounter.current?.add(4 * b * h * lq * lk * d)
+        var out = Kernels.unfilled(q.count)
+        q.data.withUnsafeBufferPointer { pq in k.data.withUnsafeBufferPointer { pk in v.data.withUnsafeBufferPointer { pv in
+        out.withUnsafeMutableBufferPointer { po in
+            Parallel.chunks(b * h, grain: headGrain(b * h, lq, lk, d)) { range in
+                let floats = gpd_attention_scratch_floats(lk, d)
+                let scratch = UnsafeMutableRawPointer.allocate(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64)
+                defer { scratch.deallocate() }
+                let ps = scratch.bindMemory(to: Float.self, capacity: floats)
+                for bh in range {
+                    let (bi, hi) = (bh / h, bh % h)
+                    gpd_attention_f32(lq, lk, d, sc, pq.base + bi * lq * ld + hi * d, ld, pk.base + bi * lk * ld + hi * d, ld,
+                                      pv.base + bi * lk * ld + hi * d, ld, po.base + bi * lq * ld + hi * d, ld, ps)
+                }
+            }
         } } } }
         return Tensor(shape: q.shape, data: out)
     }
