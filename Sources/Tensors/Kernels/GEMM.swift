@@ -147,10 +147,12 @@ public enum GEMM {
     /// dimension 1.0–1.4× (`gpd bench --only gemm`, docs/benchmarks.md). Large right operands (a 1.3B
     /// FFN, 1024²) stay with OpenBLAS, which packs them once for both threads.
     public static let splitOperand = 512 * 512
-    /// Below this many multiply-adds a product runs on one thread: OpenBLAS threads it from 64³ on,
-    /// and a denoising step of the demo teacher (batch 2 × 80 tokens: products of 2.6–10.5 M
-    /// multiply-adds) ran faster on one core than on two while the hand-off cost more than the half.
-    public static let singleThreadWork = 1 << 24
+    /// Below this many multiply-adds a product runs on one thread. With Dispatch's sleeping workers a
+    /// hand-off cost more than half of a product of the demo teacher's step (batch 2 × 80 tokens:
+    /// 2.6–10.5 M multiply-adds), and the limit was 2²⁴; the engine's pool hands work over in about a
+    /// microsecond, and 2²¹ ran the demo models' steps as fast or faster (docs/benchmarks.md, "Handing
+    /// work to the cores").
+    public static let singleThreadWork = 1 << 21
     public static let splitRows = 128
 
     @inline(__always)

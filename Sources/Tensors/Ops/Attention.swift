@@ -87,11 +87,9 @@ extension Tensor {
     }
 
     /// A quarter of `GEMM.singleThreadWork`: the heads go over the cores through the engine's own
-    /// workers, whose hand-off costs a few microseconds, not OpenBLAS's. The demo teacher's sampling
-    /// (8 pairs of 80 × 80 × 32, 1.6 M) stays on one thread; a 256-token block's 4 heads (8.4 M) now
-    /// split, its forward + backward 0.34–0.35 → 0.34–0.39 of the sgemm rate (`gpd bench --only block`,
-    /// docs/benchmarks.md).
-    static let headsOnOneThread = 1 << 22
+    /// workers. The demo teacher's sampling (8 pairs of 80 × 80 × 32, 1.6 M) splits; a single head of
+    /// a few dozen tokens does not.
+    static let headsOnOneThread = 1 << 19
 
     /// Attention without a graph: per (batch, head), blocks of query rows — scores, softmax and the
     /// product with V while the block's scores are in cache — so memory is O(rows·Lk) per thread
