@@ -2,10 +2,10 @@
 //
 // Why not OpenBLAS: the scores Q·Kᵀ have an inner dimension of one head (32 to 128) and the product
 // with V an output of one head's width, so the packing OpenBLAS does before every product (both
-// operands, for every block of query rows) costs about as much as the arithmetic — a profile of a
-// 576-token model put a third of its product time in packing (docs/benchmarks.md, "Attention in one
-// kernel"). Here K is laid out once per head into panels of 32 keys, Q and the probabilities are read
-// where they lie (one value broadcast to every lane), and V's rows are read in place.
+// operands, for every block of query rows) is large beside the arithmetic — for the product with V
+// at 32 columns it copies more values than it multiplies (docs/benchmarks.md, "Attention in one
+// kernel"). Here K is laid out once per head into panels of 32 keys and V's rows side by side, and Q
+// and the probabilities are read where they lie (one value broadcast to every lane).
 //
 // Per block of 8 query rows: the scores against every key (8 × 32 tiles: 16 sums in registers, per
 // step of the head dimension two loads of a K panel and 8 broadcasts of Q), each row's exponentials
@@ -23,7 +23,7 @@
 
 static long roundUp32(long x) { return (x + 31) / 32 * 32; }
 
-long gpd_attention_scratch_floats(long lk, long d) { return roundUp32(lk) * d + 32 * roundUp32(lk) + 8 * d + lk * d; }
+long gpd_attention_scratch_floats(long lk, long d) { return roundUp32(lk) * d + 8 * roundUp32(lk) + 8 * d + lk * d; }
 
 /// s[r][0..32) = Σ_p q[r][p] · panel[p][0..32) for r < 8.
 WIDE_TARGET static inline void scoreTile(const float *q, long ldq, const float *panel, long d, float *s, long lds) {
@@ -68,7 +68,7 @@ WIDE_TARGET static inline void valueTile(const float *p, long ldp, const float *
 WIDE_TARGET void gpd_attention_f32(long lq, long lk, long d, float scale, const float *q, long ldq, const float *k, long ldk,
                                    const float *v, long ldv, float *out, long ldo, float *scratch) {
     long lkp = roundUp32(lk);
-    float *panels = scratch, *s = scratch + lkp * d, *qTail = s + 32 * lkp, *values = qTail + 8 * d;
+    float *panels = scratch, *s = scratch + lkp * d, *qTail = s + 8 * lkp, *values = qTail + 8 * d;
     // K into panels of 32 keys: panels[c][p][t] = k[32c + t][p], zero past the last key. Each panel
     // is 128 d bytes, so every panel starts 64-byte aligned when the scratch does.
     for (long c = 0; c < lkp / 32; c++) {
@@ -82,36 +82,24 @@ WIDE_TARGET void gpd_attention_f32(long lq, long lk, long d, float scale, const 
     // V's rows side by side (row stride d): in place they lie h·d apart, and at strides of 2 KB and
     // more the rows of a head fall into few L1 sets.
     for (long j = 0; j < lk; j++) memcpy(values + j * d, v + j * ldv, sizeof(float) * d);
-    // Query rows in blocks of 32: each K panel is read once per block (from L1 for its 4 tiles of 8
-    // rows) rather than once per 8 rows; the block's scores (32 × lk) stay in L2.
-    float inverse[32];
-    for (long r0 = 0; r0 < lq; r0 += 32) {
-        long blockRows = lq - r0 < 32 ? lq - r0 : 32;
-        long tiles = (blockRows + 7) / 8;
-        for (long c = 0; c < lkp / 32; c++) {
-            for (long t = 0; t < tiles; t++) {
-                long rows = blockRows - 8 * t < 8 ? blockRows - 8 * t : 8;
-                const float *qb = q + (r0 + 8 * t) * ldq;
-                long ldqb = ldq;
-                if (rows < 8) {
-                    // A last tile's missing rows read zeros (their scores are 0, finite, and never stored).
-                    memset(qTail, 0, sizeof(float) * 8 * d);
-                    for (long r = 0; r < rows; r++) memcpy(qTail + r * d, qb + r * ldq, sizeof(float) * d);
-                    qb = qTail;
-                    ldqb = d;
-                }
-                scoreTile(qb, ldqb, panels + c * d * 32, d, s + 8 * t * lkp + 32 * c, lkp);
-            }
+    float inverse[8];
+    for (long r0 = 0; r0 < lq; r0 += 8) {
+        long rows = lq - r0 < 8 ? lq - r0 : 8;
+        const float *qb = q + r0 * ldq;
+        long ldqb = ldq;
+        if (rows < 8) {
+            // The last block's missing rows read zeros (their scores are 0, finite, and never stored).
+            memset(qTail, 0, sizeof(float) * 8 * d);
+            for (long r = 0; r < rows; r++) memcpy(qTail + r * d, qb + r * ldq, sizeof(float) * d);
+            qb = qTail;
+            ldqb = d;
         }
-        for (long r = 0; r < blockRows; r++) {
+        for (long c = 0; c < lkp / 32; c++) scoreTile(qb, ldqb, panels + c * d * 32, d, s + 32 * c, lkp);
+        for (long r = 0; r < rows; r++) {
             float sum = gpd_exp_row_shifted(s + r * lkp, lk, scale);
             inverse[r] = sum > 0 ? 1 / sum : 0;
         }
-        for (long t = 0; t < tiles; t++) {
-            long rows = blockRows - 8 * t < 8 ? blockRows - 8 * t : 8;
-            for (long col = 0; col < d; col += 32)
-                valueTile(s + 8 * t * lkp, lkp, values + col, d, lk, inverse + 8 * t, rows, out + (r0 + 8 * t) * ldo + col, ldo);
-        }
+        for (long col = 0; col < d; col += 32) valueTile(s, lkp, values + col, d, lk, inverse, rows, out + r0 * ldo + col, ldo);
     }
 }
 
