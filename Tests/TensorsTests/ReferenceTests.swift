@@ -47,6 +47,13 @@ final class ReferenceTests: XCTestCase {
             ([1, 2, 7, 3, 4], [2, 2, 3, 1, 1], .init(stride: (2, 1, 1))),
             ([1, 1, 4, 5, 5], [2, 1, 2, 2, 3], .init(stride: (2, 3, 2), padding: [(1, 1), (2, 0), (0, 2)])),
             ([2, 4, 2, 3, 3], [5, 4, 1, 1, 1], .init()),
+            // Stride 1 without a graph takes the direct kernel on AVX-512: rows of 1 to 37 outputs (one,
+            // two and three 16-wide segments, two short rows per tile, a lone last segment), 3 to 11
+            // output channels (a part-filled block of 8), 2D kernels, asymmetric padding, two batch entries.
+            ([2, 3, 4, 6, 37], [11, 3, 3, 3, 3], .init(padding: [(2, 0), (1, 1), (1, 1)])),
+            ([1, 5, 2, 5, 16], [3, 5, 1, 3, 3], .init(padding: [(0, 0), (1, 1), (1, 1)])),
+            ([1, 2, 3, 3, 1], [9, 2, 3, 1, 1], .init(padding: [(2, 0), (0, 0), (0, 0)])),
+            ([1, 2, 2, 7, 9], [8, 2, 2, 2, 3], .init(padding: [(1, 0), (0, 2), (2, 1)])),
         ]
         for (xs, ws, geo) in cases {
             seed += 1

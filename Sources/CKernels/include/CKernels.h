@@ -74,4 +74,21 @@ long gpd_attention_scratch_floats(long lk, long d);
 void gpd_attention_f32(long lq, long lk, long d, float scale, const float *q, long ldq, const float *k, long ldk,
                        const float *v, long ldv, float *out, long ldo, float *scratch);
 
+/// Direct 3D convolution, stride 1 (conv3d.c says how it works). Floats of the zero-padded input
+/// copy (with 32 floats of slack at the end, read and never used) and of the arranged weights.
+long gpd_conv3d_padded_floats(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1);
+long gpd_conv3d_weight_floats(long cout, long cin, long kf, long kh, long kw);
+
+/// Copies x [cin, fi, hi, wi] into `padded` with (before, after) zero padding per axis, and w
+/// [cout, cin, kf, kh, kw] into `arranged` in the layout gpd_conv3d_rows reads.
+void gpd_conv3d_prepare(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1,
+                        const float *x, float *padded, long cout, long kf, long kh, long kw, const float *w, float *arranged);
+
+/// y[co, frame, :, :] for the output channels 8·block … 8·block + 7 (those below cout) of one output
+/// frame: the stride-1 cross-correlation of the padded input (fp × hp × wp per channel) with the
+/// arranged weights, plus bias[co] (bias may be NULL). y is [cout, fo, ho, wo]. Call only when
+/// gpd_avx512_available() returned 1.
+void gpd_conv3d_rows(long cin, long fp, long hp, long wp, const float *padded, long cout, long kf, long kh, long kw,
+                     const float *arranged, const float *bias, long fo, long ho, long wo, long frame, long block, float *y);
+
 #endif

@@ -1,6 +1,9 @@
 // 3D convolution (cross-correlation, as PyTorch's Conv3d) by im2col + sgemm, with zero padding given
 // per side so causal convs (Wan-VAE: 2 frames in front, none behind) need no separate pad op.
+// Without a graph, stride 1 on AVX-512, a direct kernel instead (Sources/CKernels/conv3d.c).
 // The naive direct convolution beside it is the reference the tests sweep against.
+
+import CKernels
 
 public struct Conv3dGeometry: Equatable {
     public var stride: (Int, Int, Int)
@@ -45,6 +48,10 @@ extension Tensor {
         precondition(outSize.allSatisfy { $0 > 0 }, "conv3d: input \(shape) is smaller than kernel \(ks) after padding")
         let kdim = cin * ks.product, n = outSize.product, inPer = cin * inSize.product
         let direct = ks == [1, 1, 1] && geo.strides == [1, 1, 1] && geo.padding.allSatisfy { $0 == (0, 0) }
+        if !direct && geo.strides == [1, 1, 1] && GEMM.avx512Available && !GEMM.bf16Active && ks[2] <= 17 && b > 0
+            && !Tensor.needsGrad([self, weight] + [bias].compactMap { $0 }) {
+            return conv3dDirect(weight, bias, geo, outSize: outSize)
+        }
         let plane = outSize[1] * outSize[2]
         // Output frames per im2col chunk: keep a chunk's column matrix near 1 MB so it stays in cache.
         let framesPerChunk = Swift.max(1, (1 << 18) / Swift.max(1, kdim * plane))
@@ -145,6 +152,44 @@ extension Tensor {
 }
 
 /// im2col for 3D: col[(c, a, i, j), (fo, ho, wo)] = x[c, fo·sf − pf + a, ho·sh − ph + i, wo·sw − pw + j] (0 outside).
+extension Tensor {
+    /// `conv3d` without a graph, stride 1, on AVX-512: the direct kernel of Sources/CKernels/conv3d.c
+    /// (input zero-padded once, tiles of 8 output channels × 32 output positions), the work items
+    /// (batch entry, output frame, block of 8 output channels) over the cores.
+    func conv3dDirect(_ weight: Tensor, _ bias: Tensor?, _ geo: Conv3dGeometry, outSize: [Int]) -> Tensor {
+        let (b, cin, fi, hi, wi) = (shape[0], shape[1], shape[2], shape[3], shape[4])
+        let (cout, kf, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3], weight.shape[4])
+        let p = geo.padding
+        let (fp, hp, wp) = (fi + p[0].0 + p[0].1, hi + p[1].0 + p[1].1, wi + p[2].0 + p[2].1)
+        let padFloats = gpd_conv3d_padded_floats(cin, fi, hi, wi, p[0].0, p[0].1, p[1].0, p[1].1, p[2].0, p[2].1)
+        let weightFloats = gpd_conv3d_weight_floats(cout, cin, kf, kh, kw)
+        let (fo, ho, wo) = (outSize[0], outSize[1], outSize[2])
+        let blocks = (cout + 7) / 8, per = cout * fo * ho * wo
+        FLOPCounter.current?.add(2 * b * per * cin * kf * kh * kw)
+        var padded = Kernels.unfilled(b * padFloats), arranged = Kernels.unfilled(weightFloats)
+        let y = Kernels.buffer(b * per) { py in
+            data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
+            padded.withUnsafeMutableBufferPointer { pp in arranged.withUnsafeMutableBufferPointer { pa in
+                for bi in 0..<b {
+                    gpd_conv3d_prepare(cin, fi, hi, wi, p[0].0, p[0].1, p[1].0, p[1].1, p[2].0, p[2].1, px.base + bi * cin * fi * hi * wi,
+                                       pp.base + bi * padFloats, cout, kf, kh, kw, pw.base, pa.base)
+                }
+                let (paBase, ppBase) = (UnsafePointer(pa.base), UnsafePointer(pp.base))
+                let run = { (pb: UnsafePointer<Float>?) in
+                    Parallel.chunks(b * fo * blocks, grain: 1) { range in for item in range {
+                        let (bi, rest) = item.quotientAndRemainder(dividingBy: fo * blocks)
+                        let (frame, block) = rest.quotientAndRemainder(dividingBy: blocks)
+                        gpd_conv3d_rows(cin, fp, hp, wp, ppBase + bi * padFloats, cout, kf, kh, kw, paBase, pb, fo, ho, wo,
+                                        frame, block, py.base + bi * per)
+                    } }
+                }
+                if let bias { bias.data.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+            } } } }
+        }
+        return Tensor(shape: [b, cout] + outSize, data: y)
+    }
+}
+
 enum Im2Col {
     static func fill(_ col: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, input: [Int],
                      kernel: [Int], output: [Int], frames: Range<Int>, geo: Conv3dGeometry) {
