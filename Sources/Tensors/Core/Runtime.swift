@@ -105,7 +105,7 @@ public enum Parallel {
     /// regions, or through Dispatch when the pool cannot take the region (one already in progress on
     /// another thread, or this is a task of one). Task-local values do not follow work onto other
     /// threads, so each task gets this thread's FLOP counter and product arithmetic.
-    static func onCores(_ k: Int, _ task: (Int) -> Void) {
+    private static func onCores(_ k: Int, _ task: (Int) -> Void) {
         let counter = FLOPCounter.current, arithmetic = GEMM.arithmetic
         withoutActuallyEscaping(task) { task in
             let region = Region { i in FLOPCounter.$current.withValue(counter) { GEMM.$arithmetic.withValue(arithmetic) { task(i) } } }

@@ -48,8 +48,10 @@ extension Tensor {
         precondition(outSize.allSatisfy { $0 > 0 }, "conv3d: input \(shape) is smaller than kernel \(ks) after padding")
         let kdim = cin * ks.product, n = outSize.product, inPer = cin * inSize.product
         let direct = ks == [1, 1, 1] && geo.strides == [1, 1, 1] && geo.padding.allSatisfy { $0 == (0, 0) }
+        // The direct kernel where it was measured: the demo VAEs' channel counts (up to 32; docs/benchmarks.md,
+        // "Direct convolution"). Wider convolutions (Wan2.1's VAE) stay on im2col.
         if !direct && geo.strides == [1, 1, 1] && GEMM.avx512Available && !GEMM.bf16Active && ks[2] <= 17 && b > 0
-            && !Tensor.needsGrad([self, weight] + [bias].compactMap { $0 }) {
+            && cin <= 64 && cout <= 64 && !Tensor.needsGrad([self, weight] + [bias].compactMap { $0 }) {
             return conv3dDirect(weight, bias, geo, outSize: outSize)
         }
         let plane = outSize[1] * outSize[2]
@@ -151,7 +153,6 @@ extension Tensor {
     }
 }
 
-/// im2col for 3D: col[(c, a, i, j), (fo, ho, wo)] = x[c, fo·sf − pf + a, ho·sh − ph + i, wo·sw − pw + j] (0 outside).
 extension Tensor {
     /// `conv3d` without a graph, stride 1, on AVX-512: the direct kernel of Sources/CKernels/conv3d.c
     /// (input zero-padded once, tiles of 8 output channels × 32 output positions), the work items
@@ -190,6 +191,7 @@ extension Tensor {
     }
 }
 
+/// im2col for 3D: col[(c, a, i, j), (fo, ho, wo)] = x[c, fo·sf − pf + a, ho·sh − ph + i, wo·sw − pw + j] (0 outside).
 enum Im2Col {
     static func fill(_ col: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channels: Int, input: [Int],
                      kernel: [Int], output: [Int], frames: Range<Int>, geo: Conv3dGeometry) {
