@@ -115,6 +115,9 @@ final class GradientTests: XCTestCase {
         gradCheck([x], eps: 1e-3, "cross-entropy") { Tensor.crossEntropy($0[0], labels: [3, 0, 8, 3]) }
         let q = randomTensor([2, 5, 3, 4], seed: 23), k = randomTensor([2, 6, 3, 4], seed: 24), v = randomTensor([2, 6, 3, 4], seed: 25)
         gradCheck([q, k, v], eps: 1e-3, "attention") { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
+        // A head dimension of 32, the Wan models' (whose inference takes the one-kernel path on AVX-512).
+        let q32 = randomTensor([1, 9, 2, 32], seed: 27), k32 = randomTensor([1, 11, 2, 32], seed: 28), v32 = randomTensor([1, 11, 2, 32], seed: 29)
+        gradCheck([q32, k32, v32], eps: 1e-3, "attention, d 32") { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
         let angles = randomTensor([5, 2], seed: 26, lo: -3, hi: 3).data
         let cos = Tensor(shape: [5, 2], data: angles.map { Foundation.cos($0) }), sin = Tensor(shape: [5, 2], data: angles.map { Foundation.sin($0) })
         gradCheck([q], "rope") { $0[0].rope(cos: cos, sin: sin) }
