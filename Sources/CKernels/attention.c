@@ -19,11 +19,11 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "lanes.h"
+
 #define WIDE_TARGET __attribute__((target("avx512f,avx512bw")))
 
-static long roundUp32(long x) { return (x + 31) / 32 * 32; }
-
-long gpd_attention_scratch_floats(long lk, long d) { return roundUp32(lk) * d + 8 * roundUp32(lk) + 8 * d + lk * d; }
+long gpd_attention_scratch_floats(long lk, long d) { return roundUp(lk, 32) * d + 8 * roundUp(lk, 32) + 8 * d + lk * d; }
 
 /// s[r][0..32) = Σ_p q[r][p] · panel[p][0..32) for r < 8.
 WIDE_TARGET static inline void scoreTile(const float *q, long ldq, const float *panel, long d, float *s, long lds) {
@@ -67,7 +67,7 @@ WIDE_TARGET static inline void valueTile(const float *p, long ldp, const float *
 
 WIDE_TARGET void gpd_attention_f32(long lq, long lk, long d, float scale, const float *q, long ldq, const float *k, long ldk,
                                    const float *v, long ldv, float *out, long ldo, float *scratch) {
-    long lkp = roundUp32(lk);
+    long lkp = roundUp(lk, 32);
     float *panels = scratch, *s = scratch + lkp * d, *qTail = s + 8 * lkp, *values = qTail + 8 * d;
     // K into panels of 32 keys: panels[c][p][t] = k[32c + t][p], zero past the last key. Each panel
     // is 128 d bytes, so every panel starts 64-byte aligned when the scratch does.

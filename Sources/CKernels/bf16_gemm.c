@@ -30,6 +30,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lanes.h"
+
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 #define TILE_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16,amx-tile,amx-bf16")))
@@ -106,13 +108,9 @@ int gpd_cpu_is_amd(void) {
     return b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;   // "Auth" "enti" "cAMD"
 }
 
-static long roundUp(long x, long to) { return (x + to - 1) / to * to; }
 
 long gpd_bf16_packed_count(long n, long k) { return roundUp(n, 32) * roundUp(k, 32); }
 
-static inline __mmask16 firstLanes(long count) {
-    return count >= 16 ? (__mmask16)0xffff : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
 
 // Packed op(B): for each 16-column block j and each 32-deep step s of K, one 1 KB tile (512 values) —
 // row r holds the pairs (B[32s + 2r][16j + t], B[32s + 2r + 1][16j + t]) for t = 0 … 15.

@@ -19,11 +19,9 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define WIDE_TARGET __attribute__((target("avx512f,avx512bw")))
+#include "lanes.h"
 
-static inline __mmask16 firstLanes(long count) {
-    return count >= 16 ? (__mmask16)0xffff : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
+#define WIDE_TARGET __attribute__((target("avx512f,avx512bw")))
 
 long gpd_conv3d_padded_floats(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1) {
     return cin * (fi + pf0 + pf1) * (hi + ph0 + ph1) * (wi + pw0 + pw1) + 32;
@@ -31,14 +29,17 @@ long gpd_conv3d_padded_floats(long cin, long fi, long hi, long wi, long pf0, lon
 
 long gpd_conv3d_weight_floats(long cout, long cin, long kf, long kh, long kw) { return (cout + 7) / 8 * 8 * cin * kf * kh * kw; }
 
-void gpd_conv3d_prepare(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1,
-                        const float *x, float *padded, long cout, long kf, long kh, long kw, const float *w, float *arranged) {
+void gpd_conv3d_pad(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1,
+                    const float *x, float *padded) {
     long fp = fi + pf0 + pf1, hp = hi + ph0 + ph1, wp = wi + pw0 + pw1;
     memset(padded, 0, sizeof(float) * (size_t)gpd_conv3d_padded_floats(cin, fi, hi, wi, pf0, pf1, ph0, ph1, pw0, pw1));
     for (long c = 0; c < cin; c++)
         for (long f = 0; f < fi; f++)
             for (long h = 0; h < hi; h++)
                 memcpy(padded + ((c * fp + f + pf0) * hp + h + ph0) * wp + pw0, x + ((c * fi + f) * hi + h) * wi, sizeof(float) * (size_t)wi);
+}
+
+void gpd_conv3d_arrange(long cout, long cin, long kf, long kh, long kw, const float *w, float *arranged) {
     // arranged[block][c][tap][8] = w[8 block + o][c][tap], 0 for a channel past cout.
     long taps = kf * kh * kw, blocks = (cout + 7) / 8;
     for (long b = 0; b < blocks; b++)
@@ -97,10 +98,12 @@ long gpd_conv3d_padded_floats(long cin, long fi, long hi, long wi, long pf0, lon
     (void)cin; (void)fi; (void)hi; (void)wi; (void)pf0; (void)pf1; (void)ph0; (void)ph1; (void)pw0; (void)pw1; return 0;
 }
 long gpd_conv3d_weight_floats(long cout, long cin, long kf, long kh, long kw) { (void)cout; (void)cin; (void)kf; (void)kh; (void)kw; return 0; }
-void gpd_conv3d_prepare(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1,
-                        const float *x, float *padded, long cout, long kf, long kh, long kw, const float *w, float *arranged) {
-    (void)cin; (void)fi; (void)hi; (void)wi; (void)pf0; (void)pf1; (void)ph0; (void)ph1; (void)pw0; (void)pw1;
-    (void)x; (void)padded; (void)cout; (void)kf; (void)kh; (void)kw; (void)w; (void)arranged;
+void gpd_conv3d_pad(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1,
+                    const float *x, float *padded) {
+    (void)cin; (void)fi; (void)hi; (void)wi; (void)pf0; (void)pf1; (void)ph0; (void)ph1; (void)pw0; (void)pw1; (void)x; (void)padded;
+}
+void gpd_conv3d_arrange(long cout, long cin, long kf, long kh, long kw, const float *w, float *arranged) {
+    (void)cout; (void)cin; (void)kf; (void)kh; (void)kw; (void)w; (void)arranged;
 }
 void gpd_conv3d_rows(long cin, long fp, long hp, long wp, const float *padded, long cout, long kf, long kh, long kw,
                      const float *arranged, const float *bias, long fo, long ho, long wo, long frame, long block, float *y) {

@@ -79,10 +79,12 @@ void gpd_attention_f32(long lq, long lk, long d, float scale, const float *q, lo
 long gpd_conv3d_padded_floats(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1);
 long gpd_conv3d_weight_floats(long cout, long cin, long kf, long kh, long kw);
 
-/// Copies x [cin, fi, hi, wi] into `padded` with (before, after) zero padding per axis, and w
-/// [cout, cin, kf, kh, kw] into `arranged` in the layout gpd_conv3d_rows reads.
-void gpd_conv3d_prepare(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1,
-                        const float *x, float *padded, long cout, long kf, long kh, long kw, const float *w, float *arranged);
+/// Copies x [cin, fi, hi, wi] into `padded` with (before, after) zero padding per axis.
+void gpd_conv3d_pad(long cin, long fi, long hi, long wi, long pf0, long pf1, long ph0, long ph1, long pw0, long pw1,
+                    const float *x, float *padded);
+
+/// Copies w [cout, cin, kf, kh, kw] into `arranged` in the layout gpd_conv3d_rows reads.
+void gpd_conv3d_arrange(long cout, long cin, long kf, long kh, long kw, const float *w, float *arranged);
 
 /// y[co, frame, :, :] for the output channels 8·block … 8·block + 7 (those below cout) of one output
 /// frame: the stride-1 cross-correlation of the padded input (fp × hp × wp per channel) with the

@@ -1,7 +1,7 @@
 // The engine's worker threads: a fixed pool whose workers wait for the next parallel region by
-// spinning for a short while before they sleep, so that handing a region to them costs about a
-// microsecond instead of a thread wake-up (50–60 µs on a 2-vCPU virtual machine, where it cost more
-// than half of a 576-token model's small products; docs/benchmarks.md, "Handing work to the cores").
+// spinning for a short while before they sleep, so that handing a region to them does not wait for a
+// thread to wake up (50–60 µs on a 2-vCPU virtual machine, where a 576 × 128 → 128 product split over
+// two cores through Dispatch ran no faster than on one; docs/benchmarks.md, "Handing work to the cores").
 // Used only by `Parallel` in Tensors.
 #ifndef GPD_CTHREADS_H
 #define GPD_CTHREADS_H

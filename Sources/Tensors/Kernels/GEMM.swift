@@ -149,8 +149,8 @@ public enum GEMM {
     public static let splitOperand = 512 * 512
     /// Below this many multiply-adds a product runs on one thread. With Dispatch's sleeping workers a
     /// hand-off cost more than half of a product of the demo teacher's step (batch 2 × 80 tokens:
-    /// 2.6–10.5 M multiply-adds), and the limit was 2²⁴; the engine's pool hands work over in about a
-    /// microsecond, and 2²¹ ran the demo models' steps as fast or faster (docs/benchmarks.md, "Handing
+    /// 2.6–10.5 M multiply-adds), and the limit was 2²⁴; the engine's pool hands work over without a
+    /// wake-up, and 2²¹ ran the demo models' steps as fast or faster (docs/benchmarks.md, "Handing
     /// work to the cores").
     public static let singleThreadWork = 1 << 21
     public static let splitRows = 128

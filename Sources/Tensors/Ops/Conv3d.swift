@@ -171,9 +171,10 @@ extension Tensor {
         let y = Kernels.buffer(b * per) { py in
             data.withUnsafeBufferPointer { px in weight.data.withUnsafeBufferPointer { pw in
             padded.withUnsafeMutableBufferPointer { pp in arranged.withUnsafeMutableBufferPointer { pa in
+                gpd_conv3d_arrange(cout, cin, kf, kh, kw, pw.base, pa.base)
                 for bi in 0..<b {
-                    gpd_conv3d_prepare(cin, fi, hi, wi, p[0].0, p[0].1, p[1].0, p[1].1, p[2].0, p[2].1, px.base + bi * cin * fi * hi * wi,
-                                       pp.base + bi * padFloats, cout, kf, kh, kw, pw.base, pa.base)
+                    gpd_conv3d_pad(cin, fi, hi, wi, p[0].0, p[0].1, p[1].0, p[1].1, p[2].0, p[2].1, px.base + bi * cin * fi * hi * wi,
+                                   pp.base + bi * padFloats)
                 }
                 let (paBase, ppBase) = (UnsafePointer(pa.base), UnsafePointer(pp.base))
                 let run = { (pb: UnsafePointer<Float>?) in
