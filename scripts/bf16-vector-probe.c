@@ -1,12 +1,17 @@
 // The BF16 vector product (Sources/CKernels/bf16_gemm.c, gpd_bf16_gemm_packed_vectors) against
-// OpenBLAS's F32 sgemm on one core, and the instruction's own peak: how many VDPBF16PS and how many
-// F32 FMAs (512 bits wide) one core retires per second with no memory traffic. Both products compute
+// OpenBLAS's F32 sgemm on one core, and the instructions' own peaks: how many VDPBF16PS, how many
+// F32 FMAs and, where the CPU has AVX512-FP16, how many FP16 FMAs (all 512 bits wide) one core
+// retires per second with no memory traffic. Both products compute
 // x·Wᵀ ([M, K] by [N, K]) into the same C; each is timed as the best of `calls` calls, interleaved
 // call by call, so a machine whose speed drifts slows them alike. Packing W is timed apart (a linear
 // layer packs its weight on every call; attention packs each head's K and V once for all its blocks).
 //
-//   cc -O2 -ISources/CKernels/include scripts/bf16-vector-probe.c Sources/CKernels/bf16_gemm.c \
+//   clang -O2 -ISources/CKernels/include scripts/bf16-vector-probe.c Sources/CKernels/bf16_gemm.c \
 //      -o /tmp/bf16-vector-probe -lopenblas -lpthread
+//
+// clang, as SwiftPM builds the package's C: the loops rely on `#pragma clang loop unroll(full)` to keep
+// their sums in registers, and gcc (Debian's `cc`) ignores it and keeps them in memory, which
+// measures a store and a load per instruction instead of the instruction.
 //   OPENBLAS_CORETYPE=Cooperlake /tmp/bf16-vector-probe 1152 128 128 [calls]
 //
 // Only on a CPU with AVX512-BF16 (`gpd --version` says). Set OPENBLAS_CORETYPE to the core `gpd
@@ -40,6 +45,22 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static float cha
     return s;
 }
 
+// The same 12 chains of FP16 FMAs, 32 lanes each: acc += 1 · 1 (the sums stop growing at 2048, where
+// adding 1 no longer changes an FP16 value; no infinities, no subnormals).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512fp16"))) static float halfChains(long n) {
+    __m512h acc[12];
+    for (int r = 0; r < 12; r++) acc[r] = _mm512_setzero_ph();
+    __m512h x = _mm512_set1_ph((_Float16)1.0f), y = x;
+    for (long i = 0; i < n; i++) {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < 12; r++) acc[r] = _mm512_fmadd_ph(x, y, acc[r]);
+        __asm__ volatile("" : "+v"(x));
+    }
+    float s = 0;
+    for (int r = 0; r < 12; r++) s += (float)_mm512_reduce_add_ph(acc[r]);
+    return s;
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s M N K [calls]\n", argv[0]); return 2; }
     if (!gpd_avx512_bf16_available()) { fprintf(stderr, "this CPU has no AVX512-BF16\n"); return 1; }
@@ -55,8 +76,15 @@ int main(int argc, char **argv) {
     sink += chains(chain, 0);
     double fma = now() - t;
     (void)sink;
-    printf("peak, one core: VDPBF16PS %.1f GFLOP/s (%.2f G/s), FMA %.1f GFLOP/s (%.2f G/s)\n",
+    printf("peak, one core: VDPBF16PS %.1f GFLOP/s (%.2f G/s), FMA %.1f GFLOP/s (%.2f G/s)",
            12.0 * chain * 64 / dot / 1e9, 12.0 * chain / dot / 1e9, 12.0 * chain * 32 / fma / 1e9, 12.0 * chain / fma / 1e9);
+    if (__builtin_cpu_supports("avx512fp16")) {
+        t = now();
+        sink += halfChains(chain);
+        double half = now() - t;
+        printf(", FP16 FMA %.1f GFLOP/s (%.2f G/s)", 12.0 * chain * 64 / half / 1e9, 12.0 * chain / half / 1e9);
+    }
+    printf("\n");
 
     float *a = malloc(sizeof(float) * m * k), *w = malloc(sizeof(float) * n * k), *c = malloc(sizeof(float) * m * n);
     uint16_t *packed = malloc(sizeof(uint16_t) * gpd_bf16_packed_count(n, k));
