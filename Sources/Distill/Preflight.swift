@@ -24,7 +24,7 @@ public enum Preflight {
         let (t, m) = (source.textEncoder.config, source.transformer.config)
         let w = c.model.initWidth, widened = w > 1 ? " (times model.init_width = \(w))" : ""
         let pairs: [(String, String, String)] = [
-            ("text.dim", "\(t.dim)", "\(c.text.dim)"), ("text.layers", "\(t.layers)", "\(c.text.layers)"),
+            ("text.dim", "\(t.dim)", "\(c.text.dim)"), ("text.layers", "\(t.layers)", c.text.initLayers.isEmpty ? "\(c.text.layers)" : "\(t.layers)"),
             ("text.heads", "\(t.heads)", "\(c.text.heads)"), ("text.ffn", "\(t.ffn)", "\(c.text.ffn)"),
             ("text.text_length", "\(t.textLength)", "\(c.text.textLength)"),
             ("model.heads" + widened, "\(m.numAttentionHeads * w)", "\(c.model.heads)"),
@@ -38,6 +38,9 @@ public enum Preflight {
         }
         if let bad = c.model.initLayers.first(where: { $0 >= m.numLayers }) {
             throw ConfigError(path, "model.init_layers", "names layer \(bad) where '\(c.model.initFrom)' has \(m.numLayers) (0…\(m.numLayers - 1))")
+        }
+        if let bad = c.text.initLayers.first(where: { $0 >= t.layers }) {
+            throw ConfigError(path, "text.init_layers", "names layer \(bad) where '\(c.model.initFrom)''s text encoder has \(t.layers) (0…\(t.layers - 1))")
         }
         let ours = c.model.config(latentChannels: zDim, textDim: c.text.dim)
         var theirs = m

@@ -53,7 +53,7 @@ public final class TeacherTrainer {
         if !config.model.initFrom.isEmpty, try session.folder.checkpoints().isEmpty {
             var shares = RNG(seed: config.train.seed &+ 0x5769_6474)   // model.init_width's shares: not the weights' stream
             try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root, layers: config.model.initLayers,
-                                width: config.model.initWidth, rng: &shares)
+                                textLayers: config.text.initLayers, width: config.model.initWidth, rng: &shares)
         }
         structure = config.text.structureWeight > 0 ? StructureHead(dim: config.text.dim, rng: &rng) : nil
         params = text.parameters() + dit.parameters() + (structure?.parameters() ?? [])
@@ -65,22 +65,29 @@ public final class TeacherTrainer {
     /// Copies a trained teacher's text encoder and transformer (`model.init_from`) into `model`, every
     /// tensor by name; one that is missing or shaped differently is an error naming it. The EMA and
     /// the optimizer start from the copied weights. `layers` (`model.init_layers`; empty: one to one)
-    /// names the source layer of each of the model's layers, -1 for one that starts as the identity;
-    /// `width` (`model.init_width`) widens the source's transformer first (WidthGrowth, shares from `rng`).
-    static func initialize(_ model: VideoModel, from ref: String, runsRoot: String, layers: [Int] = [], width: Int = 1, rng: inout RNG) throws {
+    /// names the source layer of each of the transformer's layers, -1 for one that starts as the
+    /// identity, and `textLayers` (`text.init_layers`) does the same for the text encoder's; `width`
+    /// (`model.init_width`) widens the source's transformer first (WidthGrowth, shares from `rng`).
+    static func initialize(_ model: VideoModel, from ref: String, runsRoot: String, layers: [Int] = [], textLayers: [Int] = [],
+                           width: Int = 1, rng: inout RNG) throws {
         let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
         let source = try VideoModel.load(folder: folder)
-        /// The source tensor of each of the transformer's names: a block's through `layers`, nil for a new layer's.
-        func sourceName(_ name: String) -> String? {
-            let parts = name.split(separator: ".", maxSplits: 2)
-            guard !layers.isEmpty, parts.count == 3, parts[0] == "blocks", let i = Int(parts[1]) else { return name }
-            return layers[i] < 0 ? nil : "blocks.\(layers[i]).\(parts[2])"
+        /// The source tensor of each of a part's names through its layer map: a block's through `map`, nil for a new layer's.
+        func sourceName(_ map: [Int]) -> (String) -> String? {
+            { name in
+                let parts = name.split(separator: ".", maxSplits: 2)
+                guard !map.isEmpty, parts.count == 3, parts[0] == "blocks", let i = Int(parts[1]) else { return name }
+                return map[i] < 0 ? nil : "blocks.\(map[i]).\(parts[2])"
+            }
         }
-        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String, source: (String) -> String? = { $0 }) throws {
+        /// Copies `from` into `into` by `source`'s names; a new layer's tensors named in `residual` are zeroed
+        /// (the rest keep the run's seed's draws). `key`: the config key of the part's layer map.
+        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String, key: String, mapped: Bool,
+                  residual: [String], source: (String) -> String?) throws {
             let src = Dictionary(from, uniquingKeysWith: { a, _ in a })
             for (name, p) in into {
                 guard let from = source(name) else {   // a new layer: the identity
-                    if WanBlock.residualOutputs.contains(where: { name.hasSuffix("." + $0) }) { p.data = [Float](repeating: 0, count: p.count) }
+                    if residual.contains(where: { name.hasSuffix("." + $0) }) { p.data = [Float](repeating: 0, count: p.count) }
                     continue
                 }
                 guard let t = src[from] else { throw ConfigError(folder, "model.init_from", "it has no \(part).\(from)") }
@@ -90,12 +97,13 @@ public final class TeacherTrainer {
                 p.data = t.data
             }
             if let extra = Set(src.keys).subtracting(into.compactMap { source($0.0) }).sorted().first {
-                throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; \(layers.isEmpty ? "the architectures must match" : "model.init_layers must use every layer of init_from")")
+                throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; \(mapped ? "\(key) must use every layer of init_from" : "the architectures must match")")
             }
         }
-        try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder")
+        try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder", key: "text.init_layers",
+                 mapped: !textLayers.isEmpty, residual: TextEncoderBlock.residualOutputs, source: sourceName(textLayers))
         try copy(model.transformer.namedParameters(), WidthGrowth.widen(source.transformer.namedParameters(), factor: width, rng: &rng),
-                 "transformer", source: sourceName)
+                 "transformer", key: "model.init_layers", mapped: !layers.isEmpty, residual: WanBlock.residualOutputs, source: sourceName(layers))
     }
 
     var named: [(String, Tensor)] {

@@ -191,8 +191,15 @@ public struct TextSection: ConfigSection, Equatable {
     /// Weight of the caption-structure task (`StructureHead`: which object is on top or at the left, which
     /// below or at the right, along which axis) added to the flow loss; 0 trains without it.
     public var structureWeight = 0.0
+    /// Where each of the text encoder's layers comes from when the teacher starts from one
+    /// (`model.init_from`) whose encoder has other layers: the index of its layer to copy, or -1 for a
+    /// new layer that starts as the identity (its attention output and FFN output zeroed, so at step 0
+    /// the encoder computes exactly what init_from's computes); every layer of init_from's encoder is
+    /// used. Empty: the same layers, copied one to one.
+    public var initLayers: [Int] = []
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dim, layers, heads, ffn, textLength = "text_length", positionInit = "position_init", structureWeight = "structure_weight"
+        case initLayers = "init_layers"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
@@ -203,6 +210,7 @@ public struct TextSection: ConfigSection, Equatable {
         do { try config(vocab: 64).validate(path: path) } catch let ModelError.config(_, field, m) { throw ConfigError(path, "\(prefix).\(field)", m) }
         guard positionInit.isFinite, positionInit >= 0, positionInit <= 10 else { throw ConfigError(path, "\(prefix).position_init", "must be 0…10, got \(positionInit)") }
         guard structureWeight.isFinite, structureWeight >= 0 else { throw ConfigError(path, "\(prefix).structure_weight", "must be 0 or more, got \(structureWeight)") }
+        try LayerMap.validate(initLayers, layers: layers, prefix: prefix, path: path)
     }
 }
 
@@ -252,10 +260,19 @@ public struct DiTSection: ConfigSection, Equatable {
         }
         guard !initLayers.isEmpty else { return }
         try ConfigFile.require(!initFrom.isEmpty, path, "\(prefix).init_layers", "needs init_from (the teacher whose layers it names)")
-        try ConfigFile.require(initLayers.count == layers, path, "\(prefix).init_layers",
-                               "names \(initLayers.count) layers where \(prefix).layers is \(layers); it needs one entry per layer")
-        if let bad = initLayers.first(where: { $0 < -1 }) {
-            throw ConfigError(path, "\(prefix).init_layers", "has \(bad): an entry is a layer of init_from (0 or more) or -1 for a new one")
+        try LayerMap.validate(initLayers, layers: layers, prefix: prefix, path: path)
+    }
+}
+
+/// A map from a grown model's layers to the layers of the model it starts from (`model.init_layers`,
+/// `text.init_layers`): one entry per layer, each a source layer or -1 for a new one.
+enum LayerMap {
+    static func validate(_ map: [Int], layers: Int, prefix: String, path: String) throws {
+        guard !map.isEmpty else { return }
+        let key = "\(prefix).init_layers"
+        try ConfigFile.require(map.count == layers, path, key, "names \(map.count) layers where \(prefix).layers is \(layers); it needs one entry per layer")
+        if let bad = map.first(where: { $0 < -1 }) {
+            throw ConfigError(path, key, "has \(bad): an entry is a layer of init_from (0 or more) or -1 for a new one")
         }
     }
 }
@@ -345,6 +362,8 @@ public struct TeacherTrainConfig: Equatable {
         c.train = try ConfigFile.decode(TrainSection.self, from: t["train"] as? [String: Any], path: path, prefix: "train")
         c.flow = try ConfigFile.decode(FlowSection.self, from: t["flow"] as? [String: Any], path: path, prefix: "flow")
         c.sample = try ConfigFile.decode(SampleSection.self, from: t["sample"] as? [String: Any], path: path, prefix: "sample")
+        try ConfigFile.require(c.text.initLayers.isEmpty || !c.model.initFrom.isEmpty, path, "text.init_layers",
+                               "needs model.init_from (the teacher whose text encoder layers it names)")
         return c
     }
 

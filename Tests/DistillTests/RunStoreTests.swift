@@ -348,6 +348,71 @@ final class RunStoreTests: XCTestCase {
         assertRefused(try trainer(try config("layers = 1\ninit_from = \"src\"\ninit_layers = [-1]\n", "dropped"), "dropped"), mentioning: "transformer.blocks.0.", "model.init_layers")
     }
 
+    /// text.init_layers grows the text encoder of a trained teacher the same way: each layer copies the
+    /// source layer it names, a -1 layer starts as the identity, so the grown encoder reads every prompt
+    /// exactly as its source does, and its new layers then learn. A map that does not fit is refused by key.
+    func testTeacherTextInitLayersGrowsTheTextEncoderThatReadsTheSame() throws {
+        try TinyModels.teacher(at: root + "/tiny")
+        let tinyText = "[text]\ndim = 8\nlayers = 1\nheads = 2\nffn = 8\n"
+        func config(text: String, model: String, _ name: String) throws -> TeacherTrainConfig {
+            let base = TinyModels.teacherConfig(vae: root + "/tiny/vae", steps: 2, batch: 2, checkpointEvery: 1)
+            XCTAssertTrue(base.contains(tinyText), "the tiny teacher's [text] section is as this test expects")
+            let toml = base.replacingOccurrences(of: tinyText, with: "[text]\ndim = 8\nheads = 2\nffn = 8\n" + text)
+                .replacingOccurrences(of: "[model]\n", with: "[model]\n" + model)
+            try toml.write(toFile: root + "/\(name).toml", atomically: true, encoding: .utf8)
+            return try TeacherTrainConfig.load(root + "/\(name).toml")
+        }
+        let trainer = teacherTrainer
+        try trainer(try config(text: "layers = 1\n", model: "", "src"), "src").run(resume: false)
+        let source = try VideoModel.load(folder: root + "/src/export")
+        let grown = try config(text: "layers = 3\ninit_layers = [-1, 0, -1]\n", model: "init_from = \"src\"\n", "grown")
+        XCTAssertEqual(grown.text.initLayers, [-1, 0, -1])
+        try grown.toml().write(toFile: root + "/grown-again.toml", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try TeacherTrainConfig.load(root + "/grown-again.toml"), grown, "the run's config.toml keeps text.init_layers")
+        XCTAssertNoThrow(try Preflight.check(grown, path: "grown.toml", runsRoot: root))
+        let started = try trainer(grown, "grown")
+        let cold = try trainer(try config(text: "layers = 3\n", model: "", "cold3"), "cold3")
+        let drawn = Dictionary(uniqueKeysWithValues: cold.model.textEncoder.namedParameters().map { ($0.0, $0.1.data) })
+        let text = started.model.textEncoder
+        XCTAssertEqual(text.blocks.count, 3)
+        let src = Dictionary(uniqueKeysWithValues: source.textEncoder.namedParameters().map { ($0.0, $0.1.data) })
+        for (name, p) in text.namedParameters() {
+            if name.hasPrefix("blocks.1.") {
+                XCTAssertEqual(p.data, src["blocks.0." + name.dropFirst("blocks.1.".count)], name)
+            } else if name.hasPrefix("blocks.") {   // a new layer: its residual outputs zero, the rest as the run's seed drew them
+                if TextEncoderBlock.residualOutputs.contains(where: { name.hasSuffix("." + $0) }) {
+                    XCTAssertTrue(p.data.allSatisfy { $0 == 0 }, name)
+                    XCTAssertTrue(!name.hasSuffix("weight") || drawn[name]!.contains { $0 != 0 }, "\(name) is drawn nonzero without init_layers")
+                } else {
+                    XCTAssertEqual(p.data, drawn[name], name)
+                }
+            } else {
+                XCTAssertEqual(p.data, src[name], name)
+            }
+        }
+        for ((n, a), (_, b)) in zip(started.model.transformer.namedParameters(), source.transformer.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
+
+        // The same encoding of every prompt, bit for bit (prompts of 1 to 6 tokens, the EOS included).
+        let prompts = [[1], [5, 9, 2], [7, 7, 12, 30, 4, 2]]
+        XCTAssertEqual(try text(prompts).data, try source.textEncoder(prompts).data)
+
+        // Training moves the new layers' outputs off zero.
+        try started.run(resume: false)
+        for name in ["blocks.0.wo.weight", "blocks.2.o.weight"] {
+            XCTAssertTrue(text.namedParameters().contains { $0.0 == name && $0.1.data.contains { $0 != 0 } }, name)
+        }
+
+        let from = "init_from = \"src\"\n"
+        assertRefused(try config(text: "layers = 3\ninit_layers = [0, -1]\n", model: from, "short"), mentioning: "text.init_layers", "one entry per layer")
+        assertRefused(try config(text: "layers = 2\ninit_layers = [0, -1]\n", model: "", "nosource"), mentioning: "text.init_layers", "needs model.init_from")
+        assertRefused(try config(text: "layers = 2\ninit_layers = [0, -2]\n", model: from, "minus2"), mentioning: "text.init_layers", "-2")
+        let beyond = try config(text: "layers = 2\ninit_layers = [0, 1]\n", model: from, "beyond")
+        assertRefused(try Preflight.check(beyond, path: "beyond.toml", runsRoot: root), mentioning: "text.init_layers", "names layer 1 where 'src''s text encoder has 1")
+        // A map that leaves one of the source's layers out is refused too: every trained layer is used.
+        assertRefused(try trainer(try config(text: "layers = 1\ninit_layers = [-1]\n", model: from, "dropped"), "dropped"),
+                      mentioning: "text_encoder.blocks.0.", "text.init_layers")
+    }
+
     /// model.init_width widens a trained teacher (heads and FFN) into one that computes the same
     /// velocity, whose copies of a channel are not equal where they read (so training can part them).
     func testTeacherInitWidthWidensATrainedTeacherThatComputesTheSame() throws {

@@ -39,6 +39,10 @@ public final class TextEncoderBlock: Module {
     public let norm2: RMSNorm, wi: Linear, wo: Linear
     let heads: Int
 
+    /// The tensors that write into the residual stream: zeroed, they make the block the identity
+    /// (a new layer of a grown encoder, `text.init_layers`).
+    public static let residualOutputs = ["o.weight", "o.bias", "wo.weight", "wo.bias"]
+
     init(_ c: TextEncoderConfig, rng: inout RNG) {
         norm1 = RMSNorm(c.dim); norm2 = RMSNorm(c.dim)
         q = Linear(c.dim, c.dim, rng: &rng); k = Linear(c.dim, c.dim, rng: &rng); v = Linear(c.dim, c.dim, rng: &rng); o = Linear(c.dim, c.dim, rng: &rng)
