@@ -288,6 +288,29 @@ final class RunStoreTests: XCTestCase {
         XCTAssertThrowsError(try body(), line: line) { e in XCTAssertTrue(words.allSatisfy { "\(e)".contains($0) }, "\(e)", line: line) }
     }
 
+    /// Asserts that `grown` (three blocks, grown by the map [-1, 0, -1] from a one-block `source`) holds
+    /// source's block 0 as its block 1 and source's other tensors; its new blocks 0 and 2 have the
+    /// `residual` tensors zeroed (each drawn nonzero without the map) and the rest as `drawn`, a model
+    /// of the grown shape built from the same seed, drew them.
+    private func assertGrownFromOneLayer(_ grown: [(String, Tensor)], source: [(String, Tensor)], drawn: [String: [Float]],
+                                         residual: [String], line: UInt = #line) {
+        let src = Dictionary(uniqueKeysWithValues: source.map { ($0.0, $0.1.data) })
+        for (name, p) in grown {
+            if name.hasPrefix("blocks.1.") {
+                XCTAssertEqual(p.data, src["blocks.0." + name.dropFirst("blocks.1.".count)], name, line: line)
+            } else if name.hasPrefix("blocks.") {
+                if residual.contains(where: { name.hasSuffix("." + $0) }) {
+                    XCTAssertTrue(p.data.allSatisfy { $0 == 0 }, name, line: line)
+                    XCTAssertTrue(!name.hasSuffix("weight") || drawn[name]!.contains { $0 != 0 }, "\(name) is drawn nonzero without the map", line: line)
+                } else {
+                    XCTAssertEqual(p.data, drawn[name], name, line: line)
+                }
+            } else {
+                XCTAssertEqual(p.data, src[name], name, line: line)
+            }
+        }
+    }
+
     private func teacherTrainer(_ cfg: TeacherTrainConfig, _ name: String) throws -> TeacherTrainer {
         try TeacherTrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: false))
     }
@@ -308,21 +331,7 @@ final class RunStoreTests: XCTestCase {
         let drawn = Dictionary(uniqueKeysWithValues: try trainer(try config("layers = 3\n", "cold3"), "cold3").model.transformer.namedParameters().map { ($0.0, $0.1.data) })
         let dit = started.model.transformer
         XCTAssertEqual(dit.blocks.count, 3)
-        let src = Dictionary(uniqueKeysWithValues: source.transformer.namedParameters().map { ($0.0, $0.1.data) })
-        for (name, p) in dit.namedParameters() {
-            if name.hasPrefix("blocks.1.") {
-                XCTAssertEqual(p.data, src["blocks.0." + name.dropFirst("blocks.1.".count)], name)
-            } else if name.hasPrefix("blocks.") {   // a new layer: its residual outputs zero, the rest as the run's seed drew them
-                if WanBlock.residualOutputs.contains(where: { name.hasSuffix("." + $0) }) {
-                    XCTAssertTrue(p.data.allSatisfy { $0 == 0 }, name)
-                    XCTAssertTrue(!name.hasSuffix("weight") || drawn[name]!.contains { $0 != 0 }, "\(name) is drawn nonzero without init_layers")
-                } else {
-                    XCTAssertEqual(p.data, drawn[name], name)
-                }
-            } else {
-                XCTAssertEqual(p.data, src[name], name)
-            }
-        }
+        assertGrownFromOneLayer(dit.namedParameters(), source: source.transformer.namedParameters(), drawn: drawn, residual: WanBlock.residualOutputs)
         for ((n, a), (_, b)) in zip(started.model.textEncoder.namedParameters(), source.textEncoder.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
 
         // The same velocity, bit for bit, at two noise levels.
@@ -375,21 +384,7 @@ final class RunStoreTests: XCTestCase {
         let drawn = Dictionary(uniqueKeysWithValues: cold.model.textEncoder.namedParameters().map { ($0.0, $0.1.data) })
         let text = started.model.textEncoder
         XCTAssertEqual(text.blocks.count, 3)
-        let src = Dictionary(uniqueKeysWithValues: source.textEncoder.namedParameters().map { ($0.0, $0.1.data) })
-        for (name, p) in text.namedParameters() {
-            if name.hasPrefix("blocks.1.") {
-                XCTAssertEqual(p.data, src["blocks.0." + name.dropFirst("blocks.1.".count)], name)
-            } else if name.hasPrefix("blocks.") {   // a new layer: its residual outputs zero, the rest as the run's seed drew them
-                if TextEncoderBlock.residualOutputs.contains(where: { name.hasSuffix("." + $0) }) {
-                    XCTAssertTrue(p.data.allSatisfy { $0 == 0 }, name)
-                    XCTAssertTrue(!name.hasSuffix("weight") || drawn[name]!.contains { $0 != 0 }, "\(name) is drawn nonzero without init_layers")
-                } else {
-                    XCTAssertEqual(p.data, drawn[name], name)
-                }
-            } else {
-                XCTAssertEqual(p.data, src[name], name)
-            }
-        }
+        assertGrownFromOneLayer(text.namedParameters(), source: source.textEncoder.namedParameters(), drawn: drawn, residual: TextEncoderBlock.residualOutputs)
         for ((n, a), (_, b)) in zip(started.model.transformer.namedParameters(), source.transformer.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
 
         // The same encoding of every prompt, bit for bit (prompts of 1 to 6 tokens, the EOS included).
