@@ -163,5 +163,15 @@ final class BF16Tests: XCTestCase {
         }
         XCTAssertEqual(y[x.firstIndex(of: 1000)!], 1000)
         XCTAssertEqual(y[x.firstIndex(of: -1000)!], 0)
+        // The backward: dy · GELU′(x) against the Double derivative of the same function.
+        let dy = x.indices.map { Float(($0 * 29) % 13) / 4 - 1.5 }
+        var dx = [Float](repeating: .nan, count: x.count)
+        gpd_gelu16_backward(x, dy, &dx, x.count)
+        for i in x.indices {
+            let d = Double(x[i]), u = 0.7978845608028654 * (d + 0.044715 * d * d * d)
+            let t = Foundation.tanh(u), du = 0.7978845608028654 * (1 + 3 * 0.044715 * d * d)
+            let want = Double(dy[i]) * (0.5 * (1 + t) + 0.5 * d * (1 - t * t) * du)
+            XCTAssertEqual(Double(dx[i]), want, accuracy: 2e-6 * max(1, abs(want)), "GELU′(\(x[i])) · \(dy[i])")
+        }
     }
 }

@@ -63,6 +63,11 @@ float gpd_exp_row_shifted(float *row, long n, float scale);
 /// activation's forward (Tensor.geluWide). Call only when gpd_avx512_available() returned 1.
 void gpd_gelu16(const float *x, float *y, long n);
 
+/// dx = dy · GELU′(x) (the derivative of gpd_gelu16's function, Kernels.geluBackward's formula in
+/// Tensors), 16 lanes at a time: the FFN activation's backward. Call only when gpd_avx512_available()
+/// returned 1.
+void gpd_gelu16_backward(const float *x, const float *dy, float *dx, long n);
+
 /// Floats of scratch gpd_attention_f32 needs for `lk` keys of head dimension `d`.
 long gpd_attention_scratch_floats(long lk, long d);
 

@@ -35,15 +35,22 @@ extension Tensor {
 
     /// GELU with the tanh approximation (PyTorch `approximate="tanh"`).
     public func gelu() -> Tensor {
-        // 16 lanes wide where the CPU has AVX-512 (the Swift build's loops are 8 wide); the backward
-        // reads x only, so it is the same either way.
-        return pointwise("gelu", GEMM.avx512Available ? Self.geluWide : Kernels.gelu, backward: Kernels.geluBackward)
+        // 16 lanes wide where the CPU has AVX-512 (the Swift build's loops are 8 wide), forward and backward.
+        GEMM.avx512Available ? pointwise("gelu", Self.geluWide, backward: Self.geluBackwardWide)
+                             : pointwise("gelu", Kernels.gelu, backward: Kernels.geluBackward)
     }
 
     /// GELU through the C kernels' 16-lane loop, Kernels.gelu's formula; only where GEMM.avx512Available.
     public static func geluWide(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
         precondition(GEMM.avx512Available && x.count == y.count, "geluWide: needs AVX-512 and equal lengths")
         if let px = x.baseAddress, let py = y.baseAddress { gpd_gelu16(px, py, x.count) }
+    }
+
+    /// GELU's backward through the C kernels' 16-lane loop, Kernels.geluBackward's formula; only where
+    /// GEMM.avx512Available.
+    public static func geluBackwardWide(_ x: UnsafeBufferPointer<Float>, _ dy: UnsafeBufferPointer<Float>, _ dx: UnsafeMutableBufferPointer<Float>) {
+        precondition(GEMM.avx512Available && x.count == dy.count && x.count == dx.count, "geluBackwardWide: needs AVX-512 and equal lengths")
+        if let px = x.baseAddress, let pg = dy.baseAddress, let pd = dx.baseAddress { gpd_gelu16_backward(px, pg, pd, x.count) }
     }
 
     public func tanh() -> Tensor {
