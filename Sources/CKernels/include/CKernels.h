@@ -3,7 +3,8 @@
 // vectors (AMD Zen 4 and later, Intel Cooper Lake); Swift has no intrinsics for either. Used for
 // inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
 // Beside it, AVX-512 code that the Haswell-targeted Swift build cannot emit, used wherever the CPU
-// has AVX-512: two loops (an exponential row and GELU) and one head's F32 attention without a graph.
+// has AVX-512: loops for an exponential row and GELU (forward and backward) and one head's F32 attention
+// without a graph.
 // Docs: docs/benchmarks.md, "BF16 products on AMX", "Exponentials 16 lanes wide wherever the CPU
 // has AVX-512" and "Attention in one kernel".
 #ifndef GPD_CKERNELS_H

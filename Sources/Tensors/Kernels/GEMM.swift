@@ -77,7 +77,7 @@ public enum GEMM {
     public static let studioDefault: Arithmetic = bf16Tiles ? .bf16 : .f32
 
     /// Whether this machine runs AVX-512 (F and BW): the C kernels' 16-lane loops then serve
-    /// attention's softmax without a graph and GELU's forward, F32 or BF16 (the Swift build targets AVX2).
+    /// attention's softmax without a graph and GELU (forward and backward), F32 or BF16 (the Swift build targets AVX2).
     public static let avx512Available = gpd_avx512_available() == 1
 
     /// Whether products here run in BF16: asked for, and the machine has the units.
