@@ -416,4 +416,12 @@ public enum ModelRef {
         if isRunName, FileManager.default.fileExists(atPath: run + "/model.json") { return run }
         throw TensorError.file(path: ref, "not a model: expected demo:NAME, a run with an export in \(runsRoot), or a folder with model.json")
     }
+
+    /// `resolve`, made absolute against the working directory: for a weaker model named on the command
+    /// line (`--autoguide MODEL,A`), which `VideoModel.weaker` would otherwise read relative to the
+    /// model's own folder, as it reads model.json's `sampling.autoguide`.
+    public static func resolveAbsolute(_ ref: String, runsRoot: String) throws -> String {
+        let path = try resolve(ref, runsRoot: runsRoot)
+        return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
 }

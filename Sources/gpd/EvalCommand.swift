@@ -79,7 +79,7 @@ struct EvalCommand: ParsableCommand {
         let texts = try readPrompts(prompts)
         try checkPrompts(texts)
         let seedList = try EvalSuite.parseSeeds(seeds)
-        let base = try sampling.apply(to: m.config.sampling) { try ModelRef.resolve($0, runsRoot: runs.root) }
+        let base = try sampling.apply(to: m.config.sampling) { try ModelRef.resolveAbsolute($0, runsRoot: runs.root) }
         let jobs = texts.flatMap { p in seedList.map { (p, $0) } }
         let schedule = try base.schedule()
         let firstStep = try fromReal.map { try schedule.firstStep(strength: $0) } ?? 0

@@ -163,7 +163,7 @@ struct ModelCommand: ParsableCommand {
             }
             let source = try ModelRef.resolve(model, runsRoot: runs.root)
             let m = try VideoModel.load(folder: source)
-            let share = try shareWith.map { try ModelRef.resolve($0, runsRoot: runs.root) }
+            let share = try shareWith.map { try ModelRef.resolveAbsolute($0, runsRoot: runs.root) }
             let omitted = try m.export(to: out, storage: st, shareWith: share, vaeFolder: vaeFolder)
             let size = ((try? FileManager.default.attributesOfItem(atPath: out + "/model.safetensors")[.size]) as? Int) ?? 0
             print("\(out): \(m.config.kind) model, weights \(storage.lowercased()) \(String(format: "%.2f", Double(size) / 1e6)) MB" +
@@ -377,7 +377,7 @@ struct SampleCommand: ParsableCommand {
         let t0 = Date()
         let m = try VideoModel.load(folder: try ModelRef.resolve(ref, runsRoot: runs.root))
         let loadSeconds = Date().timeIntervalSince(t0)
-        let s = try sampling.apply(to: m.config.sampling) { try ModelRef.resolve($0, runsRoot: runs.root) }
+        let s = try sampling.apply(to: m.config.sampling) { try ModelRef.resolveAbsolute($0, runsRoot: runs.root) }
         let schedule = try s.schedule()
         let start = try fromReal.map { (latents: try m.realLatents(prompt: prompt!, seed: seed), strength: $0) }
         let steps = schedule.steps - (try fromReal.map { try schedule.firstStep(strength: $0) } ?? 0)

@@ -120,6 +120,25 @@ final class AutoguideFolderTests: XCTestCase {
         }
     }
 
+    /// A weaker model named on the command line (`--autoguide MODEL,A`) is a path from the working
+    /// directory, not from the model's folder as model.json's is: `ModelRef.resolveAbsolute` makes it so.
+    func testAWeakerModelNamedFromTheWorkingDirectoryIsFoundWhereverTheModelIs() throws {
+        let (strong, weak) = (root + "/models/strong", root + "/models/weak")
+        try strongAndWeak(strong, weak, weight: 1)
+        let here = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(root))
+        defer { FileManager.default.changeCurrentDirectoryPath(here) }
+        let m = try VideoModel.load(folder: "models/strong")
+        let named = try ModelRef.resolveAbsolute("models/weak", runsRoot: root + "/runs")
+        XCTAssertTrue(named.hasPrefix("/"), named)
+        let w = try m.weaker(try AutoguideSettings(model: named, weight: 1))
+        XCTAssertEqual(w.transformer.namedParameters().map(\.1.data), try VideoModel.load(folder: weak).transformer.namedParameters().map(\.1.data))
+        // The same name as given would be read from the model's folder (models/strong/models/weak).
+        XCTAssertThrowsError(try m.weaker(try AutoguideSettings(model: try ModelRef.resolve("models/weak", runsRoot: root + "/runs"), weight: 1))) { e in
+            XCTAssertTrue("\(e)".contains("strong/models/weak") && "\(e)".contains("not a model folder"), "\(e)")
+        }
+    }
+
     func testDistillationsGuidedTeacherGuidesAwayFromTheFoldersWeakerModel() throws {
         let (strong, weak) = (root + "/strong", root + "/weak")
         try strongAndWeak(strong, weak, weight: 7)
