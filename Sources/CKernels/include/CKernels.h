@@ -3,10 +3,10 @@
 // vectors (AMD Zen 4 and later, Intel Cooper Lake); Swift has no intrinsics for either. Used for
 // inference only, where the caller asks for it (GEMM.withArithmetic in Tensors).
 // Beside it, AVX-512 code that the Haswell-targeted Swift build cannot emit, used wherever the CPU
-// has AVX-512: loops for an exponential row and GELU (forward and backward) and one head's F32 attention
-// without a graph.
+// has AVX-512: loops for an exponential row and GELU (forward and backward), one head's F32 attention
+// without a graph, and the direct stride-1 3D convolution of inference (conv3d.c).
 // Docs: docs/benchmarks.md, "BF16 products on AMX", "Exponentials 16 lanes wide wherever the CPU
-// has AVX-512" and "Attention in one kernel".
+// has AVX-512", "Attention in one kernel" and "Direct convolution".
 #ifndef GPD_CKERNELS_H
 #define GPD_CKERNELS_H
 
