@@ -72,21 +72,19 @@ public final class TeacherTrainer {
                            width: Int = 1, rng: inout RNG) throws {
         let folder = try ModelRef.resolve(ref, runsRoot: runsRoot)
         let source = try VideoModel.load(folder: folder)
-        /// The source tensor of each of a part's names through its layer map: a block's through `map`, nil for a new layer's.
-        func sourceName(_ map: [Int]) -> (String) -> String? {
-            { name in
+        /// Copies `from` into `into` name by name, a block's through `map` (`key` in the config; empty: one
+        /// to one); a new layer's tensors named in `residual` are zeroed (the rest keep the run's seed's draws).
+        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String, key: String, map: [Int],
+                  residual: [String]) throws {
+            /// The source tensor of each name: a block's through `map`, nil for a new layer's.
+            func sourceName(_ name: String) -> String? {
                 let parts = name.split(separator: ".", maxSplits: 2)
                 guard !map.isEmpty, parts.count == 3, parts[0] == "blocks", let i = Int(parts[1]) else { return name }
                 return map[i] < 0 ? nil : "blocks.\(map[i]).\(parts[2])"
             }
-        }
-        /// Copies `from` into `into` by `source`'s names; a new layer's tensors named in `residual` are zeroed
-        /// (the rest keep the run's seed's draws). `key`: the config key of the part's layer map.
-        func copy(_ into: [(String, Tensor)], _ from: [(String, Tensor)], _ part: String, key: String, mapped: Bool,
-                  residual: [String], source: (String) -> String?) throws {
             let src = Dictionary(from, uniquingKeysWith: { a, _ in a })
             for (name, p) in into {
-                guard let from = source(name) else {   // a new layer: the identity
+                guard let from = sourceName(name) else {   // a new layer: the identity
                     if residual.contains(where: { name.hasSuffix("." + $0) }) { p.data = [Float](repeating: 0, count: p.count) }
                     continue
                 }
@@ -96,14 +94,14 @@ public final class TeacherTrainer {
                 }
                 p.data = t.data
             }
-            if let extra = Set(src.keys).subtracting(into.compactMap { source($0.0) }).sorted().first {
-                throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; \(mapped ? "\(key) must use every layer of init_from" : "the architectures must match")")
+            if let extra = Set(src.keys).subtracting(into.compactMap { sourceName($0.0) }).sorted().first {
+                throw ConfigError(folder, "model.init_from", "its \(part).\(extra) has no place in this config; \(map.isEmpty ? "the architectures must match" : "\(key) must use every layer of init_from")")
             }
         }
         try copy(model.textEncoder.namedParameters(), source.textEncoder.namedParameters(), "text_encoder", key: "text.init_layers",
-                 mapped: !textLayers.isEmpty, residual: TextEncoderBlock.residualOutputs, source: sourceName(textLayers))
+                 map: textLayers, residual: TextEncoderBlock.residualOutputs)
         try copy(model.transformer.namedParameters(), WidthGrowth.widen(source.transformer.namedParameters(), factor: width, rng: &rng),
-                 "transformer", key: "model.init_layers", mapped: !layers.isEmpty, residual: WanBlock.residualOutputs, source: sourceName(layers))
+                 "transformer", key: "model.init_layers", map: layers, residual: WanBlock.residualOutputs)
     }
 
     var named: [(String, Tensor)] {

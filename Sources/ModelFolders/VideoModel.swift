@@ -421,7 +421,6 @@ public enum ModelRef {
     /// line (`--autoguide MODEL,A`), which `VideoModel.weaker` would otherwise read relative to the
     /// model's own folder, as it reads model.json's `sampling.autoguide`.
     public static func resolveAbsolute(_ ref: String, runsRoot: String) throws -> String {
-        let path = try resolve(ref, runsRoot: runsRoot)
-        return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        VideoModel.normalize(try resolve(ref, runsRoot: runsRoot))
     }
 }

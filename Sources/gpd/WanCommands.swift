@@ -163,7 +163,7 @@ struct ModelCommand: ParsableCommand {
             }
             let source = try ModelRef.resolve(model, runsRoot: runs.root)
             let m = try VideoModel.load(folder: source)
-            let share = try shareWith.map { try ModelRef.resolveAbsolute($0, runsRoot: runs.root) }
+            let share = try shareWith.map { try ModelRef.resolve($0, runsRoot: runs.root) }
             let omitted = try m.export(to: out, storage: st, shareWith: share, vaeFolder: vaeFolder)
             let size = ((try? FileManager.default.attributesOfItem(atPath: out + "/model.safetensors")[.size]) as? Int) ?? 0
             print("\(out): \(m.config.kind) model, weights \(storage.lowercased()) \(String(format: "%.2f", Double(size) / 1e6)) MB" +
