@@ -162,11 +162,12 @@ public enum EngineBench {
             x.zeroGrad()
         }
         // FLOPs: 4 linears (2·L·in·out each) and attention (2 GEMMs of 2·L²·d) forward; backward twice that.
+        // The target, 0.6 of the same run's 1024² sgemm rate, is the one docs/benchmarks.md tracks.
         let fwd = 2.0 * Double(l) * Double(d * 3 * d + d * d + d * ffn + ffn * d) + 2 * 2 * Double(l * l * d)
         let (sgemm, flops) = squareSgemm()
         let (t, tc) = Timing.compare(step, sgemm)
         let ceiling = flops / tc / 1e9
         report.add("Transformer block dim 128, 256 tokens, forward + backward (3× forward FLOPs)", "block fwd+bwd",
-                   value: 3 * fwd / t / 1e9, unit: "GFLOP/s", baseline: ceiling, baselineName: "sgemm 1024²", target: 0.5)
+                   value: 3 * fwd / t / 1e9, unit: "GFLOP/s", baseline: ceiling, baselineName: "sgemm 1024²", target: 0.6)
     }
 }

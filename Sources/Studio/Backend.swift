@@ -12,11 +12,22 @@ import Runs
 import Tensors
 
 public final class Mailbox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var updates: [(inout StudioState) -> Void] = []
     public init() {}
-    public func post(_ u: @escaping (inout StudioState) -> Void) { lock.lock(); updates.append(u); lock.unlock() }
-    public func drain() -> [(inout StudioState) -> Void] { lock.lock(); defer { updates.removeAll(); lock.unlock() }; return updates }
+    public func post(_ u: @escaping (inout StudioState) -> Void) {
+        condition.lock(); updates.append(u); condition.signal(); condition.unlock()
+    }
+    public func drain() -> [(inout StudioState) -> Void] { wait(seconds: 0) }
+    /// The updates posted so far, waiting up to `seconds` for the first when there are none (empty if
+    /// none came). A waiter sleeps instead of polling: a loop that drained every 100 µs took 25–45 % off
+    /// a 2-core machine's clip times (docs/benchmarks.md, "The studio's clip times").
+    public func wait(seconds: Double) -> [(inout StudioState) -> Void] {
+        condition.lock()
+        defer { updates.removeAll(); condition.unlock() }
+        if updates.isEmpty && seconds > 0 { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        return updates
+    }
 }
 
 public final class SampleBackend: @unchecked Sendable {

@@ -76,9 +76,8 @@ public enum StudioBench {
         var state = StudioState()
         func wait(until done: (StudioState) -> Bool) {
             while true {
-                for update in mailbox.drain() { update(&state) }
+                for update in mailbox.wait(seconds: 0.05) { update(&state) }
                 if done(state) { return }
-                usleep(100)
             }
         }
         backend.load()
@@ -114,7 +113,10 @@ public enum StudioBench {
         }
         let teacher = state.sample.teacherSettings
         func name(_ label: String) -> String { label.hasPrefix("demo:") ? String(label.dropFirst(5)) : label }
-        try clip("\(name(state.sample.teacherLabel)) to frames, \(teacher.steps) steps\(teacher.guidance != 1 ? " ×2" : "")", target: 1000,
+        // Network evaluations per step: the conditional one, the unconditional one under guidance, the
+        // weaker model's under autoguidance (fewer on steps outside a guidance interval).
+        let perStep = 1 + (teacher.guidance > 1 ? 1 : 0) + ((teacher.autoguide?.weight ?? 0) != 0 ? 1 : 0)
+        try clip("\(name(state.sample.teacherLabel)) to frames, \(teacher.steps) steps ×\(perStep)", target: 1000,
                  request: { backend.sampleTeacher(prompt: prompt, seed: seed, settings: teacher) }, busy: \.teacherBusy, spectra: false)
         let sigmas = state.sample.sigmas
         try clip("\(name(state.sample.studentLabel)) to frames, \(sigmas.count - 1) steps", target: 150,

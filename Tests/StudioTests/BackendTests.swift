@@ -131,3 +131,27 @@ final class StudentPairingTests: XCTestCase {
         XCTAssertEqual(state.sample.studentLabel, "of-struct")
     }
 }
+
+/// The mailbox between the backend and whoever shows its results: updates come out once each, in the
+/// order they were posted, and a post from another thread reaches a thread waiting for it.
+final class MailboxTests: XCTestCase {
+    func testUpdatesComeOutOnceInOrderAndAWaiterWakesForAPost() {
+        let mailbox = Mailbox()
+        XCTAssertTrue(mailbox.drain().isEmpty, "nothing posted")
+        XCTAssertTrue(mailbox.wait(seconds: 0.001).isEmpty, "nothing posted: the wait ends empty")
+        mailbox.post { $0.sample.seed = 1 }
+        mailbox.post { $0.sample.seed = 2 * $0.sample.seed + 1 }
+        var state = StudioState()
+        for u in mailbox.wait(seconds: 60) { u(&state) }
+        XCTAssertEqual(state.sample.seed, 3, "both updates, in the order posted")
+        XCTAssertTrue(mailbox.drain().isEmpty, "each update comes out once")
+        // A post from another thread, made while this one waits or just before.
+        let waiting = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { waiting.wait(); mailbox.post { $0.sample.seed = 7 } }
+        waiting.signal()
+        var got: [(inout StudioState) -> Void] = []
+        while got.isEmpty { got = mailbox.wait(seconds: 60) }   // a spurious wake-up returns none
+        for u in got { u(&state) }
+        XCTAssertEqual(state.sample.seed, 7)
+    }
+}
