@@ -137,8 +137,16 @@ public struct VAELossSection: ConfigSection, Equatable {
     /// Weight of an L1 term on the spatial finite differences (edges), object-weighted like the rest:
     /// it penalises the soft, rounded corners a pixel loss tolerates.
     public var gradient = 0.0
+    /// Extra pixel weight between a two-object clip's objects: each pixel's weight is raised by
+    /// gap_weight × the clip's gap map there (`ShapesWorld.gapMap`), so the band of background that
+    /// keeps the pair apart is reconstructed as background, not as a blend of the two objects; 0 trains
+    /// without it (docs/two-objects.md, "A decoder that keeps the gap").
+    public var gapWeight = 0.0
+    /// The gap map's width σ (pixels).
+    public var gapSigma = 3.0
     enum CodingKeys: String, CodingKey, CaseIterable {
         case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2", gradient
+        case gapWeight = "gap_weight", gapSigma = "gap_sigma"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
@@ -146,6 +154,8 @@ public struct VAELossSection: ConfigSection, Equatable {
         for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2), ("gradient", gradient)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
         try ConfigFile.require(objectWeight >= 1, path, "\(prefix).object_weight", "must be ≥ 1")
         try ConfigFile.require(firstFrameWeight >= 1, path, "\(prefix).first_frame_weight", "must be ≥ 1")
+        try ConfigFile.require(gapWeight >= 0, path, "\(prefix).gap_weight", "must be 0 or more")
+        try ConfigFile.require(gapSigma > 0, path, "\(prefix).gap_sigma", "must be positive")
     }
 }
 

@@ -58,17 +58,22 @@ public final class VAETrainer {
     /// Held-out clips (a different seed stream) for PSNR.
     func heldOut(_ i: Int) -> Clip { ShapesWorld.sample(seed: 0xE7A1_0000 &+ UInt64(i), config: world) }
 
-    /// Pixels [B, 3, F, H, W] in [−1, 1] and the per-pixel loss weights [B, 1, F, H, W].
+    /// Pixels [B, 3, F, H, W] in [−1, 1] and the per-pixel loss weights [B, 1, F, H, W]: `object_weight`
+    /// where a pixel differs from the background (1 elsewhere), plus `gap_weight` × the gap map, times
+    /// `first_frame_weight` on frame 0.
     func batch(_ clips: [Clip]) -> (Tensor, Tensor) {
         let x = Tensor.concat(clips.map { $0.pixels.reshape([1] + $0.pixels.shape) }, axis: 0)
         let (f, h, w) = (world.frames, world.size, world.size)
         var weights = [Float](repeating: 1, count: clips.count * f * h * w)
+        let gapWeight = Float(config.loss.gapWeight)
         for (b, c) in clips.enumerated() {
             let bg = c.scene.background.rgb
+            let gap = gapWeight > 0 && c.truth.count == 2 ? ShapesWorld.gapMap(c.truth, config: world, sigma: Float(config.loss.gapSigma)) : nil
             for t in 0..<f { for y in 0..<h { for xx in 0..<w {
                 let k = ((t * h + y) * w + xx) * 3
                 let d = max(abs(c.frames.data[k] - bg.0), abs(c.frames.data[k + 1] - bg.1), abs(c.frames.data[k + 2] - bg.2))
                 var wt: Float = d > 0.05 ? Float(config.loss.objectWeight) : 1
+                if let gap { wt += gapWeight * gap[(t * h + y) * w + xx] }
                 if t == 0 { wt *= Float(config.loss.firstFrameWeight) }
                 weights[((b * f + t) * h + y) * w + xx] = wt
             } } }

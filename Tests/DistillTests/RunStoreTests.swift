@@ -562,6 +562,31 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(VAETrainer.edgeLoss(ramp, weights: ones).item, 0.5, accuracy: 1e-6)
     }
 
+    /// The VAE's gap weight (`loss.gap_weight`): a two-object clip's pixel weights gain exactly the weight
+    /// times its gap map (times the first frame's weight on frame 0); a one-object clip's weights are
+    /// unchanged; a negative weight is refused by name.
+    func testTheVAEsGapWeightWeighsTheBandBetweenAPair() throws {
+        func trainer(_ name: String, _ loss: String) throws -> VAETrainer {
+            let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 1, loss: loss))
+            return try VAETrainer(config: cfg, session: try TrainSession(root: root, name: name, kind: .vae, configTOML: try cfg.toml(), resume: false))
+        }
+        let plain = try trainer("plain", ""), gapped = try trainer("gapped", "gap_weight = 4\ngap_sigma = 2")
+        let clips = (0..<40).map { plain.clip(step: 0, index: $0) }
+        let pair = try XCTUnwrap(clips.first { $0.truth.count == 2 }), single = try XCTUnwrap(clips.first { $0.truth.count == 1 })
+        let (f, n) = (plain.world.frames, plain.world.size)
+        let map = ShapesWorld.gapMap(pair.truth, config: plain.world, sigma: 2)
+        let (_, w0) = plain.batch([pair, single]), (_, w1) = gapped.batch([pair, single])
+        XCTAssertGreaterThan(map.max()!, 0.5, "the pair has a band between its objects")
+        for i in 0..<(f * n * n) {
+            let firstFrame: Float = i < n * n ? 2 : 1   // the config's first_frame_weight
+            XCTAssertEqual(w1.data[i] - w0.data[i], 4 * map[i] * firstFrame, accuracy: 1e-5, "pixel \(i)")
+        }
+        XCTAssertEqual(Array(w1.data[(f * n * n)...]), Array(w0.data[(f * n * n)...]), "a one-object clip is unchanged")
+        XCTAssertThrowsError(try VAETrainConfig.load(try tinyVAEConfig(steps: 1, loss: "gap_weight = -1"))) { e in
+            XCTAssertTrue("\(e)".contains("loss.gap_weight"), "\(e)")
+        }
+    }
+
     /// Two trainers (two connections) writing at once: each waits for the other, none fails with
     /// "database is locked", and every row lands.
     func testConcurrentWritersWaitForEachOther() throws {
