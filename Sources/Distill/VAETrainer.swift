@@ -18,23 +18,32 @@ public final class VAETrainer {
     /// The parameters being trained (the decoder side only with model.freeze_encoder).
     let trained: [Tensor]
     let world: WorldConfig
+    /// With model.freeze_encoder: the source folder's latent statistics (latents_mean, latents_std),
+    /// which the export keeps (see `export`).
+    let keptStatistics: (mean: [Float], std: [Float])?
 
     public init(config: VAETrainConfig, session: TrainSession) throws {
         self.config = config
         self.session = session
         var rng = RNG(seed: config.train.seed)
         vae = try WanVAE(config.model.config, rng: &rng)
-        if !config.model.initFrom.isEmpty { try Self.initialize(vae, from: config.model.initFrom, freezeEncoder: config.model.freezeEncoder) }
+        var kept: (mean: [Float], std: [Float])?
+        if !config.model.initFrom.isEmpty {
+            let source = try Self.initialize(vae, from: config.model.initFrom, freezeEncoder: config.model.freezeEncoder)
+            if config.model.freezeEncoder { kept = (source.latentsMean, source.latentsStd) }
+        }
+        keptStatistics = kept
         trained = config.model.freezeEncoder ? vae.decoder.parameters() + vae.postQuantConv.parameters() : vae.parameters()
         optimizer = AdamW(trained, lr: Float(config.train.lr), betas: (Float(config.train.betas[0]), Float(config.train.betas[1])),
                           weightDecay: Float(config.train.weightDecay))
         world = config.data.world
     }
 
-    /// Copies every weight of the VAE folder whose name and shape match. With `freezeEncoder` the
-    /// encoder side (encoder, quant_conv) must match entirely: it is the latent space being kept.
-    static func initialize(_ vae: WanVAE, from folder: String, freezeEncoder: Bool) throws {
-        let source = try WanVAE.load(folder: folder).stateDict()
+    /// Copies every weight of the VAE folder whose name and shape match, and returns the folder's config.
+    /// With `freezeEncoder` the encoder side (encoder, quant_conv) must match entirely: it is the latent
+    /// space being kept.
+    static func initialize(_ vae: WanVAE, from folder: String, freezeEncoder: Bool) throws -> WanVAEConfig {
+        let loaded = try WanVAE.load(folder: folder), source = loaded.stateDict()
         var copied = 0
         for (name, p) in vae.namedParameters() {
             let encoderSide = name.hasPrefix("encoder.") || name.hasPrefix("quant_conv.")
@@ -48,6 +57,7 @@ public final class VAETrainer {
             copied += 1
         }
         guard copied > 0 else { throw ConfigError(folder, "model.init_from", "no weight matches this config") }
+        return loaded.config
     }
 
     /// Clip i of step s: a pure function of (data seed, s, i), so a resumed run sees the same data.
@@ -155,25 +165,34 @@ public final class VAETrainer {
         session.reporter?.message("step \(step): " + text)
     }
 
-    /// Measures per-channel latent mean/std on 256 training-distribution clips and writes a diffusers
-    /// folder (config.json with latents_mean/std + weights) to runs/<name>/export.
+    /// Writes the VAE as a diffusers folder (config.json with latents_mean/std, weights) to
+    /// runs/<name>/export. Its latent statistics are the per-channel mean/std over 256 fresh clips of the
+    /// run's data, or, with a frozen encoder, the source folder's unchanged — the latent space is the
+    /// source's, and a model trained on it normalises its latents with the source's statistics, so the
+    /// export replaces the source folder without changing what such a model's latents mean (the run's
+    /// data may differ from the source's, e.g. in its share of two-object clips).
     public func export() throws {
-        var sums = [Double](repeating: 0, count: config.model.zDim), squares = sums
-        var count = 0
-        try GradMode.withDisabled {
-            for i in stride(from: 0, to: 256, by: 8) {
-                let (x, _) = batch((i..<(i + 8)).map { ShapesWorld.sample(seed: 0x57A7_0000 &+ UInt64($0), config: world) })
-                let z = try vae.encode(x)
-                let (b, c) = (z.shape[0], z.shape[1]), per = z.count / (b * c)
-                for bi in 0..<b { for ci in 0..<c { for j in 0..<per {
-                    let v = Double(z.data[(bi * c + ci) * per + j]); sums[ci] += v; squares[ci] += v * v
-                } } }
-                count += b * per
-            }
-        }
         var vaeConfig = config.model.config
-        vaeConfig.latentsMean = sums.map { Float($0 / Double(count)) }
-        vaeConfig.latentsStd = zip(sums, squares).map { Float(max(($1 / Double(count) - ($0 / Double(count)) * ($0 / Double(count))), 1e-8).squareRoot()) }
+        if let keptStatistics {
+            (vaeConfig.latentsMean, vaeConfig.latentsStd) = keptStatistics
+        } else {
+            var sums = [Double](repeating: 0, count: config.model.zDim), squares = sums
+            var count = 0
+            try GradMode.withDisabled {
+                for i in stride(from: 0, to: 256, by: 8) {
+                    let (x, _) = batch((i..<(i + 8)).map { ShapesWorld.sample(seed: 0x57A7_0000 &+ UInt64($0), config: world) })
+                    let z = try vae.encode(x)
+                    let (b, c) = (z.shape[0], z.shape[1]), per = z.count / (b * c)
+                    for bi in 0..<b { for ci in 0..<c { for j in 0..<per {
+                        let v = Double(z.data[(bi * c + ci) * per + j]); sums[ci] += v; squares[ci] += v * v
+                    } } }
+                    count += b * per
+                }
+            }
+            let n = Double(count)
+            vaeConfig.latentsMean = sums.map { Float($0 / n) }
+            vaeConfig.latentsStd = zip(sums, squares).map { Float(max($1 / n - ($0 / n) * ($0 / n), 1e-8).squareRoot()) }
+        }
         let dir = session.folder.path + "/export"
         try WanVAEExport.write(vae, config: vaeConfig, to: dir, metadata: ["source_run": session.name])
         session.reporter?.message("exported \(dir) (latent std \(vaeConfig.latentsStd.map { String(format: "%.2f", $0) }.joined(separator: " ")))")

@@ -536,7 +536,12 @@ final class RunStoreTests: XCTestCase {
     func testDecoderOnlyTrainingKeepsTheLatentSpace() throws {
         _ = try train(try tinyVAEConfig(steps: 2), name: "base", resume: false)
         let base = try WanVAE.load(folder: root + "/base/export")
-        let cfg = try tinyVAEConfig(steps: 3, model: "decoder_base_dim = 6\ninit_from = \"\(root!)/base/export\"\nfreeze_encoder = true", loss: "gradient = 0.5")
+        // On other data (more two-object clips, another stream) than the source was measured on.
+        var text = try String(contentsOfFile: try tinyVAEConfig(steps: 3, model: "decoder_base_dim = 6\ninit_from = \"\(root!)/base/export\"\nfreeze_encoder = true",
+                                                                loss: "gradient = 0.5"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "[data]\n", with: "[data]\ntwo_object_rate = 0.9\nseed = 7\n")
+        let cfg = root + "/decoder.toml"
+        try text.write(toFile: cfg, atomically: true, encoding: .utf8)
         let tuned = try train(cfg, name: "decoder", resume: false).vae
         let before = base.stateDict(), after = tuned.stateDict()
         for (name, t) in after where name.hasPrefix("encoder.") || name.hasPrefix("quant_conv.") {
@@ -544,9 +549,11 @@ final class RunStoreTests: XCTestCase {
         }
         XCTAssertEqual(tuned.config.decoderBaseDim, 6)
         XCTAssertNotEqual(after["decoder.conv_in.weight"]?.shape, before["decoder.conv_in.weight"]?.shape, "the wider decoder is new")
-        // Same encoder, same latent statistics in the export: a teacher trained on the old latents still fits.
+        // Same encoder, the source's latent statistics in the export, whatever the run's data: a teacher
+        // trained on the old latents still fits.
         let exported = try WanVAE.load(folder: root + "/decoder/export")
         XCTAssertEqual(exported.config.latentsMean, base.config.latentsMean)
+        XCTAssertEqual(exported.config.latentsStd, base.config.latentsStd)
         XCTAssertEqual(exported.config.decoderBaseDim, 6)
         // A frozen encoder that does not match is refused, naming the key.
         var other = base.config
