@@ -33,7 +33,7 @@ final class ConfigAndArchiveFuzzTests: XCTestCase {
     func testMutatedConfigsAreReadOrRefused() throws {
         var rng = RNG(seed: 77)
         var refused = 0, total = 0
-        for name in ["vae-demo", "teacher-demo", "gpd-demo", "pd-demo", "vae-2x"] {
+        for name in ["vae-demo", "teacher-demo", "gpd-demo", "pd-demo", "vae-2x", "vae-2x-gap"] {
             let text = try String(contentsOfFile: Self.repository + "/samples/configs/\(name).toml", encoding: .utf8)
             for i in 0..<150 {
                 let path = root + "/\(name)-\(i).toml"
