@@ -20,8 +20,8 @@ public final class Mailbox: @unchecked Sendable {
     }
     public func drain() -> [(inout StudioState) -> Void] { wait(seconds: 0) }
     /// The updates posted so far, waiting up to `seconds` for the first when there are none (empty if
-    /// none came). A waiter sleeps instead of polling: a loop that drained every 100 µs took 25–45 % off
-    /// a 2-core machine's clip times (docs/benchmarks.md, "The studio's clip times").
+    /// none came). A waiter sleeps instead of polling: a loop that drained every 100 µs made a 2-core
+    /// machine's clips 1.2–1.3× slower (docs/benchmarks.md, "The studio's clip times").
     public func wait(seconds: Double) -> [(inout StudioState) -> Void] {
         condition.lock()
         defer { updates.removeAll(); condition.unlock() }
