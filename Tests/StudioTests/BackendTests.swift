@@ -150,7 +150,9 @@ final class MailboxTests: XCTestCase {
         DispatchQueue.global().async { waiting.wait(); mailbox.post { $0.sample.seed = 7 } }
         waiting.signal()
         var got: [(inout StudioState) -> Void] = []
-        while got.isEmpty { got = mailbox.wait(seconds: 60) }   // a spurious wake-up returns none
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while got.isEmpty && Date() < deadline { got = mailbox.wait(seconds: 1) }   // a spurious wake-up returns none
+        XCTAssertEqual(got.count, 1, "the other thread's post arrives")
         for u in got { u(&state) }
         XCTAssertEqual(state.sample.seed, 7)
     }
