@@ -137,6 +137,11 @@ public struct VAELossSection: ConfigSection, Equatable {
     /// Weight of an L1 term on the spatial finite differences (edges), object-weighted like the rest:
     /// it penalises the soft, rounded corners a pixel loss tolerates.
     public var gradient = 0.0
+    /// Weight of an L1 term on the error's differences between consecutive frames, object-weighted like
+    /// the rest: it penalises a moving object drawn blurred or misplaced in one frame of the pair a
+    /// latent frame decodes to (docs/two-objects.md, "A decoder that keeps the gap"), which a per-frame
+    /// loss weighs no more than any other error.
+    public var temporal = 0.0
     /// Extra pixel weight between a two-object clip's objects: each pixel's weight is raised by
     /// gap_weight × the clip's gap map there (`ShapesWorld.gapMap`), so the band of background that
     /// keeps the pair apart is reconstructed as background, not as a blend of the two objects; 0 trains
@@ -145,13 +150,13 @@ public struct VAELossSection: ConfigSection, Equatable {
     /// The gap map's width σ (pixels).
     public var gapSigma = 3.0
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2", gradient
+        case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2", gradient, temporal
         case gapWeight = "gap_weight", gapSigma = "gap_sigma"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
-        for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2), ("gradient", gradient)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
+        for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2), ("gradient", gradient), ("temporal", temporal)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
         try ConfigFile.require(objectWeight >= 1, path, "\(prefix).object_weight", "must be ≥ 1")
         try ConfigFile.require(firstFrameWeight >= 1, path, "\(prefix).first_frame_weight", "must be ≥ 1")
         try ConfigFile.require(gapWeight >= 0, path, "\(prefix).gap_weight", "must be 0 or more")

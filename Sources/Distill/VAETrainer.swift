@@ -112,6 +112,7 @@ public final class VAETrainer {
             let l1 = (d.abs() * w).mean(), l2 = (d.square() * w).mean(), lz = z.square().mean()
             var loss = Float(config.loss.l1) * l1 + Float(config.loss.mse) * l2 + Float(config.loss.latentL2) * lz
             if config.loss.gradient > 0 { loss = loss + Float(config.loss.gradient) * Self.edgeLoss(d, weights: w) }
+            if config.loss.temporal > 0 { loss = loss + Float(config.loss.temporal) * Self.frameDifferenceLoss(d, weights: w) }
             var outcome = try session.optimize(loss, params: params, named: { vae.namedParameters() }, optimizer: optimizer, clip: t.clip, step: step)
             outcome.metrics.merge(["l1": Double(world.mean(l1.item)), "mse": Double(world.mean(l2.item)), "latent_l2": Double(world.mean(lz.item))]) { a, _ in a }
             return outcome
@@ -130,6 +131,16 @@ public final class VAETrainer {
         let wx = (w.slice(axis: 4, 1, wd) + w.slice(axis: 4, 0, wd - 1)) * 0.5
         let wy = (w.slice(axis: 3, 1, h) + w.slice(axis: 3, 0, h - 1)) * 0.5
         return (gx.abs() * wx).mean() + (gy.abs() * wy).mean()
+    }
+
+    /// Weighted L1 of the error's differences between consecutive frames (d = y − x, [B, C, F, H, W]):
+    /// |∂ₜy − ∂ₜx|, each weighted by the mean of its two pixels' weights; 0 for a one-frame clip.
+    static func frameDifferenceLoss(_ d: Tensor, weights w: Tensor) -> Tensor {
+        let f = d.shape[2]
+        guard f > 1 else { return (d * 0).mean() }
+        let gt = d.slice(axis: 2, 1, f) - d.slice(axis: 2, 0, f - 1)
+        let wt = (w.slice(axis: 2, 1, f) + w.slice(axis: 2, 0, f - 1)) * 0.5
+        return (gt.abs() * wt).mean()
     }
 
     func checkpoint(step: Int) throws {

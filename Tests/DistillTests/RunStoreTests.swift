@@ -538,7 +538,7 @@ final class RunStoreTests: XCTestCase {
         let base = try WanVAE.load(folder: root + "/base/export")
         // On other data (more two-object clips, another stream) than the source was measured on.
         var text = try String(contentsOfFile: try tinyVAEConfig(steps: 3, model: "decoder_base_dim = 6\ninit_from = \"\(root!)/base/export\"\nfreeze_encoder = true",
-                                                                loss: "gradient = 0.5"), encoding: .utf8)
+                                                                loss: "gradient = 0.5\ntemporal = 0.5"), encoding: .utf8)
         text = text.replacingOccurrences(of: "[data]\n", with: "[data]\ntwo_object_rate = 0.9\nseed = 7\n")
         let cfg = root + "/decoder.toml"
         try text.write(toFile: cfg, atomically: true, encoding: .utf8)
@@ -567,6 +567,15 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(VAETrainer.edgeLoss(ones * 3, weights: ones).item, 0)
         let ramp = Tensor(shape: [1, 1, 1, 4, 4], data: (0..<16).map { Float($0 % 4) * 0.5 })
         XCTAssertEqual(VAETrainer.edgeLoss(ramp, weights: ones).item, 0.5, accuracy: 1e-6)
+        // The frame-difference term: zero for an error constant in time (the ramp above, in every frame),
+        // the slope for a ramp along F, each difference weighted by its two frames' mean weight.
+        let still = Tensor.concat([ramp, ramp, ramp], axis: 2), threeOnes = Tensor(shape: [1, 1, 3, 4, 4], data: [Float](repeating: 1, count: 48))
+        XCTAssertEqual(VAETrainer.frameDifferenceLoss(still, weights: threeOnes).item, 0)
+        let inTime = Tensor(shape: [1, 1, 3, 4, 4], data: (0..<48).map { Float($0 / 16) * 0.25 })
+        XCTAssertEqual(VAETrainer.frameDifferenceLoss(inTime, weights: threeOnes).item, 0.25, accuracy: 1e-6)
+        let firstHeavy = Tensor(shape: [1, 1, 3, 4, 4], data: (0..<48).map { $0 < 16 ? 3 : 1 })
+        XCTAssertEqual(VAETrainer.frameDifferenceLoss(inTime, weights: firstHeavy).item, 0.25 * (2 + 1) / 2, accuracy: 1e-6)
+        XCTAssertEqual(VAETrainer.frameDifferenceLoss(ramp, weights: ones).item, 0, "one frame: nothing to difference")
     }
 
     /// The VAE's gap weight (`loss.gap_weight`): a two-object clip's pixel weights gain exactly the weight
