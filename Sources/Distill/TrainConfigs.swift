@@ -139,8 +139,8 @@ public struct VAELossSection: ConfigSection, Equatable {
     public var gradient = 0.0
     /// Weight of an L1 term on the error's differences between consecutive frames, object-weighted like
     /// the rest: it penalises a moving object drawn blurred or misplaced in one frame of the pair a
-    /// latent frame decodes to (docs/two-objects.md, "A decoder that keeps the gap"), which a per-frame
-    /// loss weighs no more than any other error.
+    /// latent frame decodes to, which a per-frame loss weighs no more than any other error. Tried at 1
+    /// and 4 on vae-2x's decoder, it moved little (docs/two-objects.md, "Sharper edges").
     public var temporal = 0.0
     /// Extra pixel weight between a two-object clip's objects: each pixel's weight is raised by
     /// gap_weight × the clip's gap map there (`ShapesWorld.gapMap`), so the band of background that
