@@ -53,7 +53,8 @@ public final class StudioApp {
         backend.load()
         if let teacher { run(.loadTeacher(teacher)) }
         refreshRuns()
-        requestTeacher(); requestStudent()
+        // The first clips are requested when the load's results (the models' own sampling settings and
+        // schedules) are in the state — requested now, they would sample with the defaults.
         var dirty = true
         while !quit {
             let updates = mailbox.drain()

@@ -253,6 +253,9 @@ public final class SampleBackend: @unchecked Sendable {
                 let preset = studentSampling?.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: s.sample.shift)
                 s.sample.preset = preset
                 if s.sample.sigmas.isEmpty { s.sample.sigmas = preset }
+                // Sample the first clips now, with these settings (the studio waits for them).
+                s.sample.teacherReload = true
+                s.sample.studentReload = true
                 if let note { s.message = (note, true) }
             }
         }

@@ -118,6 +118,12 @@ final class StudentPairingTests: XCTestCase {
         func settle() { backend.queue.sync {}; for u in mailbox.drain() { u(&state) } }
         backend.load(); settle()
         XCTAssertEqual(state.sample.studentLabel, "demo:gpd6-gap4-ag", "the studio opens on teacher-2x-gap4's GPD-6")
+        // The first clips wait for the load: its results carry the teacher's own sampling (guidance 2 with
+        // autoguidance, not the state's defaults) and ask for the clips, which the studio then requests.
+        let bundled = try VideoModel.load(folder: try XCTUnwrap(state.sample.teacherFolder)).config.sampling
+        XCTAssertEqual(state.sample.teacherSettings, bundled)
+        XCTAssertNotNil(state.sample.teacherSettings.autoguide)
+        XCTAssertTrue(state.sample.teacherReload && state.sample.studentReload, "the load asks for the first clips")
         backend.loadTeacher(ref: "alone"); settle()
         XCTAssertEqual(state.sample.teacherLabel, "alone")
         XCTAssertEqual(state.sample.studentLabel, SampleBackend.teacherAsStudent, "no student of this teacher: the teacher at the student's steps")
