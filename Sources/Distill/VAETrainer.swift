@@ -125,22 +125,22 @@ public final class VAETrainer {
     /// Object-weighted L1 of the spatial finite differences of the error d = y − x ([B, C, F, H, W]):
     /// |∂ₓy − ∂ₓx| + |∂ᵧy − ∂ᵧx|, each weighted by the mean of its two pixels' weights.
     static func edgeLoss(_ d: Tensor, weights w: Tensor) -> Tensor {
-        let (h, wd) = (d.shape[3], d.shape[4])
-        let gx = d.slice(axis: 4, 1, wd) - d.slice(axis: 4, 0, wd - 1)
-        let gy = d.slice(axis: 3, 1, h) - d.slice(axis: 3, 0, h - 1)
-        let wx = (w.slice(axis: 4, 1, wd) + w.slice(axis: 4, 0, wd - 1)) * 0.5
-        let wy = (w.slice(axis: 3, 1, h) + w.slice(axis: 3, 0, h - 1)) * 0.5
-        return (gx.abs() * wx).mean() + (gy.abs() * wy).mean()
+        neighbourDifferenceL1(d, weights: w, axis: 4) + neighbourDifferenceL1(d, weights: w, axis: 3)
     }
 
-    /// Weighted L1 of the error's differences between consecutive frames (d = y − x, [B, C, F, H, W]):
-    /// |∂ₜy − ∂ₜx|, each weighted by the mean of its two pixels' weights; 0 for a one-frame clip.
+    /// The same along time: |∂ₜy − ∂ₜx| between consecutive frames; 0 for a one-frame clip.
     static func frameDifferenceLoss(_ d: Tensor, weights w: Tensor) -> Tensor {
-        let f = d.shape[2]
-        guard f > 1 else { return (d * 0).mean() }
-        let gt = d.slice(axis: 2, 1, f) - d.slice(axis: 2, 0, f - 1)
-        let wt = (w.slice(axis: 2, 1, f) + w.slice(axis: 2, 0, f - 1)) * 0.5
-        return (gt.abs() * wt).mean()
+        neighbourDifferenceL1(d, weights: w, axis: 2)
+    }
+
+    /// Mean of |d[i+1] − d[i]| along `axis`, each difference weighted by the mean of its two elements'
+    /// weights (w broadcasts over d's channels); 0, still in the graph, when the axis has one element.
+    static func neighbourDifferenceL1(_ d: Tensor, weights w: Tensor, axis: Int) -> Tensor {
+        let n = d.shape[axis]
+        guard n > 1 else { return (d * 0).mean() }
+        let g = d.slice(axis: axis, 1, n) - d.slice(axis: axis, 0, n - 1)
+        let wm = (w.slice(axis: axis, 1, n) + w.slice(axis: axis, 0, n - 1)) * 0.5
+        return (g.abs() * wm).mean()
     }
 
     func checkpoint(step: Int) throws {

@@ -233,7 +233,8 @@ public final class SampleBackend: @unchecked Sendable {
         }
     }
 
-    /// Loads the models (once) and reports what was found.
+    /// Loads the models (once) and reports what was found, with their sampling settings, and asks for
+    /// the first clips (teacherReload, studentReload): requested before, they would use the defaults.
     public func load() {
         queue.async { [self] in
             guard wan == nil else { return }
@@ -253,7 +254,6 @@ public final class SampleBackend: @unchecked Sendable {
                 let preset = studentSampling?.sigmas ?? TeacherGridPreset.sigmas(steps: 6, shift: s.sample.shift)
                 s.sample.preset = preset
                 if s.sample.sigmas.isEmpty { s.sample.sigmas = preset }
-                // Sample the first clips now, with these settings (the studio waits for them).
                 s.sample.teacherReload = true
                 s.sample.studentReload = true
                 if let note { s.message = (note, true) }
