@@ -19,13 +19,19 @@ public struct SamplingSettings: Equatable, Codable {
     public var guidanceInterval: ClosedRange<Float>? = nil
     /// Guidance away from a weaker model as well, when set (one more evaluation per step).
     public var autoguide: AutoguideSettings? = nil
+    /// N > 1: the guidance terms — what classifier-free guidance and autoguidance add to the
+    /// conditional prediction — are computed at one guided step in N; the N − 1 steps after it take the
+    /// conditional pass alone and add the terms last computed (while the same terms apply). 1: every step.
+    public var guidanceEvery: Int = 1
 
-    enum CodingKeys: String, CodingKey { case solver, steps, shift, guidance, sigmas, guidanceInterval = "guidance_interval", autoguide }
+    enum CodingKeys: String, CodingKey {
+        case solver, steps, shift, guidance, sigmas, guidanceInterval = "guidance_interval", autoguide, guidanceEvery = "guidance_every"
+    }
 
     public init(solver: Solver = .unipc, steps: Int = 50, shift: Double = 5, guidance: Float = 5, sigmas: [Float]? = nil,
-                guidanceInterval: ClosedRange<Float>? = nil, autoguide: AutoguideSettings? = nil) {
+                guidanceInterval: ClosedRange<Float>? = nil, autoguide: AutoguideSettings? = nil, guidanceEvery: Int = 1) {
         self.solver = solver; self.steps = steps; self.shift = shift; self.guidance = guidance; self.sigmas = sigmas
-        self.guidanceInterval = guidanceInterval; self.autoguide = autoguide
+        self.guidanceInterval = guidanceInterval; self.autoguide = autoguide; self.guidanceEvery = guidanceEvery
     }
 
     public init(from decoder: Decoder) throws {
@@ -39,11 +45,30 @@ public struct SamplingSettings: Equatable, Codable {
                                                    debugDescription: "must be two noise levels [low, high] within [0, 1], got [\(i.lowerBound), \(i.upperBound)]")
         }
         autoguide = try c.decodeIfPresent(AutoguideSettings.self, forKey: .autoguide)
+        guidanceEvery = try c.decodeIfPresent(Int.self, forKey: .guidanceEvery) ?? 1
+        if !(1...100).contains(guidanceEvery) {
+            throw DecodingError.dataCorruptedError(forKey: .guidanceEvery, in: c, debugDescription: "must be a whole number of steps from 1 to 100, got \(guidanceEvery)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(solver, forKey: .solver); try c.encode(steps, forKey: .steps); try c.encode(shift, forKey: .shift)
+        try c.encode(guidance, forKey: .guidance)
+        try c.encodeIfPresent(sigmas, forKey: .sigmas); try c.encodeIfPresent(guidanceInterval, forKey: .guidanceInterval)
+        try c.encodeIfPresent(autoguide, forKey: .autoguide)
+        if guidanceEvery != 1 { try c.encode(guidanceEvery, forKey: .guidanceEvery) }   // model.json files without it stay as they were
     }
 
     /// Whether a step starting at noise level σ runs with guidance.
     public func guides(atSigma sigma: Float) -> Bool {
         guidance > 1 && (guidanceInterval?.contains(sigma) ?? true)
+    }
+
+    /// Whether a step starting at noise level σ runs the autoguidance's weaker model (when there is
+    /// one): at every step, or within `autoguide.interval` when it is set.
+    public func autoguides(atSigma sigma: Float) -> Bool {
+        autoguide?.interval?.contains(sigma) ?? true
     }
 
     public func schedule() throws -> FlowSchedule {
@@ -115,13 +140,26 @@ public struct WanPipeline {
         var stepSeconds: [Double] = []
         let t0 = Date()
         let arithmetic = GEMM.arithmetic
+        // guidance_every > 1: the terms last computed (v − v_c), which of the two they hold, and the
+        // guided steps that have used them.
+        var held: (terms: Tensor, cfg: Bool, autoguide: Bool, uses: Int)? = nil
         try GradMode.withDisabled {
             while !sampler.isDone {
                 let ts = Date()
                 let t = [Float](repeating: sampler.timestep, count: batch)
-                let (v, evaluations) = try GEMM.withArithmetic(sampler.sigma >= Self.exactFrom ? .f32 : arithmetic) {
-                    try stepVelocity(transformer, sampler.x, timesteps: t, context: context,
-                                     unconditional: settings.guides(atSigma: sampler.sigma) ? negative : nil, scale: settings.guidance, autoguide: autoguide)
+                let cfg = settings.guides(atSigma: sampler.sigma)
+                let ag = settings.autoguides(atSigma: sampler.sigma) && autoguide.map { $0.weight != 0 } ?? false
+                let reusing = settings.guidanceEvery > 1 && (cfg || ag)
+                if !reusing { held = nil }   // a step without guidance ends the terms' run
+                let (v, evaluations) = try GEMM.withArithmetic(sampler.sigma >= Self.exactFrom ? .f32 : arithmetic) { () throws -> (Tensor, Int) in
+                    if reusing, let h = held, h.cfg == cfg, h.autoguide == ag, h.uses < settings.guidanceEvery {
+                        held!.uses += 1
+                        return (try transformer(sampler.x, timesteps: t, context: context) + h.terms, 1)
+                    }
+                    let r = try stepVelocity(transformer, sampler.x, timesteps: t, context: context, unconditional: cfg ? negative : nil,
+                                             scale: settings.guidance, autoguide: ag ? autoguide : nil)
+                    if reusing { held = (r.velocity - r.conditional, cfg, ag, 1) }
+                    return (r.velocity, r.evaluations)
                 }
                 nfe += evaluations
                 sampler.advance(velocity: v)
@@ -148,17 +186,20 @@ public struct WanPipeline {
 }
 
 /// Autoguidance as a sampling setting (a model folder's `sampling.autoguide`): the weaker model's
-/// folder, relative to the model folder (absent: the model itself), the blocks of it left out, and
-/// the weight a.
+/// folder, relative to the model folder (absent: the model itself), the blocks of it left out, the
+/// weight a, and optionally the noise levels at which it applies (like `guidance_interval` for the
+/// classifier-free term: a step starting at σ outside them skips the weaker model's pass; the
+/// distillation's guided teacher takes the weaker model at every step, with `distill.autoguide_weight`).
 public struct AutoguideSettings: Equatable, Codable {
     public var model: String?
     public var skipBlocks: [Int]
     public var weight: Float
+    public var interval: ClosedRange<Float>?
 
-    enum CodingKeys: String, CodingKey { case model, skipBlocks = "skip_blocks", weight }
+    enum CodingKeys: String, CodingKey { case model, skipBlocks = "skip_blocks", weight, interval }
 
-    public init(model: String? = nil, skipBlocks: [Int] = [], weight: Float) throws {
-        (self.model, self.skipBlocks, self.weight) = (model, skipBlocks, weight)
+    public init(model: String? = nil, skipBlocks: [Int] = [], weight: Float, interval: ClosedRange<Float>? = nil) throws {
+        (self.model, self.skipBlocks, self.weight, self.interval) = (model, skipBlocks, weight, interval)
         if let problem { throw ModelError.input("autoguide: \(problem)") }
     }
 
@@ -167,7 +208,8 @@ public struct AutoguideSettings: Equatable, Codable {
         model = try c.decodeIfPresent(String.self, forKey: .model)
         skipBlocks = try c.decodeIfPresent([Int].self, forKey: .skipBlocks) ?? []
         weight = try c.decode(Float.self, forKey: .weight)
-        if let problem { throw DecodingError.dataCorruptedError(forKey: .weight, in: c, debugDescription: problem) }
+        interval = try c.decodeIfPresent(ClosedRange<Float>.self, forKey: .interval)
+        if let problem { throw DecodingError.dataCorruptedError(forKey: interval == nil ? .weight : .interval, in: c, debugDescription: problem) }
     }
 
     /// What makes these settings unusable, or nil.
@@ -177,16 +219,21 @@ public struct AutoguideSettings: Equatable, Codable {
         if Set(skipBlocks).count != skipBlocks.count { return "skip_blocks lists a block twice: \(skipBlocks)" }
         if model == nil && skipBlocks.isEmpty { return "guiding away from the model itself needs skip_blocks (the blocks its weaker version leaves out)" }
         if let m = model, m.isEmpty { return "model is empty (leave it out to guide away from the model itself)" }
+        if let i = interval, !(i.lowerBound >= 0 && i.upperBound <= 1) {
+            return "interval must be two noise levels [low, high] within [0, 1], got [\(i.lowerBound), \(i.upperBound)]"
+        }
         return nil
     }
 
-    /// The form `gpd eval` prints and records: "self skip 3, weight 1", "../teacher-2x-11k, weight 1".
-    public var summary: String { weaker(model ?? "self") + ", weight " + String(format: "%g", weight) }
+    /// The form `gpd eval` prints and records: "self skip 3, weight 1", "../teacher-2x-11k, weight 1 at σ 0.3–1".
+    public var summary: String { weaker(model ?? "self") + ", weight " + String(format: "%g", weight) + during }
 
-    /// The studio's short form, the weaker model by its folder's name: "teacher-2x-11k ×1", "self skip 3 ×1".
+    /// The studio's short form, the weaker model by its folder's name: "teacher-2x-11k ×1", "self skip 3 ×1 at σ 0.3–1".
     public var shortSummary: String {
-        weaker(model.map { ($0 as NSString).lastPathComponent } ?? "self") + String(format: " ×%g", weight)
+        weaker(model.map { ($0 as NSString).lastPathComponent } ?? "self") + String(format: " ×%g", weight) + during
     }
+
+    private var during: String { interval.map { String(format: " at σ %g–%g", $0.lowerBound, $0.upperBound) } ?? "" }
 
     private func weaker(_ name: String) -> String {
         name + (skipBlocks.isEmpty ? "" : " skip " + skipBlocks.map(String.init).joined(separator: ","))
@@ -207,12 +254,12 @@ public struct Autoguide {
     }
 }
 
-/// One step's velocity and the network evaluations it took: the conditional prediction v_c, with
+/// One step's velocity, the conditional prediction in it and the network evaluations it took: v_c, with
 /// classifier-free guidance when `unconditional` is given and g > 1 (guidedPair), plus autoguidance's
 /// a·(v_c − v_w) when given with a weight ≠ 0. The sampler and distillation's guided teacher both step
 /// with it.
 public func stepVelocity(_ model: WanTransformer, _ x: Tensor, timesteps t: [Float], context: Tensor, unconditional: Tensor?,
-                         scale g: Float, autoguide: Autoguide?) throws -> (velocity: Tensor, evaluations: Int) {
+                         scale g: Float, autoguide: Autoguide?) throws -> (velocity: Tensor, conditional: Tensor, evaluations: Int) {
     let vc: Tensor, v: Tensor
     var evaluations = 1
     if g > 1, let unconditional {
@@ -222,9 +269,9 @@ public func stepVelocity(_ model: WanTransformer, _ x: Tensor, timesteps t: [Flo
         vc = try model(x, timesteps: t, context: context)
         v = vc
     }
-    guard let autoguide, autoguide.weight != 0 else { return (v, evaluations) }
+    guard let autoguide, autoguide.weight != 0 else { return (v, vc, evaluations) }
     let vw = try autoguide.transformer(x, timesteps: t, context: autoguide.context, skipping: autoguide.skipBlocks)
-    return (v + (vc - vw) * autoguide.weight, evaluations + 1)
+    return (v + (vc - vw) * autoguide.weight, vc, evaluations + 1)
 }
 
 /// Classifier-free guidance from one model: v_u + g·(v_c − v_u), the conditional and unconditional

@@ -33,6 +33,8 @@ public struct EvalReport: Codable {
     public var sigmas: [Double]?
     public var guidance: Double?
     public var guidanceInterval: [Double]?
+    /// The guidance terms computed at one guided step in this many (absent: every step).
+    public var guidanceEvery: Int?
     /// The autoguidance sampled with: the weaker model (as `--autoguide` gave it, or as the model folder's
     /// sampling names it; "self" for the model itself), the blocks it leaves out and the weight
     /// ("self skip 3, weight 1"; absent: none).
@@ -112,7 +114,7 @@ public struct EvalReport: Codable {
     enum CodingKeys: String, CodingKey {
         case total, qualityFactor = "quality_factor", promptFollowing = "prompt_following", vbenchTotal = "vbench_total"
         case quality, semantic, seen, heldOut = "held_out", oneObject = "one_object", twoObjects = "two_objects", dimensions, prompts, model, seeds, steps, nfe, solver, shift, sigmas, guidance
-        case guidanceInterval = "guidance_interval", autoguide
+        case guidanceInterval = "guidance_interval", autoguide, guidanceEvery = "guidance_every"
         case sampleSecondsPerClip = "sample_seconds_per_clip", denoiseSecondsPerClip = "denoise_seconds_per_clip"
         case decodeSecondsPerClip = "decode_seconds_per_clip", perSeed = "per_seed", fidelity, latentSpectra = "latent_spectra", vae, psnr
         case fromReal = "from_real", startSigma = "start_sigma", stepsRun = "steps_run"

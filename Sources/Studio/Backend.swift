@@ -349,7 +349,7 @@ public final class SampleBackend: @unchecked Sendable {
             do {
                 let own = model === teacher ? model.config.sampling : nil
                 let settings = SamplingSettings(solver: .euler, steps: sigmas.count - 1, shift: 1, guidance: own?.guidance ?? 1, sigmas: sigmas,
-                                                guidanceInterval: own?.guidanceInterval, autoguide: own?.autoguide)
+                                                guidanceInterval: own?.guidanceInterval, autoguide: own?.autoguide, guidanceEvery: own?.guidanceEvery ?? 1)
                 let (r, _) = try model.sample(prompts: [prompt], seeds: [seed], settings: settings)
                 guard isLatestStudent(generation) else { return }
                 try postStudent(r, seconds: Date().timeIntervalSince(t0), prompt: prompt, seed: seed, model: model, generation: generation)

@@ -114,9 +114,11 @@ public enum StudioBench {
         let teacher = state.sample.teacherSettings
         func name(_ label: String) -> String { label.hasPrefix("demo:") ? String(label.dropFirst(5)) : label }
         // Network evaluations per step: the conditional one, the unconditional one under guidance, the
-        // weaker model's under autoguidance (fewer on steps outside a guidance interval).
+        // weaker model's under autoguidance (fewer on steps outside a guidance interval, and on the steps
+        // between those that compute the guidance terms under guidance_every).
         let perStep = 1 + (teacher.guidance > 1 ? 1 : 0) + ((teacher.autoguide?.weight ?? 0) != 0 ? 1 : 0)
-        try clip("\(name(state.sample.teacherLabel)) to frames, \(teacher.steps) steps ×\(perStep)", target: 1000,
+        let every = teacher.guidanceEvery > 1 ? ", guidance every \(teacher.guidanceEvery)" : ""
+        try clip("\(name(state.sample.teacherLabel)) to frames, \(teacher.steps) steps ×\(perStep)\(every)", target: 1000,
                  request: { backend.sampleTeacher(prompt: prompt, seed: seed, settings: teacher) }, busy: \.teacherBusy, spectra: false)
         let sigmas = state.sample.sigmas
         try clip("\(name(state.sample.studentLabel)) to frames, \(sigmas.count - 1) steps", target: 150,

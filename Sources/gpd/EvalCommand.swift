@@ -184,6 +184,7 @@ struct EvalCommand: ParsableCommand {
             return shown.summary
         }
         report.guidanceInterval = base.guidanceInterval.map { [decimal($0.lowerBound), decimal($0.upperBound)] }
+        report.guidanceEvery = base.guidanceEvery == 1 ? nil : base.guidanceEvery
         report.nfe = nfe
         report.sampleSecondsPerClip = sampleSeconds / Double(jobs.count)
         report.denoiseSecondsPerClip = denoiseSeconds / Double(jobs.count)

@@ -27,6 +27,12 @@ struct SamplingOverrides: ParsableArguments {
     var autoguide: String?
     @Option(help: ArgumentHelp("With --autoguide: the weaker model's blocks to leave out (0-based), e.g. 3 or 2,3.", valueName: "LIST"))
     var autoguideSkip: String?
+    @Option(help: ArgumentHelp("Autoguidance (--autoguide's, or the model's own) only at the steps that start at a noise level in LOW,HIGH; the others skip the weaker model's pass.",
+                               valueName: "low,high"))
+    var autoguideInterval: String?
+    @Option(help: ArgumentHelp("Compute the guidance terms (classifier-free and autoguidance) at one guided step in N; the steps between take the conditional pass alone and reuse them.",
+                               valueName: "N"))
+    var guidanceEvery: Int?
 
     /// The settings with these overrides; `resolve` turns --autoguide's MODEL into a model folder
     /// (nil where sampling takes no autoguidance: --autoguide is then refused).
@@ -34,16 +40,25 @@ struct SamplingOverrides: ParsableArguments {
         if let guidance, !(guidance.isFinite && guidance >= 0 && guidance <= 100) { throw ValidationError("--guidance must be a number from 0 to 100, got \(guidance)") }
         if let shift, !(shift.isFinite && shift > 0 && shift <= 1000) { throw ValidationError("--shift must be a number in (0, 1000], got \(shift)") }
         if let steps, !(1...1000).contains(steps) { throw ValidationError("--steps must be 1 to 1000, got \(steps)") }
+        if let guidanceEvery, !(1...100).contains(guidanceEvery) { throw ValidationError("--guidance-every must be 1 to 100 steps, got \(guidanceEvery)") }
         var s = base
         if let steps { s.steps = steps; s.sigmas = nil }
         if let solver { s.solver = solver }
         if let shift { s.shift = shift; s.sigmas = nil }
         if let guidance { s.guidance = guidance }
         if let sigmas { s.sigmas = try FlowSchedule.parse(sigmas) }
-        if let guidanceInterval { s.guidanceInterval = try Self.parseInterval(guidanceInterval) }
+        if let guidanceEvery { s.guidanceEvery = guidanceEvery }
+        if let guidanceInterval { s.guidanceInterval = try Self.parseInterval(guidanceInterval, option: "--guidance-interval") }
         if autoguide != nil || autoguideSkip != nil {
             guard let resolve else { throw ValidationError("--autoguide and --autoguide-skip go with --model") }
             s.autoguide = try parseAutoguide(resolve: resolve)
+        }
+        if let autoguideInterval {
+            let interval = try Self.parseInterval(autoguideInterval, option: "--autoguide-interval")
+            guard resolve != nil, s.autoguide != nil else {
+                throw ValidationError("--autoguide-interval needs autoguidance: a model whose model.json has sampling.autoguide, or --autoguide MODEL,A")
+            }
+            s.autoguide?.interval = interval
         }
         return s
     }
@@ -77,10 +92,10 @@ struct SamplingOverrides: ParsableArguments {
         }
     }
 
-    static func parseInterval(_ text: String) throws -> ClosedRange<Float> {
+    static func parseInterval(_ text: String, option: String) throws -> ClosedRange<Float> {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo >= 0, hi <= 1, lo <= hi else {
-            throw ValidationError("--guidance-interval must be two noise levels LOW,HIGH with 0 ≤ LOW ≤ HIGH ≤ 1, got '\(text)'")
+            throw ValidationError("\(option) must be two noise levels LOW,HIGH with 0 ≤ LOW ≤ HIGH ≤ 1, got '\(text)'")
         }
         return lo...hi
     }

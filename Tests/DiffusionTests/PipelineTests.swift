@@ -125,11 +125,16 @@ final class WanFolderTests: XCTestCase {
 /// Autoguidance (guidance away from a weaker model; an extension diffusers does not have): each step's
 /// velocity is the (guided) velocity plus a·(v_c − v_w), with the weaker model's own prompt embeddings.
 final class AutoguideTests: XCTestCase {
-    func testAutoguidanceAddsTheWeightedDifferenceToTheWeakerModel() throws {
+    /// The pipeline fixture (a small transformer, no VAE) and its latents, prompt and empty-prompt embeddings.
+    func fixture() throws -> (WanPipeline, Tensor, Tensor, Tensor) {
         let folder = Bundle.module.url(forResource: "pipeline", withExtension: nil, subdirectory: "Fixtures")!.path
         let pipe = WanPipeline(transformer: try WanTransformer.load(folder: folder + "/transformer"), vae: nil)
         let io = try loadFixture("pipeline_io.safetensors", bundle: .module)
-        let latents = try io.tensor("latents"), embeds = try io.tensor("prompt_embeds"), negative = try io.tensor("negative_prompt_embeds")
+        return (pipe, try io.tensor("latents"), try io.tensor("prompt_embeds"), try io.tensor("negative_prompt_embeds"))
+    }
+
+    func testAutoguidanceAddsTheWeightedDifferenceToTheWeakerModel() throws {
+        let (pipe, latents, embeds, negative) = try fixture()
         // A "weaker model": the same network reading other embeddings than the prompt's and the empty prompt's.
         let weakContext = embeds * 0.5
         let weak = Autoguide(transformer: pipe.transformer, context: weakContext, weight: 1.5)
@@ -156,6 +161,111 @@ final class AutoguideTests: XCTestCase {
             let b = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings, decode: false)
             XCTAssertEqual(a.latents.data, b.latents.data)
             XCTAssertEqual(a.nfe, b.nfe)
+        }
+    }
+
+    /// With an interval, the weaker model's pass runs only at the steps starting inside it (bounds
+    /// included); the classifier-free term keeps its own interval.
+    func testAutoguidanceOnlyInsideItsInterval() throws {
+        let (pipe, latents, embeds, negative) = try fixture()
+        let weakContext = embeds * 0.5
+        let weak = Autoguide(transformer: pipe.transformer, context: weakContext, weight: 1.5)
+        let sigmas: [Float] = [1, 0.7, 0.3, 0]
+        func settings(_ interval: ClosedRange<Float>?, cfg: ClosedRange<Float>? = nil) throws -> SamplingSettings {
+            SamplingSettings(solver: .euler, steps: 3, shift: 1, guidance: 4, sigmas: sigmas, guidanceInterval: cfg,
+                             autoguide: try AutoguideSettings(model: "../weaker", weight: 1.5, interval: interval))
+        }
+        // [0, 1] holds every step: the same run as no interval.
+        let all = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings(nil), decode: false, autoguide: weak)
+        let whole = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings(0...1), decode: false, autoguide: weak)
+        XCTAssertEqual(whole.latents.data, all.latents.data)
+        XCTAssertEqual(whole.nfe, 9)
+        // Autoguidance at σ 0.7 only, classifier-free guidance at σ 1 and 0.7: stepped by hand.
+        let r = try pipe.sample(latents: latents, context: embeds, negative: negative, settings: settings(0.5...0.7, cfg: 0.7...1),
+                                decode: false, autoguide: weak)
+        XCTAssertEqual(r.nfe, 2 + 3 + 1)
+        var sampler = FlowSampler(x: latents, schedule: try .custom(sigmas), solver: .euler)
+        try GradMode.withDisabled {
+            for i in 0..<3 {
+                let t = [Float](repeating: sampler.timestep, count: latents.shape[0])
+                let vc = try pipe.transformer(sampler.x, timesteps: t, context: embeds)
+                var v = vc
+                if i < 2 { v = guided(conditional: vc, unconditional: try pipe.transformer(sampler.x, timesteps: t, context: negative), scale: 4) }
+                if i == 1 {
+                    let vw = try pipe.transformer(sampler.x, timesteps: t, context: weakContext)
+                    v = Tensor(shape: v.shape, data: (0..<v.count).map { v.data[$0] + 1.5 * (vc.data[$0] - vw.data[$0]) })
+                }
+                sampler.advance(velocity: v)
+            }
+        }
+        assertClose(r.latents, sampler.x, atol: 1e-5, rtol: 1e-5, "autoguidance at σ 0.7 only")
+        XCTAssertNotEqual(r.latents.data, all.latents.data)
+        // The interval is part of the settings' JSON and of their summaries.
+        let s = try settings(0.3...1)
+        XCTAssertEqual(try JSONDecoder().decode(SamplingSettings.self, from: JSONEncoder().encode(s)), s)
+        XCTAssertEqual(s.autoguide?.summary, "../weaker, weight 1.5 at σ 0.3–1")
+    }
+
+    /// guidance_every N: the guidance terms (v − v_c) are computed at one guided step in N and reused,
+    /// with a fresh conditional pass, at the steps between — recomputed early when the terms that apply
+    /// change (an interval's edge).
+    func testGuidanceTermsComputedEveryNStepsAndReusedBetween() throws {
+        let (pipe, latents, embeds, negative) = try fixture()
+        let weakContext = embeds * 0.5
+        let weak = Autoguide(transformer: pipe.transformer, context: weakContext, weight: 1.5)
+        let sigmas: [Float] = [1, 0.8, 0.6, 0.3, 0]
+        func run(every: Int, cfg: ClosedRange<Float>? = nil) throws -> SampleResult {
+            try pipe.sample(latents: latents, context: embeds, negative: negative,
+                            settings: SamplingSettings(solver: .euler, steps: 4, shift: 1, guidance: 4, sigmas: sigmas, guidanceInterval: cfg,
+                                                       autoguide: try AutoguideSettings(model: "../weaker", weight: 1.5), guidanceEvery: every),
+                            decode: false, autoguide: weak)
+        }
+        /// The sampler stepped by hand: at each step, which terms apply and whether they are computed afresh.
+        func byHand(_ plan: [(cfg: Bool, fresh: Bool)]) throws -> Tensor {
+            var sampler = FlowSampler(x: latents, schedule: try .custom(sigmas), solver: .euler)
+            var terms: Tensor? = nil
+            try GradMode.withDisabled {
+                for step in plan {
+                    let t = [Float](repeating: sampler.timestep, count: latents.shape[0])
+                    let vc = try pipe.transformer(sampler.x, timesteps: t, context: embeds)
+                    if step.fresh {
+                        let vw = try pipe.transformer(sampler.x, timesteps: t, context: weakContext)
+                        var v = vc
+                        if step.cfg { v = guided(conditional: vc, unconditional: try pipe.transformer(sampler.x, timesteps: t, context: negative), scale: 4) }
+                        v = Tensor(shape: v.shape, data: (0..<v.count).map { v.data[$0] + 1.5 * (vc.data[$0] - vw.data[$0]) })
+                        terms = v - vc
+                        sampler.advance(velocity: v)
+                    } else {
+                        sampler.advance(velocity: vc + terms!)
+                    }
+                }
+            }
+            return sampler.x
+        }
+        // Every step: the plain run (guidance_every 1 is the default and is not written).
+        let every1 = try run(every: 1)
+        XCTAssertEqual(every1.nfe, 12)
+        XCTAssertEqual(every1.latents.data, try pipe.sample(latents: latents, context: embeds, negative: negative,
+            settings: SamplingSettings(solver: .euler, steps: 4, shift: 1, guidance: 4, sigmas: sigmas), decode: false, autoguide: weak).latents.data)
+        // Every 2: computed at steps 0 and 2, reused at 1 and 3.
+        let every2 = try run(every: 2)
+        XCTAssertEqual(every2.nfe, 3 + 1 + 3 + 1)
+        assertClose(every2.latents, try byHand([(true, true), (true, false), (true, true), (true, false)]), atol: 1e-5, rtol: 1e-5, "every 2")
+        XCTAssertNotEqual(every2.latents.data, every1.latents.data)
+        // Every 3 with classifier-free guidance at σ 0.7–1 only: steps 0–1 guided both ways (computed, reused);
+        // at step 2 the classifier-free term stops, so autoguidance's alone is computed afresh, then reused at step 3.
+        let edge = try run(every: 3, cfg: 0.7...1)
+        XCTAssertEqual(edge.nfe, 3 + 1 + 2 + 1)
+        assertClose(edge.latents, try byHand([(true, true), (true, false), (false, true), (false, false)]), atol: 1e-5, rtol: 1e-5, "every 3 across an edge")
+        // In model files: written only when not 1, refused outside 1…100.
+        let s = SamplingSettings(solver: .unipc, steps: 48, shift: 3, guidance: 2, guidanceEvery: 2)
+        XCTAssertEqual(try JSONDecoder().decode(SamplingSettings.self, from: JSONEncoder().encode(s)), s)
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(SamplingSettings()), as: UTF8.self).contains("guidance_every"))
+        for bad in ["0", "101", "-2"] {
+            let text = #"{"solver":"unipc","steps":48,"shift":3,"guidance":5,"guidance_every":"# + bad + "}"
+            XCTAssertThrowsError(try JSONDecoder().decode(SamplingSettings.self, from: Data(text.utf8)), bad) { e in
+                XCTAssertTrue("\(e)".contains("guidance_every"), "\(bad): \(e)")
+            }
         }
     }
 

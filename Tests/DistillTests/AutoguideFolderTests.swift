@@ -229,6 +229,9 @@ final class AutoguideFolderTests: XCTestCase {
             (["skip_blocks": [1, 1], "weight": 1], "lists a block twice"),
             (["model": "", "weight": 1], "model is empty"),
             (["skip_blocks": [1]], "weight"),
+            (["skip_blocks": [1], "weight": 1, "interval": [0.2, 1.5]], "interval must be two noise levels"),
+            (["skip_blocks": [1], "weight": 1, "interval": [-0.1, 1]], "interval must be two noise levels"),
+            (["skip_blocks": [1], "weight": 1, "interval": [0.8, 0.2]], "interval"),
         ]
         for (value, message) in bad {
             try setAutoguide(dir, value)
@@ -236,6 +239,8 @@ final class AutoguideFolderTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains("model.json") && "\(e)".contains(message), "\(value): \(e)")
             }
         }
+        try setAutoguide(dir, ["skip_blocks": [1], "weight": 1, "interval": [0.3, 1]])
+        XCTAssertEqual(try VideoModel.load(folder: dir).config.sampling.autoguide?.interval, 0.3...1)
         try setAutoguide(dir, nil)
         XCTAssertNil(try VideoModel.load(folder: dir).config.sampling.autoguide)
     }

@@ -39,7 +39,10 @@ final class SampleFromRealTests: XCTestCase {
         let plain = try m.sample(prompts: [prompt], seeds: [seed], settings: three).0
         let full = try m.sample(prompts: [prompt], seeds: [seed], settings: three, start: (real, 1)).0
         XCTAssertEqual(full.latents.data, plain.latents.data)
-        XCTAssertEqual(plain.nfe, 9, "its own sampling: the guided pair and the weaker model (autoguidance) at each of 3 steps")
+        // Its own sampling: the guided pair and the weaker model (autoguidance), their terms computed at
+        // every 2nd step (guidance_every 2): 3 evaluations at steps 0 and 2, the conditional one at step 1.
+        XCTAssertEqual(m.config.sampling.guidanceEvery, 2)
+        XCTAssertEqual(plain.nfe, 3 + 1 + 3, "its own sampling over 3 steps")
 
         // The last of 12 steps alone (from σ 0.22 at shift 3) runs once, guided, and lands near the real
         // clip; a clip from noise lands far from it (another draw of the prompt).
