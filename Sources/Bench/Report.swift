@@ -55,7 +55,8 @@ public struct BenchReport: Codable {
         var group = ""
         for r in rows {
             if r.group != group { group = r.group; out += "\n\(group)\n" }
-            var line = "  " + r.name.padding(toLength: 44, withPad: " ", startingAt: 0)
+            // Names up to 44 characters line up; a longer one is printed whole, its row pushed right.
+            var line = "  " + r.name.padding(toLength: max(44, r.name.count + 1), withPad: " ", startingAt: 0)
             line += String(format: "%10.3f %-7@", r.value, r.unit as NSString)
             if let b = r.baseline, let n = r.baselineName {
                 line += String(format: "  vs %@ %.3f", n as NSString, b)
