@@ -117,30 +117,51 @@ public struct ClipAnalysis {
     }
 
     /// For each prompt object, its blob in each frame (nil where none matches), by colour: each frame's
-    /// largest blobs are assigned to the prompt objects minimising the total colour distance.
+    /// largest blobs are assigned to the prompt objects minimising the total colour distance, the shape
+    /// class breaking ties. Where what the blobs look like cannot tell which is which — two objects of one
+    /// colour and shape (twins), or of one colour drawn alike — the frame's pair is ordered to follow the
+    /// tracks so far, each blob to the track whose last centroid is nearer, not by size: twins drawn at
+    /// nearly equal sizes would otherwise trade places whenever their sizes cross, and both tracks would
+    /// jump across the frame.
     public func tracks(for scene: Scene) -> [[Blob?]] {
         var out = [[Blob?]](repeating: [Blob?](repeating: nil, count: frames), count: scene.objects.count)
+        var last: [(Float, Float)?] = [nil, nil]
         for f in 0..<frames {
             let blobs = Array(analyses[f].blobs.prefix(scene.objects.count + 1))
             if scene.objects.count == 1 {
                 let best = blobs.prefix(2).min { Self.distance($0.color, scene.objects[0].color.rgb) < Self.distance($1.color, scene.objects[0].color.rgb) }
                 out[0][f] = best
-            } else {
-                // Two objects: the pair of distinct blobs minimising colour distance, with the shape class
-                // breaking ties (two objects of one colour).
-                func cost(_ b: Blob, _ o: SceneObject) -> Float {
-                    Self.distance(b.color, o.color.rgb) + (MiniVBench.classify(b) == o.shape ? 0 : 0.05)
-                }
-                var bestCost = Float.infinity
-                for i in blobs.indices { for j in blobs.indices where j != i {
-                    let cost = cost(blobs[i], scene.objects[0]) + cost(blobs[j], scene.objects[1])
-                    if cost < bestCost { bestCost = cost; out[0][f] = blobs[i]; out[1][f] = blobs[j] }
-                } }
-                if blobs.count == 1 {
-                    let b = blobs[0]
-                    if Self.distance(b.color, scene.objects[0].color.rgb) <= Self.distance(b.color, scene.objects[1].color.rgb) { out[0][f] = b } else { out[1][f] = b }
-                }
+                continue
             }
+            func cost(_ b: Blob, _ o: SceneObject) -> Float {
+                Self.distance(b.color, o.color.rgb) + (MiniVBench.classify(b) == o.shape ? 0 : 0.05)
+            }
+            var bestCost = Float.infinity
+            for i in blobs.indices { for j in blobs.indices where j != i {
+                let cost = cost(blobs[i], scene.objects[0]) + cost(blobs[j], scene.objects[1])
+                if cost < bestCost { bestCost = cost; out[0][f] = blobs[i]; out[1][f] = blobs[j] }
+            } }
+            let alike: Bool
+            if blobs.count == 1 {
+                let b = blobs[0]
+                let (d0, d1) = (Self.distance(b.color, scene.objects[0].color.rgb), Self.distance(b.color, scene.objects[1].color.rgb))
+                if d0 <= d1 { out[0][f] = b } else { out[1][f] = b }
+                alike = abs(d0 - d1) < 1e-6
+            } else if let a = out[0][f], let b = out[1][f] {
+                alike = abs(cost(a, scene.objects[0]) + cost(b, scene.objects[1]) - cost(b, scene.objects[0]) - cost(a, scene.objects[1])) < 1e-6
+            } else {
+                alike = false
+            }
+            if alike {
+                // The distance of a blob from a track's last centroid (0 when either is missing).
+                func far(_ b: Blob?, _ p: (Float, Float)?) -> Float {
+                    guard let b, let p else { return 0 }
+                    return ((b.cx - p.0) * (b.cx - p.0) + (b.cy - p.1) * (b.cy - p.1)).squareRoot()
+                }
+                let (a, b) = (out[0][f], out[1][f])
+                if far(b, last[0]) + far(a, last[1]) < far(a, last[0]) + far(b, last[1]) { (out[0][f], out[1][f]) = (b, a) }
+            }
+            for k in 0..<2 { if let blob = out[k][f] { last[k] = (blob.cx, blob.cy) } }
         }
         return out
     }

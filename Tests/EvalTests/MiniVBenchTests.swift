@@ -138,6 +138,38 @@ final class MiniVBenchTests: XCTestCase {
         for d in [Dimension.color, .shape, .backgroundColor] { XCTAssertGreaterThanOrEqual(shuffled.dimensions[d]!, 0.9, describe(shuffled)) }
     }
 
+    /// Two green squares, one above the other, moving left 1 px per frame, their sizes trading every frame
+    /// (4 and 6 px wide about fixed centres): by size the larger would be the first object in every frame
+    /// and the tracks would jump 14 px each frame; followed by position, each moves uniformly.
+    func testTwinsAreTrackedByPositionNotSize() throws {
+        let (f, n) = (17, 32)
+        let bg = ShapeColor.blue.rgb, fg = ShapeColor.green.rgb
+        var d = [Float](repeating: 0, count: f * n * n * 3)
+        func square(_ t: Int, cx: Int, cy: Int, side: Int) {
+            for y in (cy - side / 2)..<(cy + side / 2) { for x in (cx - side / 2)..<(cx + side / 2) {
+                let k = ((t * n + y) * n + x) * 3
+                (d[k], d[k + 1], d[k + 2]) = fg
+            } }
+        }
+        for t in 0..<f {
+            for y in 0..<n { for x in 0..<n { let k = ((t * n + y) * n + x) * 3; (d[k], d[k + 1], d[k + 2]) = bg } }
+            let big = t % 2 == 0 ? 6 : 4
+            square(t, cx: 24 - t, cy: 9, side: big)
+            square(t, cx: 24 - t, cy: 23, side: 10 - big)
+        }
+        let clip = Tensor(shape: [f, n, n, 3], data: d)
+        let prompt = "a green square above a green square moving left on a blue background"
+        let tracks = ClipAnalysis(clip).tracks(for: try XCTUnwrap(PromptGrammar.parse(prompt).scene))
+        for track in tracks {
+            let ys = track.map { $0?.cy ?? -1 }
+            XCTAssertTrue(ys.allSatisfy { abs($0 - ys[0]) < 0.01 }, "each twin keeps its row: \(ys)")
+        }
+        let s = try MiniVBench.score(clip, prompt: prompt)
+        XCTAssertGreaterThan(s.dimensions[.motionSmoothness]!, 0.99, "uniform motion: \(s.dimensions)")
+        XCTAssertEqual(s.dimensions[.motionDirection], 1)
+        XCTAssertEqual(s.dimensions[.spatialRelationship], 1)
+    }
+
     func testScoresByObjectCountSplitTheClipsByTheirScenes() throws {
         // Two-object clips lose their second object's colour: only that subset's score falls.
         let scores = try Self.clips.map { c -> ClipScore in
