@@ -57,6 +57,30 @@ public enum RunArchive {
         return (imported, skipped, failed)
     }
 
+    /// The archive's manifest of the runs whose exports are bundled models, `dir`/bundled.json:
+    /// `{"models": [{"model": NAME, "run": RUN}, …]}`, in the order a reader should meet them. No file,
+    /// no manifest ([]); a file that is not that shape throws, naming the file and the entry.
+    public static func bundledModels(in dir: String) throws -> [(model: String, run: String)] {
+        let path = dir + "/" + manifestName
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        struct Entry: Decodable { var model: String, run: String }
+        struct Manifest: Decodable { var models: [Entry] }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let manifest: Manifest
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: data) } catch {
+            throw ConfigError(path, "models", "not a list of {\"model\": NAME, \"run\": RUN}: \(error)")
+        }
+        var seen = Set<String>()
+        for (i, e) in manifest.models.enumerated() {
+            guard !e.model.isEmpty, !e.run.isEmpty else { throw ConfigError(path, "models[\(i)]", "model and run must be names, got '\(e.model)' and '\(e.run)'") }
+            guard seen.insert(e.run).inserted else { throw ConfigError(path, "models[\(i)]", "run '\(e.run)' is named twice") }
+        }
+        return manifest.models.map { ($0.model, $0.run) }
+    }
+
+    /// The manifest's file name in an archive folder (samples/demo/runs/bundled.json).
+    public static let manifestName = "bundled.json"
+
     /// The archived runs in `dir` (NAME/run.json), or `names` checked against them.
     public static func archivedRuns(in dir: String, names: [String]) throws -> [String] {
         let fm = FileManager.default

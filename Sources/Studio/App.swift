@@ -39,6 +39,9 @@ public final class StudioApp {
         let (keymap, keysProblem) = Keymap.load()
         state.keymap = keymap
         if let problem = problem ?? keysProblem { state.message = (problem, true) }
+        if let demo = ModelRef.demoRoot() {
+            do { state.runs.bundled = try RunArchive.bundledModels(in: demo + "/runs") } catch { state.message = ("\(error)", true) }
+        }
     }
 
     /// Runs the studio until q. `graphics` overrides the probe.

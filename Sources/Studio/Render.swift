@@ -128,10 +128,11 @@ enum RunsScreen {
             let statusColor: RGB = [RunStatus.running: theme.ok, .paused: theme.warn, .failed: theme.error, .crashed: theme.error][r.status] ?? theme.dim
             let loss = r.loss.map { String(format: "%.4f", $0) } ?? "–"
             let ev = r.eval.map { String(format: r.evalKey == "eval/psnr" ? "%.2f dB" : "%.4f", $0) } ?? "–"
-            line([st.marked.contains(r.name) ? "●" : " ", r.name, r.kind.rawValue, r.status.rawValue, r.stage ?? "–", String(r.step), loss, ev, Renderer.age(r.updated)],
+            let name = st.bundledModel(r.name).map { "\(r.name) · bundled as demo:\($0)" } ?? r.name
+            line([st.marked.contains(r.name) ? "●" : " ", name, r.kind.rawValue, r.status.rawValue, r.stage ?? "–", String(r.step), loss, ev, Renderer.age(r.updated)],
                  row: row, style: style, statusColor: sel ? nil : statusColor)
         }
-        let info = "\(visible.count)/\(st.rows.count) runs · sort: \(RunsState.sortNames[st.sort]) · \(st.marked.count) marked"
+        let info = "\(visible.count)/\(st.rows.count) runs · sort: \(st.sortLabel) · \(st.marked.count) marked"
             + (f.cols >= 150 ? " · EVAL: the last quick evaluation (MiniVBench total, first suite prompts, seed 0; VAE: PSNR)"
                               + " · STAGE kN: horizon N"
                              : " · EVAL: last quick eval · kN: horizon N")

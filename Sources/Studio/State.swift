@@ -12,20 +12,43 @@ public struct RunsState {
     public var selected = 0
     public var filter = ""
     public var filtering = false
-    /// 0 age (newest first), 1 name, 2 status, 3 step.
+    /// 0 age (newest first; the bundled models' runs before the rest), 1 name, 2 status, 3 step.
     public var sort = 0
     public var marked: Set<String> = []
     public var warning: String?
     public static let sortNames = ["age", "name", "status", "step"]
+    /// The runs whose exports are the bundled models, in the demo manifest's order
+    /// (samples/demo/runs/bundled.json, `RunArchive.bundledModels`): run → model.
+    public var bundled: [(model: String, run: String)] = []
+
+    /// The bundled model a run made, if it is one of those runs.
+    public func bundledModel(_ run: String) -> String? { bundled.first { $0.run == run }?.model }
+
+    /// The sort's name as the Runs screen shows it.
+    public var sortLabel: String {
+        sort == 0 && rows.contains(where: { bundledModel($0.name) != nil }) ? "age, bundled first" : Self.sortNames[sort]
+    }
 
     public var visible: [RunSummary] {
         let f = filter.lowercased()
-        let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.rawValue.contains(f) || $0.status.rawValue.contains(f) }
+        let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.rawValue.contains(f) || $0.status.rawValue.contains(f)
+            || (bundledModel($0.name)?.lowercased().contains(f) ?? false) }
         switch sort {
         case 1: return rows.sorted { $0.name < $1.name }
         case 2: return rows.sorted { ($0.status.rawValue, $0.name) < ($1.status.rawValue, $1.name) }
         case 3: return rows.sorted { $0.step > $1.step }
-        default: return rows.sorted { $0.updated > $1.updated }
+        default:
+            // A fresh checkout's store holds the demo's runs: the ones behind the bundled models come first,
+            // in the manifest's order, so a newcomer meets them before the newest experiments.
+            let rank = Dictionary(bundled.enumerated().map { ($1.run, $0) }, uniquingKeysWith: { a, _ in a })
+            return rows.sorted { a, b in
+                switch (rank[a.name], rank[b.name]) {
+                case let (x?, y?): return x < y
+                case (.some, nil): return true
+                case (nil, .some): return false
+                case (nil, nil): return a.updated > b.updated
+                }
+            }
         }
     }
 }

@@ -533,6 +533,34 @@ final class RunStoreTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try fresh.metrics("gpd-8000", key: "loss").count, 100)
     }
 
+    /// The demo archive's manifest of the runs behind the bundled models names archived runs and bundled
+    /// folders only (so the Runs screen's "bundled as" never points at nothing); a malformed manifest is
+    /// refused naming the file and the entry, and no manifest is an empty list.
+    func testTheBundledModelsManifestNamesArchivedRunsAndBundledFolders() throws {
+        let demoRoot = try XCTUnwrap(ModelRef.demoRoot())
+        let entries = try RunArchive.bundledModels(in: demoRoot + "/runs")
+        let archived = Set(try RunArchive.archivedRuns(in: demoRoot + "/runs", names: []))
+        XCTAssertTrue(entries.contains { $0 == ("teacher-2x-gap4", "t2x-gap4") }, "\(entries)")
+        for e in entries {
+            XCTAssertTrue(archived.contains(e.run), "\(e.run) (for \(e.model)) is not archived in samples/demo/runs")
+            let folder = demoRoot + "/" + e.model
+            XCTAssertTrue(["model.json", "config.json"].contains { FileManager.default.fileExists(atPath: folder + "/" + $0) },
+                          "\(e.model) is not a bundled model folder")
+        }
+        let dir = root + "/manifests"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        XCTAssertEqual(try RunArchive.bundledModels(in: dir).count, 0, "no manifest: none")
+        let file = dir + "/" + RunArchive.manifestName
+        for (text, want) in [("{\"models\": [{\"model\": \"a\"}]}", "'models'"),
+                             ("{\"models\": [{\"model\": \"a\", \"run\": \"r\"}, {\"model\": \"b\", \"run\": \"r\"}]}", "'models[1]': run 'r' is named twice"),
+                             ("{\"models\": [{\"model\": \"\", \"run\": \"r\"}]}", "'models[0]'")] {
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try RunArchive.bundledModels(in: dir), text) { e in
+                XCTAssertTrue("\(e)".contains(file) && "\(e)".contains(want), "\(e)")
+            }
+        }
+    }
+
     func testDecoderOnlyTrainingKeepsTheLatentSpace() throws {
         _ = try train(try tinyVAEConfig(steps: 2), name: "base", resume: false)
         let base = try WanVAE.load(folder: root + "/base/export")
