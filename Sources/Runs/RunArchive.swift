@@ -60,6 +60,8 @@ public enum RunArchive {
     /// The archive's manifest of the runs whose exports are bundled models, `dir`/bundled.json:
     /// `{"models": [{"model": NAME, "run": RUN}, …]}`, in the order a reader should meet them. No file,
     /// no manifest ([]); a file that is not that shape throws, naming the file and the entry.
+    /// `archivedRecord` gives each run's record, whose `updated` tells the imported run from another
+    /// of the same name.
     public static func bundledModels(in dir: String) throws -> [(model: String, run: String)] {
         let path = dir + "/" + manifestName
         guard FileManager.default.fileExists(atPath: path) else { return [] }
@@ -80,6 +82,14 @@ public enum RunArchive {
 
     /// The manifest's file name in an archive folder (samples/demo/runs/bundled.json).
     public static let manifestName = "bundled.json"
+
+    /// An archived run's record (`dir`/NAME/run.json), as an import brings it into a store.
+    public static func archivedRecord(in dir: String, name: String) throws -> RunRecord {
+        let path = dir + "/" + name + "/run.json"
+        do { return try JSONDecoder().decode(RunHistory.self, from: Data(contentsOf: URL(fileURLWithPath: path))).run } catch {
+            throw ConfigError(path, "(run.json)", "not a run history: \(error)")
+        }
+    }
 
     /// The archived runs in `dir` (NAME/run.json), or `names` checked against them.
     public static func archivedRuns(in dir: String, names: [String]) throws -> [String] {

@@ -40,7 +40,11 @@ public final class StudioApp {
         state.keymap = keymap
         if let problem = problem ?? keysProblem { state.message = (problem, true) }
         if let demo = ModelRef.demoRoot() {
-            do { state.runs.bundled = try RunArchive.bundledModels(in: demo + "/runs") } catch { state.message = ("\(error)", true) }
+            do {
+                state.runs.bundled = try RunArchive.bundledModels(in: demo + "/runs").map {
+                    ($0.model, $0.run, try RunArchive.archivedRecord(in: demo + "/runs", name: $0.run).updated)
+                }
+            } catch { state.message = ("\(error)", true) }
         }
     }
 

@@ -128,7 +128,7 @@ enum RunsScreen {
             let statusColor: RGB = [RunStatus.running: theme.ok, .paused: theme.warn, .failed: theme.error, .crashed: theme.error][r.status] ?? theme.dim
             let loss = r.loss.map { String(format: "%.4f", $0) } ?? "–"
             let ev = r.eval.map { String(format: r.evalKey == "eval/psnr" ? "%.2f dB" : "%.4f", $0) } ?? "–"
-            let name = st.bundledModel(r.name).map { "\(r.name) · bundled as demo:\($0)" } ?? r.name
+            let name = st.bundledModel(r).map { "\(r.name) · bundled as demo:\($0)" } ?? r.name
             line([st.marked.contains(r.name) ? "●" : " ", name, r.kind.rawValue, r.status.rawValue, r.stage ?? "–", String(r.step), loss, ev, Renderer.age(r.updated)],
                  row: row, style: style, statusColor: sel ? nil : statusColor)
         }

@@ -18,21 +18,23 @@ public struct RunsState {
     public var warning: String?
     public static let sortNames = ["age", "name", "status", "step"]
     /// The runs whose exports are the bundled models, in the demo manifest's order
-    /// (samples/demo/runs/bundled.json, `RunArchive.bundledModels`): run → model.
-    public var bundled: [(model: String, run: String)] = []
+    /// (samples/demo/runs/bundled.json, `RunArchive.bundledModels`), each with its archived record's
+    /// `updated`: a store's run is one of them when both name and time match — imported from the demo,
+    /// not a run of one's own that took the same name (as the recipes' `--run` names suggest).
+    public var bundled: [(model: String, run: String, updated: Double)] = []
 
     /// The bundled model a run made, if it is one of those runs.
-    public func bundledModel(_ run: String) -> String? { bundled.first { $0.run == run }?.model }
+    public func bundledModel(_ run: RunSummary) -> String? { bundled.first { $0.run == run.name && $0.updated == run.updated }?.model }
 
     /// The sort's name as the Runs screen shows it.
     public var sortLabel: String {
-        sort == 0 && rows.contains(where: { bundledModel($0.name) != nil }) ? "age, bundled first" : Self.sortNames[sort]
+        sort == 0 && rows.contains(where: { bundledModel($0) != nil }) ? "age, bundled first" : Self.sortNames[sort]
     }
 
     public var visible: [RunSummary] {
         let f = filter.lowercased()
         let rows = f.isEmpty ? self.rows : self.rows.filter { $0.name.lowercased().contains(f) || $0.kind.rawValue.contains(f) || $0.status.rawValue.contains(f)
-            || (bundledModel($0.name)?.lowercased().contains(f) ?? false) }
+            || (bundledModel($0)?.lowercased().contains(f) ?? false) }
         switch sort {
         case 1: return rows.sorted { $0.name < $1.name }
         case 2: return rows.sorted { ($0.status.rawValue, $0.name) < ($1.status.rawValue, $1.name) }
@@ -40,9 +42,9 @@ public struct RunsState {
         default:
             // A fresh checkout's store holds the demo's runs: the ones behind the bundled models come first,
             // in the manifest's order, so a newcomer meets them before the newest experiments.
-            let rank = Dictionary(bundled.enumerated().map { ($1.run, $0) }, uniquingKeysWith: { a, _ in a })
+            func rank(_ r: RunSummary) -> Int? { bundled.firstIndex { $0.run == r.name && $0.updated == r.updated } }
             return rows.sorted { a, b in
-                switch (rank[a.name], rank[b.name]) {
+                switch (rank(a), rank(b)) {
                 case let (x?, y?): return x < y
                 case (.some, nil): return true
                 case (nil, .some): return false

@@ -547,6 +547,18 @@ final class RunStoreTests: XCTestCase {
             XCTAssertTrue(["model.json", "config.json"].contains { FileManager.default.fileExists(atPath: folder + "/" + $0) },
                           "\(e.model) is not a bundled model folder")
         }
+        // The Runs screen tells the demo's run from a run of one's own of the same name by its record's
+        // `updated`: an import keeps it exactly.
+        let store = try RunStore(root: root + "/demo-store")
+        try RunArchive.importRuns(from: demoRoot + "/runs", into: store, names: entries.map(\.run))
+        let summaries = try RunSupervisor.summaries(store)
+        for e in entries {
+            let archived = try RunArchive.archivedRecord(in: demoRoot + "/runs", name: e.run)
+            XCTAssertEqual(summaries.first { $0.name == e.run }?.updated, archived.updated, "\(e.run)'s time survives the import")
+        }
+        XCTAssertThrowsError(try RunArchive.archivedRecord(in: demoRoot + "/runs", name: "no-such-run")) { e in
+            XCTAssertTrue("\(e)".contains("no-such-run/run.json"), "\(e)")
+        }
         let dir = root + "/manifests"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         XCTAssertEqual(try RunArchive.bundledModels(in: dir).count, 0, "no manifest: none")

@@ -141,19 +141,23 @@ final class StudioRenderTests: XCTestCase {
         XCTAssertTrue(text().contains("No run matches the filter 'zzz'"), text())
     }
 
-    /// The runs behind the bundled models (the demo manifest) come first in the default order, in the
-    /// manifest's order, each naming its model; the other sorts ignore them; the filter finds a run by
-    /// its model's name.
+    /// The runs behind the bundled models (the demo manifest, matched by name and time) come first in the
+    /// default order, in the manifest's order, each naming its model; the other sorts ignore them; the
+    /// filter finds a run by its model's name.
     func testTheBundledModelsRunsComeFirst() {
         var s = sampleState()
         s.runs.loaded = true
         func text() -> String { Renderer.render(s, theme: Theme(), rows: 24, cols: 120).lines.joined(separator: "\n") }
         XCTAssertEqual(s.runs.visible.map(\.name), ["teacher-demo", "vae-demo", "gpd-demo"], "newest first without a manifest")
         XCTAssertTrue(text().contains("sort: age ·"), text())
-        s.runs.bundled = [("gpd6-demo", "gpd-demo"), ("vae-demo", "vae-demo"), ("teacher-x", "not-in-this-store")]
+        // teacher-demo shares a name with a manifest entry but not its time: a run of one's own, not marked.
+        s.runs.bundled = [("gpd6-demo", "gpd-demo", Self.now - 100_000), ("vae-demo", "vae-demo", Self.now - 7300),
+                          ("teacher-x", "not-in-this-store", 0), ("teacher-y", "teacher-demo", Self.now - 5)]
         XCTAssertEqual(s.runs.visible.map(\.name), ["gpd-demo", "vae-demo", "teacher-demo"])
         XCTAssertTrue(text().contains("gpd-demo · bundled as demo:gpd6-demo") && text().contains("sort: age, bundled first"), text())
         XCTAssertFalse(text().contains("teacher-demo · bundled"), text())
+        s.runs.bundled[1].updated += 1
+        XCTAssertEqual(s.runs.visible.map(\.name), ["gpd-demo", "teacher-demo", "vae-demo"], "vae-demo is then not the demo's")
         s.runs.sort = 1
         XCTAssertEqual(s.runs.visible.map(\.name), ["gpd-demo", "teacher-demo", "vae-demo"], "by name")
         XCTAssertTrue(text().contains("sort: name ·"), text())
