@@ -94,13 +94,15 @@ public struct ClipAnalysis {
             // blob grown by one pixel, so anti-aliased edges move it smoothly instead of in pixel steps.
             let dir = (color.0 - bg.0, color.1 - bg.1, color.2 - bg.2)
             let len2 = max(dir.0 * dir.0 + dir.1 * dir.1 + dir.2 * dir.2, 1e-6)
+            // (A mask visited in pixel order, not a Set: a Set's order changes from process to process, and
+            // with it the sums' rounding, so the same clip scored differently in the fifth decimal.)
             var sx: Float = 0, sy: Float = 0, sw: Float = 0
-            var grown = Set<Int>()
+            var grown = [Bool](repeating: false, count: h * w)
             for (x, y) in members { for dy in -1...1 { for dx in -1...1 {
                 let (xx, yy) = (x + dx, y + dy)
-                if xx >= 0, xx < w, yy >= 0, yy < h { grown.insert(yy * w + xx) }
+                if xx >= 0, xx < w, yy >= 0, yy < h { grown[yy * w + xx] = true }
             } } }
-            for p in grown {
+            for p in 0..<(h * w) where grown[p] {
                 let (x, y) = (p % w, p / w), v = at(x, y)
                 let t = min(max(((v.0 - bg.0) * dir.0 + (v.1 - bg.1) * dir.1 + (v.2 - bg.2) * dir.2) / len2, 0), 1)
                 sx += t * (Float(x) + 0.5); sy += t * (Float(y) + 0.5); sw += t
@@ -133,22 +135,20 @@ public struct ClipAnalysis {
                 out[0][f] = best
                 continue
             }
-            func cost(_ b: Blob, _ o: SceneObject) -> Float {
-                Self.distance(b.color, o.color.rgb) + (MiniVBench.classify(b) == o.shape ? 0 : 0.05)
-            }
-            var bestCost = Float.infinity
+            // cost[i][k]: blob i as object k — colour distance, the shape class breaking ties.
+            let cost = blobs.map { b in scene.objects.map { Self.distance(b.color, $0.color.rgb) + (MiniVBench.classify(b) == $0.shape ? 0 : 0.05) } }
+            var best: (i: Int, j: Int)? = nil
             for i in blobs.indices { for j in blobs.indices where j != i {
-                let cost = cost(blobs[i], scene.objects[0]) + cost(blobs[j], scene.objects[1])
-                if cost < bestCost { bestCost = cost; out[0][f] = blobs[i]; out[1][f] = blobs[j] }
+                if best.map({ cost[i][0] + cost[j][1] < cost[$0.i][0] + cost[$0.j][1] }) ?? true { best = (i, j) }
             } }
             let alike: Bool
-            if blobs.count == 1 {
-                let b = blobs[0]
+            if let (i, j) = best {
+                (out[0][f], out[1][f]) = (blobs[i], blobs[j])
+                alike = abs(cost[i][0] + cost[j][1] - cost[j][0] - cost[i][1]) < 1e-6
+            } else if let b = blobs.first {
                 let (d0, d1) = (Self.distance(b.color, scene.objects[0].color.rgb), Self.distance(b.color, scene.objects[1].color.rgb))
                 if d0 <= d1 { out[0][f] = b } else { out[1][f] = b }
                 alike = abs(d0 - d1) < 1e-6
-            } else if let a = out[0][f], let b = out[1][f] {
-                alike = abs(cost(a, scene.objects[0]) + cost(b, scene.objects[1]) - cost(b, scene.objects[0]) - cost(a, scene.objects[1])) < 1e-6
             } else {
                 alike = false
             }

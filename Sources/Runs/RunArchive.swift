@@ -83,10 +83,17 @@ public enum RunArchive {
     /// The manifest's file name in an archive folder (samples/demo/runs/bundled.json).
     public static let manifestName = "bundled.json"
 
-    /// An archived run's record (`dir`/NAME/run.json), as an import brings it into a store.
+    /// An archived run's record (`dir`/NAME/run.json), as an import brings it into a store; its metrics
+    /// and events are not decoded, so the studio can read the bundled models' records at start-up.
     public static func archivedRecord(in dir: String, name: String) throws -> RunRecord {
+        struct RecordOnly: Decodable { var run: RunRecord }
+        return try archived(RecordOnly.self, in: dir, name: name).run
+    }
+
+    /// `dir`/NAME/run.json decoded as `type`, or an error naming the file.
+    static func archived<T: Decodable>(_ type: T.Type, in dir: String, name: String) throws -> T {
         let path = dir + "/" + name + "/run.json"
-        do { return try JSONDecoder().decode(RunHistory.self, from: Data(contentsOf: URL(fileURLWithPath: path))).run } catch {
+        do { return try JSONDecoder().decode(type, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
             throw ConfigError(path, "(run.json)", "not a run history: \(error)")
         }
     }
@@ -109,10 +116,7 @@ public enum RunArchive {
         var imported: [String] = [], skipped: [String] = []
         for name in found {
             let path = dir + "/" + name + "/run.json"
-            var history: RunHistory
-            do { history = try JSONDecoder().decode(RunHistory.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-                throw ConfigError(path, "(run.json)", "not a run history: \(error)")
-            }
+            var history = try archived(RunHistory.self, in: dir, name: name)
             guard history.run.name == name else { throw ConfigError(path, "run.name", "is '\(history.run.name)', the folder is '\(name)'") }
             if try store.run(name) != nil || fm.fileExists(atPath: store.root + "/" + name) { skipped.append(name); continue }
             // A run archived while it was live is history now.
