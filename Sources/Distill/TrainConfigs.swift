@@ -149,14 +149,20 @@ public struct VAELossSection: ConfigSection, Equatable {
     public var gapWeight = 0.0
     /// The gap map's width σ (pixels).
     public var gapSigma = 3.0
+    /// Noise added to the latents the decoder reconstructs from in training: Gaussian, latent_noise × each
+    /// latent channel's standard deviation (the kept encoder's latents_std: it needs model.freeze_encoder),
+    /// drawn from (train.seed, step, row) so a resumed run sees the same. A decoder trained so decodes latents a little off its encoder's — a diffusion
+    /// model's — as the nearest clean clip; 0 trains without it (docs/two-objects.md, "A decoder for the
+    /// teacher's latents").
+    public var latentNoise = 0.0
     enum CodingKeys: String, CodingKey, CaseIterable {
         case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2", gradient, temporal
-        case gapWeight = "gap_weight", gapSigma = "gap_sigma"
+        case gapWeight = "gap_weight", gapSigma = "gap_sigma", latentNoise = "latent_noise"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
     public func validate(path: String, prefix: String) throws {
-        for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2), ("gradient", gradient), ("temporal", temporal)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
+        for (k, v) in [("l1", l1), ("mse", mse), ("latent_l2", latentL2), ("gradient", gradient), ("temporal", temporal), ("latent_noise", latentNoise)] { try ConfigFile.require(v >= 0, path, "\(prefix).\(k)", "must be ≥ 0") }
         try ConfigFile.require(objectWeight >= 1, path, "\(prefix).object_weight", "must be ≥ 1")
         try ConfigFile.require(firstFrameWeight >= 1, path, "\(prefix).first_frame_weight", "must be ≥ 1")
         try ConfigFile.require(gapWeight >= 0, path, "\(prefix).gap_weight", "must be 0 or more")
@@ -182,6 +188,8 @@ public struct VAETrainConfig: Equatable {
         c.model = try ConfigFile.decode(VAEModelSection.self, from: t["model"] as? [String: Any], path: path, prefix: "model")
         c.train = try ConfigFile.decode(TrainSection.self, from: t["train"] as? [String: Any], path: path, prefix: "train")
         c.loss = try ConfigFile.decode(VAELossSection.self, from: t["loss"] as? [String: Any], path: path, prefix: "loss")
+        try ConfigFile.require(c.loss.latentNoise == 0 || c.model.freezeEncoder, path, "loss.latent_noise",
+                               "needs model.freeze_encoder: the noise is measured in the kept encoder's latent deviations")
         let spatial = 1 << (c.model.dimMult.count - 1)
         try ConfigFile.require(c.data.size % spatial == 0, path, "data.size", "must divide by the VAE's spatial compression \(spatial)")
         try ConfigFile.require((c.data.frames - 1) % (1 << c.model.temperalDownsample.filter { $0 }.count) == 0, path, "data.frames",

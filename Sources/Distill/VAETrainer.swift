@@ -107,7 +107,9 @@ public final class VAETrainer {
                                    checkpointEvery: t.checkpointEvery, step: { step in
             let (x, w) = batch(mine.map { clip(step: step, index: $0) })   // this rank's rows of the global batch
             let z = config.model.freezeEncoder ? try GradMode.withDisabled { try vae.encode(x) } : try vae.encode(x)
-            let y = try vae.decode(z, clamp: false)
+            let noise = config.loss.latentNoise > 0 ? Self.latentNoise(like: z, std: keptStatistics?.std ?? [],
+                                                                       scale: Float(config.loss.latentNoise), seed: t.seed, step: step, rows: Array(mine)) : nil
+            let y = try vae.decode(noise.map { z + $0 } ?? z, clamp: false)
             let d = y - x
             let l1 = (d.abs() * w).mean(), l2 = (d.square() * w).mean(), lz = z.square().mean()
             var loss = Float(config.loss.l1) * l1 + Float(config.loss.mse) * l2 + Float(config.loss.latentL2) * lz
@@ -120,6 +122,21 @@ public final class VAETrainer {
         guard let end else { return }
         try session.write { try export() }
         try session.finish(step: end, status: .finished)
+    }
+
+    /// Gaussian noise shaped like the latents z ([B, C, …]): `scale` × the channel's standard deviation
+    /// `std[c]`, row b drawn from (seed, step, rows[b]) — the row's index in the global batch, so the
+    /// noise is the same however many processes share the batch, and on resume.
+    static func latentNoise(like z: Tensor, std: [Float], scale: Float, seed: UInt64, step: Int, rows: [Int]) -> Tensor {
+        let (b, c) = (z.shape[0], z.shape[1]), per = z.count / (b * c)
+        precondition(rows.count == b && std.count == c, "latentNoise: \(rows.count) rows and \(std.count) deviations for latents \(z.shape)")
+        var data = [Float](repeating: 0, count: z.count)
+        for (bi, row) in rows.enumerated() {
+            var rng = RNG(seed: seed &+ 0x1A7E_0000 &+ UInt64(step) &* 0x1_0000 &+ UInt64(row))
+            let e = rng.normal(c * per)
+            for ci in 0..<c { for j in 0..<per { data[(bi * c + ci) * per + j] = scale * std[ci] * e[ci * per + j] } }
+        }
+        return Tensor(shape: z.shape, data: data)
     }
 
     /// Object-weighted L1 of the spatial finite differences of the error d = y − x ([B, C, F, H, W]):

@@ -102,12 +102,6 @@ final class RunStoreTests: XCTestCase {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 4))
         let session = try TrainSession(root: root, name: "split", kind: .vae, configTOML: try cfg.toml(), resume: false)
         let first = try VAETrainer(config: cfg, session: session)
-        final class StopAt: TrainReporter {
-            let session: TrainSession, at: Int
-            init(_ s: TrainSession, _ a: Int) { session = s; at = a }
-            func progress(step: Int, total: Int, loss: Float, rate: Double) { if step == at { session.stop.set() } }
-            func message(_ text: String) {}
-        }
         let stopper = StopAt(session, 2)
         session.reporter = stopper
         try first.run(resume: false)
@@ -194,12 +188,6 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(cfg.text.structureWeight, structureWeight ?? 0)
         func trainer(_ name: String, resume: Bool, stopAt: Int? = nil) throws -> TeacherTrainer {
             let session = try TrainSession(root: root, name: name, kind: .teacher, configTOML: try cfg.toml(), resume: resume)
-            final class StopAt: TrainReporter {
-                let session: TrainSession, at: Int
-                init(_ s: TrainSession, _ a: Int) { session = s; at = a }
-                func progress(step: Int, total: Int, loss: Float, rate: Double) { if step == at { session.stop.set() } }
-                func message(_ text: String) {}
-            }
             let stopper = stopAt.map { StopAt(session, $0) }
             session.reporter = stopper
             let t = try TeacherTrainer(config: cfg, session: session)
@@ -618,6 +606,51 @@ final class RunStoreTests: XCTestCase {
         XCTAssertEqual(VAETrainer.frameDifferenceLoss(ramp, weights: ones).item, 0, "one frame: nothing to difference")
     }
 
+    /// The decoder's latent noise (`loss.latent_noise`): each channel's noise is the scale times that
+    /// channel's deviation, a row's noise depends on its index in the global batch and the step only, a
+    /// run with it trains on other inputs than one without (and resumes exactly: the noise is a function
+    /// of seed, step and row), and it needs a frozen encoder.
+    func testTheDecodersLatentNoiseIsScaledPerChannelAndAFunctionOfStepAndRow() throws {
+        let z = Tensor(shape: [2, 2, 1, 32, 32], data: [Float](repeating: 0, count: 4096))
+        let noise = VAETrainer.latentNoise(like: z, std: [0.5, 2], scale: 0.1, seed: 0, step: 3, rows: [3, 7])
+        let per = 32 * 32
+        for (c, want) in [(0, Float(0.05)), (1, Float(0.2))] {
+            var v: [Float] = []
+            for b in 0..<2 { v += noise.data[((b * 2 + c) * per)..<((b * 2 + c + 1) * per)] }
+            let n = Float(v.count), mean: Float = v.reduce(0, +) / n
+            let variance: Float = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n
+            let std = variance.squareRoot()
+            XCTAssertEqual(std, want, accuracy: want * 0.06, "channel \(c)")
+            XCTAssertEqual(mean, 0, accuracy: want * 0.1, "channel \(c)")
+        }
+        let alone = VAETrainer.latentNoise(like: z.slice(axis: 0, 0, 1), std: [0.5, 2], scale: 0.1, seed: 0, step: 3, rows: [7])
+        XCTAssertEqual(alone.data, Array(noise.data[(2 * per)...]), "row 7's noise whatever else is in the batch")
+        let later = VAETrainer.latentNoise(like: z.slice(axis: 0, 0, 1), std: [0.5, 2], scale: 0.1, seed: 0, step: 4, rows: [7])
+        XCTAssertNotEqual(later.data, alone.data, "another step, other noise")
+
+        _ = try train(try tinyVAEConfig(steps: 2), name: "base", resume: false)
+        let decoderOnly = "init_from = \"\(root!)/base/export\"\nfreeze_encoder = true"
+        let plain = try train(try tinyVAEConfig(steps: 3, model: decoderOnly), name: "plain", resume: false)
+        _ = try train(try tinyVAEConfig(steps: 3, model: decoderOnly, loss: "latent_noise = 0.3"), name: "noisy", resume: false)
+        XCTAssertNotEqual(try losses("noisy").first, try losses("plain").first, "the noise reaches the decoder")
+        // Stopped after 2 steps and resumed: the same losses and weights as the uninterrupted run.
+        let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 3, model: decoderOnly, loss: "latent_noise = 0.3"))
+        let session = try TrainSession(root: root, name: "split", kind: .vae, configTOML: try cfg.toml(), resume: false)
+        session.reporter = StopAt(session, 2)
+        try VAETrainer(config: cfg, session: session).run(resume: false)
+        let resumed = try train(try tinyVAEConfig(steps: 3, model: decoderOnly, loss: "latent_noise = 0.3"), name: "split", resume: true)
+        XCTAssertEqual(try losses("split"), try losses("noisy"))
+        let noisy = try WanVAE.load(folder: root + "/noisy/export").stateDict()
+        for (n, p) in resumed.vae.namedParameters() { XCTAssertEqual(p.data, noisy[n]?.data, n) }
+        XCTAssertEqual(plain.keptStatistics?.std.count, 2, "the noise is measured in the kept encoder's deviations")
+        XCTAssertThrowsError(try VAETrainConfig.load(try tinyVAEConfig(steps: 1, loss: "latent_noise = 0.1"))) { e in
+            XCTAssertTrue("\(e)".contains("loss.latent_noise") && "\(e)".contains("freeze_encoder"), "\(e)")
+        }
+        XCTAssertThrowsError(try VAETrainConfig.load(try tinyVAEConfig(steps: 1, model: decoderOnly, loss: "latent_noise = -0.1"))) { e in
+            XCTAssertTrue("\(e)".contains("loss.latent_noise"), "\(e)")
+        }
+    }
+
     /// The VAE's gap weight (`loss.gap_weight`): a two-object clip's pixel weights gain exactly the weight
     /// times its gap map (times the first frame's weight on frame 0); a one-object clip's weights are
     /// unchanged; a negative weight is refused by name.
@@ -846,4 +879,12 @@ final class RunStoreTests: XCTestCase {
         XCTAssertTrue(load("[model]\n[train]\nsteps = 9223372036854775807\n").contains("'train.steps'"))
         XCTAssertEqual(load("[model]\n[train]\nsteps = 10\n"), "", "a valid partial config keeps the defaults")
     }
+}
+
+/// Stops a run at a step boundary, as a control command would.
+final class StopAt: TrainReporter {
+    let session: TrainSession, at: Int
+    init(_ s: TrainSession, _ a: Int) { session = s; at = a }
+    func progress(step: Int, total: Int, loss: Float, rate: Double) { if step == at { session.stop.set() } }
+    func message(_ text: String) {}
 }
