@@ -151,9 +151,10 @@ public struct VAELossSection: ConfigSection, Equatable {
     public var gapSigma = 3.0
     /// Noise added to the latents the decoder reconstructs from in training: Gaussian, latent_noise × each
     /// latent channel's standard deviation (the kept encoder's latents_std: it needs model.freeze_encoder),
-    /// drawn from (train.seed, step, row) so a resumed run sees the same. A decoder trained so decodes latents a little off its encoder's — a diffusion
-    /// model's — as the nearest clean clip; 0 trains without it (docs/two-objects.md, "A decoder for the
-    /// teacher's latents").
+    /// drawn from (train.seed, step, row) so a resumed run sees the same. Meant to teach the decoder to
+    /// decode latents a little off its encoder's (a diffusion model's) as the nearest clean clip; on
+    /// vae-2x's decoder 0.1 and 0.25 scored the teacher lower, not higher (docs/two-objects.md, "A
+    /// decoder for the teacher's latents"). 0 trains without it.
     public var latentNoise = 0.0
     enum CodingKeys: String, CodingKey, CaseIterable {
         case l1, mse, objectWeight = "object_weight", firstFrameWeight = "first_frame_weight", latentL2 = "latent_l2", gradient, temporal
