@@ -23,8 +23,11 @@ public struct RunsState {
     /// not a run of one's own that took the same name (as the recipes' `--run` names suggest).
     public var bundled: [(model: String, run: String, updated: Double)] = []
 
+    /// The run's place in `bundled`, if it is one of those runs.
+    func bundledIndex(_ run: RunSummary) -> Int? { bundled.firstIndex { $0.run == run.name && $0.updated == run.updated } }
+
     /// The bundled model a run made, if it is one of those runs.
-    public func bundledModel(_ run: RunSummary) -> String? { bundled.first { $0.run == run.name && $0.updated == run.updated }?.model }
+    public func bundledModel(_ run: RunSummary) -> String? { bundledIndex(run).map { bundled[$0].model } }
 
     /// The sort's name as the Runs screen shows it.
     public var sortLabel: String {
@@ -42,9 +45,8 @@ public struct RunsState {
         default:
             // A fresh checkout's store holds the demo's runs: the ones behind the bundled models come first,
             // in the manifest's order, so a newcomer meets them before the newest experiments.
-            func rank(_ r: RunSummary) -> Int? { bundled.firstIndex { $0.run == r.name && $0.updated == r.updated } }
             return rows.sorted { a, b in
-                switch (rank(a), rank(b)) {
+                switch (bundledIndex(a), bundledIndex(b)) {
                 case let (x?, y?): return x < y
                 case (.some, nil): return true
                 case (nil, .some): return false
