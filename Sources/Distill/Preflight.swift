@@ -10,7 +10,9 @@ import Runs
 public enum Preflight {
     public static func check(_ c: VAETrainConfig, path: String) throws {
         guard !c.model.initFrom.isEmpty else { return }
-        try loadable(path, "model.init_from", c.model.initFrom) { _ = try WanVAE.load(folder: c.model.initFrom) }
+        var source: WanVAE!
+        try loadable(path, "model.init_from", c.model.initFrom) { source = try WanVAE.load(folder: c.model.initFrom) }
+        if c.model.initWidth > 1 { try VAETrainer.checkWidth(source: source.config, into: c.model.config, width: c.model.initWidth, path: path) }
     }
 
     /// `initialWeights` false (a run resuming from its checkpoint) skips `model.init_from`.

@@ -103,9 +103,13 @@ public struct VAEModelSection: ConfigSection, Equatable {
     /// Train the decoder only: the encoder (from init_from) and so the latent space stay fixed, and a
     /// teacher trained on them stays valid.
     public var freezeEncoder = false
+    /// How many times wider this decoder is than init_from's (decoder_base_dim = init_width × its
+    /// decoder width): every decoder channel is copied so that at step 0 it decodes what init_from's
+    /// decoder decodes (WidthGrowth). 1: weights are copied where name and shape match.
+    public var initWidth = 1
     enum CodingKeys: String, CodingKey, CaseIterable {
         case baseDim = "base_dim", zDim = "z_dim", dimMult = "dim_mult", numResBlocks = "num_res_blocks", temperalDownsample = "temperal_downsample"
-        case decoderBaseDim = "decoder_base_dim", initFrom = "init_from", freezeEncoder = "freeze_encoder"
+        case decoderBaseDim = "decoder_base_dim", initFrom = "init_from", freezeEncoder = "freeze_encoder", initWidth = "init_width"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
@@ -120,6 +124,8 @@ public struct VAEModelSection: ConfigSection, Equatable {
         do { try config.validate(path: path) } catch let ModelError.config(_, field, m) { throw ConfigError(path, "\(prefix).\(field)", m) }
         try ConfigFile.require(decoderBaseDim >= 0, path, "\(prefix).decoder_base_dim", "must be ≥ 0 (0: base_dim)")
         try ConfigFile.require(!freezeEncoder || !initFrom.isEmpty, path, "\(prefix).freeze_encoder", "needs init_from (the encoder to keep)")
+        try ConfigFile.require((1...4).contains(initWidth), path, "\(prefix).init_width", "must be 1…4, got \(initWidth)")
+        try ConfigFile.require(initWidth == 1 || !initFrom.isEmpty, path, "\(prefix).init_width", "needs init_from (the decoder to widen)")
     }
 }
 

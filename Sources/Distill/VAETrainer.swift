@@ -29,7 +29,9 @@ public final class VAETrainer {
         vae = try WanVAE(config.model.config, rng: &rng)
         var kept: (mean: [Float], std: [Float])?
         if !config.model.initFrom.isEmpty {
-            let source = try Self.initialize(vae, from: config.model.initFrom, freezeEncoder: config.model.freezeEncoder)
+            var shares = RNG(seed: config.train.seed &+ 0x5769_6474)   // model.init_width's shares: not the weights' stream
+            let source = try Self.initialize(vae, from: config.model.initFrom, freezeEncoder: config.model.freezeEncoder,
+                                             width: config.model.initWidth, rng: &shares)
             if config.model.freezeEncoder { kept = (source.latentsMean, source.latentsStd) }
         }
         keptStatistics = kept
@@ -41,9 +43,19 @@ public final class VAETrainer {
 
     /// Copies every weight of the VAE folder whose name and shape match, and returns the folder's config.
     /// With `freezeEncoder` the encoder side (encoder, quant_conv) must match entirely: it is the latent
-    /// space being kept.
-    static func initialize(_ vae: WanVAE, from folder: String, freezeEncoder: Bool) throws -> WanVAEConfig {
-        let loaded = try WanVAE.load(folder: folder), source = loaded.stateDict()
+    /// space being kept. With `width` > 1 the folder's decoder is first widened that many times
+    /// (WidthGrowth.widenDecoder), and every decoder weight must then match.
+    static func initialize(_ vae: WanVAE, from folder: String, freezeEncoder: Bool, width: Int = 1, rng: inout RNG) throws -> WanVAEConfig {
+        let loaded = try WanVAE.load(folder: folder)
+        var source = loaded.stateDict()
+        if width > 1 {
+            try checkWidth(source: loaded.config, into: vae.config, width: width, path: folder)
+            let names = source.keys.sorted()
+            source = Dictionary(uniqueKeysWithValues: WidthGrowth.widenDecoder(names.map { ($0, source[$0]!) }, factor: width, rng: &rng))
+            for (name, p) in vae.namedParameters() where name.hasPrefix("decoder.") && source[name]?.shape != p.shape {
+                throw ConfigError(folder, "model.init_width", "its widened \(name) is \(source[name]?.shape.description ?? "missing"), this config's \(p.shape)")
+            }
+        }
         var copied = 0
         for (name, p) in vae.namedParameters() {
             let encoderSide = name.hasPrefix("encoder.") || name.hasPrefix("quant_conv.")
@@ -58,6 +70,14 @@ public final class VAETrainer {
         }
         guard copied > 0 else { throw ConfigError(folder, "model.init_from", "no weight matches this config") }
         return loaded.config
+    }
+
+    /// model.init_width × the source folder's decoder width must be this config's decoder width.
+    static func checkWidth(source: WanVAEConfig, into mine: WanVAEConfig, width: Int, path: String) throws {
+        let (a, b) = (source.decoderBaseDim ?? source.baseDim, mine.decoderBaseDim ?? mine.baseDim)
+        guard b == width * a else {
+            throw ConfigError(path, "model.init_width", "\(width) × the decoder width \(a) of model.init_from is \(width * a), but model.decoder_base_dim (or base_dim) is \(b)")
+        }
     }
 
     /// Clip i of step s: a pure function of (data seed, s, i), so a resumed run sees the same data.

@@ -561,6 +561,53 @@ final class RunStoreTests: XCTestCase {
         }
     }
 
+    /// model.init_width widens a trained decoder (every channel between conv_in and conv_out copied)
+    /// into one that decodes the same frames, with shares that differ between copies where it reads,
+    /// and refuses a width that does not match decoder_base_dim.
+    func testVAEInitWidthWidensADecoderThatDecodesTheSame() throws {
+        _ = try train(try tinyVAEConfig(steps: 2), name: "base", resume: false)
+        let base = try WanVAE.load(folder: root + "/base/export")
+        var rng = RNG(seed: 5)
+        let z = Tensor(shape: [2, 2, 2, 4, 4], data: rng.normal(2 * 2 * 2 * 16))   // two latent frames: the time upsampler runs
+        let narrow = try base.decode(z, clamp: false).data
+        for w in [2, 3] {
+            let path = try tinyVAEConfig(steps: 1, model: "decoder_base_dim = \(4 * w)\ninit_from = \"\(root!)/base/export\"\nfreeze_encoder = true\ninit_width = \(w)")
+            let cfg = try VAETrainConfig.load(path)
+            XCTAssertEqual(cfg.model.initWidth, w)
+            try cfg.toml().write(toFile: path + ".again", atomically: true, encoding: .utf8)
+            XCTAssertEqual(try VAETrainConfig.load(path + ".again"), cfg, "the run's config.toml keeps init_width")
+            let session = try TrainSession(root: root, name: "wide\(w)", kind: .vae, configTOML: try cfg.toml(), resume: false)
+            let wide = try VAETrainer(config: cfg, session: session).vae
+            XCTAssertEqual(wide.stateDict()["decoder.conv_in.weight"]?.shape, [8 * w, 2, 3, 3, 3])
+            let out = try wide.decode(z, clamp: false).data
+            let err = zip(out, narrow).map { abs($0 - $1) }.max()!, scale = narrow.map(abs).max()!
+            XCTAssertGreaterThan(scale, 0.05)
+            XCTAssertLessThan(err, 1e-5 * max(scale, 1), "width \(w): the widened decoder decodes something else")
+
+            // A conv that reads a widened axis holds per-kernel-element shares that sum to the source's
+            // weight and differ between copies.
+            let (c, c0) = (wide.stateDict()["decoder.up_blocks.1.resnets.0.conv1.weight"]!, base.stateDict()["decoder.up_blocks.1.resnets.0.conv1.weight"]!)
+            let (d, k) = (c0.shape[0], 27)
+            XCTAssertEqual(c.shape, [d * w, d * w, 3, 3, 3])
+            var differ = false
+            for r in 0..<(d * w) { for i in 0..<d { for e in 0..<k {
+                let parts = (0..<w).map { c.data[(r * d * w + $0 * d + i) * k + e] }
+                XCTAssertEqual(parts.reduce(0, +), c0.data[((r % d) * d + i) * k + e], accuracy: 1e-6)
+                if parts[0] != parts[1] { differ = true }
+            } } }
+            XCTAssertTrue(differ, "the copies' shares are all equal: training could never part them")
+            for (name, t) in wide.stateDict() where !name.hasPrefix("decoder.") {
+                XCTAssertEqual(t.data, base.stateDict()[name]?.data, "\(name) is not the decoder's: it is copied as it is")
+            }
+        }
+        let odd = try VAETrainConfig.load(try tinyVAEConfig(steps: 1, model: "decoder_base_dim = 6\ninit_from = \"\(root!)/base/export\"\ninit_width = 2"))
+        assertRefused(try Preflight.check(odd, path: "odd.toml"), mentioning: "odd.toml", "model.init_width", "decoder width 4 of model.init_from is 8", "is 6")
+        assertRefused(try VAETrainer(config: odd, session: try TrainSession(root: root, name: "odd", kind: .vae, configTOML: try odd.toml(), resume: false)),
+                      mentioning: "model.init_width", "is 8", "is 6")
+        assertRefused(try VAETrainConfig.load(try tinyVAEConfig(steps: 1, model: "decoder_base_dim = 8\ninit_width = 2")), mentioning: "model.init_width", "needs init_from")
+        assertRefused(try VAETrainConfig.load(try tinyVAEConfig(steps: 1, model: "init_from = \"x\"\ninit_width = 5")), mentioning: "model.init_width", "1…4")
+    }
+
     func testDecoderOnlyTrainingKeepsTheLatentSpace() throws {
         _ = try train(try tinyVAEConfig(steps: 2), name: "base", resume: false)
         let base = try WanVAE.load(folder: root + "/base/export")
