@@ -51,7 +51,7 @@ public final class TeacherTrainer {
         // A run with checkpoints can only be resuming (TrainSession refuses to start over one); its
         // weights come from the checkpoint, so the starting teacher is read only for step 0.
         if !config.model.initFrom.isEmpty, try session.folder.checkpoints().isEmpty {
-            var shares = RNG(seed: config.train.seed &+ 0x5769_6474)   // model.init_width's shares: not the weights' stream
+            var shares = WidthGrowth.shares(trainSeed: config.train.seed)
             try Self.initialize(model, from: config.model.initFrom, runsRoot: session.store.root, layers: config.model.initLayers,
                                 textLayers: config.text.initLayers, width: config.model.initWidth, rng: &shares)
         }

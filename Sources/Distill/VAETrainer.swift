@@ -29,7 +29,7 @@ public final class VAETrainer {
         vae = try WanVAE(config.model.config, rng: &rng)
         var kept: (mean: [Float], std: [Float])?
         if !config.model.initFrom.isEmpty {
-            var shares = RNG(seed: config.train.seed &+ 0x5769_6474)   // model.init_width's shares: not the weights' stream
+            var shares = WidthGrowth.shares(trainSeed: config.train.seed)
             let source = try Self.initialize(vae, from: config.model.initFrom, freezeEncoder: config.model.freezeEncoder,
                                              width: config.model.initWidth, rng: &shares)
             if config.model.freezeEncoder { kept = (source.latentsMean, source.latentsStd) }
@@ -52,16 +52,17 @@ public final class VAETrainer {
             try checkWidth(source: loaded.config, into: vae.config, width: width, path: folder)
             let names = source.keys.sorted()
             source = Dictionary(uniqueKeysWithValues: WidthGrowth.widenDecoder(names.map { ($0, source[$0]!) }, factor: width, rng: &rng))
-            for (name, p) in vae.namedParameters() where name.hasPrefix("decoder.") && source[name]?.shape != p.shape {
-                throw ConfigError(folder, "model.init_width", "its widened \(name) is \(source[name]?.shape.description ?? "missing"), this config's \(p.shape)")
-            }
         }
         var copied = 0
         for (name, p) in vae.namedParameters() {
             let encoderSide = name.hasPrefix("encoder.") || name.hasPrefix("quant_conv.")
             guard let t = source[name], t.shape == p.shape else {
+                let theirs = source[name]?.shape.description ?? "missing"
                 if freezeEncoder && encoderSide {
-                    throw ConfigError(folder, "model.init_from", "its \(name) does not match this config's encoder (\(source[name]?.shape.description ?? "missing") vs \(p.shape)); a frozen encoder must be the same")
+                    throw ConfigError(folder, "model.init_from", "its \(name) does not match this config's encoder (\(theirs) vs \(p.shape)); a frozen encoder must be the same")
+                }
+                if width > 1 && name.hasPrefix("decoder.") {
+                    throw ConfigError(folder, "model.init_width", "its widened \(name) is \(theirs), this config's \(p.shape)")
                 }
                 continue
             }

@@ -19,6 +19,10 @@ import Models
 import Tensors
 
 enum WidthGrowth {
+    /// The random stream of a run's shares (model.init_width): from its training seed, apart from the
+    /// stream that draws its weights.
+    static func shares(trainSeed: UInt64) -> RNG { RNG(seed: trainSeed &+ 0x5769_6474) }
+
     /// The transformer's tensors (diffusers names) `factor` times wider; `rng` draws the shares.
     static func widen(_ named: [(String, Tensor)], factor w: Int, rng: inout RNG) -> [(String, Tensor)] {
         guard w > 1 else { return named }

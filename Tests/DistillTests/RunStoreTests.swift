@@ -566,7 +566,7 @@ final class RunStoreTests: XCTestCase {
     /// and refuses a width that does not match decoder_base_dim.
     func testVAEInitWidthWidensADecoderThatDecodesTheSame() throws {
         _ = try train(try tinyVAEConfig(steps: 2), name: "base", resume: false)
-        let base = try WanVAE.load(folder: root + "/base/export")
+        let base = try WanVAE.load(folder: root + "/base/export"), baseTensors = base.stateDict()
         var rng = RNG(seed: 5)
         let z = Tensor(shape: [2, 2, 2, 4, 4], data: rng.normal(2 * 2 * 2 * 16))   // two latent frames: the time upsampler runs
         let narrow = try base.decode(z, clamp: false).data
@@ -577,8 +577,8 @@ final class RunStoreTests: XCTestCase {
             try cfg.toml().write(toFile: path + ".again", atomically: true, encoding: .utf8)
             XCTAssertEqual(try VAETrainConfig.load(path + ".again"), cfg, "the run's config.toml keeps init_width")
             let session = try TrainSession(root: root, name: "wide\(w)", kind: .vae, configTOML: try cfg.toml(), resume: false)
-            let wide = try VAETrainer(config: cfg, session: session).vae
-            XCTAssertEqual(wide.stateDict()["decoder.conv_in.weight"]?.shape, [8 * w, 2, 3, 3, 3])
+            let wide = try VAETrainer(config: cfg, session: session).vae, wideTensors = wide.stateDict()
+            XCTAssertEqual(wideTensors["decoder.conv_in.weight"]?.shape, [8 * w, 2, 3, 3, 3])
             let out = try wide.decode(z, clamp: false).data
             let err = zip(out, narrow).map { abs($0 - $1) }.max()!, scale = narrow.map(abs).max()!
             XCTAssertGreaterThan(scale, 0.05)
@@ -586,7 +586,7 @@ final class RunStoreTests: XCTestCase {
 
             // A conv that reads a widened axis holds per-kernel-element shares that sum to the source's
             // weight and differ between copies.
-            let (c, c0) = (wide.stateDict()["decoder.up_blocks.1.resnets.0.conv1.weight"]!, base.stateDict()["decoder.up_blocks.1.resnets.0.conv1.weight"]!)
+            let (c, c0) = (wideTensors["decoder.up_blocks.1.resnets.0.conv1.weight"]!, baseTensors["decoder.up_blocks.1.resnets.0.conv1.weight"]!)
             let (d, k) = (c0.shape[0], 27)
             XCTAssertEqual(c.shape, [d * w, d * w, 3, 3, 3])
             var differ = false
@@ -596,8 +596,8 @@ final class RunStoreTests: XCTestCase {
                 if parts[0] != parts[1] { differ = true }
             } } }
             XCTAssertTrue(differ, "the copies' shares are all equal: training could never part them")
-            for (name, t) in wide.stateDict() where !name.hasPrefix("decoder.") {
-                XCTAssertEqual(t.data, base.stateDict()[name]?.data, "\(name) is not the decoder's: it is copied as it is")
+            for (name, t) in wideTensors where !name.hasPrefix("decoder.") {
+                XCTAssertEqual(t.data, baseTensors[name]?.data, "\(name) is not the decoder's: it is copied as it is")
             }
         }
         let odd = try VAETrainConfig.load(try tinyVAEConfig(steps: 1, model: "decoder_base_dim = 6\ninit_from = \"\(root!)/base/export\"\ninit_width = 2"))
