@@ -126,6 +126,21 @@ public final class RunStore {
     public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        // Two processes opening a new store at once would both find no tables and both make them (the
+        // second failing with "table runs already exists"): whoever holds the lock file opens and
+        // migrates the database, the other then finds it made.
+        let lockPath = root + "/runs.lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ConfigError(lockPath, "(database)", "cannot open the run database's lock file: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                throw ConfigError(lockPath, "(database)", "cannot lock the run database: \(String(cString: strerror(errno)))")
+            }
+        }
+        defer { flock(fd, LOCK_UN) }
         // Several trainers and the studio share one database: writers wait for each other (WAL
         // lets readers go on) instead of failing with SQLITE_BUSY.
         var config = Configuration()

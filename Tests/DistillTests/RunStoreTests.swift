@@ -742,6 +742,24 @@ final class RunStoreTests: XCTestCase {
         for i in 0..<2 { XCTAssertEqual(try stores[0].metrics("w\(i)", key: "loss").count, 300) }
     }
 
+    /// Two trainers started at once on a fresh checkout both create the run database: one makes its
+    /// tables, the other waits and finds them made (each RunStore is its own connection, as two
+    /// processes' are), instead of failing with "table runs already exists".
+    func testStoresOpenedAtOnceOnANewFolderAllOpen() throws {
+        let failures = NSLock()
+        var errors: [String] = []
+        for round in 0..<40 {
+            let fresh = root + "/fresh-\(round)"
+            DispatchQueue.concurrentPerform(iterations: 4) { i in
+                do { try RunStore(root: fresh).register(name: "r\(i)", kind: .vae) } catch {
+                    failures.lock(); errors.append("round \(round), store \(i): \(error)"); failures.unlock()
+                }
+            }
+            XCTAssertEqual(try RunStore(root: fresh).runs().count, 4, "round \(round)")
+        }
+        XCTAssertEqual(errors, [])
+    }
+
     func testSecondTrainerIsRefusedAndCrashedRunsShowAsCrashed() throws {
         let cfg = try VAETrainConfig.load(try tinyVAEConfig(steps: 2))
         let a = try TrainSession(root: root, name: "locked", kind: .vae, configTOML: try cfg.toml(), resume: false)
