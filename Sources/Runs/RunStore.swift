@@ -129,7 +129,7 @@ public final class RunStore {
         // Two processes opening a new store at once would both find no tables and both make them (the
         // second failing with "table runs already exists"): whoever holds the lock file opens and
         // migrates the database, the other then finds it made.
-        let lockPath = root + "/runs.lock"
+        let lockPath = root + "/runs.sqlite.lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw ConfigError(lockPath, "(database)", "cannot open the run database's lock file: \(String(cString: strerror(errno)))")

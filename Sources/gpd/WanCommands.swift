@@ -149,7 +149,7 @@ extension Solver: ExpressibleByArgument {}
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "model", abstract: "Run a diffusers-format Wan transformer; export a project model.",
-                                                    subcommands: [Forward.self, Export.self])
+                                                    subcommands: [Forward.self, Export.self, Average.self])
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a project model (text encoder + transformer + VAE) to a folder, optionally in F16 and sharing parts with another model.",
@@ -183,6 +183,38 @@ struct ModelCommand: ParsableCommand {
             let size = ((try? FileManager.default.attributesOfItem(atPath: out + "/model.safetensors")[.size]) as? Int) ?? 0
             print("\(out): \(m.config.kind) model, weights \(storage.lowercased()) \(String(format: "%.2f", Double(size) / 1e6)) MB" +
                   (omitted.isEmpty ? "" : ", \(omitted.count) tensors shared with \(share!)") +
+                  (FileManager.default.fileExists(atPath: out + "/vae") ? ", own VAE" : ", VAE referred to"))
+        }
+    }
+
+    struct Average: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the uniform average of project models' weights (text encoder + transformer) to a folder.",
+            discussion: """
+            Each --model weighs the same. They must be of one kind, with the same text encoder and \
+            transformer configuration, clip size and VAE; the first model's description, sampling and \
+            VAE are kept (its VAE copied, or referred to with --vae-folder). The weights file's metadata \
+            names the models averaged (averaged_from).
+            """)
+
+        @Option(name: .customLong("model"), help: "A project model (demo:NAME, a run name or a folder); two or more.") var models: [String]
+        @Option(help: "The folder to write.") var out: String
+        @Option(help: "Weights storage: f32 or f16 (half the size; relative rounding ≤ 2⁻¹¹).") var storage: String = "f32"
+        @Option(help: "A VAE folder holding the models' VAE, referred to instead of copied.") var vaeFolder: String?
+        @OptionGroup var runs: RunsOption
+
+        func run() throws {
+            guard models.count >= 2 else { throw ValidationError("--model: give two or more models to average") }
+            guard let st = Safetensors.Storage(rawValue: storage.uppercased()) else {
+                throw ValidationError("--storage: '\(storage)' is not one of f32, f16")
+            }
+            if let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
+                throw ValidationError("--out \(out) exists and is not empty; give a new folder")
+            }
+            let folders = try models.map { try ModelRef.resolve($0, runsRoot: runs.root) }
+            let loaded = try folders.map { try VideoModel.load(folder: $0) }
+            try loaded[0].average(with: Array(loaded.dropFirst()), names: models)
+            try loaded[0].export(to: out, metadata: ["averaged_from": models.joined(separator: ", ")], storage: st, vaeFolder: vaeFolder)
+            print("\(out): the average of \(models.count) \(loaded[0].config.kind) models, weights \(storage.lowercased())" +
                   (FileManager.default.fileExists(atPath: out + "/vae") ? ", own VAE" : ", VAE referred to"))
         }
     }
