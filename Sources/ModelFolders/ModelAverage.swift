@@ -1,6 +1,6 @@
 // The uniform average of several models' weights: runs of one recipe from the same start, averaged
-// tensor by tensor, often sample better than any one of them (docs/two-objects.md, "An average of
-// teachers"). Only models that compute the same way can be averaged: the same kind, text encoder and
+// tensor by tensor, can sample better than any one of them (measured on two teacher runs in
+// docs/two-objects.md, "An average of teachers": within the noise there). Only models that compute the same way can be averaged: the same kind, text encoder and
 // transformer configuration, clip size, and the same VAE, so their latents mean the same.
 
 import Foundation
@@ -10,7 +10,8 @@ import Tensors
 extension VideoModel {
     /// Replaces this model's text encoder and transformer weights by their mean with `others`' (each
     /// model weighs the same; sums in Double, so the order of the models does not matter beyond F32
-    /// rounding of the result). This model's description, sampling and VAE are kept. `names` label the
+    /// rounding of the result). This model's description, sampling and VAE are kept; its metadata becomes
+    /// `averaged_from` (the names, joined) alone, since no one run made the weights. `names` label the
     /// models in errors (`self` first). The others are refused, naming the model and the field or
     /// tensor, when they would not compute the same way; nothing is changed then.
     public func average(with others: [VideoModel], names: [String]) throws {
@@ -41,6 +42,7 @@ extension VideoModel {
             }
             p.data = sum.map { Float($0 / n) }
         }
+        metadata = ["averaged_from": names.joined(separator: ", ")]
     }
 
     /// Live parameters (text encoder, then transformer), by the names `parameters()` gives them.

@@ -65,7 +65,7 @@ public final class VideoModel {
     public let transformer: WanTransformer
     public let vae: WanVAE
     /// The `__metadata__` of the weights file it was loaded from (source run, step, …).
-    public private(set) var metadata: [String: String] = [:]
+    public internal(set) var metadata: [String: String] = [:]
     /// The folder it was loaded from (a relative `sampling.autoguide.model` is resolved against it).
     public private(set) var folder: String?
     /// Weaker models loaded for autoguidance, by absolute folder.

@@ -148,7 +148,7 @@ struct ScheduleCommand: ParsableCommand {
 extension Solver: ExpressibleByArgument {}
 
 struct ModelCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Run a diffusers-format Wan transformer; export a project model.",
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "Run a diffusers-format Wan transformer; export or average project models.",
                                                     subcommands: [Forward.self, Export.self, Average.self])
 
     struct Export: ParsableCommand {
@@ -213,7 +213,7 @@ struct ModelCommand: ParsableCommand {
             let folders = try models.map { try ModelRef.resolve($0, runsRoot: runs.root) }
             let loaded = try folders.map { try VideoModel.load(folder: $0) }
             try loaded[0].average(with: Array(loaded.dropFirst()), names: models)
-            try loaded[0].export(to: out, metadata: ["averaged_from": models.joined(separator: ", ")], storage: st, vaeFolder: vaeFolder)
+            try loaded[0].export(to: out, storage: st, vaeFolder: vaeFolder)
             print("\(out): the average of \(models.count) \(loaded[0].config.kind) models, weights \(storage.lowercased())" +
                   (FileManager.default.fileExists(atPath: out + "/vae") ? ", own VAE" : ", VAE referred to"))
         }
