@@ -44,9 +44,4 @@ extension VideoModel {
         }
         metadata = ["averaged_from": names.joined(separator: ", ")]
     }
-
-    /// Live parameters (text encoder, then transformer), by the names `parameters()` gives them.
-    func parameterList() -> [(String, Tensor)] {
-        textEncoder.namedParameters().map { ("text_encoder." + $0.0, $0.1) } + transformer.namedParameters().map { ("transformer." + $0.0, $0.1) }
-    }
 }

@@ -101,11 +101,14 @@ public final class VideoModel {
         return rng.normal(shape: shape)
     }
 
+    /// Copies of the text encoder's and transformer's weights, by their names in the weights file.
     public func parameters() -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for (k, v) in textEncoder.stateDict() { out["text_encoder." + k] = v }
-        for (k, v) in transformer.stateDict() { out["transformer." + k] = v }
-        return out
+        Dictionary(uniqueKeysWithValues: parameterList().map { ($0.0, Tensor(shape: $0.1.shape, data: $0.1.data)) })
+    }
+
+    /// The live parameters behind `parameters()` (text encoder, then transformer), by the same names.
+    func parameterList() -> [(String, Tensor)] {
+        textEncoder.namedParameters().map { ("text_encoder." + $0.0, $0.1) } + transformer.namedParameters().map { ("transformer." + $0.0, $0.1) }
     }
 
     /// Writes a complete model folder (F32 weights, its own VAE copy).

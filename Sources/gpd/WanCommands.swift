@@ -151,6 +151,18 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "model", abstract: "Run a diffusers-format Wan transformer; export or average project models.",
                                                     subcommands: [Forward.self, Export.self, Average.self])
 
+    /// The --storage of a model written to --out, which must be a new or empty folder (the model's own
+    /// folder included): nothing is overwritten.
+    static func outputStorage(_ storage: String, out: String) throws -> Safetensors.Storage {
+        guard let st = Safetensors.Storage(rawValue: storage.uppercased()) else {
+            throw ValidationError("--storage: '\(storage)' is not one of f32, f16")
+        }
+        if let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
+            throw ValidationError("--out \(out) exists and is not empty; give a new folder")
+        }
+        return st
+    }
+
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a project model (text encoder + transformer + VAE) to a folder, optionally in F16 and sharing parts with another model.",
             discussion: """
@@ -169,13 +181,7 @@ struct ModelCommand: ParsableCommand {
         @OptionGroup var runs: RunsOption
 
         func run() throws {
-            guard let st = Safetensors.Storage(rawValue: storage.uppercased()) else {
-                throw ValidationError("--storage: '\(storage)' is not one of f32, f16")
-            }
-            // A new or empty folder only (the model's own folder included): nothing is overwritten.
-            if let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
-                throw ValidationError("--out \(out) exists and is not empty; give a new folder")
-            }
+            let st = try ModelCommand.outputStorage(storage, out: out)
             let source = try ModelRef.resolve(model, runsRoot: runs.root)
             let m = try VideoModel.load(folder: source)
             let share = try shareWith.map { try ModelRef.resolve($0, runsRoot: runs.root) }
@@ -204,12 +210,7 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             guard models.count >= 2 else { throw ValidationError("--model: give two or more models to average") }
-            guard let st = Safetensors.Storage(rawValue: storage.uppercased()) else {
-                throw ValidationError("--storage: '\(storage)' is not one of f32, f16")
-            }
-            if let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
-                throw ValidationError("--out \(out) exists and is not empty; give a new folder")
-            }
+            let st = try ModelCommand.outputStorage(storage, out: out)
             let folders = try models.map { try ModelRef.resolve($0, runsRoot: runs.root) }
             let loaded = try folders.map { try VideoModel.load(folder: $0) }
             try loaded[0].average(with: Array(loaded.dropFirst()), names: models)

@@ -21,7 +21,10 @@ final class ModelAverageTests: XCTestCase {
     func testTheAverageHoldsEachTensorsMeanAndKeepsTheFirstModelsVAE() throws {
         let folders = (1...3).map { root + "/m\($0)" }
         for (i, f) in folders.enumerated() { try TinyModels.teacher(at: f, seed: UInt64(10 + i)) }
+        // The first model names the run and step it came from, as a run's export does.
+        try VideoModel.load(folder: folders[0]).export(to: folders[0], metadata: ["source_run": "m1", "step": "7"])
         let models = try folders.map { try VideoModel.load(folder: $0) }
+        XCTAssertEqual(models[0].metadata["source_run"], "m1")
         let before = models.map { $0.parameters() }
         XCTAssertNotEqual(before[0]["transformer.blocks.0.ffn.net.0.proj.weight"]?.data, before[1]["transformer.blocks.0.ffn.net.0.proj.weight"]?.data,
                           "the models differ")
