@@ -3,7 +3,8 @@
 // 10 % empty prompts for classifier-free guidance, AdamW with warm-up + cosine, clipping and an EMA of
 // the weights (the EMA is what is evaluated and exported); optionally the squared error weighs the latent
 // positions between a pair's objects (`flow.gap_weight`) or along the objects' outlines (`flow.edge_weight`)
-// more (docs/two-objects.md). Clips are encoded once into a cached set; step s reads a permutation slot and
+// more, and a term on the error's changes from frame to frame can be added (`flow.temporal_weight`)
+// (docs/two-objects.md). Clips are encoded once into a cached set; step s reads a permutation slot and
 // noise that are functions of (seed, s), so resume is exact.
 import Cluster
 import Data
@@ -324,14 +325,18 @@ public final class TeacherTrainer {
             let (ctx, toks) = try model.embed(prompts)
             let pred = try model.transformer(Tensor(shape: shape, data: xs), timesteps: mine.map { sigmas[$0] * 1000 }, context: ctx)
             let targetTensor = Tensor(shape: shape, data: target)
-            let flow = lossWeights == nil ? Tensor.mse(pred, targetTensor) : Tensor.mse(pred, targetTensor, weights: weights)
+            let weighted = lossWeights == nil ? Tensor.mse(pred, targetTensor) : Tensor.mse(pred, targetTensor, weights: weights)
+            let temporal = config.flow.temporalWeight > 0 ? Self.frameDifferenceMSE(pred - targetTensor) : nil
+            let flow = temporal.map { weighted + Float(config.flow.temporalWeight) * $0 } ?? weighted
             let term = structure.map { structureTerm($0, context: ctx, tokens: toks, rows: Array(mine), indices: idx, dropped: drop) }
             let loss = term?.loss.map { flow + Float(config.text.structureWeight) * $0 } ?? flow
-            // With a gap or edge weight, the plain mean square is logged too: it compares with runs without it.
-            let plain = lossWeights == nil ? nil : GradMode.withDisabled { Tensor.mse(pred, targetTensor).item }
+            // With a gap, edge or temporal weight, the plain mean square is logged too: it compares with
+            // runs without them.
+            let plain = lossWeights == nil && temporal == nil ? nil : GradMode.withDisabled { Tensor.mse(pred, targetTensor).item }
             var outcome = try session.optimize(loss, params: params, named: { named }, optimizer: optimizer, clip: t.clip, step: step)
             ema?.update(params)
             if let plain { outcome.metrics["flow_mse"] = Double(session.world.mean(plain)) }
+            if let temporal { outcome.metrics["temporal_mse"] = Double(session.world.mean(temporal.item)) }
             if let term {
                 outcome.loss = session.world.mean(flow.item)
                 outcome.metrics["structure_loss"] = Double(session.world.mean(term.value))
@@ -362,6 +367,15 @@ public final class TeacherTrainer {
         let r = head(mine.map { context.slice(axis: 0, $0, $0 + 1).reshape(l, d).slice(axis: 0, 0, tokens[$0].count) },
                      labels: mine.map { structureLabels[idx[rows[$0]]]! })
         return (share * r.loss, share * r.loss.item, share * Float(r.exact))
+    }
+
+    /// Mean square of the change of `e` ([N, z, F', H', W']) from one latent frame to the next, over every
+    /// pair of neighbouring frames, channel and position (`flow.temporal_weight`).
+    static func frameDifferenceMSE(_ e: Tensor) -> Tensor {
+        let n = e.shape[2]
+        guard n > 1 else { return (e * 0).mean() }
+        let g = e.slice(axis: 2, 1, n) - e.slice(axis: 2, 0, n - 1)
+        return (g * g).mean()
     }
 
     func checkpoint(step: Int) throws {

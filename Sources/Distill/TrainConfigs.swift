@@ -328,9 +328,17 @@ public struct FlowSection: ConfigSection, Equatable {
     public var edgeWeight = 0.0
     /// The edge map's width σ (pixels).
     public var edgeSigma = 1.0
+    /// Weight of a second term on the velocity error's changes from one latent frame to the next: the
+    /// mean square of e[f+1] − e[f] (e = prediction − target) over every latent position, added to the
+    /// flow loss × temporal_weight. An error that differs from frame to frame — an object drawn apart
+    /// or misplaced in one frame — is what jerks the clip's motion; this weighs it more than one that
+    /// is the same in every frame; 0 trains without it (docs/two-objects.md, "A loss on the error's
+    /// changes in time").
+    public var temporalWeight = 0.0
     enum CodingKeys: String, CodingKey, CaseIterable {
         case logitMean = "logit_mean", logitStd = "logit_std", promptDropout = "prompt_dropout", datasetClips = "dataset_clips"
         case gapWeight = "gap_weight", gapSigma = "gap_sigma", edgeWeight = "edge_weight", edgeSigma = "edge_sigma"
+        case temporalWeight = "temporal_weight"
     }
     public static let keys = CodingKeys.allCases.map(\.rawValue)
     public init() {}
@@ -342,6 +350,7 @@ public struct FlowSection: ConfigSection, Equatable {
         try ConfigFile.require(gapSigma > 0, path, "\(prefix).gap_sigma", "must be positive")
         try ConfigFile.require(edgeWeight >= 0, path, "\(prefix).edge_weight", "must be 0 or more")
         try ConfigFile.require(edgeSigma > 0, path, "\(prefix).edge_sigma", "must be positive")
+        try ConfigFile.require(temporalWeight >= 0, path, "\(prefix).temporal_weight", "must be 0 or more")
     }
 }
 

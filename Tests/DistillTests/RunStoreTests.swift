@@ -164,6 +164,41 @@ final class RunStoreTests: XCTestCase {
         for (l, p) in zip(loss, plain) { XCTAssertGreaterThan(l, p) }
     }
 
+    /// With the temporal weight (`flow.temporal_weight`) every logged loss is the plain mean square plus
+    /// the weight times the logged frame-difference term, and the run resumes exactly. The term itself:
+    /// zero for an error the same in every latent frame, the mean square of the frame-to-frame changes
+    /// for one that is not (against a loop), its gradient against finite differences.
+    func testTeacherWithTheTemporalWeightAddsTheErrorsFrameChangesAndResumesExactly() throws {
+        let full = try teacherStopAndResume(structureWeight: nil, flow: "temporal_weight = 2")
+        XCTAssertNil(full.lossWeights, "no gap or edge weight")
+        let store = try RunStore(root: root)
+        let plain = try store.metrics("full", key: "flow_mse").map(\.value), temporal = try store.metrics("full", key: "temporal_mse").map(\.value)
+        let loss = try losses("full")
+        XCTAssertEqual(plain.count, 6)
+        XCTAssertEqual(temporal.count, 6)
+        for (i, l) in loss.enumerated() {
+            XCTAssertGreaterThan(temporal[i], 0)
+            XCTAssertEqual(l, plain[i] + 2 * temporal[i], accuracy: 1e-5 * l, "step \(i + 1)")
+        }
+
+        let shape = [2, 3, 4, 2, 3], plane = 6, frames = 4
+        let same = randomTensor([2, 3, 1, 2, 3], seed: 5, lo: -1, hi: 1)
+        XCTAssertEqual(TeacherTrainer.frameDifferenceMSE(Tensor.concat([same, same, same, same], axis: 2)).item, 0)
+        let e = randomTensor(shape, seed: 6, lo: -1, hi: 1)
+        var sum = 0.0, count = 0
+        for nc in 0..<(2 * 3) {
+            for f in 0..<(frames - 1) {
+                for p in 0..<plane {
+                    let d = Double(e.data[(nc * frames + f + 1) * plane + p]) - Double(e.data[(nc * frames + f) * plane + p])
+                    sum += d * d; count += 1
+                }
+            }
+        }
+        XCTAssertEqual(Double(TeacherTrainer.frameDifferenceMSE(e).item), sum / Double(count), accuracy: 1e-6)
+        XCTAssertEqual(TeacherTrainer.frameDifferenceMSE(same).item, 0, "one frame: nothing to difference")
+        gradCheck([e], "frame-difference mean square") { TeacherTrainer.frameDifferenceMSE($0[0]) }
+    }
+
     /// With the caption-structure task the head resumes too (its weights and moments are in the
     /// checkpoint), its loss is logged apart from the flow loss, and the exported model is without it.
     func testTeacherWithTheStructureTaskResumesExactlyAndExportsWithoutItsHead() throws {
