@@ -259,8 +259,12 @@ public enum TrainState {
 /// The losses since the last log line, written to the store as their mean with the step time.
 public struct LossWindow {
     var losses: [Float] = []
+    /// How many of `losses` were taken before a stop and restored (their time is not this process's).
+    var restored = 0
     var started = Date()
-    public init() {}
+    /// A window that starts with the losses a stopped run kept (`RunFolder.pendingLosses`; none for a
+    /// run that did not stop between two logged steps).
+    public init(restoring kept: [Float] = []) { losses = kept; restored = kept.count }
 
     public mutating func add(_ loss: Float) { losses.append(loss) }
 
@@ -268,7 +272,7 @@ public struct LossWindow {
     /// `progress` of `total` (a stage's own count for distillation).
     public mutating func flush(_ session: TrainSession, step: Int, progress: Int, total: Int, extra: [String: Double]) throws {
         guard !losses.isEmpty else { return }
-        let dt = Date().timeIntervalSince(started) / Double(losses.count)
+        let dt = Date().timeIntervalSince(started) / Double(max(1, losses.count - restored))
         var values = extra
         values["loss"] = Double(losses.reduce(0, +) / Float(losses.count))
         values["sec_per_step"] = dt
@@ -276,6 +280,7 @@ public struct LossWindow {
         try session.write { try session.store.update(session.name, step: step) }
         session.reporter?.progress(step: progress, total: total, loss: losses.last!, rate: 1 / dt)
         losses.removeAll()
+        restored = 0
         started = Date()
     }
 }
@@ -311,14 +316,16 @@ extension TrainSession {
     /// and at its learning rate; the loss window logged every `logEvery` global steps and at the end;
     /// `evaluate` (rank 0) every `evalEvery` steps and at the end — a stop asked for during it stops the
     /// run at the next step; `checkpoint` every `checkpointEvery` global steps and at the end. On a stop
-    /// it checkpoints, marks the run stopped and returns nil; otherwise the step reached.
+    /// it keeps the losses not yet logged (so the resumed run logs what an uninterrupted one would),
+    /// checkpoints, marks the run stopped and returns nil; otherwise the step reached.
     public func loop(from start: Int, to end: @autoclosure () -> Int, offset: Int = 0, optimizer: AdamW, schedule: WarmupCosine, logEvery: Int,
                      evalEvery: Int? = nil, checkpointEvery: Int, checkpointAtEnd: Bool = true,
                      step body: (_ global: Int) throws -> StepOutcome, evaluate: (_ global: Int) throws -> Void = { _ in },
                      checkpoint: (_ global: Int, _ local: Int) throws -> Void) throws -> Int? {
-        var local = start, window = LossWindow()
+        var local = start, window = LossWindow(restoring: folder.pendingLosses(step: offset + start))
         while local < end() {
             guard try handleControl(step: offset + local) else {
+                if writer, !window.losses.isEmpty { try folder.savePendingLosses(window.losses, step: offset + local) }
                 try checkpoint(offset + local, local)
                 try finish(step: offset + local, status: .stopped)
                 return nil

@@ -1,7 +1,9 @@
 // A run's folder: runs/<name>/ with config.toml, checkpoints/ (step-NNNNNNN.safetensors written
-// atomically, a `latest` pointer, the last N kept), media/, log.txt and a lock file. The lock is an
-// flock held by the trainer for its lifetime: the kernel drops it when the process dies, so a second
-// trainer is refused and a dead one is detected exactly (status `crashed`), with no stale-pid guessing.
+// atomically, a `latest` pointer, the last N kept), media/, log.txt, a lock file and, after a stop
+// between two logged steps, pending-losses.json (those steps' losses, for the resumed run). The lock
+// is an flock held by the trainer for its lifetime: the kernel drops it when the process dies, so a
+// second trainer is refused and a dead one is detected exactly (status `crashed`), with no stale-pid
+// guessing.
 import Foundation
 import Tensors
 
@@ -59,6 +61,29 @@ public final class RunFolder {
     }
 
     deinit { unlock() }
+
+    // MARK: the losses of a stopped run's unlogged steps
+
+    /// Where a run stopped between two logged steps keeps those steps' losses (`savePendingLosses`).
+    public var pendingLossesPath: String { path + "/pending-losses.json" }
+
+    struct PendingLosses: Codable { var step: Int; var bits: [UInt32] }
+
+    /// Keeps the losses of the steps after the last logged one, written by a run that stops at `step`
+    /// between two logged steps, so that the run resumed from `step` logs the same mean at its next
+    /// logged step as an uninterrupted run would. Bit patterns, so they come back exactly.
+    public func savePendingLosses(_ losses: [Float], step: Int) throws {
+        let data = try JSONEncoder().encode(PendingLosses(step: step, bits: losses.map(\.bitPattern)))
+        try AtomicFile.write(data, to: pendingLossesPath)
+    }
+
+    /// The losses kept by a stop at `step`; none when the run did not stop there (it stopped on a
+    /// logged step, at another step, or crashed).
+    public func pendingLosses(step: Int) -> [Float] {
+        guard let data = FileManager.default.contents(atPath: pendingLossesPath),
+              let kept = try? JSONDecoder().decode(PendingLosses.self, from: data), kept.step == step else { return [] }
+        return kept.bits.map(Float.init(bitPattern:))
+    }
 
     // MARK: checkpoints
 

@@ -9,6 +9,7 @@ import Data
 @testable import ModelFolders
 import Foundation
 import Models
+import NN
 import Runs
 import Tensors
 import XCTest
@@ -112,6 +113,37 @@ final class RunStoreTests: XCTestCase {
         for ((n, a), (_, b)) in zip(full.vae.namedParameters(), second.vae.namedParameters()) { XCTAssertEqual(a.data, b.data, n) }
         let events = try RunStore(root: root).events("split").map(\.kind)
         XCTAssertTrue(events.contains(.resume) && events.contains(.ended(.stopped)) && events.contains(.ended(.finished)) && events.contains(.eval), "\(events)")
+    }
+
+    /// A run stopped between two logged steps logs, once resumed, the loss means an uninterrupted run
+    /// logs: the losses of the steps after the last logged one are kept at the stop and restored by the
+    /// resumed loop (and only by a loop resuming at that step).
+    func testAStopBetweenLoggedStepsLogsTheSameLossMeansOnceResumed() throws {
+        let losses: [Float] = (0..<10).map { 0.37 * Float($0 + 1) + 0.011 * Float($0 * $0) }
+        func run(_ name: String, from: Int, stopAfter: Int? = nil, resume: Bool) throws -> Int? {
+            let s = try TrainSession(root: root, name: name, kind: .vae, configTOML: "kind = \"vae\"\n", resume: resume)
+            defer { s.folder.unlock() }
+            return try s.loop(from: from, to: 10, optimizer: AdamW([], lr: 1), schedule: WarmupCosine(peak: 1, warmup: 1, total: 10),
+                              logEvery: 4, checkpointEvery: 1000, checkpointAtEnd: false,
+                              step: { g in
+                                  if g + 1 == stopAfter { s.stop.set() }
+                                  return StepOutcome(loss: losses[g])
+                              }, checkpoint: { _, _ in })
+        }
+        XCTAssertEqual(try run("full", from: 0, resume: false), 10)
+        XCTAssertNil(try run("split", from: 0, stopAfter: 6, resume: false), "stopped after step 6, between the logs at 4 and 8")
+        XCTAssertEqual(try run("split", from: 6, resume: true), 10)
+        let store = try RunStore(root: root)
+        func logged(_ name: String) throws -> [Int: Double] {
+            Dictionary(uniqueKeysWithValues: try store.metrics(name, key: "loss").map { ($0.step, $0.value) })
+        }
+        let full = try logged("full")
+        XCTAssertEqual(full.keys.sorted(), [4, 8, 10])
+        XCTAssertEqual(full[8]!, Double(losses[4..<8].reduce(0, +) / 4), accuracy: 1e-6)
+        XCTAssertEqual(try logged("split"), full, "the resumed run's log equals the uninterrupted one's")
+        // A loop that starts at another step (a crash resumed from an earlier checkpoint) restores nothing.
+        XCTAssertEqual(try RunFolder(root: root, name: "split").pendingLosses(step: 6), [losses[4], losses[5]])
+        XCTAssertEqual(try RunFolder(root: root, name: "split").pendingLosses(step: 4), [])
     }
 
     /// The teacher trainer resumes exactly too: data order, noise, timesteps and prompt dropout are
