@@ -1,7 +1,8 @@
 // The uniform average of several models' weights: runs of one recipe from the same start, averaged
 // tensor by tensor, can sample better than any one of them (measured on two teacher runs in
-// docs/two-objects.md, "An average of teachers": within the noise there). Only models that compute the same way can be averaged: the same kind, text encoder and
-// transformer configuration, clip size, and the same VAE, so their latents mean the same.
+// docs/two-objects.md, "An average of teachers": within the noise there). Only models that compute
+// the same way can be averaged: the same kind, text encoder and transformer configuration, clip size,
+// and the same VAE, so their latents mean the same.
 
 import Foundation
 import Models
